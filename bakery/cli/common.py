@@ -1,0 +1,69 @@
+"""Options every command shares, and the one path from matrix.toml to a plan (STYLE 4)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bakery.matrix import Matrix, load_matrix
+from bakery.plan import Plan, expand
+from bakery.tags.git import resolve_git_context
+
+MatrixOption = Annotated[
+    Path,
+    typer.Option(
+        "--matrix",
+        "-m",
+        help="The build matrix to read (docker-bake.hcl.j2 and the lock sit next to it).",
+        envvar="BAKERY_MATRIX",
+    ),
+]
+TargetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        "-t",
+        help="Target id, group (gpu, cpu, arm64, default, fallback, dind, all) or glob. Repeatable.",
+    ),
+]
+RefOption = Annotated[
+    str | None,
+    typer.Option("--ref", help="Git ref for release tags, e.g. refs/tags/v1.2.0 (default:"
+                 " GITHUB_REF, else the local checkout)."),
+]
+ShaOption = Annotated[
+    str | None,
+    typer.Option("--sha", help="Commit for sha tags (default: GITHUB_SHA, else git HEAD)."),
+]
+
+DEFAULT_MATRIX = Path("matrix.toml")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    matrix_path: Path
+    matrix: Matrix
+    plan: Plan
+
+
+def load_plan(
+    matrix_path: Path,
+    *,
+    ref: str | None = None,
+    sha: str | None = None,
+    env: Mapping[str, str] | None = None,
+    use_git: bool = True,
+) -> Loaded:
+    """matrix.toml -> plan, with the git context resolved from CLI, env, then the checkout."""
+    env = os.environ if env is None else env
+    matrix = load_matrix(matrix_path)
+    git = resolve_git_context(
+        ref=ref, sha=sha, env=env, repo_dir=matrix_path.resolve().parent if use_git else None
+    )
+    plan = expand(matrix, git=git, source=str(matrix_path))
+    return Loaded(matrix_path=matrix_path, matrix=matrix, plan=plan)

@@ -1,0 +1,218 @@
+"""pydantic models of matrix.toml: frozen, strict, unknown keys rejected (SPEC M1).
+
+Only shape and per-field rules live here; rules that relate several parts of the matrix
+(a flag naming an unknown feature, TensorRT on a CPU image, ...) are in `checks.py`, where the
+error can name the exact key path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+Arch = Literal["amd64", "arm64"]
+Accelerator = Literal["cpu", "cuda"]
+FlagSetting = Literal["on", "off", "auto"]
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def _as_tuple(value: object) -> object:
+    # TOML arrays arrive as lists; strict mode would refuse them for the frozen tuples we keep
+    return tuple(value) if isinstance(value, list) else value
+
+
+Strs = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
+
+
+def _exact_version(value: str) -> str:
+    try:
+        parsed = Version(value)
+    except InvalidVersion as exc:
+        raise ValueError(f"{value!r} is not a version") from exc
+    if len(parsed.release) != 3 or parsed.local or parsed.pre or parsed.dev:
+        raise ValueError(f"{value!r} must be an exact X.Y.Z release (e.g. '3.13.9')")
+    return value
+
+
+def _pinned(value: str) -> str:
+    try:
+        Version(value)
+    except InvalidVersion as exc:
+        raise ValueError(f"{value!r} is not a valid version") from exc
+    return value
+
+
+class PythonPolicy(_Model):
+    primary: str
+    fallback: str | None = None
+
+    @field_validator("primary")
+    @classmethod
+    def _check_primary(cls, value: str) -> str:
+        return _exact_version(value)
+
+    @field_validator("fallback")
+    @classmethod
+    def _check_fallback(cls, value: str | None) -> str | None:
+        return None if value is None else _exact_version(value)
+
+
+class Artifact(_Model):
+    version: str
+    sha256: str | dict[Arch, str] | None = None
+
+    @field_validator("sha256")
+    @classmethod
+    def _check_sha(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        values = [value] if isinstance(value, str) else list((value or {}).values())
+        for item in values:
+            if not _SHA256.match(item):
+                raise ValueError(f"{item!r} is not a sha256 (64 lowercase hex digits)")
+        return value
+
+
+class Feature(_Model):
+    package: str
+    version: str
+    gpu_only: bool = False
+    description: str = ""
+
+    @field_validator("version")
+    @classmethod
+    def _check_version(cls, value: str) -> str:
+        return _pinned(value)
+
+
+class Stage(_Model):
+    dockerfile: str
+    target: str
+    args: Strs = ()
+
+
+class CacheConfig(_Model):
+    from_: Strs = Field(default=(), alias="from")
+    to: Strs = ()
+
+
+class DindConfig(_Model):
+    suffix: str = "-d"
+    ee_dd: Literal["true", "1", "yes", "on"] = "true"
+
+
+class _Rule(_Model):
+    enable: bool = True
+
+
+class RawRule(_Rule):
+    type: Literal["raw"]
+    value: str
+
+
+class ShaRule(_Rule):
+    type: Literal["sha"]
+    prefix: str = "sha-"
+    format: Literal["short", "long"] = "short"
+
+
+class SemverRule(_Rule):
+    type: Literal["semver"]
+    pattern: str
+    value: str | None = None
+
+
+class RefRule(_Rule):
+    type: Literal["ref"]
+    event: Literal["branch", "tag", "pr"]
+    prefix: str | None = None
+
+
+class EdgeRule(_Rule):
+    type: Literal["edge"]
+    branch: str = "main"
+
+
+ReleaseRule = Annotated[
+    RawRule | ShaRule | SemverRule | RefRule | EdgeRule, Field(discriminator="type")
+]
+
+
+class ReleaseConfig(_Model):
+    latest: Literal["auto", "true", "false"] = "auto"
+    prefix: str = ""
+    suffix: str = ""
+    rules: Annotated[tuple[ReleaseRule, ...], BeforeValidator(_as_tuple)] = ()
+
+
+class TorchSet(_Model):
+    index: str = "pypi"
+    torch: str
+    torchvision: str
+    torchaudio: str
+
+    @field_validator("torch", "torchvision", "torchaudio")
+    @classmethod
+    def _check(cls, value: str) -> str:
+        return _pinned(value)
+
+
+class Image(_Model):
+    description: str = ""
+    arch: Arch
+    accelerator: Accelerator
+    aliases: Strs = ()
+    context: str = "."
+    dockerfile: str | None = None
+    ffmpeg_profile: Literal["full", "slim"] = "full"
+    torch: TorchSet
+    features: dict[str, FlagSetting] = Field(default_factory=dict)
+    dind: bool = True
+    legacy_tags: Strs = ()
+    dind_tags: Strs = ()
+
+    @property
+    def machine(self) -> str:
+        """The `uname -m` name of the architecture, as the legacy tags spell it."""
+        return {"amd64": "x86_64", "arm64": "aarch64"}[self.arch]
+
+    @property
+    def platform(self) -> str:
+        return f"linux/{self.arch}"
+
+
+class Matrix(_Model):
+    schema_version: Literal[1]
+    namespace: str
+    base_image: str = "ubuntu:24.04"
+    label_prefix: str = "org.bakery"
+    python: PythonPolicy
+    indexes: dict[str, str] = Field(default_factory=dict)
+    versions: dict[str, str] = Field(default_factory=dict)
+    artifacts: dict[str, Artifact] = Field(default_factory=dict)
+    features: dict[str, Feature] = Field(default_factory=dict)
+    stages: dict[str, Stage] = Field(default_factory=dict)
+    cache: CacheConfig = CacheConfig()
+    dind: DindConfig = DindConfig()
+    release: ReleaseConfig = ReleaseConfig()
+    labels: dict[str, str] = Field(default_factory=dict)
+    runners: dict[Arch, str] = Field(
+        default_factory=lambda: {"amd64": "ubuntu-24.04", "arm64": "ubuntu-24.04-arm"}
+    )
+    images: dict[str, Image]
+
+    def index_url(self, name: str) -> str:
+        """The simple-API URL of a named index ("pypi" is built in)."""
+        if name == "pypi":
+            return self.indexes.get("pypi", "https://pypi.org/simple")
+        return self.indexes[name]
+
+
+NAME_PATTERN = _NAME

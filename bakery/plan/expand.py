@@ -1,0 +1,358 @@
+"""Expansion: matrix (+ preflight decisions, + git context) -> targets and groups (SPEC M2, M3).
+
+A pure function: no files, no environment, no subprocesses. Linear in the number of targets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from packaging.version import Version
+
+from bakery.errors import ConfigError
+from bakery.matrix.models import Image, Matrix
+from bakery.plan.target import (
+    FlagDecision,
+    GitInfo,
+    ImageDecision,
+    Plan,
+    PythonChoice,
+    StageTarget,
+    TagSet,
+    Target,
+)
+from bakery.suggest import did_you_mean
+from bakery.tags.git import GitContext
+from bakery.tags.refs import ImageRef, normalize_version
+from bakery.tags.release import release_tags
+from bakery.tags.templates import fill
+
+
+def arg_name(key: str) -> str:
+    """`flash-attn` -> `FLASH_ATTN`: the build-arg spelling of a matrix key."""
+    return key.upper().replace("-", "_")
+
+
+def _short(version: str) -> str:
+    release = Version(version).release
+    return f"{release[0]}{release[1]}"
+
+
+def _minor(version: str) -> str:
+    release = Version(version).release
+    return f"{release[0]}.{release[1]}"
+
+
+def expand(
+    matrix: Matrix,
+    *,
+    git: GitContext | None = None,
+    decisions: Mapping[str, ImageDecision] | None = None,
+    source: str = "matrix.toml",
+) -> Plan:
+    """Expand the matrix into its plan. `decisions` come from the preflight lock, if any."""
+    git = git or GitContext()
+    targets: list[Target] = []
+    stages: dict[str, StageTarget] = {}
+    for image_name, image in matrix.images.items():
+        decision = (decisions or {}).get(image_name)
+        for target, used_stages in _image_targets(matrix, image_name, image, decision, git, source):
+            for stage in used_stages:
+                stages.setdefault(stage.id, stage)
+            targets.append(target)
+
+    _check_unique(targets, matrix)
+    groups = _groups(matrix, targets)
+    return Plan(
+        git=GitInfo(ref=git.ref, sha=git.sha, source=git.source),
+        targets=tuple(targets),
+        stages=tuple(stages.values()),
+        groups=groups,
+    )
+
+
+def _python_choices(
+    matrix: Matrix, image_name: str, decision: ImageDecision | None, source: str
+) -> tuple[str, list[PythonChoice]]:
+    policy = matrix.python
+    if decision is None:
+        selected, reason = policy.primary, "primary python (set in matrix.toml)"
+    else:
+        selected, reason = decision.python, decision.python_reason
+        if selected not in (policy.primary, policy.fallback):
+            raise ConfigError(
+                f"the lock selects python {selected!r} for {image_name!r}, which matrix.toml"
+                f" does not name (python.primary/fallback); run `bakery preflight`"
+            )
+    choices = []
+    if selected == policy.primary:
+        choices.append(PythonChoice(version=policy.primary, role="primary", reason=reason))
+        if policy.fallback:
+            choices.append(
+                PythonChoice(
+                    version=policy.fallback,
+                    role="fallback",
+                    reason="fallback python variant (group 'fallback')",
+                )
+            )
+    else:
+        choices.append(PythonChoice(version=selected, role="fallback", reason=reason))
+    return selected, choices
+
+
+def _flags(
+    matrix: Matrix, image: Image, decision: ImageDecision | None, image_name: str, source: str
+) -> dict[str, FlagDecision]:
+    flags: dict[str, FlagDecision] = {}
+    for flag, feature in matrix.features.items():
+        setting = image.features.get(flag)
+        if setting is None:
+            reason = (
+                f"GPU-only; this is a {image.accelerator} image"
+                if feature.gpu_only and image.accelerator != "cuda"
+                else "not enabled for this image in matrix.toml"
+            )
+            flags[flag] = FlagDecision(setting="off", enabled=False, reason=reason)
+        elif setting == "auto":
+            decided = (decision.flags.get(flag) if decision else None)
+            if decided is None:
+                raise ConfigError(
+                    f"{source}: images.{image_name}.features.{flag}: 'auto' is decided by"
+                    " preflight, and the lock has no decision for it; run `bakery preflight`"
+                    " (or set the flag to 'on' or 'off')"
+                )
+            flags[flag] = FlagDecision(setting="auto", enabled=decided.enabled,
+                                       reason=decided.reason)
+        else:
+            flags[flag] = FlagDecision(
+                setting=setting, enabled=setting == "on", reason=f"{setting} in matrix.toml"
+            )
+    return flags
+
+
+def _image_targets(
+    matrix: Matrix,
+    image_name: str,
+    image: Image,
+    decision: ImageDecision | None,
+    git: GitContext,
+    source: str,
+) -> list[tuple[Target, list[StageTarget]]]:
+    selected, choices = _python_choices(matrix, image_name, decision, source)
+    flags = _flags(matrix, image, decision, image_name, source)
+    repo = f"{matrix.namespace}/{image_name}"
+    transformers = matrix.versions.get("transformers", "")
+    targets = []
+    for choice in choices:
+        is_selected = choice.version == selected
+        variants = ["default" if is_selected else "fallback"]
+        if is_selected and image.dind:
+            variants.append("dind")
+        base_tag = (
+            f"py{choice.version}-th{normalize_version(image.torch.torch)}"
+            f"-tr{normalize_version(transformers)}"
+        )
+        for variant in variants:
+            dind = variant == "dind"
+            target_id = f"{image_name}-py{_short(choice.version)}" + ("-dind" if dind else "")
+            primary_tag = base_tag + (matrix.dind.suffix if dind else "")
+            values = {
+                "namespace": matrix.namespace,
+                "image": image_name,
+                "repo": repo,
+                "tag": base_tag,
+                "arch": image.arch,
+                "machine": image.machine,
+                "python": choice.version,
+                "python_minor": _minor(choice.version),
+                "torch": normalize_version(image.torch.torch),
+                "transformers": normalize_version(transformers),
+                "accelerator": image.accelerator,
+                "id": target_id,
+            }
+            # the DinD variant differs only in config: it shares its image target's cache
+            cache_values = {**values, "id": target_id.removesuffix("-dind")}
+            variant_suffix = ("" if is_selected else f"-py{_short(choice.version)}") + (
+                matrix.dind.suffix if dind else ""
+            )
+            where = f"{source}: images.{image_name}"
+            tags = TagSet(
+                primary=(_ref(f"{repo}:{primary_tag}", f"{where} (primary tag)"),),
+                legacy=tuple(
+                    _ref(fill(t, values), f"{where}.legacy_tags[{i}]")
+                    for i, t in enumerate(image.legacy_tags)
+                )
+                if variant == "default"
+                else (),
+                compatibility=tuple(
+                    _ref(fill(t, values), f"{where}.dind_tags[{i}]")
+                    for i, t in enumerate(image.dind_tags)
+                )
+                if dind
+                else (),
+                release=tuple(
+                    _ref(f"{repo}:{tag}", f"{source}: release.rules")
+                    for tag in release_tags(matrix.release, git, variant_suffix=variant_suffix)
+                ),
+            )
+            args = _build_args(matrix, image, choice.version, flags, dind)
+            stages = _stages_for(matrix, image, args, source)
+            targets.append((
+                Target(
+                    id=target_id,
+                    image=image_name,
+                    repository=repo,
+                    variant=variant,  # type: ignore[arg-type]
+                    platform=image.platform,
+                    arch=image.arch,
+                    machine=image.machine,
+                    accelerator=image.accelerator,
+                    python=choice,
+                    flags=flags,
+                    context=image.context,
+                    dockerfile=image.dockerfile or f"images/{image_name}/Dockerfile",
+                    contexts={name: f"target:{st.id}" for name, st in stages.items()},
+                    args=args,
+                    tags=tags,
+                    labels=_labels(matrix, image_name, image, choice.version, flags, primary_tag,
+                                   target_id, args),
+                    cache_from=tuple(fill(c, cache_values) for c in matrix.cache.from_),
+                    cache_to=tuple(fill(c, cache_values) for c in matrix.cache.to),
+                ),
+                list(stages.values()),
+            ))
+    return targets
+
+
+def _ref(text: str, where: str) -> str:
+    return str(ImageRef.parse(text, where=where))
+
+
+def _build_args(
+    matrix: Matrix, image: Image, python: str, flags: Mapping[str, FlagDecision], dind: bool
+) -> dict[str, str]:
+    args = {"BASE_IMAGE": matrix.base_image, "PYTHON_VERSION": python}
+    for name, version in matrix.versions.items():
+        args[f"{arg_name(name)}_VERSION"] = version
+    for name, artifact in matrix.artifacts.items():
+        args[f"{arg_name(name)}_VERSION"] = artifact.version
+        sha = artifact.sha256
+        if sha is not None:
+            args[f"{arg_name(name)}_SHA256"] = sha if isinstance(sha, str) else sha[image.arch]
+    args["FFMPEG_PROFILE"] = image.ffmpeg_profile
+    torch = image.torch
+    args["TORCH_VERSION"] = torch.torch
+    args["TORCHVISION_VERSION"] = torch.torchvision
+    args["TORCHAUDIO_VERSION"] = torch.torchaudio
+    args["TORCH_INDEX_URL"] = "" if torch.index == "pypi" else matrix.index_url(torch.index)
+    for flag, feature in matrix.features.items():
+        args[arg_name(flag)] = "true" if flags[flag].enabled else "false"
+        args[f"{arg_name(flag)}_VERSION"] = feature.version
+    args["EE_DD_DEFAULT"] = matrix.dind.ee_dd if dind else "false"
+    return dict(sorted(args.items()))
+
+
+def _labels(
+    matrix: Matrix,
+    image_name: str,
+    image: Image,
+    python: str,
+    flags: Mapping[str, FlagDecision],
+    primary_tag: str,
+    target_id: str,
+    args: Mapping[str, str],
+) -> dict[str, str]:
+    oci = "org.opencontainers.image"
+    labels = {
+        f"{oci}.title": image_name,
+        f"{oci}.description": image.description,
+        f"{oci}.version": primary_tag,
+        f"{oci}.base.name": matrix.base_image,
+    }
+    labels.update(matrix.labels)
+    prefix = matrix.label_prefix
+    labels[f"{prefix}.target"] = target_id
+    labels[f"{prefix}.python"] = python
+    for key in ("torch", "torchvision", "torchaudio"):
+        labels[f"{prefix}.{key}"] = getattr(image.torch, key)
+    for name, version in matrix.versions.items():
+        labels[f"{prefix}.{name}"] = version
+    for name, artifact in matrix.artifacts.items():
+        labels[f"{prefix}.{name}"] = artifact.version
+    enabled = [f"{matrix.features[f].package}=={matrix.features[f].version}"
+               for f, d in flags.items() if d.enabled]
+    labels[f"{prefix}.features"] = ",".join(enabled)
+    labels[f"{prefix}.ee_dd"] = args["EE_DD_DEFAULT"]
+    return dict(sorted(labels.items()))
+
+
+def _stages_for(
+    matrix: Matrix, image: Image, target_args: Mapping[str, str], source: str
+) -> dict[str, StageTarget]:
+    """The shared stages an image target uses, identified by everything that shapes them, so
+    targets that need the same stage (same args, same platform) share one bake target."""
+    out = {}
+    for name, stage in matrix.stages.items():
+        args = {}
+        for arg in stage.args:
+            if arg not in target_args:
+                raise ConfigError(
+                    f"{source}: stages.{name}.args: {arg!r} is not a build arg bakery sets"
+                    f"{did_you_mean(arg, target_args)}"
+                )
+            args[arg] = target_args[arg]
+        key = "\0".join([name, stage.dockerfile, stage.target, image.platform,
+                         *(f"{k}={v}" for k, v in args.items())])
+        digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+        out[name] = StageTarget(
+            id=f"stage-{name}-{image.arch}-{digest}",
+            stage=name,
+            context=image.context,
+            dockerfile=stage.dockerfile,
+            target=stage.target,
+            platform=image.platform,
+            args=args,
+        )
+    return out
+
+
+def _check_unique(targets: list[Target], matrix: Matrix) -> None:
+    owners: dict[str, str] = {}
+    for target in targets:
+        if target.id in owners:
+            raise ConfigError(
+                f"two targets have the id {target.id!r} ({owners[target.id]} and image"
+                f" {target.image!r}); rename one of the images"
+            )
+        owners[target.id] = f"image {target.image!r}"
+    claimed: dict[str, str] = {}
+    for target in targets:
+        for kind in ("primary", "legacy", "compatibility", "release"):
+            for ref in getattr(target.tags, kind):
+                if ref in claimed:
+                    raise ConfigError(
+                        f"tag {ref!r} is claimed by two targets: {claimed[ref]} and"
+                        f" {target.id} ({kind}); make the templates in matrix.toml distinct"
+                    )
+                claimed[ref] = f"{target.id} ({kind})"
+    group_names = {"default", "all", "fallback", "dind", *matrix.images}
+    group_names.update(a for image in matrix.images.values() for a in image.aliases)
+    for name in group_names:
+        if name in owners:
+            raise ConfigError(f"the group {name!r} has the same name as a target; rename the image")
+
+
+def _groups(matrix: Matrix, targets: list[Target]) -> dict[str, tuple[str, ...]]:
+    groups: dict[str, tuple[str, ...]] = {
+        "default": tuple(t.id for t in targets if t.variant == "default"),
+    }
+    for image_name, image in matrix.images.items():
+        members = tuple(t.id for t in targets if t.image == image_name and t.variant != "fallback")
+        groups[image_name] = members
+        for alias in image.aliases:
+            groups[alias] = members
+    groups["fallback"] = tuple(t.id for t in targets if t.python.role == "fallback")
+    groups["dind"] = tuple(t.id for t in targets if t.variant == "dind")
+    groups["all"] = tuple(t.id for t in targets)
+    return groups

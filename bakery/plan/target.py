@@ -1,0 +1,91 @@
+"""What one bake target is: frozen values, the oracle every other command compares with."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PythonChoice(_Frozen):
+    version: str
+    role: Literal["primary", "fallback"]
+    reason: str
+
+
+class FlagDecision(_Frozen):
+    setting: Literal["on", "off", "auto"]
+    enabled: bool
+    reason: str
+
+
+class ImageDecision(_Frozen):
+    """What preflight decided for one image (read from the lock)."""
+
+    python: str
+    python_reason: str
+    flags: dict[str, FlagDecision] = {}
+
+
+class TagSet(_Frozen):
+    primary: tuple[str, ...]
+    legacy: tuple[str, ...] = ()
+    compatibility: tuple[str, ...] = ()
+    release: tuple[str, ...] = ()
+
+    def all(self) -> tuple[str, ...]:
+        return self.primary + self.legacy + self.compatibility + self.release
+
+
+class Target(_Frozen):
+    id: str
+    image: str
+    repository: str
+    variant: Literal["default", "fallback", "dind"]
+    platform: str
+    arch: str
+    machine: str
+    accelerator: str
+    python: PythonChoice
+    flags: dict[str, FlagDecision]
+    context: str
+    dockerfile: str
+    contexts: dict[str, str]
+    args: dict[str, str]
+    tags: TagSet
+    labels: dict[str, str]
+    cache_from: tuple[str, ...]
+    cache_to: tuple[str, ...]
+
+
+class StageTarget(_Frozen):
+    """A shared builder stage (python, ffmpeg, ...) that image targets use as a named context."""
+
+    id: str
+    stage: str
+    context: str
+    dockerfile: str
+    target: str
+    platform: str
+    args: dict[str, str]
+
+
+class GitInfo(_Frozen):
+    ref: str | None
+    sha: str | None
+    source: str
+
+
+class Plan(_Frozen):
+    schema_version: Literal[1] = 1
+    git: GitInfo
+    targets: tuple[Target, ...]
+    stages: tuple[StageTarget, ...]
+    groups: dict[str, tuple[str, ...]]
+
+    def target(self, target_id: str) -> Target:
+        return next(t for t in self.targets if t.id == target_id)

@@ -1,0 +1,6 @@
+"""docker-bake.hcl from docker-bake.hcl.j2 and the plan (SPEC M5)."""
+
+from bakery.render.bakefile import check_bake_file, render_bake_file, write_atomic
+from bakery.render.hcl import hcl_value
+
+__all__ = ["check_bake_file", "hcl_value", "render_bake_file", "write_atomic"]

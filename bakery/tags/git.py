@@ -1,0 +1,104 @@
+"""The git context that release tags are computed from: --ref/--sha, else GITHUB_*, else git."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from bakery.errors import ConfigError
+
+RefKind = Literal["branch", "tag", "pr"]
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+@dataclass(frozen=True)
+class GitContext:
+    """A git ref (`refs/heads/main`, `refs/tags/v1.2.3`, `refs/pull/7/merge`) and commit."""
+
+    ref: str | None = None
+    sha: str | None = None
+    source: Literal["cli", "env", "git", "none"] = "none"
+
+    @property
+    def kind(self) -> RefKind | None:
+        if self.ref is None:
+            return None
+        if self.ref.startswith("refs/heads/"):
+            return "branch"
+        if self.ref.startswith("refs/tags/"):
+            return "tag"
+        return "pr"
+
+    @property
+    def name(self) -> str | None:
+        """Branch name, tag name, or pull-request number."""
+        if self.ref is None:
+            return None
+        if self.kind == "pr":
+            return self.ref.split("/")[2]
+        return self.ref.split("/", 2)[2]
+
+
+def parse_ref(ref: str, *, where: str) -> str:
+    """Validate a full git ref; suggest the full forms for a short one."""
+    if ref.startswith(("refs/heads/", "refs/tags/")) and len(ref.split("/", 2)[2]) > 0:
+        return ref
+    if re.match(r"^refs/pull/[0-9]+/(merge|head)$", ref):
+        return ref
+    raise ConfigError(
+        f"{where}: {ref!r} is not a full git ref; use refs/heads/<branch>, refs/tags/<tag>"
+        f" or refs/pull/<n>/merge (e.g. refs/tags/{ref} or refs/heads/{ref})"
+    )
+
+
+def resolve_git_context(
+    *,
+    ref: str | None,
+    sha: str | None,
+    env: Mapping[str, str],
+    repo_dir: Path | None,
+) -> GitContext:
+    """Resolve the context with the SPEC T3 precedence: CLI, then GITHUB_REF/SHA, then git."""
+    if sha is not None and not _SHA.match(sha):
+        raise ConfigError(f"--sha: {sha!r} is not a hex commit id (7 to 40 lowercase hex digits)")
+    if ref is not None or sha is not None:
+        return GitContext(
+            ref=None if ref is None else parse_ref(ref, where="--ref"), sha=sha, source="cli"
+        )
+    env_ref, env_sha = env.get("GITHUB_REF"), env.get("GITHUB_SHA")
+    if env_ref or env_sha:
+        if env_sha and not _SHA.match(env_sha):
+            raise ConfigError(f"GITHUB_SHA: {env_sha!r} is not a hex commit id")
+        return GitContext(
+            ref=parse_ref(env_ref, where="GITHUB_REF") if env_ref else None,
+            sha=env_sha or None,
+            source="env",
+        )
+    if repo_dir is not None:
+        return _from_checkout(repo_dir)
+    return GitContext()
+
+
+def _git(repo_dir: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=repo_dir, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+
+
+def _from_checkout(repo_dir: Path) -> GitContext:
+    sha = _git(repo_dir, "rev-parse", "HEAD")
+    if sha is None:
+        return GitContext()
+    tag = _git(repo_dir, "describe", "--tags", "--exact-match", "HEAD")
+    if tag is not None:
+        return GitContext(ref=f"refs/tags/{tag}", sha=sha, source="git")
+    branch = _git(repo_dir, "symbolic-ref", "-q", "HEAD")
+    return GitContext(ref=branch, sha=sha, source="git")

@@ -1,0 +1,49 @@
+"""Tag templates from matrix.toml (`ratio1/base_edge_node:{machine}-{tag}`) and their fields."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+
+from bakery.errors import ConfigError
+from bakery.suggest import did_you_mean, known
+
+#: Every placeholder a legacy or compatibility tag template may use.
+TEMPLATE_FIELDS = (
+    "namespace",  # ratio1
+    "image",  # base_edge_node_amd64_gpu
+    "repo",  # ratio1/base_edge_node_amd64_gpu
+    "tag",  # the primary tag, e.g. py3.13.9-th2.9.1.cu128-tr4.57.1
+    "arch",  # amd64 / arm64
+    "machine",  # x86_64 / aarch64
+    "python",  # 3.13.9
+    "python_minor",  # 3.13
+    "torch",  # 2.9.1.cu128 (normalized)
+    "transformers",  # 4.57.1
+    "accelerator",  # cpu / cuda
+    "id",  # the target id
+)
+
+
+def placeholders(template: str) -> list[str]:
+    """The placeholder names in a template; ValueError on broken braces."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def check_template(template: str, *, where: str, fields: tuple[str, ...] = TEMPLATE_FIELDS) -> None:
+    """Raise ConfigError when a template has broken braces or an unknown placeholder."""
+    try:
+        names = placeholders(template)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: invalid tag template {template!r}: {exc}") from None
+    for name in names:
+        if name not in fields:
+            raise ConfigError(
+                f"{where}: unknown placeholder {{{name}}} in tag template {template!r}"
+                f"{did_you_mean(name, fields)}; {known(fields)}"
+            )
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """Fill a checked template."""
+    return template.format_map(dict(values))

@@ -1,0 +1,86 @@
+"""The three forms of `bakery plan`: a table for people, JSON for tools, a GitHub matrix for CI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bakery.matrix.models import Matrix
+from bakery.plan.target import Plan, Target
+
+PLAN_SCHEMA_VERSION = 1
+_TAG_KINDS = (("primary", "primary"), ("legacy", "legacy"), ("compatibility", "compat"),
+              ("release", "release"))
+
+
+def plan_document(plan: Plan, targets: Sequence[Target], *, matrix_path: str) -> dict[str, Any]:
+    """The JSON document (schema in README, "bakery plan --format json")."""
+    ids = {t.id for t in targets}
+    stage_ids = {ref.removeprefix("target:") for t in targets for ref in t.contexts.values()}
+    groups = {name: [m for m in members if m in ids] for name, members in plan.groups.items()}
+    return {
+        "schema_version": PLAN_SCHEMA_VERSION,
+        "matrix": matrix_path,
+        "git": plan.git.model_dump(mode="json"),
+        "targets": [t.model_dump(mode="json") for t in targets],
+        "stages": [s.model_dump(mode="json") for s in plan.stages if s.id in stage_ids],
+        "groups": {name: members for name, members in groups.items() if members},
+    }
+
+
+def plan_json(plan: Plan, targets: Sequence[Target], *, matrix_path: str) -> str:
+    return json.dumps(plan_document(plan, targets, matrix_path=matrix_path), indent=2) + "\n"
+
+
+def gha_matrix(matrix: Matrix, targets: Sequence[Target]) -> str:
+    """A `strategy.matrix` value: `{"include": [{target, platform, runner, ...}]}`."""
+    include = [
+        {
+            "target": t.id,
+            "image": t.image,
+            "platform": t.platform,
+            "runner": matrix.runners[t.arch],  # type: ignore[index]
+            "gpu": t.accelerator == "cuda",
+        }
+        for t in targets
+    ]
+    return json.dumps({"include": include}, separators=(",", ":")) + "\n"
+
+
+def plan_table(plan: Plan, targets: Sequence[Target]) -> None:
+    """Print the plan for people: one block per target (full tags, never truncated), then groups."""
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(soft_wrap=True, highlight=False)
+    git = plan.git
+    where = f"{git.ref or 'no ref'} @ {git.sha[:7] if git.sha else 'no sha'} (from {git.source})"
+    console.print(Text(f"bakery plan: {len(targets)} targets; release tags for {where}",
+                       style="bold"))
+    for target in targets:
+        console.print()
+        head = Text(target.id, style="bold cyan")
+        head.append(f"  {target.platform}  python {target.python.version} ({target.python.role})")
+        head.append(f"  {target.python.reason}", style="dim")
+        console.print(head)
+        for name, flag in target.flags.items():
+            line = Text("  flag     ", style="dim")
+            line.append(f"{name} {'on' if flag.enabled else 'off'}",
+                        style="green" if flag.enabled else "yellow")
+            line.append(f"  {flag.reason}", style="dim")
+            console.print(line)
+        for kind, label in _TAG_KINDS:
+            for ref in getattr(target.tags, kind):
+                line = Text(f"  {label:<9}", style="dim")
+                line.append(ref, style="bold" if kind == "primary" else "")
+                console.print(line)
+    ids = {t.id for t in targets}
+    console.print()
+    console.print(Text("groups", style="bold"))
+    for name, members in plan.groups.items():
+        shown = [m for m in members if m in ids]
+        if shown:
+            line = Text(f"  {name:<26}", style="cyan")
+            line.append(" ".join(shown))
+            console.print(line)
