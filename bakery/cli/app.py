@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import click
 import typer
 
 from bakery import __version__
@@ -66,17 +65,19 @@ def main(argv: list[str] | None = None) -> None:
         if rest:
             print(rest, file=sys.stderr, end="" if rest.endswith("\n") else "\n")
         sys.exit(exc.exit_code)
-    except click.exceptions.ClickException as exc:
-        if debug:
-            raise
-        if isinstance(exc, click.UsageError) and exc.ctx is not None:
-            print(exc.ctx.get_usage(), file=sys.stderr)
-        print(f"bakery: error: {exc.format_message()}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         print("bakery: interrupted", file=sys.stderr)
         sys.exit(130)
-    except KeyboardInterrupt:
+    except typer.TyperException as exc:  # click's usage errors, as typer re-exports them
+        if debug:
+            raise
+        ctx = getattr(exc, "ctx", None)
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if callable(format_message) else str(exc)
+        message = message.replace("Value error, ", "")
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        print(f"bakery: error: {message}{hint}", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2))
         print("bakery: interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(result if isinstance(result, int) else 0)

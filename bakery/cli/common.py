@@ -28,7 +28,8 @@ TargetOption = Annotated[
     typer.Option(
         "--target",
         "-t",
-        help="Target id, group (gpu, cpu, arm64, default, fallback, dind, all) or glob. Repeatable.",
+        help="Target id, group (gpu, cpu, arm64, default, fallback, dind, all) or glob."
+        " Repeatable.",
     ),
 ]
 RefOption = Annotated[

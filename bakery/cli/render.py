@@ -26,7 +26,9 @@ def render(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Bake file (default: docker-bake.hcl next to the matrix)."),
+        typer.Option(
+            "--output", "-o", help="Bake file (default: docker-bake.hcl next to the matrix)."
+        ),
     ] = None,
 ) -> None:
     """Write docker-bake.hcl from the plan, atomically. It is committed, so plain

@@ -45,12 +45,12 @@ def check_matrix(matrix: Matrix, *, source: str) -> None:
 
     for name in [*matrix.versions, *matrix.artifacts, *matrix.features]:
         if not _VERSION_KEY.match(name):
-            fail(name, "names must be lowercase letters, digits, '-' and '_' (they become build args)")
+            fail(name, "names must be lowercase letters, digits, '-' and '_' (build arg names)")
 
     if not matrix.images:
         fail("images", "no images defined")
 
-    groups: dict[str, str] = {g: "a built-in group" for g in RESERVED_GROUPS}
+    groups: dict[str, str] = dict.fromkeys(RESERVED_GROUPS, "a built-in group")
     for image_name, image in matrix.images.items():
         where = f"images.{image_name}"
         if not _ID.match(image_name) or repository_problem(image_name):

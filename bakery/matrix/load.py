@@ -132,7 +132,8 @@ def _describe(error: ErrorDetails) -> str:
         return f"{path}: {value!r} is not one of {allowed}{hint}"
     if kind == "union_tag_invalid":
         ctx = error.get("ctx", {})
-        return f"{path}: unknown type {ctx.get('tag')!r} (expected one of {ctx.get('expected_tags')})"
+        tag, expected_tags = ctx.get("tag"), ctx.get("expected_tags")
+        return f"{path}: unknown type {tag!r} (expected one of {expected_tags})"
     if kind == "value_error":
         return f"{path}: {str(error['msg']).removeprefix('Value error, ')}"
     message = str(error["msg"])

@@ -188,6 +188,10 @@ class Image(_Model):
         return f"linux/{self.arch}"
 
 
+def _default_runners() -> dict[Arch, str]:
+    return {"amd64": "ubuntu-24.04", "arm64": "ubuntu-24.04-arm"}
+
+
 class Matrix(_Model):
     schema_version: Literal[1]
     namespace: str
@@ -203,9 +207,7 @@ class Matrix(_Model):
     dind: DindConfig = DindConfig()
     release: ReleaseConfig = ReleaseConfig()
     labels: dict[str, str] = Field(default_factory=dict)
-    runners: dict[Arch, str] = Field(
-        default_factory=lambda: {"amd64": "ubuntu-24.04", "arm64": "ubuntu-24.04-arm"}
-    )
+    runners: dict[Arch, str] = Field(default_factory=_default_runners)
     images: dict[str, Image]
 
     def index_url(self, name: str) -> str:

@@ -203,7 +203,7 @@ def _image_targets(
                     id=target_id,
                     image=image_name,
                     repository=repo,
-                    variant=variant,  # type: ignore[arg-type]
+                    variant=variant,
                     platform=image.platform,
                     arch=image.arch,
                     machine=image.machine,

@@ -70,7 +70,9 @@ def render_bake_file(plan: Plan, template_path: Path, *, matrix_name: str = "mat
     try:
         source = template_path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{template_path}: cannot read the bake template: {exc.strerror}") from None
+        raise ConfigError(
+            f"{template_path}: cannot read the bake template: {exc.strerror}"
+        ) from None
     env = jinja2.Environment(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -100,11 +102,8 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        Path(tmp).chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -77,7 +77,8 @@ def release_tags(config: ReleaseConfig, git: GitContext, *, variant_suffix: str 
             # metadata-action: a pre-release only extends {{version}} (and {{raw}})
             if fields["prerelease"] and not used <= {"version", "raw"}:
                 continue
-            tags.append(prefix + _PLACEHOLDER.sub(lambda m: fields[m[1]], rule.pattern) + suffix)
+            value = _PLACEHOLDER.sub(lambda m, f=fields: f[m[1]], rule.pattern)  # type: ignore[misc]
+            tags.append(prefix + value + suffix)
             latest_auto = latest_auto or not fields["prerelease"]
         elif isinstance(rule, RefRule):
             if git.kind != rule.event or git.name is None:

@@ -1,0 +1,174 @@
+"""Bad matrix input: exit 2 and one line naming file, key path and value (SPEC M1, T4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bakery.errors import ConfigError
+from bakery.matrix import parse_matrix
+from tests.cli_helpers import MINIMAL_MATRIX, run_cli
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "matrix.toml"
+    path.write_text(text)
+    return path
+
+
+def plan_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) -> str:
+    path = write(tmp_path, text)
+    result = run_cli(capsys, "plan", "--matrix", str(path), "--format", "json", "--ref",
+                     "refs/heads/main", "--sha", "0" * 40)
+    assert result.code == 2, result
+    assert result.out == ""
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith(f"bakery: error: {path}: ") or lines[0].startswith("bakery: error:")
+    assert "Traceback" not in result.err
+    return lines[0]
+
+
+def test_minimal_matrix_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, MINIMAL_MATRIX)
+    assert run_cli(capsys, "plan", "--matrix", str(path), "--sha", "0" * 40).code == 0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(
+            'fallback = "3.12.12"', 'fallback = "3.12.12"\nfalback = 1',
+            "python.falback: unknown key 'falback' (did you mean 'fallback'?)", id="unknown-key"),
+        pytest.param(
+            'aliases = ["cpu"]', 'aliases = ["cpu"]\ntorchh = 1',
+            "images.edge_cpu.torchh: unknown key 'torchh' (did you mean 'torch'?)", id="unknown-image-key"),
+        pytest.param(
+            'primary = "3.13.9"', "primary = 3.13",
+            "python.primary: input should be a valid string (got 3.13)", id="wrong-type"),
+        pytest.param(
+            'arch = "amd64"\naccelerator = "cpu"', 'arch = "amd65"\naccelerator = "cpu"',
+            "images.edge_cpu.arch: 'amd65' is not one of 'amd64', 'arm64'"
+            " (did you mean 'amd64'?)", id="unknown-arch"),
+        pytest.param(
+            'features = { bitsandbytes = "on" }', 'features = { bitsandbytes = "on", tensorrt = "on" }',
+            "images.edge_cpu.features.tensorrt: 'on' but 'tensorrt' is GPU-only and this image's"
+            " accelerator is 'cpu'", id="tensorrt-on-cpu"),
+        pytest.param(
+            'features = { bitsandbytes = "on" }', 'features = { bitsandbytes = "on", tensorrt = "auto" }',
+            "images.edge_cpu.features.tensorrt: 'auto' but 'tensorrt' is GPU-only",
+            id="tensorrt-auto-on-cpu"),
+        pytest.param(
+            'fallback = "3.12.12"', 'fallback = "3.14.1"',
+            "python.fallback: '3.14.1' is not older than the primary '3.13.9'",
+            id="fallback-newer"),
+        pytest.param(
+            'primary = "3.13.9"', 'primary = "3.13"',
+            "python.primary: '3.13' must be an exact X.Y.Z release", id="inexact-python"),
+        pytest.param(
+            '"acme/edge:{machine}-{tag}"', '"acme/edge:{machin}-{tag}"',
+            "images.edge_cpu.legacy_tags[0]: unknown placeholder {machin} in tag template"
+            " 'acme/edge:{machine}-{tag}'".replace("{machine}", "{machin}"),
+            id="template-unknown-placeholder"),
+        pytest.param(
+            '"acme/edge:{machine}-{tag}"', '"acme/edge:{machine-{tag}"',
+            "images.edge_cpu.legacy_tags[0]: invalid tag template", id="template-broken-brace"),
+        pytest.param(
+            '"acme/edge:{machine}-{tag}"', '"acme/Edge:{machine}-{tag}"',
+            "path component 'Edge' must be lowercase", id="template-uppercase-repo"),
+        pytest.param(
+            '"acme/edge:{machine}-{tag}"', '"acme/edge:-{machine}"',
+            "acme/edge:-x86_64 is not a valid image name: a tag must match", id="template-bad-tag"),
+        pytest.param(
+            'aliases = ["gpu"]', 'aliases = ["cpu"]',
+            "images.edge_gpu.aliases[0]: 'cpu' is already an alias of 'edge_cpu'",
+            id="duplicate-alias"),
+        pytest.param(
+            'aliases = ["gpu"]', 'aliases = ["edge_cpu-py313"]',
+            "the group 'edge_cpu-py313' has the same name as a target", id="duplicate-id"),
+        pytest.param(
+            'legacy_tags = ["acme/edge:{machine}-{tag}"]',
+            'legacy_tags = ["acme/edge:{machine}-{tag}", "acme/shared:latest"]',
+            None, id="no-collision-yet"),
+        pytest.param(
+            'features = { tensorrt = "on", bitsandbytes = "off" }',
+            'features = { tensorrt = "on", bitsandbytes = "off" }\n'
+            'legacy_tags = ["acme/edge:{machine}-py{python}-th2.9.1.cpu-tr{transformers}"]',
+            "tag 'acme/edge:x86_64-py3.13.9-th2.9.1.cpu-tr4.57.1' is claimed by two targets",
+            id="tag-collision"),
+        pytest.param(
+            'index = "pytorch-cpu"', 'index = "pytorch-cpux"',
+            "images.edge_cpu.torch.index: unknown index 'pytorch-cpux' (did you mean"
+            " 'pytorch-cpu'?)", id="unknown-index"),
+        pytest.param(
+            'features = { bitsandbytes = "on" }', 'features = { bitsandbytez = "on" }',
+            "images.edge_cpu.features.bitsandbytez: unknown feature 'bitsandbytez' (did you mean"
+            " 'bitsandbytes'?)", id="unknown-feature"),
+        pytest.param(
+            '{ type = "sha" }', '{ type = "shaa" }',
+            "release.rules[1]: unknown type 'shaa'", id="unknown-rule-type"),
+        pytest.param(
+            '{ type = "semver", pattern = "{{version}}" }', '{ type = "semver", pattern = "{{vesion}}" }',
+            "release.rules[0].pattern: unknown placeholder {{vesion}} (did you mean 'version'?)",
+            id="bad-semver-pattern"),
+        pytest.param(
+            'torchaudio = "2.9.1+cpu" }', 'torchaudio = "2.9.1+cu128" }',
+            "images.edge_cpu.torch: torch, torchvision and torchaudio must share one local tag",
+            id="mismatched-torch-set"),
+        pytest.param('schema_version = 1', 'schema_version = 1\n[[oops', "invalid TOML", id="toml"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, expected: str | None
+) -> None:
+    assert old in MINIMAL_MATRIX
+    text = MINIMAL_MATRIX.replace(old, new, 1)
+    if expected is None:
+        path = write(tmp_path, text)
+        assert run_cli(capsys, "plan", "--matrix", str(path), "--sha", "0" * 40).code == 0
+        return
+    line = plan_error(tmp_path, capsys, text)
+    assert expected in line
+
+
+def test_several_problems_are_counted() -> None:
+    text = MINIMAL_MATRIX.replace('arch = "amd64"', 'arch = "amd65"').replace(
+        'uv = "0.9.11"', 'uv = 9')
+    with pytest.raises(ConfigError, match=r"and \d+ more problem"):
+        parse_matrix(text)
+
+
+def test_missing_matrix_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, "plan", "--matrix", str(tmp_path / "nope.toml"))
+    assert result.code == 2
+    assert "nope.toml: no such matrix file" in result.err
+
+
+def test_debug_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, MINIMAL_MATRIX.replace('arch = "amd64"', 'arch = "amd65"', 1))
+    with pytest.raises(ConfigError):
+        run_cli(capsys, "--debug", "plan", "--matrix", str(path), "--sha", "0" * 40)
+
+
+def test_auto_flag_needs_a_lock(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = MINIMAL_MATRIX.replace('features = { bitsandbytes = "on" }',
+                                  'features = { bitsandbytes = "auto" }')
+    line = plan_error(tmp_path, capsys, text)
+    assert "images.edge_cpu.features.bitsandbytes: 'auto' is decided by preflight" in line
+    assert "run `bakery preflight`" in line
+
+
+def test_bad_ref_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, MINIMAL_MATRIX)
+    result = run_cli(capsys, "plan", "--matrix", str(path), "--ref", "v1.2.3")
+    assert result.code == 2
+    assert "'v1.2.3' is not a full git ref" in result.err
+    assert "refs/tags/v1.2.3" in result.err
+
+
+def test_unknown_target_suggests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, MINIMAL_MATRIX)
+    result = run_cli(capsys, "plan", "--matrix", str(path), "--sha", "0" * 40, "--target", "gpuu")
+    assert result.code == 2
+    assert "--target 'gpuu' is neither a target nor a group (did you mean 'gpu'?)" in result.err

@@ -1,0 +1,217 @@
+"""`bakery plan`: targets, tags, groups and the three output formats (SPEC M2-M4, T1-T2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bakery.cli.common import load_plan
+from bakery.errors import ConfigError
+from bakery.matrix import parse_matrix
+from bakery.plan import expand, select_targets
+from bakery.plan.target import FlagDecision, ImageDecision
+from tests.cli_helpers import MINIMAL_MATRIX, run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SHA = "0123456789abcdef0123456789abcdef01234567"
+GPU = "base_edge_node_amd64_gpu-py313"
+
+
+@pytest.fixture
+def shipped(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    result = run_cli(capsys, "plan", "--format", "json", "--matrix", str(ROOT / "matrix.toml"),
+                     "--ref", "refs/tags/v1.4.0", "--sha", SHA)
+    assert result.code == 0, result.err
+    doc: dict[str, object] = json.loads(result.out)
+    return doc
+
+
+def by_id(doc: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {t["id"]: t for t in doc["targets"]}  # type: ignore[attr-defined, index]
+
+
+def test_json_lists_every_documented_field(shipped: dict[str, object]) -> None:
+    assert shipped["schema_version"] == 1
+    assert shipped["git"] == {"ref": "refs/tags/v1.4.0", "sha": SHA, "source": "cli"}
+    fields = {"id", "image", "repository", "variant", "platform", "arch", "machine",
+              "accelerator", "python", "flags", "context", "dockerfile", "contexts", "args",
+              "tags", "labels", "cache_from", "cache_to"}
+    for target in shipped["targets"]:  # type: ignore[attr-defined]
+        assert set(target) == fields
+        assert set(target["tags"]) == {"primary", "legacy", "compatibility", "release"}
+        assert set(target["python"]) == {"version", "role", "reason"}
+        for flag in target["flags"].values():
+            assert set(flag) == {"setting", "enabled", "reason"} and flag["reason"]
+
+
+def test_the_three_images_and_their_variants(shipped: dict[str, object]) -> None:
+    targets = by_id(shipped)
+    assert sorted(targets) == sorted(
+        f"base_edge_node_{img}-{v}" for img in ("amd64_gpu", "amd64_cpu", "arm64_cpu")
+        for v in ("py313", "py313-dind", "py312"))
+    gpu = targets[GPU]
+    assert gpu["platform"] == "linux/amd64" and gpu["machine"] == "x86_64"
+    assert targets["base_edge_node_arm64_cpu-py313"]["platform"] == "linux/arm64"
+
+
+def test_primary_legacy_compat_and_release_tags(shipped: dict[str, object]) -> None:
+    targets = by_id(shipped)
+    tags = targets[GPU]["tags"]
+    assert tags == {  # type: ignore[comparison-overlap]
+        "primary": ["ratio1/base_edge_node_amd64_gpu:py3.13.9-th2.9.1.cu128-tr4.57.1"],
+        "legacy": ["ratio1/base_edge_node:x86_64-py3.13.9-th2.9.1.cu128-tr4.57.1",
+                   "ratio1/base_edge_node_amd64:latest"],
+        "compatibility": [],
+        "release": ["ratio1/base_edge_node_amd64_gpu:1.4.0", "ratio1/base_edge_node_amd64_gpu:1.4",
+                    "ratio1/base_edge_node_amd64_gpu:sha-0123456",
+                    "ratio1/base_edge_node_amd64_gpu:latest"],
+    }
+    dind = targets[f"{GPU}-dind"]["tags"]
+    assert dind["primary"] == [  # type: ignore[index]
+        "ratio1/base_edge_node_amd64_gpu:py3.13.9-th2.9.1.cu128-tr4.57.1-d"]
+    assert "ratio1/base_edge_node_dind:x86_64-py3.13.9-th2.9.1.cu128-tr4.57.1" in dind[
+        "compatibility"]  # type: ignore[index]
+    assert "ratio1/base_edge_node_amd64_gpu:latest-d" in dind["release"]  # type: ignore[index]
+    fallback = targets["base_edge_node_amd64_gpu-py312"]["tags"]
+    assert fallback["primary"] == [  # type: ignore[index]
+        "ratio1/base_edge_node_amd64_gpu:py3.12.12-th2.9.1.cu128-tr4.57.1"]
+    assert fallback["legacy"] == []  # type: ignore[index]
+    assert "ratio1/base_edge_node_amd64_gpu:1.4.0-py312" in fallback["release"]  # type: ignore[index]
+    arm = targets["base_edge_node_arm64_cpu-py313"]["tags"]
+    assert "ratio1/base_edge_node:aarch64-py3.13.9-th2.9.1-tr4.57.1" in arm["legacy"]  # type: ignore[index]
+
+
+def test_dind_variant_differs_only_in_the_ee_dd_default(shipped: dict[str, object]) -> None:
+    targets = by_id(shipped)
+    base, dind = targets[GPU], targets[f"{GPU}-dind"]
+    assert base["args"]["EE_DD_DEFAULT"] == "false"  # type: ignore[index]
+    assert dind["args"] == {**base["args"], "EE_DD_DEFAULT": "true"}  # type: ignore[dict-item]
+    assert dind["dockerfile"] == base["dockerfile"] and dind["contexts"] == base["contexts"]
+
+
+def test_build_args_carry_every_pin(shipped: dict[str, object]) -> None:
+    args = by_id(shipped)[GPU]["args"]
+    assert args["TORCH_VERSION"] == "2.9.1+cu128"  # type: ignore[index]
+    assert args["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cu128"  # type: ignore[index]
+    assert args["PYTHON_VERSION"] == "3.13.9"  # type: ignore[index]
+    assert args["TENSORRT"] == "true"  # type: ignore[index]
+    arm = by_id(shipped)["base_edge_node_arm64_cpu-py313"]["args"]
+    assert arm["TORCH_INDEX_URL"] == "" and arm["TENSORRT"] == "false"  # type: ignore[index]
+    assert arm["FFMPEG_PROFILE"] == "slim"  # type: ignore[index]
+
+
+def test_flags_say_why(shipped: dict[str, object]) -> None:
+    cpu = by_id(shipped)["base_edge_node_amd64_cpu-py313"]["flags"]
+    assert cpu["tensorrt"] == {"setting": "off", "enabled": False,  # type: ignore[index]
+                               "reason": "GPU-only; this is a cpu image"}
+    assert cpu["bitsandbytes"]["enabled"] is True  # type: ignore[index]
+
+
+def test_groups(shipped: dict[str, object]) -> None:
+    groups = shipped["groups"]
+    assert groups["default"] == [GPU, "base_edge_node_amd64_cpu-py313",  # type: ignore[index]
+                                 "base_edge_node_arm64_cpu-py313"]
+    assert groups["gpu"] == [GPU, f"{GPU}-dind"]  # type: ignore[index]
+    assert groups["arm64"] == groups["base_edge_node_arm64_cpu"]  # type: ignore[index]
+    assert all(t.endswith("-py312") for t in groups["fallback"])  # type: ignore[index]
+    assert all(t.endswith("-dind") for t in groups["dind"])  # type: ignore[index]
+    assert len(groups["all"]) == 9  # type: ignore[index]
+
+
+def test_labels(shipped: dict[str, object]) -> None:
+    labels = by_id(shipped)[GPU]["labels"]
+    assert labels["org.opencontainers.image.version"] == "py3.13.9-th2.9.1.cu128-tr4.57.1"  # type: ignore[index]
+    assert labels["ai.ratio1.edge-node.torch"] == "2.9.1+cu128"  # type: ignore[index]
+    assert labels["org.opencontainers.image.title"] == "base_edge_node_amd64_gpu"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("names", "expected"), [
+    (["gpu"], [GPU, f"{GPU}-dind"]),
+    (["*-py312"], ["base_edge_node_amd64_gpu-py312", "base_edge_node_amd64_cpu-py312",
+                   "base_edge_node_arm64_cpu-py312"]),
+    ([GPU, "gpu"], [GPU, f"{GPU}-dind"]),
+    ([], [GPU, "base_edge_node_amd64_cpu-py313", "base_edge_node_arm64_cpu-py313"]),
+])
+def test_selection(names: list[str], expected: list[str]) -> None:
+    plan = load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan
+    assert [t.id for t in select_targets(plan, names)] == expected
+
+
+def test_glob_matching_nothing_is_an_error() -> None:
+    plan = load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan
+    with pytest.raises(ConfigError, match="matches no target"):
+        select_targets(plan, ["*-py399"])
+
+
+def test_target_filter_in_json(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, "plan", "-f", "json", "--matrix", str(ROOT / "matrix.toml"),
+                     "--sha", SHA, "--target", "arm64")
+    doc = json.loads(result.out)
+    assert [t["id"] for t in doc["targets"]] == ["base_edge_node_arm64_cpu-py313",
+                                                 "base_edge_node_arm64_cpu-py313-dind"]
+    assert "gpu" not in doc["groups"]
+
+
+def test_gha_matrix(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, "plan", "-f", "gha-matrix", "--matrix", str(ROOT / "matrix.toml"),
+                     "--sha", SHA, "--target", "default")
+    assert result.code == 0
+    assert json.loads(result.out) == {"include": [
+        {"target": GPU, "image": "base_edge_node_amd64_gpu", "platform": "linux/amd64",
+         "runner": "ubuntu-24.04", "gpu": True},
+        {"target": "base_edge_node_amd64_cpu-py313", "image": "base_edge_node_amd64_cpu",
+         "platform": "linux/amd64", "runner": "ubuntu-24.04", "gpu": False},
+        {"target": "base_edge_node_arm64_cpu-py313", "image": "base_edge_node_arm64_cpu",
+         "platform": "linux/arm64", "runner": "ubuntu-24.04-arm", "gpu": False},
+    ]}
+
+
+def test_table_shows_tags_and_reasons(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, "plan", "--matrix", str(ROOT / "matrix.toml"), "--sha", SHA,
+                     "--ref", "refs/heads/main", "--target", "cpu")
+    assert result.code == 0
+    assert "ratio1/base_edge_node_amd64_cpu:py3.13.9-th2.9.1.cpu-tr4.57.1" in result.out
+    assert "tensorrt off  GPU-only; this is a cpu image" in result.out
+    assert "ratio1/base_edge_node_amd64_cpu:edge" in result.out
+    assert "refs/heads/main @ 0123456 (from cli)" in result.out
+
+
+def test_env_git_context(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_REF", "refs/pull/42/merge")
+    monkeypatch.setenv("GITHUB_SHA", SHA)
+    result = run_cli(capsys, "plan", "-f", "json", "--matrix", str(ROOT / "matrix.toml"))
+    doc = json.loads(result.out)
+    assert doc["git"]["source"] == "env"
+    assert "ratio1/base_edge_node_amd64_gpu:pr-42" in by_id(doc)[GPU]["tags"]["release"]
+
+
+def test_expansion_is_pure_and_repeatable() -> None:
+    matrix = parse_matrix(MINIMAL_MATRIX)
+    assert expand(matrix) == expand(matrix)
+
+
+def test_lock_decisions_select_fallback_python_and_auto_flags() -> None:
+    matrix = parse_matrix(MINIMAL_MATRIX.replace('features = { bitsandbytes = "on" }',
+                                                 'features = { bitsandbytes = "auto" }'))
+    decision = ImageDecision(
+        python="3.12.12", python_reason="torch has no cp313 wheel",
+        flags={"bitsandbytes": FlagDecision(setting="auto", enabled=False,
+                                            reason="no cp312 manylinux wheel")})
+    plan = expand(matrix, decisions={"edge_cpu": decision})
+    cpu = [t for t in plan.targets if t.image == "edge_cpu"]
+    assert [t.id for t in cpu] == ["edge_cpu-py312", "edge_cpu-py312-dind"]
+    assert cpu[0].variant == "default"
+    assert cpu[0].python.reason == "torch has no cp313 wheel"
+    assert cpu[0].flags["bitsandbytes"].enabled is False
+    assert plan.groups["default"][0] == "edge_cpu-py312"
+
+
+def test_cli_basics(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(capsys, "--version").out.startswith("bakery ")
+    help_text = run_cli(capsys, "--help").out
+    for command in ("plan", "render"):
+        assert command in help_text
+    result = run_cli(capsys, "plan", "--format", "yaml")
+    assert result.code == 2 and "yaml" in result.err
