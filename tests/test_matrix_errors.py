@@ -102,6 +102,10 @@ def test_minimal_matrix_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[s
             "images.edge_cpu.torch.index: unknown index 'pytorch-cpux' (did you mean"
             " 'pytorch-cpu'?)", id="unknown-index"),
         pytest.param(
+            'gpu_only = true\n', 'gpu_only = true\nextra_index = "pytorch-cpx"\n',
+            "features.tensorrt.extra_index: unknown index 'pytorch-cpx' (did you mean"
+            " 'pytorch-cpu'?)", id="unknown-extra-index"),
+        pytest.param(
             'features = { bitsandbytes = "on" }', 'features = { bitsandbytez = "on" }',
             "images.edge_cpu.features.bitsandbytez: unknown feature 'bitsandbytez' (did you mean"
             " 'bitsandbytes'?)", id="unknown-feature"),

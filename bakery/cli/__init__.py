@@ -5,6 +5,6 @@ import os
 # bakery uses no pydantic plugins; looking them up costs ~30 ms of every start (SPEC S1)
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from bakery.cli.app import app, main  # noqa: E402
+from bakery.cli.app import app, main
 
 __all__ = ["app", "main"]

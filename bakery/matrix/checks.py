@@ -39,6 +39,14 @@ def check_matrix(matrix: Matrix, *, source: str) -> None:
             " (the fallback must be an older Python)",
         )
 
+    for flag, feature in matrix.features.items():
+        extra = feature.extra_index
+        if extra is not None and extra not in matrix.indexes:
+            fail(
+                f"features.{flag}.extra_index",
+                f"unknown index {extra!r}{did_you_mean(extra, matrix.indexes)};"
+                f" {known(list(matrix.indexes))}",
+            )
     for name, url in matrix.indexes.items():
         if not url.startswith(("https://", "http://")):
             fail(f"indexes.{name}", f"{url!r} is not an http(s) URL")

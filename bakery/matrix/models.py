@@ -84,6 +84,9 @@ class Feature(_Model):
     package: str
     version: str
     gpu_only: bool = False
+    # An index the install also consults (for dependencies PyPI has no wheel of); it reaches
+    # the Dockerfile as <FLAG>_INDEX_URL. Preflight checks `package` itself on PyPI.
+    extra_index: str | None = None
     description: str = ""
 
     @field_validator("version")

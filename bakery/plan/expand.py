@@ -249,6 +249,8 @@ def _build_args(
     for flag, feature in matrix.features.items():
         args[arg_name(flag)] = "true" if flags[flag].enabled else "false"
         args[f"{arg_name(flag)}_VERSION"] = feature.version
+        if feature.extra_index is not None:
+            args[f"{arg_name(flag)}_INDEX_URL"] = matrix.index_url(feature.extra_index)
     args["EE_DD_DEFAULT"] = matrix.dind.ee_dd if dind else "false"
     return dict(sorted(args.items()))
 
