@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Start a Docker engine for the engine tests (SPEC section 10, MACHINE.md).
+#
+# Runs as root on a Debian 12 machine. Idempotent: packages already installed are not installed
+# again, and a running engine (`docker info` answers) is left alone. Otherwise it starts Debian's
+# dockerd in the background, logging to $DOCKERD_LOG, and waits at most $ENGINE_START_TIMEOUT
+# seconds for it. On failure it prints the tail of that log to stderr and exits non-zero.
+#
+# Installed: the engine (docker.io, containerd, runc, iptables) and what tests/engine/images.py
+# needs to build test images without a registry (debootstrap for a Debian root filesystem,
+# busybox-static for a FROM-scratch image). The preinstalled 28.x client in /usr/local/bin stays
+# first on PATH; Debian's 20.10 client lands in /usr/bin.
+set -euo pipefail
+
+DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
+ENGINE_START_TIMEOUT=${ENGINE_START_TIMEOUT:-60}
+PACKAGES=(docker.io containerd runc iptables debootstrap busybox-static)
+
+log() { printf 'start-engine: %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  log "must run as root (installs packages and starts dockerd)"
+  exit 2
+fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$pkg")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+engine_answers() { timeout 20 docker info >/dev/null 2>&1; }
+
+if engine_answers; then
+  log "engine already running: $(docker info --format '{{.ServerVersion}} {{.Driver}}')"
+  exit 0
+fi
+
+# A dockerd that crashed leaves its pid file behind and refuses to start again.
+for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+  if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; then
+    rm -f "$pidfile"
+  fi
+done
+
+log "starting dockerd (log: $DOCKERD_LOG)"
+mkdir -p "$(dirname "$DOCKERD_LOG")"
+nohup /usr/sbin/dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+dockerd_pid=$!
+
+deadline=$(($(date +%s) + ENGINE_START_TIMEOUT))
+until engine_answers; do
+  if ! kill -0 "$dockerd_pid" 2>/dev/null; then
+    log "dockerd exited before it answered; last lines of $DOCKERD_LOG:"
+    tail -n 30 "$DOCKERD_LOG" >&2 || true
+    exit 1
+  fi
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    log "dockerd did not answer within ${ENGINE_START_TIMEOUT}s; last lines of $DOCKERD_LOG:"
+    tail -n 30 "$DOCKERD_LOG" >&2 || true
+    exit 1
+  fi
+  sleep 1
+done
+log "engine ready: $(docker info --format '{{.ServerVersion}} {{.Driver}}')"

@@ -1,0 +1,130 @@
+"""Fixtures for tests that run a real Docker engine (every test here is marked `engine`).
+
+* `dind_image`: a Debian bookworm image with Debian's docker.io, fuse-overlayfs, iptables and
+  openssl, plus the project's own entrypoint.sh (its bytes, unchanged) as ENTRYPOINT, with the
+  images' defaults EE_DD=false and DOCKER_TLS_CERTDIR=/certs. Built once, cached across runs.
+* `nested_image`: a busybox-only image and its `docker save` tar, to `docker load` inside a DinD
+  container (nothing can be pulled).
+* `dind_run_flags`: what replaces `--privileged` (SPEC X2): env DIND_RUN_FLAGS, else the set from
+  MACHINE.md.
+* `containers`: unique container names, removed (with their volumes) after the test.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.engine.images import (
+    build_image,
+    build_rootfs_image,
+    build_scratch_image,
+    docker,
+    prune_other_tags,
+    save_image,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRYPOINT = ROOT / "entrypoint.sh"
+
+DEFAULT_DIND_RUN_FLAGS = (
+    "--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined "
+    "--security-opt apparmor=unconfined --security-opt systempaths=unconfined "
+    "--device /dev/fuse -v /sys/fs/cgroup:/sys/fs/cgroup:rw"
+)
+# What an edge-node image carries for DinD (images/shared/runtime.packages), Debian names.
+DIND_PACKAGES = (
+    "ca-certificates", "docker.io", "e2fsprogs", "fuse-overlayfs", "iptables", "openssl",
+    "pigz", "procps", "uidmap", "xz-utils",
+)
+READY_TEXT = "dockerd ready"
+
+
+@pytest.fixture(scope="session")
+def dind_run_flags() -> list[str]:
+    return shlex.split(os.environ.get("DIND_RUN_FLAGS") or DEFAULT_DIND_RUN_FLAGS)
+
+
+@pytest.fixture(scope="session")
+def dind_image() -> str:
+    rootfs = build_rootfs_image("bakery-test-dind-rootfs", DIND_PACKAGES)
+    dockerfile = (
+        f"FROM {rootfs}\n"
+        "COPY entrypoint.sh /usr/local/bin/entrypoint.sh\n"
+        "ENV EE_DD=false DOCKER_TLS_CERTDIR=/certs\n"
+        'ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]\n'
+        'CMD ["/bin/bash"]\n'
+    )
+    ref = build_image("bakery-test-dind", dockerfile, {"entrypoint.sh": ENTRYPOINT})
+    prune_other_tags(ref)  # one per edit of entrypoint.sh otherwise
+    return ref
+
+
+@dataclass(frozen=True)
+class NestedImage:
+    ref: str
+    tar: Path
+
+
+@pytest.fixture(scope="session")
+def nested_image(tmp_path_factory: pytest.TempPathFactory) -> NestedImage:
+    ref = build_scratch_image("bakery-test-busybox")
+    tar = save_image(ref, tmp_path_factory.mktemp("nested") / "busybox.tar")
+    return NestedImage(ref, tar)
+
+
+@dataclass
+class Containers:
+    """Hands out unique container names and removes those containers afterwards."""
+
+    prefix: str
+    names: list[str] = field(default_factory=list)
+
+    def name(self, purpose: str) -> str:
+        name = f"{self.prefix}-{purpose}-{uuid.uuid4().hex[:8]}"
+        self.names.append(name)
+        return name
+
+    def remove_all(self) -> None:
+        if self.names:
+            docker("rm", "-f", "-v", *self.names, check=False, timeout=120)
+
+
+@pytest.fixture
+def containers() -> Iterator[Containers]:
+    made = Containers("bakery-test")
+    yield made
+    made.remove_all()
+
+
+@pytest.fixture(scope="module")
+def module_containers() -> Iterator[Containers]:
+    made = Containers("bakery-test")
+    yield made
+    made.remove_all()
+
+
+def wait_for_log(container: str, text: str, timeout: float) -> str:
+    """Poll the container's logs (stdout + stderr) until `text` shows; return them.
+
+    Fails the test with the logs when `timeout` seconds pass or the container stops first.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = docker("logs", container, check=False, timeout=30)
+        combined = logs.stdout + logs.stderr
+        if text in combined:
+            return combined
+        state = docker("inspect", "--format", "{{.State.Running}}", container, check=False)
+        if state.stdout.strip() != "true":
+            pytest.fail(f"{container} stopped before {text!r} showed:\n{combined}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{text!r} did not show in {container} within {timeout}s:\n{combined}")
+        time.sleep(0.25)
