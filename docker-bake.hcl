@@ -82,10 +82,210 @@ group "all" {
   ]
 }
 
+# shared stage edge-node-base, used as a named context
+target "stage-edge-node-base-amd64-cfe1a2aa03" {
+  context    = "."
+  dockerfile = "images/shared/Dockerfile"
+  target     = "edge-node-base"
+  platforms  = [
+    "linux/amd64",
+  ]
+  args       = {
+    BASE_IMAGE = "ubuntu:24.04"
+    PYTHON_VERSION = "3.13.9"
+    UV_VERSION = "0.9.11"
+    UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    TORCH_INDEX_URL = "https://download.pytorch.org/whl/cu128"
+    TORCH_VERSION = "2.9.1+cu128"
+    TORCHVISION_VERSION = "0.24.1+cu128"
+    TORCHAUDIO_VERSION = "2.9.1+cu128"
+    TRANSFORMERS_VERSION = "4.57.1"
+    TOKENIZERS_VERSION = "0.22.1"
+    BITSANDBYTES = "true"
+    BITSANDBYTES_VERSION = "0.48.2"
+    FFMPEG_VERSION = "7.1.5"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_PROFILE = "full"
+    NODE_VERSION = "22.23.3"
+    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
+    NPM_VERSION = "10.9.9"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NGROK_VERSION = "3.30.0"
+    DOCKER_VERSION = "28.5.2"
+  }
+}
+
+# shared stage edge-node-base, used as a named context
+target "stage-edge-node-base-amd64-2f86d5a9d7" {
+  context    = "."
+  dockerfile = "images/shared/Dockerfile"
+  target     = "edge-node-base"
+  platforms  = [
+    "linux/amd64",
+  ]
+  args       = {
+    BASE_IMAGE = "ubuntu:24.04"
+    PYTHON_VERSION = "3.12.12"
+    UV_VERSION = "0.9.11"
+    UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    TORCH_INDEX_URL = "https://download.pytorch.org/whl/cu128"
+    TORCH_VERSION = "2.9.1+cu128"
+    TORCHVISION_VERSION = "0.24.1+cu128"
+    TORCHAUDIO_VERSION = "2.9.1+cu128"
+    TRANSFORMERS_VERSION = "4.57.1"
+    TOKENIZERS_VERSION = "0.22.1"
+    BITSANDBYTES = "true"
+    BITSANDBYTES_VERSION = "0.48.2"
+    FFMPEG_VERSION = "7.1.5"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_PROFILE = "full"
+    NODE_VERSION = "22.23.3"
+    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
+    NPM_VERSION = "10.9.9"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NGROK_VERSION = "3.30.0"
+    DOCKER_VERSION = "28.5.2"
+  }
+}
+
+# shared stage edge-node-base, used as a named context
+target "stage-edge-node-base-amd64-2d61043c7e" {
+  context    = "."
+  dockerfile = "images/shared/Dockerfile"
+  target     = "edge-node-base"
+  platforms  = [
+    "linux/amd64",
+  ]
+  args       = {
+    BASE_IMAGE = "ubuntu:24.04"
+    PYTHON_VERSION = "3.13.9"
+    UV_VERSION = "0.9.11"
+    UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"
+    TORCH_VERSION = "2.9.1+cpu"
+    TORCHVISION_VERSION = "0.24.1+cpu"
+    TORCHAUDIO_VERSION = "2.9.1+cpu"
+    TRANSFORMERS_VERSION = "4.57.1"
+    TOKENIZERS_VERSION = "0.22.1"
+    BITSANDBYTES = "true"
+    BITSANDBYTES_VERSION = "0.48.2"
+    FFMPEG_VERSION = "7.1.5"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_PROFILE = "full"
+    NODE_VERSION = "22.23.3"
+    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
+    NPM_VERSION = "10.9.9"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NGROK_VERSION = "3.30.0"
+    DOCKER_VERSION = "28.5.2"
+  }
+}
+
+# shared stage edge-node-base, used as a named context
+target "stage-edge-node-base-amd64-9d0143f418" {
+  context    = "."
+  dockerfile = "images/shared/Dockerfile"
+  target     = "edge-node-base"
+  platforms  = [
+    "linux/amd64",
+  ]
+  args       = {
+    BASE_IMAGE = "ubuntu:24.04"
+    PYTHON_VERSION = "3.12.12"
+    UV_VERSION = "0.9.11"
+    UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"
+    TORCH_VERSION = "2.9.1+cpu"
+    TORCHVISION_VERSION = "0.24.1+cpu"
+    TORCHAUDIO_VERSION = "2.9.1+cpu"
+    TRANSFORMERS_VERSION = "4.57.1"
+    TOKENIZERS_VERSION = "0.22.1"
+    BITSANDBYTES = "true"
+    BITSANDBYTES_VERSION = "0.48.2"
+    FFMPEG_VERSION = "7.1.5"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_PROFILE = "full"
+    NODE_VERSION = "22.23.3"
+    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
+    NPM_VERSION = "10.9.9"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NGROK_VERSION = "3.30.0"
+    DOCKER_VERSION = "28.5.2"
+  }
+}
+
+# shared stage edge-node-base, used as a named context
+target "stage-edge-node-base-arm64-6dd304bbf7" {
+  context    = "."
+  dockerfile = "images/shared/Dockerfile"
+  target     = "edge-node-base"
+  platforms  = [
+    "linux/arm64",
+  ]
+  args       = {
+    BASE_IMAGE = "ubuntu:24.04"
+    PYTHON_VERSION = "3.13.9"
+    UV_VERSION = "0.9.11"
+    UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
+    TORCH_INDEX_URL = ""
+    TORCH_VERSION = "2.9.1"
+    TORCHVISION_VERSION = "0.24.1"
+    TORCHAUDIO_VERSION = "2.9.1"
+    TRANSFORMERS_VERSION = "4.57.1"
+    TOKENIZERS_VERSION = "0.22.1"
+    BITSANDBYTES = "true"
+    BITSANDBYTES_VERSION = "0.48.2"
+    FFMPEG_VERSION = "7.1.5"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_PROFILE = "slim"
+    NODE_VERSION = "22.23.3"
+    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
+    NPM_VERSION = "10.9.9"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NGROK_VERSION = "3.30.0"
+    DOCKER_VERSION = "28.5.2"
+  }
+}
+
+# shared stage edge-node-base, used as a named context
+target "stage-edge-node-base-arm64-deb6904228" {
+  context    = "."
+  dockerfile = "images/shared/Dockerfile"
+  target     = "edge-node-base"
+  platforms  = [
+    "linux/arm64",
+  ]
+  args       = {
+    BASE_IMAGE = "ubuntu:24.04"
+    PYTHON_VERSION = "3.12.12"
+    UV_VERSION = "0.9.11"
+    UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
+    TORCH_INDEX_URL = ""
+    TORCH_VERSION = "2.9.1"
+    TORCHVISION_VERSION = "0.24.1"
+    TORCHAUDIO_VERSION = "2.9.1"
+    TRANSFORMERS_VERSION = "4.57.1"
+    TOKENIZERS_VERSION = "0.22.1"
+    BITSANDBYTES = "true"
+    BITSANDBYTES_VERSION = "0.48.2"
+    FFMPEG_VERSION = "7.1.5"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_PROFILE = "slim"
+    NODE_VERSION = "22.23.3"
+    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
+    NPM_VERSION = "10.9.9"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NGROK_VERSION = "3.30.0"
+    DOCKER_VERSION = "28.5.2"
+  }
+}
+
 target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
-  contexts = {}
+  contexts = {
+    edge-node-base = "target:stage-edge-node-base-amd64-cfe1a2aa03"
+  }
   platforms = [
     "linux/amd64",
   ]
@@ -96,13 +296,18 @@ target "base_edge_node_amd64_gpu-py313" {
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
-    FFMPEG_VERSION = "7.1.2"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_VERSION = "20.19.5"
+    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
+    NODE_VERSION = "22.23.3"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NPM_VERSION = "10.9.9"
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "true"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
     TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1+cu128"
@@ -110,6 +315,7 @@ target "base_edge_node_amd64_gpu-py313" {
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cu128"
     TORCH_VERSION = "2.9.1+cu128"
     TRANSFORMERS_VERSION = "4.57.1"
+    UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
     UV_VERSION = "0.9.11"
   }
   tags = [
@@ -118,10 +324,11 @@ target "base_edge_node_amd64_gpu-py313" {
   labels = {
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
-    "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12==10.13.3.9"
-    "ai.ratio1.edge-node.ffmpeg" = "7.1.2"
+    "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
+    "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
     "ai.ratio1.edge-node.ngrok" = "3.30.0"
-    "ai.ratio1.edge-node.node" = "20.19.5"
+    "ai.ratio1.edge-node.node" = "22.23.3"
+    "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.13.9"
     "ai.ratio1.edge-node.target" = "base_edge_node_amd64_gpu-py313"
     "ai.ratio1.edge-node.tokenizers" = "0.22.1"
@@ -166,7 +373,9 @@ target "base_edge_node_amd64_gpu-py313-dind" {
 target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
-  contexts = {}
+  contexts = {
+    edge-node-base = "target:stage-edge-node-base-amd64-2f86d5a9d7"
+  }
   platforms = [
     "linux/amd64",
   ]
@@ -177,13 +386,18 @@ target "base_edge_node_amd64_gpu-py312" {
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
-    FFMPEG_VERSION = "7.1.2"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_VERSION = "20.19.5"
+    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
+    NODE_VERSION = "22.23.3"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NPM_VERSION = "10.9.9"
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "true"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
     TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1+cu128"
@@ -191,6 +405,7 @@ target "base_edge_node_amd64_gpu-py312" {
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cu128"
     TORCH_VERSION = "2.9.1+cu128"
     TRANSFORMERS_VERSION = "4.57.1"
+    UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
     UV_VERSION = "0.9.11"
   }
   tags = [
@@ -199,10 +414,11 @@ target "base_edge_node_amd64_gpu-py312" {
   labels = {
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
-    "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12==10.13.3.9"
-    "ai.ratio1.edge-node.ffmpeg" = "7.1.2"
+    "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
+    "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
     "ai.ratio1.edge-node.ngrok" = "3.30.0"
-    "ai.ratio1.edge-node.node" = "20.19.5"
+    "ai.ratio1.edge-node.node" = "22.23.3"
+    "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.12.12"
     "ai.ratio1.edge-node.target" = "base_edge_node_amd64_gpu-py312"
     "ai.ratio1.edge-node.tokenizers" = "0.22.1"
@@ -230,7 +446,9 @@ target "base_edge_node_amd64_gpu-py312" {
 target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
-  contexts = {}
+  contexts = {
+    edge-node-base = "target:stage-edge-node-base-amd64-2d61043c7e"
+  }
   platforms = [
     "linux/amd64",
   ]
@@ -241,13 +459,18 @@ target "base_edge_node_amd64_cpu-py313" {
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
-    FFMPEG_VERSION = "7.1.2"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_VERSION = "20.19.5"
+    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
+    NODE_VERSION = "22.23.3"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NPM_VERSION = "10.9.9"
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "false"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
     TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1+cpu"
@@ -255,6 +478,7 @@ target "base_edge_node_amd64_cpu-py313" {
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"
     TORCH_VERSION = "2.9.1+cpu"
     TRANSFORMERS_VERSION = "4.57.1"
+    UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
     UV_VERSION = "0.9.11"
   }
   tags = [
@@ -264,9 +488,10 @@ target "base_edge_node_amd64_cpu-py313" {
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
-    "ai.ratio1.edge-node.ffmpeg" = "7.1.2"
+    "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
     "ai.ratio1.edge-node.ngrok" = "3.30.0"
-    "ai.ratio1.edge-node.node" = "20.19.5"
+    "ai.ratio1.edge-node.node" = "22.23.3"
+    "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.13.9"
     "ai.ratio1.edge-node.target" = "base_edge_node_amd64_cpu-py313"
     "ai.ratio1.edge-node.tokenizers" = "0.22.1"
@@ -311,7 +536,9 @@ target "base_edge_node_amd64_cpu-py313-dind" {
 target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
-  contexts = {}
+  contexts = {
+    edge-node-base = "target:stage-edge-node-base-amd64-9d0143f418"
+  }
   platforms = [
     "linux/amd64",
   ]
@@ -322,13 +549,18 @@ target "base_edge_node_amd64_cpu-py312" {
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
-    FFMPEG_VERSION = "7.1.2"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_VERSION = "20.19.5"
+    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
+    NODE_VERSION = "22.23.3"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NPM_VERSION = "10.9.9"
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "false"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
     TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1+cpu"
@@ -336,6 +568,7 @@ target "base_edge_node_amd64_cpu-py312" {
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"
     TORCH_VERSION = "2.9.1+cpu"
     TRANSFORMERS_VERSION = "4.57.1"
+    UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
     UV_VERSION = "0.9.11"
   }
   tags = [
@@ -345,9 +578,10 @@ target "base_edge_node_amd64_cpu-py312" {
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
-    "ai.ratio1.edge-node.ffmpeg" = "7.1.2"
+    "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
     "ai.ratio1.edge-node.ngrok" = "3.30.0"
-    "ai.ratio1.edge-node.node" = "20.19.5"
+    "ai.ratio1.edge-node.node" = "22.23.3"
+    "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.12.12"
     "ai.ratio1.edge-node.target" = "base_edge_node_amd64_cpu-py312"
     "ai.ratio1.edge-node.tokenizers" = "0.22.1"
@@ -375,7 +609,9 @@ target "base_edge_node_amd64_cpu-py312" {
 target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
-  contexts = {}
+  contexts = {
+    edge-node-base = "target:stage-edge-node-base-arm64-6dd304bbf7"
+  }
   platforms = [
     "linux/arm64",
   ]
@@ -386,13 +622,18 @@ target "base_edge_node_arm64_cpu-py313" {
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "slim"
-    FFMPEG_VERSION = "7.1.2"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_VERSION = "20.19.5"
+    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
+    NODE_VERSION = "22.23.3"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NPM_VERSION = "10.9.9"
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "false"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
     TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1"
@@ -400,6 +641,7 @@ target "base_edge_node_arm64_cpu-py313" {
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TRANSFORMERS_VERSION = "4.57.1"
+    UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
     UV_VERSION = "0.9.11"
   }
   tags = [
@@ -409,9 +651,10 @@ target "base_edge_node_arm64_cpu-py313" {
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
-    "ai.ratio1.edge-node.ffmpeg" = "7.1.2"
+    "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
     "ai.ratio1.edge-node.ngrok" = "3.30.0"
-    "ai.ratio1.edge-node.node" = "20.19.5"
+    "ai.ratio1.edge-node.node" = "22.23.3"
+    "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.13.9"
     "ai.ratio1.edge-node.target" = "base_edge_node_arm64_cpu-py313"
     "ai.ratio1.edge-node.tokenizers" = "0.22.1"
@@ -456,7 +699,9 @@ target "base_edge_node_arm64_cpu-py313-dind" {
 target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
-  contexts = {}
+  contexts = {
+    edge-node-base = "target:stage-edge-node-base-arm64-deb6904228"
+  }
   platforms = [
     "linux/arm64",
   ]
@@ -467,13 +712,18 @@ target "base_edge_node_arm64_cpu-py312" {
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "slim"
-    FFMPEG_VERSION = "7.1.2"
+    FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
+    FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_VERSION = "20.19.5"
+    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
+    NODE_VERSION = "22.23.3"
+    NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
+    NPM_VERSION = "10.9.9"
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "false"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
     TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1"
@@ -481,6 +731,7 @@ target "base_edge_node_arm64_cpu-py312" {
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TRANSFORMERS_VERSION = "4.57.1"
+    UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
     UV_VERSION = "0.9.11"
   }
   tags = [
@@ -490,9 +741,10 @@ target "base_edge_node_arm64_cpu-py312" {
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
-    "ai.ratio1.edge-node.ffmpeg" = "7.1.2"
+    "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
     "ai.ratio1.edge-node.ngrok" = "3.30.0"
-    "ai.ratio1.edge-node.node" = "20.19.5"
+    "ai.ratio1.edge-node.node" = "22.23.3"
+    "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.12.12"
     "ai.ratio1.edge-node.target" = "base_edge_node_arm64_cpu-py312"
     "ai.ratio1.edge-node.tokenizers" = "0.22.1"

@@ -1,0 +1,938 @@
+"""Static checks of the image Dockerfiles against what their users rely on (SPEC I1-I12).
+
+No engine runs here. Each Dockerfile is read with dockerfile_parse into stages; an image target
+of the rendered docker-bake.hcl is followed from its Dockerfile's last stage down to the base
+image through local stages and bake named contexts (`contexts = { x = "target:..." }`), the way
+BuildKit resolves them. Where a RUN line carries logic (feature flags, the torch index, the CPU
+guards) the test runs that exact shell text with a fake `uv` and checks what it did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dockerfile_parse import DockerfileParser
+
+from tests.bakehcl import resolve
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGES = ("base_edge_node_amd64_gpu", "base_edge_node_amd64_cpu", "base_edge_node_arm64_cpu")
+CPU_IMAGES = ("base_edge_node_amd64_cpu", "base_edge_node_arm64_cpu")
+SHARED = "images/shared/Dockerfile"
+ENTRYPOINT = "/usr/local/bin/entrypoint.sh"
+BASE_IMAGE = "ubuntu:24.04"
+DEFAULT_SHELL = ("/bin/sh", "-c")
+FLAGS = ("FLASH_ATTN", "BITSANDBYTES", "TENSORRT")
+# Build args whose value must come from matrix.toml through the bake file.
+BAKE_OWNED = re.compile(r"(_VERSION|_SHA256|_PROFILE|_INDEX_URL)$|^(BASE_IMAGE|EE_DD_DEFAULT)$")
+PACKAGE_PINS = re.compile(r"^(TORCH\w*|TRANSFORMERS_\w+|TOKENIZERS_\w+|BITSANDBYTES\w*)$")
+PACKAGE_LISTS = ("images/shared/runtime.packages", "images/shared/ffmpeg/*.build-deps")
+
+
+# --------------------------------------------------------------------------- Dockerfile model
+
+_FLAG = re.compile(r"^--[a-z-]+=\S+\s*")
+
+
+@dataclass(frozen=True)
+class Instruction:
+    kind: str
+    value: str
+    line: int
+    dockerfile: str
+    stage: str
+
+    def where(self) -> str:
+        return f"{self.dockerfile}:{self.line + 1} ({self.stage}) {self.kind}"
+
+    def split(self) -> tuple[list[str], str]:
+        """The `--flag=value` options of a RUN/COPY and the rest."""
+        text, flags = self.value.strip(), []
+        while m := _FLAG.match(text):
+            flags.append(m.group(0).strip())
+            text = text[m.end():]
+        return flags, text
+
+    def mounts(self) -> list[dict[str, str]]:
+        return [
+            dict(kv.split("=", 1) for kv in flag.removeprefix("--mount=").split(","))
+            for flag in self.split()[0]
+            if flag.startswith("--mount=")
+        ]
+
+    def copy_from(self) -> str | None:
+        for flag in self.split()[0]:
+            if flag.startswith("--from="):
+                return flag.removeprefix("--from=")
+        return None
+
+
+@dataclass
+class Stage:
+    name: str
+    index: int
+    base: str
+    instructions: list[Instruction] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[Instruction]:
+        return [i for i in self.instructions if i.kind == kind]
+
+    def args(self) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for ins in self.of("ARG"):
+            out.update(parse_arg(ins.value))
+        return out
+
+    def shell_at(self, ins: Instruction, inherited: tuple[str, ...]) -> tuple[str, ...]:
+        shell = inherited
+        for other in self.instructions:
+            if other is ins:
+                return shell
+            if other.kind == "SHELL":
+                shell = tuple(json.loads(other.value))
+        raise ValueError(f"{ins.where()} is not in stage {self.name}")
+
+    def final_shell(self, inherited: tuple[str, ...]) -> tuple[str, ...]:
+        shells = self.of("SHELL")
+        return tuple(json.loads(shells[-1].value)) if shells else inherited
+
+    def reads(self) -> set[str]:
+        """What the stage builds on: its base and every COPY --from / RUN --mount from=."""
+        names = {self.base}
+        for ins in self.instructions:
+            if ins.kind == "COPY" and (source := ins.copy_from()):
+                names.add(source)
+            names.update(m["from"] for m in ins.mounts() if "from" in m)
+        return names
+
+
+@dataclass
+class Dockerfile:
+    path: str
+    text: str
+    global_args: dict[str, str | None]
+    stages: list[Stage]
+
+    def stage(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(f"{self.path} has no stage {name!r}")
+
+    def has_stage(self, name: str) -> bool:
+        return any(stage.name == name for stage in self.stages)
+
+    def instructions(self, kind: str | None = None) -> list[Instruction]:
+        return [i for s in self.stages for i in s.instructions if kind in (None, i.kind)]
+
+    def closure(self, name: str) -> list[Stage]:
+        """The stage and every local stage it reads, dependencies first."""
+        seen: list[Stage] = []
+
+        def visit(stage_name: str) -> None:
+            if not self.has_stage(stage_name) or stage_name in {s.name for s in seen}:
+                return
+            stage = self.stage(stage_name)
+            for dep in sorted(stage.reads()):
+                visit(dep)
+            seen.append(stage)
+
+        visit(name)
+        return seen
+
+    def declared_args(self, stages: list[Stage]) -> dict[str, str | None]:
+        out = dict(self.global_args)
+        for stage in stages:
+            out.update(stage.args())
+        return out
+
+
+def parse_arg(value: str) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for word in shlex.split(value):
+        name, eq, default = word.partition("=")
+        out[name] = default if eq else None
+    return out
+
+
+def parse_env(value: str) -> dict[str, str]:
+    out = {}
+    for word in shlex.split(value):
+        name, eq, val = word.partition("=")
+        assert eq, f"ENV {value!r} is not in key=value form (LegacyKeyValueFormat)"
+        out[name] = val
+    return out
+
+
+@cache
+def load(path: str) -> Dockerfile:
+    text = (ROOT / path).read_text()
+    parser = DockerfileParser(path=str(ROOT / path), env_replace=False)
+    global_args: dict[str, str | None] = {}
+    stages: list[Stage] = []
+    for item in parser.structure:
+        kind, value = item["instruction"], item["value"]
+        if kind == "COMMENT":
+            continue
+        if kind == "FROM":
+            words = [w for w in value.split() if not w.startswith("--")]
+            named = len(words) == 3 and words[1].upper() == "AS"
+            stages.append(Stage(words[2] if named else str(len(stages)), len(stages), words[0]))
+        elif not stages:
+            assert kind == "ARG", f"{path}: {kind} before the first FROM"
+            global_args.update(parse_arg(value))
+        else:
+            stage = stages[-1]
+            stage.instructions.append(Instruction(kind, value, item["startline"], path, stage.name))
+    return Dockerfile(path, text, global_args, stages)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A stage an image is made of, the build args it gets and the shell it starts with."""
+
+    dockerfile: Dockerfile
+    stage: Stage
+    args: dict[str, str]
+    shell_in: tuple[str, ...]
+
+
+def chain(target: dict[str, Any], targets: dict[str, dict[str, Any]]) -> tuple[str, list[Link]]:
+    """(base image, stages from the base image up to the target's image) of a bake target."""
+    links: list[Link] = []
+
+    def walk(path: str, stage: Stage, args: dict[str, str], contexts: dict[str, str]) -> str:
+        dockerfile = load(path)
+        if dockerfile.has_stage(stage.base):
+            base_stage = dockerfile.stage(stage.base)
+            assert base_stage.index < stage.index, f"{path}: {stage.name} before its base"
+            image = walk(path, base_stage, args, contexts)
+        elif stage.base in contexts:
+            ref = contexts[stage.base]
+            assert ref.startswith("target:"), f"context {stage.base}={ref!r} is no bake target"
+            inner = targets[ref.removeprefix("target:")]
+            image = walk(
+                inner["dockerfile"],
+                load(inner["dockerfile"]).stage(inner["target"]),
+                dict(inner.get("args", {})),
+                dict(inner.get("contexts", {})),
+            )
+        else:
+            values = {k: v or "" for k, v in dockerfile.global_args.items()} | args
+            image = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: values[m[1] or m[2]], stage.base)
+        shell_in = (
+            links[-1].stage.final_shell(links[-1].shell_in) if links else DEFAULT_SHELL
+        )
+        links.append(Link(dockerfile, stage, args, shell_in))
+        return image
+
+    path = target["dockerfile"]
+    last = load(path).stages[-1]
+    return walk(path, last, dict(target.get("args", {})), dict(target.get("contexts", {}))), links
+
+
+def local_shell_in(dockerfile: Dockerfile, stage: Stage) -> tuple[str, ...]:
+    """The shell a stage starts with when it builds on another stage of the same file."""
+    if dockerfile.has_stage(stage.base):
+        base = dockerfile.stage(stage.base)
+        return base.final_shell(local_shell_in(dockerfile, base))
+    return DEFAULT_SHELL
+
+
+def all_links(target: dict[str, Any], targets: dict[str, dict[str, Any]]) -> list[Link]:
+    """The image's chain plus every shared builder stage it copies from (same build args)."""
+    _, links = chain(target, targets)
+    out = list(links)
+    for link in links:
+        if link.dockerfile.path == SHARED:
+            for stage in link.dockerfile.closure(link.stage.name):
+                if all(stage is not known.stage for known in out):
+                    shell = local_shell_in(link.dockerfile, stage)
+                    out.append(Link(link.dockerfile, stage, link.args, shell))
+    return out
+
+
+def effective_config(links: list[Link]) -> dict[str, Any]:
+    env: dict[str, str] = {}
+    config: dict[str, Any] = {"env": env, "entrypoint": None, "cmd": None, "shell": None}
+    for link in links:
+        for ins in link.stage.instructions:
+            if ins.kind == "ENV":
+                env.update(parse_env(ins.value))
+            elif ins.kind in ("ENTRYPOINT", "CMD", "SHELL"):
+                config[ins.kind.lower()] = json.loads(ins.value)
+    return config
+
+
+def simple_commands(script: str) -> list[list[str]]:
+    """The simple commands of a one-line shell script as word lists (a static approximation:
+    split at ; & | && || ( ) and at keywords that start a compound command)."""
+    script = script.replace("$(", " ( ")  # command substitutions are commands too
+    lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|()")
+    lexer.whitespace_split = True
+    keywords = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for",
+                "case", "esac", "!", "{", "}"}
+    commands: list[list[str]] = []
+    current: list[str] = []
+    for token in lexer:
+        if set(token) <= set(";&|()") or (not current and token in keywords):
+            if current:
+                commands.append(current)
+            current = []
+        else:
+            current.append(token)
+    if current:
+        commands.append(current)
+    # drop leading VAR=value assignments, keep the program and its arguments
+    return [c[next((i for i, w in enumerate(c) if "=" not in w or w.startswith("-")), len(c)):]
+            for c in commands]
+
+
+def script_lines(path: Path) -> list[str]:
+    """A shell script's logical lines (continuations joined, comments and heredoc text kept
+    out of the way of the command parser)."""
+    text = path.read_text().replace("\\\n", " ")
+    lines, heredoc = [], None
+    for line in text.splitlines():
+        if heredoc is not None:
+            if line.strip() == heredoc:
+                heredoc = None
+            continue
+        if m := re.search(r"<<-?\s*'?(\w+)'?", line):
+            heredoc = m[1]
+        if line.strip() and not line.lstrip().startswith("#"):
+            lines.append(line)
+    return lines
+
+
+def shell_scripts() -> list[Path]:
+    """The scripts the Dockerfiles run (images/shared); other scripts under images/ are tools
+    for people, not build steps."""
+    return sorted(ROOT.glob("images/shared/**/*.sh"))
+
+
+def dockerfiles() -> list[str]:
+    return sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("images/**/Dockerfile"))
+
+
+def run_commands() -> list[tuple[str, str]]:
+    """(where, shell text) of every RUN line and every line of the scripts they run."""
+    out = [(ins.where(), ins.split()[1]) for path in dockerfiles()
+           for ins in load(path).instructions("RUN")]
+    out += [(f"{script.relative_to(ROOT)}", line) for script in shell_scripts()
+            for line in script_lines(script)]
+    return out
+
+
+def run_in_shell(
+    link: Link, ins: Instruction, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run a RUN instruction's shell text as BuildKit would, with bind mounts from the build
+    context pointing into the repository."""
+    _flags, command = ins.split()
+    for mount in ins.mounts():
+        assert mount.get("type") == "bind" and "from" not in mount, f"cannot run {ins.where()}"
+        command = command.replace(mount["target"], str(ROOT / mount["source"]))
+    shell = link.stage.shell_at(ins, link.shell_in)
+    return subprocess.run(
+        [*shell, command], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def ignored_by_dockerignore(path: str) -> bool:
+    """Whether .dockerignore keeps `path` (relative to the context root) from the builder."""
+    patterns = [
+        line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+    def matches(pattern: str, candidate: str) -> bool:
+        regex = ""
+        for part in re.split(r"(\*\*/?|\*|\?)", pattern.strip("/")):
+            regex += {"**/": "(.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}.get(
+                part, re.escape(part)
+            )
+        return re.fullmatch(regex, candidate) is not None
+
+    parts = path.strip("/").split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    excluded = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        if any(matches(pattern.lstrip("!"), c) for c in candidates):
+            excluded = not negate
+    return excluded
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def bake() -> dict[str, dict[str, Any]]:
+    path = ROOT / "docker-bake.hcl"
+    assert path.exists(), "docker-bake.hcl is missing: run `bakery render`"
+    return resolve(path.read_text())
+
+
+def image_targets(bake: dict[str, dict[str, Any]], image: str) -> dict[str, dict[str, Any]]:
+    found = {n: t for n, t in bake.items() if t.get("dockerfile") == f"images/{image}/Dockerfile"}
+    assert found, f"docker-bake.hcl has no target building images/{image}/Dockerfile"
+    return found
+
+
+def all_image_targets(bake: dict[str, dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(image, name, t) for image in IMAGES for name, t in image_targets(bake, image).items()]
+
+
+def link_for(links: list[Link], stage_name: str) -> Link:
+    for link in links:
+        if link.stage.name == stage_name:
+            return link
+    raise AssertionError(f"no stage {stage_name!r} in {[lk.stage.name for lk in links]}")
+
+
+@pytest.fixture
+def fake_uv(tmp_path: Path, allow_subprocess: None) -> tuple[dict[str, str], Path]:
+    """A `uv` that records each call (one argument per line, calls separated by ---); tests
+    that use it run RUN lines in a shell."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "uv.log"
+    uv = bin_dir / "uv"
+    uv.write_text(
+        "#!/bin/sh\n"
+        'for arg in "$@"; do printf "%s\\n" "$arg"; done >>"$UV_LOG"\n'
+        'echo --- >>"$UV_LOG"\n'
+        'if [ "$1 $2" = "pip freeze" ]; then echo "torch==0.0.0+fake"; fi\n'
+    )
+    uv.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "UV_LOG": str(log), "HOME": str(tmp_path),
+           "TMPDIR": str(tmp_path)}
+    return env, log
+
+
+def uv_calls(log: Path) -> list[list[str]]:
+    if not log.exists():
+        return []
+    calls, current = [], []
+    for line in log.read_text().splitlines():
+        if line == "---":
+            calls.append(current)
+            current = []
+        else:
+            current.append(line)
+    return calls
+
+
+def arg_env(link: Link, **overrides: str) -> dict[str, str]:
+    """The build args a RUN of this stage sees: declared defaults, then the bake values."""
+    values = {k: v or "" for k, v in link.dockerfile.declared_args([link.stage]).items()}
+    values.update({k: v for k, v in link.args.items() if k in values})
+    values.update(overrides)
+    return values
+
+
+# --------------------------------------------------------------------------- layout and base
+
+
+def test_each_image_has_its_dockerfile_and_bake_targets_on_its_platform(bake):
+    for image in IMAGES:
+        assert (ROOT / "images" / image / "Dockerfile").is_file()
+        arch = "arm64" if "_arm64_" in image else "amd64"
+        for name, target in image_targets(bake, image).items():
+            assert target["context"] == ".", name
+            assert target["platforms"] == [f"linux/{arch}"], name
+
+
+def test_every_image_starts_from_ubuntu_2404_through_the_base_image_arg(bake):
+    assert load(SHARED).global_args.get("BASE_IMAGE") == BASE_IMAGE
+    for path in dockerfiles():
+        for stage in load(path).stages:
+            external = not load(path).has_stage(stage.base)
+            # an external base is either the BASE_IMAGE arg or a bake named context
+            if external and path == SHARED:
+                assert stage.base == "${BASE_IMAGE}", f"{path}: FROM {stage.base}"
+            assert "arm64v8/" not in stage.base
+    for image, name, target in all_image_targets(bake):
+        assert target["args"]["BASE_IMAGE"] == BASE_IMAGE, name
+        base, links = chain(target, bake)
+        assert base == BASE_IMAGE, f"{name} starts from {base!r}"
+        assert links[-1].dockerfile.path == f"images/{image}/Dockerfile"
+
+
+def test_from_lines_take_no_platform_flag():
+    # The platform comes from the bake target (linux/arm64 for the Pi image); a constant
+    # --platform would fight it (FromPlatformFlagConstDisallowed / RedundantTargetPlatform).
+    for path in dockerfiles():
+        for line in load(path).text.splitlines():
+            if line.upper().startswith("FROM "):
+                assert "--platform" not in line, f"{path}: {line}"
+                assert re.fullmatch(r"FROM \S+( AS [a-z0-9][a-z0-9-]*)?", line), (
+                    f"{path}: {line!r} (FromAsCasing / StageNameCasing)"
+                )
+
+
+def test_image_dockerfiles_reach_shared_stages_only_through_bake_named_contexts(bake):
+    for image, name, target in all_image_targets(bake):
+        dockerfile = load(f"images/{image}/Dockerfile")
+        contexts = target.get("contexts", {})
+        for stage in dockerfile.stages:
+            for ref in stage.reads():
+                if not dockerfile.has_stage(ref):
+                    assert ref in contexts, f"{name}: {ref!r} is neither a stage nor a context"
+                    inner = bake[contexts[ref].removeprefix("target:")]
+                    assert inner["dockerfile"] == SHARED
+                    assert load(SHARED).has_stage(inner["target"])
+                    assert inner["platforms"] == target["platforms"], name
+        # A context name that is an official Docker Hub image (python, node, ubuntu, ...)
+        # would be pulled silently by a build that lacks the context.
+        for ref in contexts:
+            assert "-" in ref, f"context name {ref!r} could be an official image"
+
+
+# --------------------------------------------------------------------------- installs
+
+
+def test_there_is_no_virtualenv_anywhere():
+    for where, text in run_commands():
+        assert not re.search(r"-m\s+venv\b|\bvirtualenv\b|\buv\s+venv\b", text), where
+
+
+def test_every_pip_install_is_uv_pip_install_system_no_cache_no_compile():
+    installs = 0
+    for where, text in run_commands():
+        for words in simple_commands(text):
+            for i in range(len(words) - 1):
+                if words[i : i + 2] == ["pip", "install"]:
+                    installs += 1
+                    assert i == 1 and words[0] == "uv", f"{where}: {' '.join(words)}"
+                    for flag in ("--system", "--no-cache", "--no-compile"):
+                        assert flag in words, f"{where}: {flag} missing in {' '.join(words)}"
+            assert words[:1] not in (["pip"], ["pip3"]), f"{where}: bare {' '.join(words)}"
+            assert words[1:3] != ["-m", "pip"], f"{where}: {' '.join(words)}"
+    assert installs >= 2, "found no uv pip install at all: the parser is broken"
+
+
+def test_every_pinned_build_arg_is_set_by_every_bake_target_that_builds_it(bake):
+    for _image, name, target in all_image_targets(bake):
+        _, links = chain(target, bake)
+        for link in links:
+            if link.dockerfile.path == SHARED:
+                needed = link.dockerfile.declared_args(link.dockerfile.closure(link.stage.name))
+                given = link.args
+            else:
+                needed = link.dockerfile.declared_args(link.dockerfile.stages)
+                given = target["args"]
+            for arg in needed:
+                if BAKE_OWNED.search(arg) or arg in FLAGS:
+                    assert arg in given, (
+                        f"{name}: {link.dockerfile.path} stage {link.stage.name} declares "
+                        f"ARG {arg} but the bake target does not set it"
+                    )
+
+
+def test_bake_passes_the_shared_stages_no_arg_they_ignore(bake):
+    # An arg that no stage declares is a pin that silently does nothing.
+    for name, target in bake.items():
+        if target.get("dockerfile") == SHARED:
+            shared = load(SHARED)
+            declared = shared.declared_args(shared.closure(target["target"]))
+            unused = set(target.get("args", {})) - set(declared)
+            assert not unused, f"{name}: args {sorted(unused)} reach no ARG"
+
+
+def test_versions_and_checksums_come_only_from_build_args():
+    literal_pin = re.compile(r"(?<![\w$])[A-Za-z][\w.+-]*(==|=|@)v?\d+\.\d+")
+    for path in dockerfiles():
+        dockerfile = load(path)
+        for name, default in dockerfile.declared_args(dockerfile.stages).items():
+            if re.search(r"_(VERSION|SHA256)$", name):
+                assert not default, f"{path}: ARG {name} has a default {default!r}"
+        for ins in dockerfile.instructions():
+            if ins.kind != "ARG":
+                assert not literal_pin.search(ins.value), f"{ins.where()}: {ins.value}"
+        assert not re.search(r"\b[0-9a-fA-F]{64}\b", dockerfile.text), f"{path}: sha256 literal"
+    for where, text in run_commands():
+        assert not literal_pin.search(text), f"{where}: {text}"
+    lists = [p for pattern in PACKAGE_LISTS for p in ROOT.glob(pattern)]
+    assert lists
+    for path in lists:
+        for line in script_lines(path):
+            assert re.fullmatch(r"[a-z0-9][a-z0-9+.-]*", line.strip()), f"{path}: {line!r}"
+
+
+def test_ml_stack_is_installed_from_the_targets_torch_index_with_its_pins(bake, fake_uv):
+    env, log = fake_uv
+    checked = 0
+    for _image, name, target in all_image_targets(bake):
+        link = link_for(all_links(target, bake), "python-packages")
+        ins = next(i for i in link.stage.of("RUN") if "torch==" in i.value)
+        log.unlink(missing_ok=True)
+        done = run_in_shell(link, ins, env | arg_env(link))
+        assert done.returncode == 0, done.stderr
+        install, check = uv_calls(log)
+        assert check == ["pip", "check"]
+        assert install[:5] == ["pip", "install", "--system", "--no-cache", "--no-compile"]
+        args = target["args"]
+        index = args["TORCH_INDEX_URL"]
+        expected_index = ["--extra-index-url", index] if index else []
+        pins = [f"{pkg}=={args[f'{pkg.upper()}_VERSION']}"
+                for pkg in ("torch", "torchvision", "torchaudio", "transformers", "tokenizers")]
+        assert install[5:] == expected_index + pins, name
+        assert not any(a.startswith("--index-strategy") for a in install), name
+        checked += 1
+    assert checked >= len(IMAGES)
+
+
+def feature_run(link: Link, flag: str) -> Instruction:
+    runs = [i for i in link.stage.of("RUN") if f'"${{{flag}}}"' in i.value]
+    assert len(runs) == 1, f"expected one RUN for {flag} in {link.stage.name}"
+    return runs[0]
+
+
+@pytest.mark.parametrize(
+    ("image", "flag", "package", "extra"),
+    [
+        ("base_edge_node_amd64_gpu", "TENSORRT", "tensorrt-cu12-bindings",
+         ["tensorrt-cu12-libs=={version}", "--extra-index-url", "{index}",
+          "--only-binary", "tensorrt-cu12-libs"]),
+        ("base_edge_node_amd64_gpu", "FLASH_ATTN", "flash-attn", ["--only-binary", "flash-attn"]),
+        ("base_edge_node_amd64_gpu", "BITSANDBYTES", "bitsandbytes", []),
+        ("base_edge_node_amd64_cpu", "BITSANDBYTES", "bitsandbytes", []),
+        ("base_edge_node_arm64_cpu", "BITSANDBYTES", "bitsandbytes", []),
+    ],
+)
+def test_a_feature_flag_installs_its_pinned_package_only_when_true(
+    bake, fake_uv, image, flag, package, extra
+):
+    env, log = fake_uv
+    _name, target = next(iter(image_targets(bake, image).items()))
+    link = next(lk for lk in all_links(target, bake) if flag in lk.stage.args())
+    ins = feature_run(link, flag)
+    version = target["args"][f"{flag}_VERSION"]
+
+    done = run_in_shell(link, ins, env | arg_env(link, **{flag: "false"}))
+    assert done.returncode == 0, done.stderr
+    assert uv_calls(log) == [], f"{flag}=false must install nothing"
+
+    done = run_in_shell(link, ins, env | arg_env(link, **{flag: "true"}))
+    assert done.returncode == 0, done.stderr
+    freeze, install, check = uv_calls(log)
+    assert freeze == ["pip", "freeze"]
+    assert install[:5] == ["pip", "install", "--system", "--no-cache", "--no-compile"]
+    assert install[5] == "--constraints"
+    index = target["args"].get(f"{flag}_INDEX_URL", "")
+    extra = [item.format(version=version, index=index) for item in extra]
+    assert install[7:] == [*extra, f"{package}=={version}"]
+    assert check == ["pip", "check"]
+
+    for bad in ("yes", "1", "auto", ""):
+        done = run_in_shell(link, ins, env | arg_env(link, **{flag: bad}))
+        assert done.returncode != 0, f"{flag}={bad!r} must stop the build"
+    done = run_in_shell(link, ins, env | arg_env(link, **{flag: "true", f"{flag}_VERSION": ""}))
+    assert done.returncode != 0, f"{flag}=true without a version must stop the build"
+
+
+@pytest.mark.parametrize("image", CPU_IMAGES)
+def test_cpu_images_refuse_tensorrt_and_flash_attn(bake, fake_uv, image):
+    env, log = fake_uv
+    path = f"images/{image}/Dockerfile"
+    text = load(path).text.lower()
+    assert "tensorrt-cu" not in text and "flash-attn" not in text and "pip install" not in text
+    _name, target = next(iter(image_targets(bake, image).items()))
+    assert target["args"]["TENSORRT"] == "false" and target["args"]["FLASH_ATTN"] == "false"
+    _, links = chain(target, bake)
+    link = links[-1]
+    (guard,) = [i for i in link.stage.of("RUN") if "TENSORRT" in i.value]
+    for values, ok in [
+        ({"TENSORRT": "false", "FLASH_ATTN": "false"}, True),
+        ({"TENSORRT": "true", "FLASH_ATTN": "false"}, False),
+        ({"TENSORRT": "false", "FLASH_ATTN": "true"}, False),
+        ({"TENSORRT": "maybe", "FLASH_ATTN": "false"}, False),
+    ]:
+        done = run_in_shell(link, guard, env | arg_env(link, **values))
+        assert (done.returncode == 0) is ok, (values, done.stderr)
+    assert uv_calls(log) == []
+
+
+# --------------------------------------------------------------------------- runtime config
+
+
+def test_entrypoint_cmd_and_dind_defaults_of_every_image(bake):
+    for _image, name, target in all_image_targets(bake):
+        _, links = chain(target, bake)
+        config = effective_config(links)
+        assert config["entrypoint"] == [ENTRYPOINT], name
+        assert isinstance(config["cmd"], list) and config["cmd"], name
+        assert config["env"].get("DOCKER_TLS_CERTDIR") == "/certs", name
+        assert config["env"].get("EE_DD") == "${EE_DD_DEFAULT}", name
+        # derived images get the default shell back
+        assert config["shell"] in (None, list(DEFAULT_SHELL)), name
+        copies = [
+            i for lk in links for i in lk.stage.of("COPY")
+            if i.copy_from() is None and i.split()[1].split() == ["entrypoint.sh", ENTRYPOINT]
+        ]
+        assert len(copies) == 1, f"{name}: entrypoint.sh must be copied once, unchanged"
+        assert target["args"]["EE_DD_DEFAULT"] in ("false", "true")
+
+
+def test_ee_dd_default_is_false_and_set_last_so_the_dind_variant_shares_every_layer():
+    for image in IMAGES:
+        dockerfile = load(f"images/{image}/Dockerfile")
+        *_, arg, env = dockerfile.instructions()
+        assert (arg.kind, arg.value) == ("ARG", "EE_DD_DEFAULT=false"), arg.where()
+        assert (env.kind, env.value) == ("ENV", "EE_DD=${EE_DD_DEFAULT}"), env.where()
+    for path in dockerfiles():
+        text = load(path).text
+        uses = [line for line in text.splitlines()
+                if "EE_DD" in line and not line.lstrip().startswith("#")]
+        if path == SHARED:
+            assert uses == [], f"{path} must not depend on EE_DD: {uses}"
+        else:
+            assert len(uses) == 2, f"{path}: EE_DD only in its last two lines: {uses}"
+
+
+def test_dind_variant_differs_from_its_image_only_in_ee_dd_default(bake):
+    variants = 0
+    for _image, name, target in all_image_targets(bake):
+        if target["args"]["EE_DD_DEFAULT"] != "true":
+            assert target["args"]["EE_DD_DEFAULT"] == "false", name
+            continue
+        variants += 1
+        parents = [n for n, t in bake.items() if t.get("dockerfile") == target["dockerfile"]
+                   and t["args"]["EE_DD_DEFAULT"] == "false"
+                   and {k: v for k, v in t["args"].items() if k != "EE_DD_DEFAULT"}
+                   == {k: v for k, v in target["args"].items() if k != "EE_DD_DEFAULT"}]
+        assert parents, f"{name}: no plain target with the same args"
+        parent = bake[parents[0]]
+        for key in ("dockerfile", "context", "contexts", "platforms"):
+            assert target.get(key) == parent.get(key), f"{name}: {key} differs"
+    assert variants >= len(IMAGES)
+
+
+def test_apt_lists_and_build_tools_stay_out_of_the_images(bake):
+    for _image, _name, target in all_image_targets(bake):
+        _, links = chain(target, bake)
+        for link in links:
+            for ins in link.stage.of("RUN"):
+                text = ins.split()[1]
+                if "apt-get install" in text:
+                    assert "rm -rf /var/lib/apt/lists/*" in text, ins.where()
+                assert not re.search(r"\bbuild-essential\b|\S+-dev\b", text), ins.where()
+            for ins in link.stage.of("COPY"):
+                if ins.copy_from():
+                    sources = ins.split()[1].split()[:-1]
+                    assert "/" not in sources, f"{ins.where()} copies a whole stage"
+    runtime = script_lines(ROOT / "images/shared/runtime.packages")
+    assert not [p for p in runtime if p.endswith("-dev") or p in {"build-essential", "gcc"}]
+
+
+def test_package_pins_do_not_reach_the_python_or_ffmpeg_builders():
+    # A changed package list must not rebuild the interpreter or ffmpeg (SPEC I6, layer order).
+    shared = load(SHARED)
+    for stage_name in ("python", "ffmpeg"):
+        closure = shared.closure(stage_name)
+        assert "python-packages" not in [s.name for s in closure]
+        pins = [a for s in closure for a in s.args() if PACKAGE_PINS.match(a)]
+        assert pins == [], f"stage {stage_name} depends on {pins}"
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+def test_every_download_is_checked_by_sha256_or_a_pinned_signing_key():
+    scripts_with_downloads = set()
+    for where, text in run_commands():
+        commands = simple_commands(text)
+        fetches = [c for c in commands if c[:1] in (["curl"], ["wget"])]
+        if not fetches:
+            continue
+        if where.endswith(".sh"):
+            scripts_with_downloads.add(where)
+            continue
+        for c in fetches:
+            assert "--proto" in c and "=https" in c[c.index("--proto") + 1], (
+                f"{where}: download not restricted to https: {' '.join(c)}"
+            )
+        to_file = [c for c in fetches if {"-o", "-O", "--output"} & set(c)
+                   or any(re.match(r"-\w*o$", w) for w in c)]
+        checks = [c for c in commands if c[:1] == ["sha256sum"] and "-c" in c]
+        assert len(checks) >= len(to_file) and checks, (
+            f"{where}: {len(to_file)} download(s), {len(checks)} sha256sum -c"
+        )
+    # the signing-key path is the one script allowed to download; its checks are tested below
+    assert scripts_with_downloads == {"images/shared/apt-repo.sh"}
+    for where, text in run_commands():
+        assert not re.search(r"apt-key|trusted=yes|allow-unauthenticated|--insecure|-k\b", text), (
+            where
+        )
+
+
+@pytest.fixture
+def signing_keys(tmp_path: Path, allow_subprocess: None) -> tuple[dict[str, str], list[str]]:
+    gpg = shutil.which("gpg")
+    if gpg is None:
+        pytest.skip("gpg is not installed (apt-get install gnupg)")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    env = {"GNUPGHOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    fingerprints = []
+    for n in (1, 2):
+        subprocess.run(
+            [gpg, "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", "",
+             "--quick-gen-key",
+             f"test key {n} <key{n}@example.invalid>", "ed25519", "sign", "never"],
+            env=env, check=True, capture_output=True, timeout=60,
+        )
+    listing = subprocess.run([gpg, "--batch", "--with-colons", "--list-keys"], env=env,
+                             check=True, capture_output=True, text=True).stdout
+    fingerprints = re.findall(r"^pub:.*\nfpr:+([0-9A-F]{40}):", listing, re.M)
+    assert len(fingerprints) == 2
+    files = {}
+    for fpr, label in zip(fingerprints, ("one", "other"), strict=True):
+        out = tmp_path / f"{label}.asc"
+        out.write_bytes(subprocess.run([gpg, "--batch", "--armor", "--export", fpr], env=env,
+                                       check=True, capture_output=True).stdout)
+        files[label] = f"file://{out}"
+    both = tmp_path / "both.asc"
+    both.write_text((tmp_path / "one.asc").read_text() + (tmp_path / "other.asc").read_text())
+    files["both"] = f"file://{both}"
+    return files, fingerprints
+
+
+def test_apt_repository_keys_are_checked_against_their_pinned_fingerprints(
+    tmp_path, signing_keys
+):
+    keys, (one, other) = signing_keys
+    script = ROOT / "images/shared/apt-repo.sh"
+
+    def add(key: str, fingerprints: str, out: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["sh", str(script), "example", keys[key], fingerprints, "https://apt.example.invalid",
+             "noble", "stable", str(tmp_path / out)],
+            capture_output=True, text=True, timeout=60, check=False,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)},
+        )
+
+    done = add("one", one.lower(), "good")
+    assert done.returncode == 0, done.stderr
+    source = (tmp_path / "good/sources/example.sources").read_text()
+    assert "Signed-By: /etc/apt/keyrings/example.asc" in source
+    assert (tmp_path / "good/keyrings/example.asc").read_text() == Path(
+        keys["one"].removeprefix("file://")
+    ).read_text()
+    assert add("other", one, "wrong").returncode != 0, "a different key must be refused"
+    assert add("both", one, "extra").returncode != 0, "an extra key must be refused"
+    assert add("both", f"{one} {other}", "pair").returncode == 0
+    assert not (tmp_path / "wrong").exists() and not (tmp_path / "extra").exists()
+
+
+def test_apt_pin_selects_the_exact_upstream_version_or_fails(tmp_path, allow_subprocess):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "apt-cache"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "cat <<'EOF'\n"
+        " docker-ce | 5:28.5.20-1~ubuntu.24.04~noble | https://download.docker.com stable\n"
+        " docker-ce | 5:28.5.2-1~ubuntu.24.04~noble | https://download.docker.com stable\n"
+        " docker-ce | 5:28.5.1-1~ubuntu.24.04~noble | https://download.docker.com stable\n"
+        "EOF\n"
+    )
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    script = str(ROOT / "images/shared/apt-pin.sh")
+
+    def pin(version: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["sh", script, "docker-ce", version], env=env, capture_output=True,
+                              text=True, timeout=30, check=False)
+
+    assert pin("28.5.2").stdout.strip() == "docker-ce=5:28.5.2-1~ubuntu.24.04~noble"
+    assert pin("28.5.20").stdout.strip() == "docker-ce=5:28.5.20-1~ubuntu.24.04~noble"
+    for missing in ("28.5", "28.5.3", ""):
+        done = pin(missing)
+        assert done.returncode != 0 and done.stdout == "", missing
+
+
+# --------------------------------------------------------------------------- ffmpeg
+
+
+def profile(name: str, kind: str) -> set[str]:
+    return set(script_lines(ROOT / f"images/shared/ffmpeg/{name}.{kind}"))
+
+
+def test_ffmpeg_profiles_slim_is_a_lighter_subset_of_full_with_matching_dev_packages():
+    for kind in ("build-deps", "configure"):
+        assert profile("slim", kind) < profile("full", kind), kind
+    for heavy in ("--enable-libx265", "--enable-libaom", "--enable-libvpx"):
+        assert heavy in profile("full", "configure") and heavy not in profile("slim", "configure")
+    dev = {"gnutls": "libgnutls28-dev", "libfreetype": "libfreetype-dev"}
+    for name in ("full", "slim"):
+        for switch in profile(name, "configure"):
+            lib = switch.removeprefix("--enable-")
+            assert dev.get(lib, f"{lib}-dev") in profile(name, "build-deps"), (name, switch)
+
+
+def test_arm64_image_gets_the_slim_ffmpeg_and_amd64_the_full(bake):
+    for image, name, target in all_image_targets(bake):
+        expected = "slim" if "_arm64_" in image else "full"
+        assert target["args"]["FFMPEG_PROFILE"] == expected, name
+
+
+def test_ffmpeg_build_refuses_an_unknown_profile(allow_subprocess):
+    done = subprocess.run(
+        ["sh", str(ROOT / "images/shared/ffmpeg/build.sh"), "install-deps", "tiny"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert done.returncode != 0 and "unknown FFMPEG_PROFILE" in done.stderr
+
+
+# --------------------------------------------------------------------------- context and lint
+
+
+def test_build_context_sources_exist_and_are_not_dockerignored():
+    sources = set()
+    for path in dockerfiles():
+        for ins in load(path).instructions():
+            if ins.kind in ("COPY", "ADD") and ins.copy_from() is None:
+                sources.update(ins.split()[1].split()[:-1])
+            sources.update(m["source"] for m in ins.mounts()
+                           if m.get("type") == "bind" and "from" not in m)
+    assert "entrypoint.sh" in sources
+    for source in sorted(sources):
+        assert (ROOT / source).exists(), f"{source} is used by a Dockerfile but missing"
+        files = [ROOT / source] if (ROOT / source).is_file() else (ROOT / source).rglob("*")
+        for file in files:
+            relative = str(file.relative_to(ROOT))
+            assert not ignored_by_dockerignore(relative), f".dockerignore hides {relative}"
+
+
+def test_hadolint_finds_nothing(allow_subprocess):
+    hadolint = Path(sys.executable).parent / "hadolint"
+    files = dockerfiles()
+    assert len(files) == len(IMAGES) + 1, files
+    done = subprocess.run([str(hadolint), "--no-color", *files], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "", done.stdout + done.stderr
+
+
+def test_shell_scripts_are_posix_sh_and_shellcheck_clean(allow_subprocess):
+    scripts = shell_scripts()
+    assert scripts
+    for script in scripts:
+        assert script.read_text().startswith("#!/bin/sh\n"), f"{script}: not POSIX sh"
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    done = subprocess.run([str(shellcheck), "--shell=sh", *map(str, scripts)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
