@@ -41,10 +41,11 @@ def _root(
 
 
 def _register() -> None:
-    from bakery.cli import plan, render
+    from bakery.cli import bake, plan, render
 
     plan.register(app)
     render.register(app)
+    bake.register(app)
 
 
 _register()

@@ -1,0 +1,260 @@
+"""The results file: what `bakery bake` built, read by `bakery verify` and `bakery release`.
+
+Schema (documented in docs/building.md; `schema_version` changes on any incompatible edit):
+
+    {
+      "schema_version": 1,
+      "bakery_version": "0.1.0",
+      "matrix": "matrix.toml",
+      "bake_file": "docker-bake.hcl",
+      "builder": null,                       # --builder, null = the current builder
+      "output": "push" | "load" | "cache",   # --push, --load, or neither
+      "fail_fast": false,
+      "jobs": 3,
+      "git": {"ref": "refs/heads/main", "sha": "...", "source": "git"},
+      "started_at": "2026-11-28T10:00:00Z",
+      "duration_s": 812.4,
+      "ok": false,                            # every target ok
+      "targets": [
+        {"id": "...", "status": "ok" | "failed" | "cancelled" | "skipped",
+         "platform": "linux/amd64", "digest": "sha256:..." | null, "tags": ["repo:tag"],
+         "duration_s": 801.2 | null, "started_at": "..." | null,
+         "error": null | {"step": "[builder 3/7] RUN make" | null, "message": "...",
+                          "log_tail": ["..."]},
+         "command": ["docker", "buildx", "bake", ...], "build_ref": "..." | null,
+         "log_file": ".bakery/logs/<id>.log" | null}
+      ]
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from bakery.bake.buildlog import BuildLog, Failure, strip_owner
+from bakery.bake.invocations import Invocation
+from bakery.errors import ConfigError
+from bakery.plan.target import GitInfo
+
+RESULTS_SCHEMA_VERSION = 1
+
+Status = Literal["ok", "failed", "cancelled", "skipped"]
+Output = Literal["push", "load", "cache"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class BuildError(_Frozen):
+    """Why a target is not ok. `step` is the buildx step that failed, when the log names one."""
+
+    step: str | None
+    message: str
+    log_tail: tuple[str, ...] = ()
+
+
+class TargetResult(_Frozen):
+    id: str
+    status: Status
+    platform: str | None = None
+    digest: str | None = None
+    tags: tuple[str, ...] = ()
+    duration_s: float | None = None
+    started_at: AwareDatetime | None = None
+    error: BuildError | None = None
+    command: tuple[str, ...] = ()
+    build_ref: str | None = None
+    log_file: str | None = None
+
+
+class Results(_Frozen):
+    schema_version: Literal[1] = 1
+    bakery_version: str
+    matrix: str
+    bake_file: str
+    builder: str | None
+    output: Output
+    fail_fast: bool
+    jobs: int
+    git: GitInfo
+    started_at: AwareDatetime
+    duration_s: float
+    ok: bool
+    targets: tuple[TargetResult, ...]
+
+    def target(self, target_id: str) -> TargetResult:
+        for result in self.targets:
+            if result.id == target_id:
+                return result
+        raise KeyError(target_id)
+
+    def with_status(self, status: Status) -> tuple[TargetResult, ...]:
+        return tuple(r for r in self.targets if r.status == status)
+
+
+def load_results(path: Path) -> Results:
+    """Read and validate a results file; ConfigError (exit 2) with what to do otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no build results; run `bakery bake` first (or pass --results)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the build results: {exc.strerror}") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if version != RESULTS_SCHEMA_VERSION:
+        raise ConfigError(
+            f"{path}: schema_version {version!r} is not the one this bakery reads"
+            f" ({RESULTS_SCHEMA_VERSION}); run `bakery bake` again"
+        )
+    try:
+        return Results.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from None
+
+
+def results_json(results: Results) -> str:
+    return json.dumps(results.model_dump(mode="json"), indent=2) + "\n"
+
+
+def overall_ok(targets: Sequence[TargetResult]) -> bool:
+    return bool(targets) and all(r.status == "ok" for r in targets)
+
+
+def exit_code(targets: Sequence[TargetResult]) -> int:
+    """0 only when every requested target is ok (SPEC B3)."""
+    return 0 if overall_ok(targets) else 1
+
+
+# -- from one invocation to per-target results (pure) -----------------------------------
+
+
+def read_metadata(path: Path) -> dict[str, Any] | None:
+    """The metadata file buildx wrote, or None when there is none (a failed bake writes
+    none) or it is not a JSON object."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _target_metadata(metadata: Mapping[str, Any], target: str) -> Mapping[str, Any] | None:
+    entry = metadata.get(target)
+    if isinstance(entry, dict):
+        return entry
+    if "containerimage.digest" in metadata or "image.name" in metadata:
+        return metadata  # `docker buildx build` style, unkeyed
+    return None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _error(failure: Failure) -> BuildError:
+    return BuildError(step=failure.step, message=failure.message, log_tail=failure.log_tail)
+
+
+def invocation_results(
+    invocation: Invocation,
+    *,
+    command: Sequence[str],
+    exit_code: int,
+    metadata: Mapping[str, Any] | None,
+    log: BuildLog,
+    started_at: datetime,
+    duration_s: float,
+    cancelled: bool,
+    platforms: Mapping[str, str],
+    log_file: str | None,
+) -> list[TargetResult]:
+    """Per-target results of one finished invocation.
+
+    ok: exit 0 (digest and tags from the metadata file, keyed by target). cancelled: bakery
+    interrupted it. failed: the target the log names as failing; in a multi-target bake
+    (`--fail-fast`) the others were cancelled by buildx, and when the log names no target
+    every one of them is reported failed.
+    """
+    names = invocation.targets
+    common: dict[str, Any] = {
+        "command": tuple(command),
+        "started_at": started_at,
+        "duration_s": round(duration_s, 3),
+        "log_file": log_file,
+    }
+    out = []
+    if exit_code == 0:
+        for target in names:
+            meta = _target_metadata(metadata or {}, target) or {}
+            names_field = _str_or_none(meta.get("image.name"))
+            out.append(TargetResult(
+                id=target, status="ok", platform=platforms.get(target),
+                digest=_str_or_none(meta.get("containerimage.digest")),
+                tags=tuple(n for n in (names_field or "").split(",") if n),
+                build_ref=_str_or_none(meta.get("buildx.build.ref")), **common,
+            ))
+        return out
+    if cancelled:
+        for target in names:
+            step = log.current_step(target if len(names) > 1 else None)
+            out.append(TargetResult(
+                id=target, status="cancelled", platform=platforms.get(target),
+                error=BuildError(
+                    step=step and strip_owner(step, names),
+                    message="cancelled: bakery was interrupted before the build finished",
+                ),
+                **common,
+            ))
+        return out
+    # which targets of a multi-target bake failed; if the log names none, all of them did
+    identified = log.failed_targets(names) if len(names) > 1 else []
+    failed = identified or list(names)
+    for target in names:
+        if target in failed:
+            failure = log.failure(
+                target if identified else None, names=names, exit_code=exit_code
+            )
+            out.append(TargetResult(
+                id=target, status="failed", platform=platforms.get(target),
+                error=_error(failure), **common,
+            ))
+        else:
+            out.append(TargetResult(
+                id=target, status="cancelled", platform=platforms.get(target),
+                error=BuildError(
+                    step=None,
+                    message=f"cancelled: {', '.join(failed)} failed in the same bake"
+                    " (--fail-fast builds every target in one bake)",
+                ),
+                **common,
+            ))
+    return out
+
+
+def skipped_results(
+    invocation: Invocation, *, command: Sequence[str], platforms: Mapping[str, str],
+    reason: str,
+) -> list[TargetResult]:
+    """Targets of an invocation that never started."""
+    return [
+        TargetResult(
+            id=target, status="skipped", platform=platforms.get(target),
+            error=BuildError(step=None, message=reason), command=tuple(command),
+        )
+        for target in invocation.targets
+    ]

@@ -1,0 +1,146 @@
+"""The only module that runs Docker (STYLE 1, 11). Everything takes a python-on-whales
+`DockerClient`, so tests hand in `DockerClient(client_call=[fake])`.
+
+Checks (`docker buildx version`, `docker buildx inspect --bootstrap`) go through
+python-on-whales. The bake itself is started here as a child process rather than with
+`client.buildx.bake()`: that call blocks until the build ends, hides the process (nothing to
+interrupt on Ctrl-C), captures stderr only after the fact, and re-runs bake with `--print`
+afterwards. The command line is the one `client.buildx.bake()` builds (same flags, same
+order, `--set` from a dict; `bakery.bake.invocations.bake_argv`), prefixed with the client's
+own `docker_cmd`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from python_on_whales import ClientNotFoundError, DockerClient, DockerException
+from python_on_whales.utils import run
+
+from bakery.bake.runner import Launch
+from bakery.errors import MissingToolError
+
+INSTALL_DOCKER = "https://docs.docker.com/engine/install/"
+INSTALL_BUILDX = (
+    "install the buildx plugin (Debian/Ubuntu: apt-get install docker-buildx-plugin;"
+    " otherwise https://github.com/docker/buildx#installing)"
+)
+
+
+def make_client(client_call: Sequence[str]) -> DockerClient:
+    return DockerClient(client_call=list(client_call))
+
+
+def docker_prefix(client: DockerClient) -> tuple[str, ...]:
+    """The client's docker command with its binary resolved on PATH."""
+    try:
+        return tuple(str(part) for part in client.client_config.docker_cmd)
+    except ClientNotFoundError:
+        binary = client.client_config.client_call[0]
+        raise MissingToolError(
+            f"the docker CLI {binary!r} is not on PATH; install Docker ({INSTALL_DOCKER})"
+            " or point BAKERY_DOCKER at the docker binary"
+        ) from None
+
+
+def _first_line(exc: DockerException) -> str:
+    for text in (exc.stderr, exc.stdout):
+        for line in (text or "").splitlines():
+            if line.strip():
+                return line.strip()
+    return f"exit code {exc.return_code}"
+
+
+def check_tools(client: DockerClient, builder: str | None) -> str:
+    """Fail with MissingToolError (exit 2, one line) unless the docker CLI, the buildx plugin
+    and the builder all answer. Returns buildx's version line."""
+    prefix = docker_prefix(client)
+    try:
+        version = client.buildx.version()
+    except DockerException as exc:
+        said = _first_line(exc)
+        lowered = said.lower()
+        if "is not a docker command" in lowered or "unknown command" in lowered:
+            raise MissingToolError(
+                f"docker buildx is not installed (`docker buildx version`: {said}); "
+                + INSTALL_BUILDX
+            ) from None
+        raise MissingToolError(f"`docker buildx version` failed: {said}") from None
+    except OSError as exc:
+        raise MissingToolError(f"cannot run the docker CLI {prefix[0]!r}: {exc}") from None
+    inspect = [*prefix, "buildx", "inspect", "--bootstrap"]
+    if builder is not None:
+        inspect.append(builder)
+    try:
+        run(inspect)
+    except DockerException as exc:
+        said = _first_line(exc)
+        if builder is not None:
+            raise MissingToolError(
+                f"builder {builder!r} is not reachable ({said}); see `docker buildx ls`,"
+                f" or create it with `docker buildx create --name {builder} ...`"
+            ) from None
+        raise MissingToolError(
+            f"the current buildx builder is not reachable ({said}); start the Docker engine"
+            " or pick a builder with --builder"
+        ) from None
+    return version.strip()
+
+
+class BakeProcess:
+    """A running `docker buildx bake`, in its own process group so that bakery decides when
+    it stops: a terminal's Ctrl-C reaches bakery, which interrupts every build the same way."""
+
+    def __init__(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> None:
+        self.argv = tuple(argv)
+        self._popen = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    def lines(self) -> Iterator[str]:
+        stream = self._popen.stdout
+        assert stream is not None
+        with stream:
+            for raw in stream:
+                yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+    def wait(self) -> int:
+        return self._popen.wait()
+
+    def interrupt(self) -> None:
+        self._signal(signal.SIGINT)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, signum: signal.Signals) -> None:
+        if self._popen.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._popen.pid, signum)
+
+
+def launcher(*, cwd: Path, env: Mapping[str, str]) -> Launch:
+    """A `Launch` for the runner: start a bake command in `cwd` (bake resolves the contexts
+    in the bake file against the working directory) with `env`."""
+    full_env = {**env, "DOCKER_CLI_EXPERIMENTAL": "enabled"}  # as python-on-whales does
+
+    def launch(argv: Sequence[str]) -> BakeProcess:
+        return BakeProcess(argv, cwd=cwd, env=full_env)
+
+    return launch

@@ -1,0 +1,448 @@
+"""`bakery bake` end to end against the fake docker (SPEC B1-B4, B7)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bakery.bake.invocations import REVISION_LABEL
+from bakery.bake.results import load_results
+from tests.bake.conftest import ARM, CPU, DEFAULT_IDS, GPU, ROOT, SHA, FakeDocker
+from tests.cli_helpers import Result, run_cli
+
+REVISION = f"{REVISION_LABEL}={SHA}"
+PIP_STEP = ("[python 3/4] RUN uv pip install --system --no-cache --no-compile torch==2.9.1"
+            " transformers==4.57.1")
+
+
+def primary_tags(target: str) -> tuple[str, ...]:
+    from bakery.cli.common import load_plan
+
+    return load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan.target(target).tags.primary
+
+
+def fake_digest(target: str) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(f"{target}/manifest".encode()).hexdigest()
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "out"
+
+
+def bake(capsys: pytest.CaptureFixture[str], out: Path, *args: str,
+         matrix: Path = ROOT / "matrix.toml") -> Result:
+    return run_cli(capsys, "bake", "--matrix", str(matrix), "--results",
+                   str(out / "results.json"), *args)
+
+
+def expected_argv(out: Path, target: str, *flags: str, sets: tuple[str, ...] = (REVISION,),
+                  name: str | None = None, targets: tuple[str, ...] | None = None) -> list[str]:
+    argv = ["buildx", "bake", *flags, "--progress", "plain", "--file", "docker-bake.hcl"]
+    for pair in sets:
+        argv += ["--set", pair]
+    argv += ["--metadata-file", str(out / "metadata" / f"{name or target}.json")]
+    return argv + list(targets or (target,))
+
+
+# -- command lines ------------------------------------------------------------------------
+
+
+def test_default_selection_is_the_default_group_one_bake_each(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path
+) -> None:
+    result = bake(capsys, out)
+    assert result.code == 0, result.err
+    calls = fake_docker.calls()
+    assert calls[:2] == [["buildx", "version"], ["buildx", "inspect", "--bootstrap"]]
+    assert sorted(fake_docker.bakes()) == sorted(expected_argv(out, t) for t in DEFAULT_IDS)
+    assert {e["cwd"] for e in fake_docker.events() if "argv" in e} == {str(ROOT)}
+
+
+@pytest.mark.parametrize(("args", "targets", "flags", "sets"), [
+    (["--target", "gpu", "--load"], [GPU, f"{GPU}-dind"], ["--load"], [REVISION]),
+    (["--target", GPU, "--push"], [GPU], ["--push"], [REVISION]),
+    (["--target", "arm64", "--builder", "cloud", "--push"], [ARM, f"{ARM}-dind"],
+     ["--builder", "cloud", "--push"], [REVISION]),
+    (["--target", "*-py312", "--set", "*.args.UV_VERSION=0.9.12", "--set",
+      f"{REVISION_LABEL}=override"], [f"{i}-py312" for i in
+                                      ("base_edge_node_amd64_gpu", "base_edge_node_amd64_cpu",
+                                       "base_edge_node_arm64_cpu")],
+     [], [f"{REVISION_LABEL}=override", "*.args.UV_VERSION=0.9.12"]),
+    (["--target", "fallback", "--target", CPU, "--set", f"{CPU}.args.A=1"],
+     [CPU, "base_edge_node_amd64_cpu-py312", "base_edge_node_amd64_gpu-py312",
+      "base_edge_node_arm64_cpu-py312"], [], None),
+])
+def test_command_lines(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
+    args: list[str], targets: list[str], flags: list[str], sets: list[str] | None,
+) -> None:
+    fake_docker.monkeypatch.setenv("FAKE_DOCKER_BUILDERS", "default,cloud")
+    result = bake(capsys, out, *args)
+    assert result.code == 0, result.err
+    expected = []
+    for target in targets:
+        pairs = sets if sets is not None else (
+            [REVISION, f"{CPU}.args.A=1"] if target == CPU else [REVISION])
+        expected.append(expected_argv(out, target, *flags, sets=tuple(pairs)))
+    assert sorted(fake_docker.bakes()) == sorted(expected)
+    if "--builder" in args:
+        assert ["buildx", "inspect", "--bootstrap", "cloud"] in fake_docker.calls()
+
+
+def test_jobs_limits_concurrency(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path
+) -> None:
+    result = bake(capsys, out, "--jobs", "1")
+    assert result.code == 0, result.err
+    # with one job at a time each bake starts after the previous one finished (plan order)
+    order = [argv[-1] for argv in fake_docker.bakes()]
+    assert order == DEFAULT_IDS
+    lines = result.err.splitlines()
+    started = [i for i, line in enumerate(lines) if ": started: " in line]
+    finished = [i for i, line in enumerate(lines) if line.startswith("bakery: ")
+                and ": ok in " in line]
+    assert len(started) == len(finished) == 3
+    assert started[0] < finished[0] < started[1] < finished[1] < started[2] < finished[2]
+    assert load_results(out / "results.json").jobs == 1
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+def test_one_failing_target_does_not_hide_the_others(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path
+) -> None:
+    fake_docker.behave(**{CPU: {"fail_at": 5}})
+    result = bake(capsys, out, "--push")
+    assert result.code == 1
+    doc = load_results(out / "results.json")
+    assert not doc.ok and doc.output == "push" and doc.git.sha == SHA
+    by_id = {r.id: r for r in doc.targets}
+    assert [r.id for r in doc.targets] == DEFAULT_IDS
+    for ok in (GPU, ARM):
+        assert by_id[ok].status == "ok"
+        assert by_id[ok].digest == fake_digest(ok)
+    assert by_id[GPU].tags == primary_tags(GPU)  # what the fake read from the bake file
+    failed = by_id[CPU]
+    assert failed.status == "failed" and failed.digest is None and failed.tags == ()
+    assert failed.error is not None
+    assert failed.error.step == PIP_STEP
+    assert failed.error.message.startswith("failed to solve: process \"/bin/sh -c uv pip install")
+    assert failed.error.log_tail[-2:] == (
+        f"1.305 error: Failed to fetch: `https://download.pytorch.org/whl/{CPU}`",
+        "1.305   Caused by: HTTP status server error (503 Service Unavailable)",
+    )
+    assert failed.command[-1] == CPU and "--push" in failed.command
+    assert failed.log_file is not None and Path(failed.log_file).read_text().count("\n") > 10
+    # the summary on stdout shows the failure, its step and the end of its log
+    assert f"{CPU} failed at {PIP_STEP}" in result.out
+    assert "| 1.305   Caused by: HTTP status server error (503 Service Unavailable)" in result.out
+    assert "3 target(s): 2 ok, 1 failed" in result.out
+
+
+def test_fail_fast_runs_one_bake_and_reports_failed_and_cancelled(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path
+) -> None:
+    fake_docker.behave(**{CPU: {"fail_at": 5}})
+    result = bake(capsys, out, "--fail-fast", "--load")
+    assert result.code == 1
+    assert fake_docker.bakes() == [
+        expected_argv(out, "", "--load", name="fail-fast", targets=tuple(DEFAULT_IDS))]
+    assert not (out / "metadata" / "fail-fast.json").exists()  # buildx writes none on failure
+    doc = load_results(out / "results.json")
+    assert doc.fail_fast and doc.jobs == 1
+    statuses = {r.id: r.status for r in doc.targets}
+    assert statuses == {GPU: "cancelled", CPU: "failed", ARM: "cancelled"}
+    failed = doc.target(CPU)
+    assert failed.error is not None and failed.error.step == PIP_STEP
+    cancelled = doc.target(GPU).error
+    assert cancelled is not None and f"{CPU} failed in the same bake" in cancelled.message
+
+
+def test_fail_fast_success_reads_the_metadata_of_every_target(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path
+) -> None:
+    result = bake(capsys, out, "--fail-fast")
+    assert result.code == 0, result.err
+    doc = load_results(out / "results.json")
+    assert doc.ok
+    assert [(r.status, r.digest) for r in doc.targets] == [("ok", fake_digest(t))
+                                                           for t in DEFAULT_IDS]
+
+
+def test_results_file_default_location_and_schema(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], small_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(small_repo)
+    result = run_cli(capsys, "bake", "--target", "cpu")
+    assert result.code == 0, result.err
+    path = small_repo / ".bakery" / "results.json"
+    raw: dict[str, Any] = json.loads(path.read_text())
+    assert set(raw) == {"schema_version", "bakery_version", "matrix", "bake_file", "builder",
+                        "output", "fail_fast", "jobs", "git", "started_at", "duration_s", "ok",
+                        "targets"}
+    assert raw["schema_version"] == 1 and raw["ok"] is True and raw["output"] == "cache"
+    assert raw["matrix"] == "matrix.toml" and raw["bake_file"] == "docker-bake.hcl"
+    assert raw["jobs"] == 2  # min(4, 2 targets)
+    target = raw["targets"][0]
+    assert target["id"] == "edge_cpu-py313" and target["platform"] == "linux/amd64"
+    assert target["tags"] == ["acme/edge_cpu:py3.13.9-th2.9.1.cpu-tr4.57.1"]
+    assert target["error"] is None and target["started_at"].endswith("Z")
+    assert target["log_file"] == ".bakery/logs/edge_cpu-py313.log"
+    assert target["command"][1:] == [
+        "buildx", "bake", "--progress", "plain", "--file", "docker-bake.hcl", "--set", REVISION,
+        "--metadata-file", ".bakery/metadata/edge_cpu-py313.json", "edge_cpu-py313"]
+    assert (small_repo / target["log_file"]).exists()
+    assert f"results in {Path('.bakery') / 'results.json'}" in result.out
+
+
+def test_quiet_shows_only_the_summary_and_plain_prefixes_buildx_lines(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path
+) -> None:
+    quiet = bake(capsys, out, "--target", GPU, "--progress", "quiet")
+    assert quiet.code == 0 and quiet.err == ""
+    assert GPU in quiet.out and "1 target(s): 1 ok" in quiet.out
+    plain = bake(capsys, out, "--target", GPU, "--progress", "plain")
+    assert f"{GPU} | #0 building with \"default\" instance" in plain.err
+    assert f"bakery: {GPU}: ok in " in plain.err
+
+
+# -- dry run ------------------------------------------------------------------------------
+
+
+def test_dry_run_prints_the_exact_commands_and_runs_nothing(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(ROOT)
+    result = bake(capsys, out, "--dry-run", "--target", "gpu", "--push")
+    assert result.code == 0, result.err
+    assert fake_docker.calls() == []
+    assert not out.exists()
+    commands = [shlex.split(line) for line in result.out.splitlines()
+                if not line.startswith("#")]
+    assert commands[0] == ["mkdir", "-p", str(out / "metadata")]
+    assert commands[1:] == [[str(fake_docker.path), *expected_argv(out, t, "--push")]
+                            for t in (GPU, f"{GPU}-dind")]
+    assert "2 docker buildx bake invocation(s); bakery runs up to 2 at a time" in result.out
+
+
+@pytest.mark.parametrize("selection", [["gpu"], ["fallback", "arm64"], ["*-dind"], ["all"],
+                                       [CPU, "cpu"]])
+def test_bake_builds_exactly_what_plan_shows(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
+    selection: list[str],
+) -> None:
+    """STYLE 4: plan is the oracle; bake resolves --target through the same code."""
+    flags = [arg for name in selection for arg in ("--target", name)]
+    plan = run_cli(capsys, "plan", "--format", "json", "--matrix", str(ROOT / "matrix.toml"),
+                   *flags)
+    planned = [t["id"] for t in json.loads(plan.out)["targets"]]
+    result = bake(capsys, out, "--dry-run", *flags)
+    built = [shlex.split(line)[-1] for line in result.out.splitlines()
+             if " buildx bake " in line and not line.startswith("#")]
+    assert built == planned and planned
+
+
+def test_dry_run_commands_run_as_printed(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Copy-pasteable: the printed script, run by sh from elsewhere, builds the same thing."""
+    monkeypatch.chdir(tmp_path)
+    result = bake(capsys, out, "--dry-run", "--target", GPU)
+    assert result.out.splitlines()[1] == shlex.join(["cd", str(ROOT)])
+    done = subprocess.run(["sh", "-ec", result.out], capture_output=True, text=True,
+                          cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr
+    assert fake_docker.bakes() == [expected_argv(out, GPU)]
+    assert json.loads((out / "metadata" / f"{GPU}.json").read_text())[GPU][
+        "containerimage.digest"] == fake_digest(GPU)
+
+
+# -- the bake file ------------------------------------------------------------------------
+
+
+def test_stale_bake_file_stops_with_a_hint(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path, small_repo: Path
+) -> None:
+    bake_file = small_repo / "docker-bake.hcl"
+    bake_file.write_text(bake_file.read_text().replace("0.9.11", "0.9.10"))
+    result = bake(capsys, out, matrix=small_repo / "matrix.toml")
+    assert result.code == 1
+    assert result.err.startswith(f"bakery: error: {bake_file} is stale")
+    assert "run `bakery render`" in result.err and "--render" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert fake_docker.calls() == [] and not out.exists()
+
+
+def test_missing_bake_file_stops_with_a_hint(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path, small_repo: Path
+) -> None:
+    (small_repo / "docker-bake.hcl").unlink()
+    result = bake(capsys, out, matrix=small_repo / "matrix.toml")
+    assert result.code == 1 and "docker-bake.hcl is missing; run `bakery render`" in result.err
+
+
+def test_render_builds_from_a_temporary_rendered_file(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path, small_repo: Path
+) -> None:
+    bake_file = small_repo / "docker-bake.hcl"
+    stale = bake_file.read_text().replace("0.9.11", "0.9.10")
+    bake_file.write_text(stale)
+    result = bake(capsys, out, "--render", "--target", "edge_gpu-py313",
+                  matrix=small_repo / "matrix.toml")
+    assert result.code == 0, result.err
+    (argv,) = fake_docker.bakes()
+    used = Path(argv[argv.index("--file") + 1])
+    assert used.is_absolute() and used != bake_file
+    assert not used.exists()  # removed afterwards
+    assert bake_file.read_text() == stale  # the committed file is left alone
+    doc = load_results(out / "results.json")
+    assert doc.bake_file == str(used)
+    # the fake read the tags from the rendered file
+    assert doc.targets[0].tags == ("acme/edge_gpu:py3.13.9-th2.9.1-tr4.57.1",)
+
+
+def test_dry_run_with_render_keeps_the_rendered_file_it_prints(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path, small_repo: Path
+) -> None:
+    bake_file = small_repo / "docker-bake.hcl"
+    bake_file.write_text(bake_file.read_text().replace("0.9.11", "0.9.10"))
+    result = bake(capsys, out, "--render", "--dry-run", "--target", "edge_gpu-py313",
+                  matrix=small_repo / "matrix.toml")
+    assert result.code == 0, result.err
+    assert f"# {bake_file} is stale (it does not match" in result.out
+    (command,) = [shlex.split(line) for line in result.out.splitlines()
+                  if "buildx" in line and not line.startswith("#")]
+    used = Path(command[command.index("--file") + 1])
+    try:
+        assert f"# the rendered bake file is kept at {used}" in result.out
+        assert "0.9.11" in used.read_text()
+    finally:
+        used.unlink()
+    assert fake_docker.calls() == []
+
+
+# -- usage errors and missing tools (exit 2, one line) ------------------------------------
+
+
+def one_line_error(result: Result) -> str:
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("bakery: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(("env", "args", "message"), [
+    ({"FAKE_DOCKER_NO_BUILDX": "1"}, [],
+     "docker buildx is not installed (`docker buildx version`: docker: 'buildx' is not a docker"
+     " command.); install the buildx plugin"),
+    ({"FAKE_DOCKER_NO_BUILDX": "2"}, [],
+     "docker buildx is not installed (`docker buildx version`: docker: unknown command: docker"
+     " buildx); install the buildx plugin"),
+    ({}, ["--builder", "nope"], "builder 'nope' is not reachable (ERROR: no builder \"nope\""
+     " found); see `docker buildx ls`"),
+    ({"FAKE_DOCKER_DAEMON_DOWN": "1"}, [], "the current buildx builder is not reachable"
+     " (ERROR: Cannot connect to the Docker daemon"),
+    ({"BAKERY_DOCKER": "/nonexistent/docker"}, [],
+     "the docker CLI '/nonexistent/docker' is not on PATH; install Docker"),
+])
+def test_missing_tools_exit_2_with_one_line(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
+    env: dict[str, str], args: list[str], message: str,
+) -> None:
+    for name, value in env.items():
+        fake_docker.monkeypatch.setenv(name, value)
+    result = bake(capsys, out, *args)
+    assert result.code == 2
+    assert message in one_line_error(result)
+    assert fake_docker.bakes() == [] and not out.exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--load", "--push"], "--load and --push exclude each other"),
+    (["--target", "gpus"], "--target 'gpus' is neither a target nor a group (did you mean 'gpu'?)"),
+    (["--set", "oops"], "--set 'oops': expected <target>.<key>=<value>"),
+    (["--jobs", "0"], "Invalid value for '--jobs'"),
+    (["--progress", "fancy"], "Invalid value for '--progress'"),
+])
+def test_usage_errors_exit_2(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
+    args: list[str], message: str,
+) -> None:
+    result = bake(capsys, out, *args)
+    assert result.code == 2
+    assert message in result.err
+    assert fake_docker.calls() == []
+
+
+# -- cancellation (a real SIGINT to a running `bakery bake`) ------------------------------
+
+
+def test_sigint_cancels_running_builds_and_skips_the_rest(
+    fake_docker: FakeDocker, out: Path
+) -> None:
+    fake_docker.behave(**{"*": {"sleep": 60}})
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bakery", "bake", "--matrix", str(ROOT / "matrix.toml"),
+         "--results", str(out / "results.json"), "--jobs", "2", "--progress", "plain"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while len(fake_docker.bakes()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(fake_docker.bakes()) == 2, "the two first bakes never started"
+        time.sleep(0.3)  # let them print their first steps
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, stderr
+    assert time.monotonic() - started < 30  # nobody waited for the 60 s builds
+    doc = load_results(out / "results.json")
+    assert [(r.id, r.status) for r in doc.targets] == [
+        (GPU, "cancelled"), (CPU, "cancelled"), (ARM, "skipped")]
+    assert doc.target(ARM).started_at is None
+    # each running bake got SIGINT from bakery (they run in their own process groups)
+    signals = [e for e in fake_docker.events() if "signal" in e]
+    assert sorted(e["targets"][0] for e in signals) == [CPU, GPU]
+    assert {e["signal"] for e in signals} == {"SIGINT"}
+    assert len(fake_docker.bakes()) == 2
+    assert "bakery: cancelling: interrupting 2 running build(s)" in stderr
+    assert "3 target(s): 2 cancelled, 1 skipped" in stdout
+
+
+def test_the_real_docker_cli_without_buildx_is_reported(
+    allow_subprocess: None, capsys: pytest.CaptureFixture[str], out: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The detection against the docker CLI of this machine, when it has no buildx plugin
+    (MACHINE.md); elsewhere there is nothing to detect."""
+    import shutil
+
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker CLI on PATH")
+    if subprocess.run([docker, "buildx", "version"], capture_output=True,
+                      check=False).returncode == 0:
+        pytest.skip("this docker CLI has buildx")
+    monkeypatch.delenv("BAKERY_DOCKER", raising=False)
+    result = bake(capsys, out)
+    assert result.code == 2
+    assert "docker buildx is not installed" in one_line_error(result)
