@@ -1,0 +1,350 @@
+"""Pure preflight decisions (SPEC P2): which python an image builds on, which flags are on.
+
+Input: an ``ImageSpec`` and the index answers keyed by (index name, canonical project).
+Output: a frozen ``ImageDecision`` that serialises to JSON deterministically (for the lock).
+No I/O here; fetching is ``bakery.preflight.index`` and orchestration ``bakery.preflight``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bakery.preflight.index import ProjectPage
+from bakery.preflight.wheels import Arch, Target, WheelCheck, check_wheel, project_missing
+
+FlagSetting = Literal["on", "off", "auto"]
+PageKey = tuple[str, str]
+_PYTHON = r"^3\.\d+(\.\d+)?$"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PackagePin(_Frozen):
+    """A pinned package and the index (by name, as in matrix.toml) it comes from."""
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    index: str = "pypi"
+
+    @field_validator("version")
+    @classmethod
+    def _pep440(cls, value: str) -> str:
+        try:
+            Version(value)
+        except InvalidVersion:
+            raise ValueError(f"not a PEP 440 version: {value!r}") from None
+        return value
+
+    @property
+    def key(self) -> PageKey:
+        return (self.index, str(canonicalize_name(self.name)))
+
+
+class FeatureSpec(_Frozen):
+    """A feature flag of one image: its setting and the packages it installs."""
+
+    name: str = Field(min_length=1)
+    setting: FlagSetting
+    packages: tuple[PackagePin, ...] = Field(min_length=1)
+
+
+class ImageSpec(_Frozen):
+    """What preflight needs to know about one image."""
+
+    name: str = Field(min_length=1)
+    arch: Arch
+    primary_python: str = Field(pattern=_PYTHON)
+    fallback_python: str | None = Field(default=None, pattern=_PYTHON)
+    glibc: tuple[int, int] = (2, 39)
+    packages: tuple[PackagePin, ...] = ()
+    features: tuple[FeatureSpec, ...] = ()
+    # Index names whose plain linux_<machine> wheels are accepted (reported per package).
+    plain_linux_indexes: tuple[str, ...] = ()
+
+
+class PackageDecision(_Frozen):
+    """The check of one package on the selected python."""
+
+    name: str
+    version: str
+    index: str
+    ok: bool
+    verdict: str
+    reason: str
+    wheel: str | None = None
+    url: str | None = None
+    sha256: str | None = None
+    tag: str | None = None
+    plain_linux: bool = False
+
+
+class FlagDecision(_Frozen):
+    name: str
+    setting: FlagSetting
+    enabled: bool
+    reason: str
+    packages: tuple[PackageDecision, ...] = ()
+
+
+class ImageDecision(_Frozen):
+    """Everything preflight decided for one image. ``errors`` empty means usable."""
+
+    image: str
+    arch: Arch
+    python: str | None
+    python_reason: str
+    fallback_used: bool
+    packages: tuple[PackageDecision, ...]
+    flags: tuple[FlagDecision, ...]
+    errors: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def flag(self, name: str) -> FlagDecision:
+        for decision in self.flags:
+            if decision.name == name:
+                return decision
+        raise KeyError(name)
+
+    def package(self, name: str) -> PackageDecision:
+        wanted = canonicalize_name(name)
+        for decision in self.packages:
+            if canonicalize_name(decision.name) == wanted:
+                return decision
+        raise KeyError(name)
+
+
+class PreflightFailed(Exception):
+    """One or more images cannot be built as the matrix says; one line per problem."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        self.errors = tuple(errors)
+        count = len(self.errors)
+        lines = "\n".join(f"  - {e}" for e in self.errors)
+        super().__init__(f"preflight found {count} problem{'s' if count != 1 else ''}:\n{lines}")
+
+
+def decide_image(image: ImageSpec, pages: Mapping[PageKey, ProjectPage]) -> ImageDecision:
+    """Decide python, flags and wheels for one image from the index answers.
+
+    ``pages`` must hold an answer for every package of the image whose flag is not "off";
+    a missing answer is a programming error (``KeyError``), not a decision.
+    """
+    checker = _Checker(image, pages)
+    pythons = [image.primary_python]
+    if image.fallback_python and image.fallback_python != image.primary_python:
+        pythons.append(image.fallback_python)
+    # Packages of flags set "on" are as required as the image's own packages.
+    required = [(pin, None) for pin in image.packages] + [
+        (pin, feature.name)
+        for feature in image.features
+        if feature.setting == "on"
+        for pin in feature.packages
+    ]
+    failures: dict[str, list[tuple[PackagePin, str | None, WheelCheck]]] = {}
+    selected: str | None = None
+    for python in pythons:
+        failing = [
+            (pin, flag, check)
+            for pin, flag in required
+            if not (check := checker.check(pin, python)).ok
+        ]
+        failures[python] = failing
+        if not failing:
+            selected = python
+            break
+
+    errors: list[str] = []
+    if selected is None:
+        python_reason = f"no python in {' / '.join(pythons)} has wheels for every required package"
+        errors = _no_python_errors(image, pythons, failures)
+    elif selected == image.primary_python:
+        python_reason = (
+            f"every required package has a wheel for python {selected} on linux/{image.arch}"
+        )
+    else:
+        forced = failures[image.primary_python]
+        names = ", ".join(_who(pin, flag) for pin, flag, _ in forced)
+        python_reason = (
+            f"fallback to python {selected}: {names} cannot use {image.primary_python} "
+            f"({forced[0][2].reason})"
+        )
+
+    shown = selected or image.primary_python
+    packages = tuple(_package(pin, checker.check(pin, shown)) for pin in image.packages)
+    flags = tuple(
+        _flag(feature, checker, selected, image.arch)
+        for feature in sorted(image.features, key=lambda f: f.name)
+    )
+    return ImageDecision(
+        image=image.name,
+        arch=image.arch,
+        python=selected,
+        python_reason=python_reason,
+        fallback_used=selected is not None and selected != image.primary_python,
+        packages=packages,
+        flags=flags,
+        errors=tuple(errors),
+    )
+
+
+def decide_images(
+    images: Sequence[ImageSpec], pages: Mapping[PageKey, ProjectPage]
+) -> tuple[ImageDecision, ...]:
+    """Decide every image, in the order given."""
+    return tuple(decide_image(image, pages) for image in images)
+
+
+def raise_for_errors(decisions: Sequence[ImageDecision]) -> None:
+    """Raise ``PreflightFailed`` listing every error of every image, if there is any."""
+    errors = [f"{d.image}: {e}" for d in decisions for e in d.errors]
+    if errors:
+        raise PreflightFailed(errors)
+
+
+def needed_pages(images: Sequence[ImageSpec]) -> tuple[PageKey, ...]:
+    """The (index name, project) answers ``decide_image`` will read, without duplicates."""
+    keys: dict[PageKey, None] = {}
+    for image in images:
+        for pin in image.packages:
+            keys[pin.key] = None
+        for feature in image.features:
+            if feature.setting != "off":
+                for pin in feature.packages:
+                    keys[pin.key] = None
+    return tuple(keys)
+
+
+def decisions_to_json(decisions: Sequence[ImageDecision]) -> str:
+    """Deterministic JSON (sorted keys, images sorted by name) for the lock file."""
+    data = [d.model_dump(mode="json") for d in sorted(decisions, key=lambda d: d.image)]
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+class _Checker:
+    """Memoised wheel checks for one image: each (package, python) is computed once."""
+
+    def __init__(self, image: ImageSpec, pages: Mapping[PageKey, ProjectPage]) -> None:
+        self._image = image
+        self._pages = pages
+        self._memo: dict[tuple[PackagePin, str], WheelCheck] = {}
+
+    def check(self, pin: PackagePin, python: str) -> WheelCheck:
+        memo_key = (pin, python)
+        if memo_key not in self._memo:
+            self._memo[memo_key] = self._compute(pin, python)
+        return self._memo[memo_key]
+
+    def _compute(self, pin: PackagePin, python: str) -> WheelCheck:
+        target = Target(
+            python=python,
+            arch=self._image.arch,
+            glibc=self._image.glibc,
+            allow_plain_linux=pin.index in self._image.plain_linux_indexes,
+        )
+        try:
+            page = self._pages[pin.key]
+        except KeyError:
+            raise KeyError(f"no index answer for {pin.name} on index {pin.index!r}") from None
+        if not page.found:
+            return project_missing(
+                project=pin.name, version=pin.version, target=target, index_url=page.index_url
+            )
+        return check_wheel(page.files, project=pin.name, version=pin.version, target=target)
+
+
+def _package(pin: PackagePin, check: WheelCheck) -> PackageDecision:
+    return PackageDecision(
+        name=pin.name,
+        version=pin.version,
+        index=pin.index,
+        ok=check.ok,
+        verdict=str(check.verdict),
+        reason=check.reason,
+        wheel=check.wheel,
+        url=check.url,
+        sha256=check.sha256,
+        tag=check.tag,
+        plain_linux=check.plain_linux,
+    )
+
+
+def _flag(feature: FeatureSpec, checker: _Checker, python: str | None, arch: Arch) -> FlagDecision:
+    def decision(enabled: bool, reason: str, checks: Sequence[WheelCheck] = ()) -> FlagDecision:
+        packages = tuple(_package(p, c) for p, c in zip(feature.packages, checks, strict=False))
+        return FlagDecision(
+            name=feature.name,
+            setting=feature.setting,
+            enabled=enabled,
+            reason=reason,
+            packages=packages,
+        )
+
+    if feature.setting == "off":
+        return decision(False, "off in the matrix")
+    if python is None:
+        return decision(feature.setting == "on", "undecided: no python was selected")
+    checks = [checker.check(pin, python) for pin in feature.packages]
+    failing = [c for c in checks if not c.ok]
+    if feature.setting == "on":
+        # A failing "on" flag is reported in errors; the flag itself stays as asked.
+        why = failing[0].reason if failing else "wheels found"
+        return decision(True, f"on in the matrix; {why}", checks)
+    if failing:
+        return decision(False, f"auto: off because {failing[0].reason}", checks)
+    return decision(True, f"auto: wheels found for python {python} on linux/{arch}", checks)
+
+
+def _who(pin: PackagePin, flag: str | None) -> str:
+    return f"{pin.name} {pin.version}" + (f" (feature {flag!r})" if flag else "")
+
+
+def _no_python_errors(
+    image: ImageSpec,
+    pythons: Sequence[str],
+    failures: Mapping[str, Sequence[tuple[PackagePin, str | None, WheelCheck]]],
+) -> list[str]:
+    platform = f"linux/{image.arch}"
+    tried = " or ".join(pythons)
+    by_pin: dict[PackagePin, list[tuple[str | None, WheelCheck]]] = {}
+    for python in pythons:
+        for pin, flag, check in failures[python]:
+            by_pin.setdefault(pin, []).append((flag, check))
+    errors = []
+    for pin, entries in by_pin.items():
+        if len(entries) != len(pythons):
+            continue
+        flag = entries[0][0]
+        reasons = "; ".join(f"{c.python}: {c.reason}" for _, c in entries)
+        if flag is None:
+            errors.append(
+                f"required package {pin.name} {pin.version} (index {pin.index!r}) has no "
+                f"installable wheel for python {tried} on {platform}: {reasons}"
+            )
+        else:
+            errors.append(
+                f'feature {flag!r} is set to "on" but {pin.name} {pin.version} has no '
+                f"installable wheel for python {tried} on {platform}: {reasons}; "
+                'set it to "auto" or "off"'
+            )
+    if not errors:
+        # Every package works on some python, but no python works for all of them.
+        parts = [
+            f"on {python}: " + "; ".join(c.reason for _, _, c in failures[python])
+            for python in pythons
+        ]
+        errors.append(
+            f"no single python has wheels for every required package on {platform}: "
+            + " | ".join(parts)
+        )
+    return errors
