@@ -22,7 +22,12 @@ Schema (documented in docs/building.md; `schema_version` changes on any incompat
          "error": null | {"step": "[builder 3/7] RUN make" | null, "message": "...",
                           "log_tail": ["..."]},
          "command": ["docker", "buildx", "bake", ...], "build_ref": "..." | null,
-         "log_file": ".bakery/logs/<id>.log" | null}
+         "log_file": ".bakery/logs/<id>.log" | null,
+         "verify": null | {"ok": true, "image": "repo@sha256:...", "digest": "sha256:...",
+                           "verified_at": "...",
+                           "mismatches": [{"check": "torch", "expected": "2.9.1+cu128",
+                                           "found": "2.9.0+cu128"}],
+                           "probe": {...}}}         # written by `bakery verify`
       ]
     }
 """
@@ -60,6 +65,26 @@ class BuildError(_Frozen):
     log_tail: tuple[str, ...] = ()
 
 
+class Mismatch(_Frozen):
+    """One check where the image does not hold what the plan says; found None = absent."""
+
+    check: str
+    expected: str
+    found: str | None
+
+
+class VerifyRecord(_Frozen):
+    """`bakery verify`'s verdict on one target's built image, kept in the results file so
+    `bakery release` publishes only verified digests."""
+
+    ok: bool
+    image: str
+    digest: str | None
+    verified_at: AwareDatetime
+    mismatches: tuple[Mismatch, ...] = ()
+    probe: dict[str, Any] = {}
+
+
 class TargetResult(_Frozen):
     id: str
     status: Status
@@ -72,6 +97,7 @@ class TargetResult(_Frozen):
     command: tuple[str, ...] = ()
     build_ref: str | None = None
     log_file: str | None = None
+    verify: VerifyRecord | None = None
 
 
 class Results(_Frozen):
@@ -129,6 +155,18 @@ def load_results(path: Path) -> Results:
 
 def results_json(results: Results) -> str:
     return json.dumps(results.model_dump(mode="json"), indent=2) + "\n"
+
+
+def with_verify(results: Results, records: Mapping[str, VerifyRecord]) -> Results:
+    """The results with `verify` set on the targets in `records` (others unchanged)."""
+    unknown = sorted(set(records) - {r.id for r in results.targets})
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    targets = tuple(
+        r.model_copy(update={"verify": records[r.id]}) if r.id in records else r
+        for r in results.targets
+    )
+    return results.model_copy(update={"targets": targets})
 
 
 def overall_ok(targets: Sequence[TargetResult]) -> bool:
