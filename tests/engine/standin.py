@@ -1,0 +1,125 @@
+"""Stand-in edge-node images for tests of `bakery verify`, `bakery test` and test_image.sh.
+
+The real images cannot be built here (no registry, no downloads), so a stand-in is a Debian
+bookworm image with what the probe (bakery/verify/probe.py) looks at: python3 (Debian's 3.11.2),
+Debian's docker.io (docker and dockerd 20.10.24+dfsg1, a real engine for nested runs), the
+project's entrypoint.sh as ENTRYPOINT, and, per stand-in, fake Python distributions (a
+dist-info directory with the version; `torch` also gets a module whose `torch.version.cuda` is
+set) and small shell programs that answer `--version` like ffmpeg, node, npm, ngrok and uv do.
+`uv pip check` answers ok or reports a conflict, as the stand-in says.
+
+    ref = build_standin(StandIn(packages={"torch": "2.9.1+cpu", ...}, tools={"uv": "0.9.11"}))
+
+Each distinct StandIn is built once and cached by the engine (content-addressed tag).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.engine.images import build_image, build_rootfs_image
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRYPOINT = ROOT / "entrypoint.sh"
+
+# The DinD packages of tests/engine/conftest.py plus python3: one rootfs serves both.
+STANDIN_PACKAGES = (
+    "ca-certificates", "docker.io", "e2fsprogs", "fuse-overlayfs", "iptables", "openssl",
+    "pigz", "procps", "uidmap", "xz-utils", "python3",
+)
+DEBIAN_PYTHON = "3.11.2"
+DEBIAN_DOCKER = "20.10.24+dfsg1"
+SITE = "/usr/local/lib/python3.11/dist-packages"
+
+# What each fake tool prints for its version query, as the real one does.
+_VERSION_LINES = {
+    "ffmpeg": "ffmpeg version {v} Copyright (c) 2000-2025 the FFmpeg developers",
+    "node": "v{v}",
+    "npm": "{v}",
+    "ngrok": "ngrok version {v}",
+    "uv": "uv {v}",
+}
+
+MATCHING_PACKAGES: Mapping[str, str] = {
+    "torch": "2.9.1+cpu", "torchvision": "0.24.1+cpu", "torchaudio": "2.9.1+cpu",
+    "transformers": "4.57.1", "tokenizers": "0.22.1", "bitsandbytes": "0.48.2",
+}
+MATCHING_TOOLS: Mapping[str, str] = {
+    "ffmpeg": "7.1.5", "node": "22.23.3", "npm": "10.9.9", "ngrok": "3.30.0", "uv": "0.9.11",
+}
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """What a stand-in image holds. A package or tool missing from the mapping is absent."""
+
+    packages: Mapping[str, str] = field(default_factory=lambda: dict(MATCHING_PACKAGES))
+    tools: Mapping[str, str] = field(default_factory=lambda: dict(MATCHING_TOOLS))
+    torch_cuda: str | None = None
+    uv_check_ok: bool = True
+    ee_dd_default: str = "false"
+
+
+def standin_rootfs() -> str:
+    return build_rootfs_image("bakery-test-standin-rootfs", STANDIN_PACKAGES)
+
+
+def _dist_info(name: str, version: str) -> dict[str, str]:
+    folder = f"{name.replace('-', '_')}-{version}.dist-info"
+    return {
+        f"site/{folder}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"site/{folder}/INSTALLER": "bakery-test\n",
+        f"site/{folder}/RECORD": "",
+    }
+
+
+def _tool(name: str, version: str, uv_check_ok: bool) -> str:
+    line = _VERSION_LINES[name].format(v=version)
+    script = ["#!/bin/sh"]
+    if name == "uv":
+        verdict = (
+            'echo "Checked 7 packages in 1ms"; echo "All installed packages are compatible"; exit 0'
+            if uv_check_ok
+            else 'echo "Checked 7 packages in 1ms"; '
+            'echo "The package \\`torchvision\\` requires \\`torch==2.9.0\\`, but \\`2.9.1\\` is'
+            ' installed"; exit 1'
+        )
+        script.append(f'if [ "$1 $2" = "pip check" ]; then {verdict}; fi')
+    script.append(f"echo '{line}'")
+    return "\n".join(script) + "\n"
+
+
+def standin_files(spec: StandIn) -> dict[str, str | Path]:
+    files: dict[str, str | Path] = {"entrypoint.sh": ENTRYPOINT}
+    for name, version in sorted(spec.packages.items()):
+        files.update(_dist_info(name, version))
+    if "torch" in spec.packages:
+        cuda = "None" if spec.torch_cuda is None else repr(spec.torch_cuda)
+        files["site/torch/__init__.py"] = (
+            f"from torch import version\n__version__ = {spec.packages['torch']!r}\n"
+        )
+        files["site/torch/version.py"] = (
+            f"__version__ = {spec.packages['torch']!r}\ncuda = {cuda}\n"
+        )
+    for name, version in sorted(spec.tools.items()):
+        files[f"bin/{name}"] = _tool(name, version, spec.uv_check_ok)
+    files["bin/.keep"] = ""
+    files["site/.keep"] = ""
+    return files
+
+
+def build_standin(spec: StandIn, name: str = "bakery-test-standin") -> str:
+    """Return the ref of a local image holding what `spec` says (built once, then cached)."""
+    dockerfile = (
+        f"FROM {standin_rootfs()}\n"
+        f"COPY site/ {SITE}/\n"
+        "COPY bin/ /usr/local/bin/\n"
+        "COPY entrypoint.sh /usr/local/bin/entrypoint.sh\n"
+        "RUN chmod 0755 /usr/local/bin/* && rm -f /usr/local/bin/.keep\n"
+        f"ENV EE_DD={spec.ee_dd_default} DOCKER_TLS_CERTDIR=/certs\n"
+        'ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]\n'
+        'CMD ["/bin/bash"]\n'
+    )
+    return build_image(name, dockerfile, standin_files(spec))
