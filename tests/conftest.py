@@ -16,6 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis checks behaviour, not speed: no per-example deadline and no "too slow" health
+# check, which fail at random on a loaded CI machine (speed is measured in tests/bench/).
+settings.register_profile(
+    "bakery", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("bakery")
 
 ROOT = Path(__file__).resolve().parent.parent
 _REAL_POPEN_INIT = subprocess.Popen.__init__
