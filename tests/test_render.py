@@ -18,14 +18,27 @@ from tests.cli_helpers import MINIMAL_MATRIX, run_cli
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@given(st.text(max_size=60))
+def _parser_can_read(value: str) -> bool:
+    # python-hcl2 (8.x) rejects an escaped `${`/`%{` whose braces do not close later in the
+    # string ("%%{" alone), which HCL itself and buildx accept; those exact strings are pinned
+    # by test_hcl_escapes_interpolation instead.
+    for opener in ("${", "%{"):
+        at = value.find(opener)
+        while at != -1:
+            if "}" not in value[at + 2:]:
+                return False
+            at = value.find(opener, at + 2)
+    return True
+
+
+@given(st.text(max_size=60).filter(_parser_can_read))
 def test_hcl_strings_round_trip(value: str) -> None:
     text = f'target "t" {{\n  labels = {{ "k" = {hcl_string(value)} }}\n}}\n'
     assert bakehcl.parse(text)["target"]["t"]["labels"]["k"] == value
 
 
 @pytest.mark.parametrize(("value", "escaped"), [
-    ("${HOME}", '"$${HOME}"'), ("%{if x}", '"%%{if x}"'), ('say "hi"', '"say \\"hi\\""'),
+    ("${HOME}", '"$${HOME}"'), ("%{if x}", '"%%{if x}"'), ("%{", '"%%{"'), ("a${", '"a$${"'), ('say "hi"', '"say \\"hi\\""'),
     ("a\\b", '"a\\\\b"'), ("line\nnext", '"line\\nnext"'), ("$HOME", '"$HOME"'),
 ])
 def test_hcl_escapes_interpolation(value: str, escaped: str) -> None:

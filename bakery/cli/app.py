@@ -41,11 +41,12 @@ def _root(
 
 
 def _register() -> None:
-    from bakery.cli import bake, plan, render
+    from bakery.cli import bake, plan, preflight, render
 
     plan.register(app)
     render.register(app)
     bake.register(app)
+    preflight.register(app)
 
 
 _register()

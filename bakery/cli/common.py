@@ -12,6 +12,7 @@ import typer
 
 from bakery.matrix import Matrix, load_matrix
 from bakery.plan import Plan, expand
+from bakery.preflight.lock import lock_path, plan_decisions, read_lock
 from bakery.tags.git import resolve_git_context
 
 MatrixOption = Annotated[
@@ -60,11 +61,16 @@ def load_plan(
     env: Mapping[str, str] | None = None,
     use_git: bool = True,
 ) -> Loaded:
-    """matrix.toml -> plan, with the git context resolved from CLI, env, then the checkout."""
+    """matrix.toml (+ its preflight lock) -> plan, with the git context resolved from CLI,
+    env, then the checkout."""
     env = os.environ if env is None else env
     matrix = load_matrix(matrix_path)
     git = resolve_git_context(
         ref=ref, sha=sha, env=env, repo_dir=matrix_path.resolve().parent if use_git else None
     )
-    plan = expand(matrix, git=git, source=str(matrix_path))
+    lock_file = lock_path(matrix_path)
+    decisions = plan_decisions(
+        matrix, read_lock(lock_file), lock_file, source=str(matrix_path)
+    )
+    plan = expand(matrix, git=git, source=str(matrix_path), decisions=decisions)
     return Loaded(matrix_path=matrix_path, matrix=matrix, plan=plan)

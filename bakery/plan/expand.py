@@ -77,7 +77,7 @@ def _python_choices(
 ) -> tuple[str, list[PythonChoice]]:
     policy = matrix.python
     if decision is None:
-        selected, reason = policy.primary, "primary python (set in matrix.toml)"
+        selected, reason = policy.primary, "primary python (matrix.toml; not checked by preflight)"
     else:
         selected, reason = decision.python, decision.python_reason
         if selected not in (policy.primary, policy.fallback):

@@ -137,8 +137,9 @@ class PreflightFailed(Exception):
 def decide_image(image: ImageSpec, pages: Mapping[PageKey, ProjectPage]) -> ImageDecision:
     """Decide python, flags and wheels for one image from the index answers.
 
-    ``pages`` must hold an answer for every package of the image whose flag is not "off";
-    a missing answer is a programming error (``KeyError``), not a decision.
+    ``pages`` must hold an answer for every package of the image, its features' included
+    ("off" ones are checked for information only); a missing answer is a programming error
+    (``KeyError``), not a decision.
     """
     checker = _Checker(image, pages)
     pythons = [image.primary_python]
@@ -218,10 +219,9 @@ def needed_pages(images: Sequence[ImageSpec]) -> tuple[PageKey, ...]:
     for image in images:
         for pin in image.packages:
             keys[pin.key] = None
-        for feature in image.features:
-            if feature.setting != "off":
-                for pin in feature.packages:
-                    keys[pin.key] = None
+        for feature in image.features:  # "off" ones too: reported for information
+            for pin in feature.packages:
+                keys[pin.key] = None
     return tuple(keys)
 
 
@@ -290,12 +290,14 @@ def _flag(feature: FeatureSpec, checker: _Checker, python: str | None, arch: Arc
             packages=packages,
         )
 
-    if feature.setting == "off":
-        return decision(False, "off in the matrix")
     if python is None:
         return decision(feature.setting == "on", "undecided: no python was selected")
     checks = [checker.check(pin, python) for pin in feature.packages]
     failing = [c for c in checks if not c.ok]
+    if feature.setting == "off":
+        # Checked for information only: it tells a maintainer whether 'auto' would turn it on.
+        found = f"no wheel: {failing[0].reason}" if failing else "a wheel exists"
+        return decision(False, f"off in the matrix ({found})", checks)
     if feature.setting == "on":
         # A failing "on" flag is reported in errors; the flag itself stays as asked.
         why = failing[0].reason if failing else "wheels found"

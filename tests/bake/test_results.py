@@ -144,7 +144,9 @@ def test_results_file_round_trips(tmp_path: Path) -> None:
     assert raw["schema_version"] == 1
     assert raw["started_at"] == "2026-11-28T10:00:00Z"
     assert set(raw["targets"][0]) == {"id", "status", "platform", "digest", "tags", "duration_s",
-                                      "started_at", "error", "command", "build_ref", "log_file"}
+                                      "started_at", "error", "command", "build_ref", "log_file",
+                                      "verify"}
+    assert raw["targets"][0]["verify"] is None  # bake writes no verdict; `bakery verify` does
     assert set(raw["targets"][0]["error"]) == {"step", "message", "log_tail"}
     loaded = load_results(path)
     assert loaded == doc

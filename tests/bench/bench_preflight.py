@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tests.bench.bench_preflight            # fixture index on 127.0.0.1
     .venv/bin/python -m tests.bench.bench_preflight --live     # the real PyPI (opt-in)
+    .venv/bin/python -m tests.bench.bench_preflight --shipped  # matrix.toml, its real indexes
 
 Local: fetches every fixture project under many namespaces (distinct URLs, so no dedupe),
 cold (empty cache) and warm (cache fresh), and prints the timings.
@@ -147,12 +148,41 @@ def live() -> None:
         print(decisions_to_json(decisions))
 
 
+def shipped(runs: int) -> None:
+    """`bakery preflight` of the shipped matrix.toml (the real indexes), cold and warm."""
+    from bakery.matrix import load_matrix
+    from bakery.preflight.run import preflight_matrix
+
+    matrix = load_matrix(Path("matrix.toml"))
+    for label, names in (("all images", list(matrix.images)),
+                         ("arm64 image (PyPI only)", ["base_edge_node_arm64_cpu"])):
+        cold, warm = [], []
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                options = FetchOptions(cache_dir=Path(tmp))
+                start = time.perf_counter()
+                decisions = preflight_matrix(matrix, names, options)
+                cold.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                preflight_matrix(matrix, names, options)
+                warm.append(time.perf_counter() - start)
+        ok = sum(d.ok for d in decisions)
+        print(f"shipped matrix, {label}: {ok}/{len(decisions)} decided;"
+              f" cold median {sorted(cold)[len(cold) // 2]:.3f}s (min {min(cold):.3f}s),"
+              f" warm median {sorted(warm)[len(warm) // 2]:.3f}s over {runs} runs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--live", action="store_true", help="ask the real PyPI (opt-in)")
+    parser.add_argument("--shipped", action="store_true",
+                        help="the shipped matrix.toml against its real indexes (opt-in)")
+    parser.add_argument("--runs", type=int, default=5, help="--shipped: repetitions")
     parser.add_argument("--namespaces", type=int, default=30, help="local: copies of the index")
     args = parser.parse_args()
-    if args.live:
+    if args.shipped:
+        shipped(args.runs)
+    elif args.live:
         live()
     else:
         local(args.namespaces)

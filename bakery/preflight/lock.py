@@ -1,0 +1,146 @@
+"""The preflight lock (SPEC P3): `matrix.lock.json` next to matrix.toml, committed.
+
+It holds, per image, what `bakery preflight` decided (python, flags, the wheel each package
+resolves to) and the fingerprint of the matrix inputs it decided from (bakery.preflight.spec).
+plan, render and bake read it through `plan_decisions`:
+
+* an image with an entry whose fingerprint matches: its python and `auto` flags come from it;
+* an entry whose fingerprint differs (the matrix changed since): error, run preflight;
+* no entry (or no lock): fine while the image has no `auto` flag (its python is the primary,
+  reported as not checked); an error naming the image otherwise.
+
+The file is deterministic (sorted keys, no timestamps): re-running preflight on an unchanged
+matrix and index rewrites it byte for byte, so its git diff shows only real changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bakery.errors import ConfigError
+from bakery.matrix import Matrix
+from bakery.plan.target import FlagDecision as PlanFlag
+from bakery.plan.target import ImageDecision as PlanDecision
+from bakery.preflight.decide import ImageDecision
+from bakery.preflight.spec import fingerprint
+
+LOCK_SCHEMA_VERSION = 1
+RUN_PREFLIGHT = "run `bakery preflight`"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LockEntry(_Frozen):
+    inputs: str
+    decision: ImageDecision
+
+
+class Lock(_Frozen):
+    schema_version: Literal[1] = 1
+    generated_by: str = "bakery preflight: do not edit; re-run it after changing matrix.toml"
+    images: dict[str, LockEntry] = {}
+
+
+def lock_path(matrix_path: Path) -> Path:
+    """`matrix.toml` -> `matrix.lock.json` in the same directory."""
+    return matrix_path.with_name(f"{matrix_path.stem}.lock.json")
+
+
+def read_lock(path: Path) -> Lock | None:
+    """The lock at `path`, None when there is none; ConfigError when it cannot be used."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the lock: {exc.strerror}") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); {RUN_PREFLIGHT}"
+        ) from None
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if version != LOCK_SCHEMA_VERSION:
+        raise ConfigError(
+            f"{path}: schema_version {version!r} is not the one this bakery reads"
+            f" ({LOCK_SCHEMA_VERSION}); {RUN_PREFLIGHT}"
+        )
+    try:
+        return Lock.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}; {RUN_PREFLIGHT}") from None
+
+
+def lock_json(lock: Lock) -> str:
+    return json.dumps(lock.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def updated_lock(old: Lock | None, matrix: Matrix, decisions: Sequence[ImageDecision]) -> Lock:
+    """`old` with the entries of `decisions` replaced (each must be error-free), without the
+    entries of images matrix.toml no longer has."""
+    entries = {
+        name: entry for name, entry in (old.images if old else {}).items()
+        if name in matrix.images
+    }
+    for decision in decisions:
+        if not decision.ok or decision.python is None:
+            raise ValueError(f"{decision.image}: a failed decision cannot be locked")
+        entries[decision.image] = LockEntry(
+            inputs=fingerprint(matrix, decision.image), decision=decision
+        )
+    return Lock(images=dict(sorted(entries.items())))
+
+
+def _auto_flags(matrix: Matrix, name: str) -> list[str]:
+    return sorted(f for f, s in matrix.images[name].features.items() if s == "auto")
+
+
+def plan_decisions(
+    matrix: Matrix, lock: Lock | None, path: Path, *, source: str = "matrix.toml"
+) -> dict[str, PlanDecision]:
+    """The decisions the plan uses, per image; ConfigError for a stale or missing decision."""
+    decisions: dict[str, PlanDecision] = {}
+    for name in matrix.images:
+        entry = lock.images.get(name) if lock else None
+        auto = _auto_flags(matrix, name)
+        if entry is None:
+            if auto:
+                where = f"{path} does not exist" if lock is None else f"{path} has no entry for it"
+                also = f" (also: {', '.join(auto[1:])})" if len(auto) > 1 else ""
+                raise ConfigError(
+                    f"{source}: images.{name}.features.{auto[0]}: 'auto' is decided by"
+                    f" preflight and {where}{also}; run `bakery preflight --target {name}`"
+                    " (or set the flag to 'on' or 'off')"
+                )
+            continue
+        if entry.inputs != fingerprint(matrix, name):
+            raise ConfigError(
+                f"{path}: images.{name} was decided for other matrix values (python, torch,"
+                f" package pins, indexes or flags changed since); run"
+                f" `bakery preflight --target {name}`"
+            )
+        decisions[name] = _plan_decision(entry.decision)
+    return decisions
+
+
+def _plan_decision(decision: ImageDecision) -> PlanDecision:
+    flags: Mapping[str, PlanFlag] = {
+        f.name: PlanFlag(setting=f.setting, enabled=f.enabled, reason=f"preflight: {f.reason}")
+        for f in decision.flags
+    }
+    assert decision.python is not None  # updated_lock never stores a failed decision
+    return PlanDecision(
+        python=decision.python,
+        python_reason=f"preflight: {decision.python_reason}",
+        flags=dict(flags),
+    )

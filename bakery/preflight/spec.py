@@ -1,0 +1,74 @@
+"""From matrix.toml to what preflight checks: one ImageSpec per image, and the fingerprint of
+the part of the matrix that preflight's answer for that image depends on (SPEC P3).
+
+The fingerprint covers the python policy, the image's architecture, accelerator and torch set,
+the URL of every index its packages come from, transformers/tokenizers, and each feature it
+uses (setting, package, version). Tags, labels, artifacts and the other images are not part of
+it: changing them never makes the image's lock entry stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from bakery.matrix import Matrix
+from bakery.matrix.models import Image
+from bakery.preflight.decide import FeatureSpec, ImageSpec, PackagePin
+
+# Shared pins every image installs from PyPI (besides torch from the image's own index).
+SHARED_PACKAGES = ("transformers", "tokenizers")
+
+
+def image_spec(matrix: Matrix, name: str) -> ImageSpec:
+    image = matrix.images[name]
+    torch = image.torch
+    pins = [
+        PackagePin(name="torch", version=torch.torch, index=torch.index),
+        PackagePin(name="torchvision", version=torch.torchvision, index=torch.index),
+        PackagePin(name="torchaudio", version=torch.torchaudio, index=torch.index),
+    ]
+    pins += [
+        PackagePin(name=package, version=matrix.versions[package])
+        for package in SHARED_PACKAGES
+        if package in matrix.versions
+    ]
+    features = [
+        FeatureSpec(
+            name=flag,
+            setting=setting,
+            packages=(PackagePin(name=matrix.features[flag].package,
+                                 version=matrix.features[flag].version),),
+        )
+        for flag, setting in sorted(image.features.items())
+    ]
+    return ImageSpec(
+        name=name,
+        arch=image.arch,
+        primary_python=matrix.python.primary,
+        fallback_python=matrix.python.fallback,
+        packages=tuple(pins),
+        features=tuple(features),
+        # the PyTorch indexes label some wheels plain linux_<machine>: accepted, and reported
+        plain_linux_indexes=() if torch.index == "pypi" else (torch.index,),
+    )
+
+
+def index_urls(matrix: Matrix, spec: ImageSpec) -> dict[str, str]:
+    """Name -> simple-API URL of every index the image's packages come from."""
+    names = {pin.index for pin in spec.packages}
+    names |= {pin.index for feature in spec.features for pin in feature.packages}
+    return {name: matrix.index_url(name) for name in sorted(names)}
+
+
+def fingerprint(matrix: Matrix, name: str) -> str:
+    """sha256 of every matrix value the image's preflight decision depends on."""
+    image: Image = matrix.images[name]
+    spec = image_spec(matrix, name)
+    inputs = {
+        "spec": spec.model_dump(mode="json"),
+        "accelerator": image.accelerator,
+        "indexes": index_urls(matrix, spec),
+    }
+    text = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
