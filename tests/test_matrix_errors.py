@@ -160,7 +160,7 @@ def test_auto_flag_needs_a_lock(tmp_path: Path, capsys: pytest.CaptureFixture[st
                                   'features = { bitsandbytes = "auto" }')
     line = plan_error(tmp_path, capsys, text)
     assert "images.edge_cpu.features.bitsandbytes: 'auto' is decided by preflight" in line
-    assert "run `bakery preflight`" in line
+    assert "run `bakery preflight --target edge_cpu`" in line
 
 
 def test_bad_ref_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -26,8 +26,10 @@ from bakery.errors import ConfigError
 from bakery.matrix import Matrix
 from bakery.plan.target import FlagDecision as PlanFlag
 from bakery.plan.target import ImageDecision as PlanDecision
-from bakery.preflight.decide import ImageDecision
 from bakery.preflight.spec import fingerprint
+
+if TYPE_CHECKING:
+    from bakery.preflight.decide import ImageDecision
 
 LOCK_SCHEMA_VERSION = 1
 RUN_PREFLIGHT = "run `bakery preflight`"
@@ -37,9 +39,30 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class _Kept(BaseModel):
+    # The lock holds preflight's whole decision (packages, wheels, sha256s); plan reads only
+    # these fields and keeps the rest as it is, so reading needs no preflight models.
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class LockedFlag(_Kept):
+    name: str
+    setting: Literal["on", "off", "auto"]
+    enabled: bool
+    reason: str
+
+
+class LockedDecision(_Kept):
+    image: str
+    python: str
+    python_reason: str
+    flags: tuple[LockedFlag, ...] = ()
+    errors: tuple[()] = ()  # preflight never locks an image it could not decide
+
+
 class LockEntry(_Frozen):
     inputs: str
-    decision: ImageDecision
+    decision: LockedDecision
 
 
 class Lock(_Frozen):
@@ -96,7 +119,8 @@ def updated_lock(old: Lock | None, matrix: Matrix, decisions: Sequence[ImageDeci
         if not decision.ok or decision.python is None:
             raise ValueError(f"{decision.image}: a failed decision cannot be locked")
         entries[decision.image] = LockEntry(
-            inputs=fingerprint(matrix, decision.image), decision=decision
+            inputs=fingerprint(matrix, decision.image),
+            decision=LockedDecision.model_validate(decision.model_dump(mode="json")),
         )
     return Lock(images=dict(sorted(entries.items())))
 
@@ -133,12 +157,11 @@ def plan_decisions(
     return decisions
 
 
-def _plan_decision(decision: ImageDecision) -> PlanDecision:
+def _plan_decision(decision: LockedDecision) -> PlanDecision:
     flags: Mapping[str, PlanFlag] = {
         f.name: PlanFlag(setting=f.setting, enabled=f.enabled, reason=f"preflight: {f.reason}")
         for f in decision.flags
     }
-    assert decision.python is not None  # updated_lock never stores a failed decision
     return PlanDecision(
         python=decision.python,
         python_reason=f"preflight: {decision.python_reason}",

@@ -18,6 +18,7 @@ from bakery.preflight.decide import (
     ImageSpec,
     PageKey,
     decide_image,
+    decide_images,
     needed_pages,
 )
 from bakery.preflight.index import (
@@ -28,6 +29,8 @@ from bakery.preflight.index import (
     fetch_many,
 )
 from bakery.preflight.spec import image_spec
+
+PYPI_SIMPLE = "https://pypi.org/simple/"
 
 
 @dataclass(frozen=True)
@@ -130,3 +133,31 @@ def preflight_matrix(
                              f" (as far as checked: {partial.python_reason})",
         }))
     return tuple(decisions)
+
+
+class UnknownIndex(ValueError):
+    """A package names an index that is not configured."""
+
+
+def run_preflight(
+    images: Sequence[ImageSpec],
+    indexes: Mapping[str, str],
+    options: FetchOptions | None = None,
+) -> tuple[ImageDecision, ...]:
+    """Fetch every page the images need (concurrently, once each) and decide every image.
+
+    ``indexes`` maps index names to simple-API base URLs; "pypi" defaults to PyPI.
+    Raises ``PackageIndexError`` when an index cannot answer and ``UnknownIndex`` for an
+    unconfigured index name. Per-image problems are in ``ImageDecision.errors``
+    (see ``raise_for_errors``).
+    """
+    urls = {"pypi": PYPI_SIMPLE, **indexes}
+    requests: dict[tuple[str, str], IndexRequest] = {}
+    for index_name, project in needed_pages(images):
+        if index_name not in urls:
+            known = ", ".join(sorted(urls))
+            raise UnknownIndex(f"unknown index {index_name!r} for {project!r} (known: {known})")
+        requests[(index_name, project)] = IndexRequest(urls[index_name], project)
+    fetched = fetch_many(requests.values(), options)
+    pages = {key: fetched[request] for key, request in requests.items()}
+    return decide_images(images, pages)

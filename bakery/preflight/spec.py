@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 from bakery.matrix import Matrix
-from bakery.matrix.models import Image
-from bakery.preflight.decide import FeatureSpec, ImageSpec, PackagePin
+
+if TYPE_CHECKING:
+    from bakery.preflight.decide import ImageSpec
 
 # Shared pins every image installs from PyPI (besides torch from the image's own index).
 SHARED_PACKAGES = ("transformers", "tokenizers")
 
 
 def image_spec(matrix: Matrix, name: str) -> ImageSpec:
+    from bakery.preflight.decide import FeatureSpec, ImageSpec, PackagePin
+
     image = matrix.images[name]
     torch = image.torch
     pins = [
@@ -54,21 +58,27 @@ def image_spec(matrix: Matrix, name: str) -> ImageSpec:
     )
 
 
-def index_urls(matrix: Matrix, spec: ImageSpec) -> dict[str, str]:
-    """Name -> simple-API URL of every index the image's packages come from."""
-    names = {pin.index for pin in spec.packages}
-    names |= {pin.index for feature in spec.features for pin in feature.packages}
-    return {name: matrix.index_url(name) for name in sorted(names)}
-
-
 def fingerprint(matrix: Matrix, name: str) -> str:
-    """sha256 of every matrix value the image's preflight decision depends on."""
-    image: Image = matrix.images[name]
-    spec = image_spec(matrix, name)
+    """sha256 of every matrix value the image's preflight decision depends on (computed from
+    the matrix alone, without the preflight models: plan runs this on every call)."""
+    image = matrix.images[name]
+    features = {
+        flag: {
+            "setting": setting,
+            "package": matrix.features[flag].package,
+            "version": matrix.features[flag].version,
+        }
+        for flag, setting in sorted(image.features.items())
+    }
     inputs = {
-        "spec": spec.model_dump(mode="json"),
+        "recipe": 1,
+        "python": [matrix.python.primary, matrix.python.fallback],
+        "arch": image.arch,
         "accelerator": image.accelerator,
-        "indexes": index_urls(matrix, spec),
+        "torch": image.torch.model_dump(mode="json"),
+        "indexes": {"pypi": matrix.index_url("pypi"), "torch": matrix.index_url(image.torch.index)},
+        "shared": {p: matrix.versions.get(p) for p in SHARED_PACKAGES},
+        "features": features,
     }
     text = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
