@@ -40,11 +40,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from bakery.bake.buildlog import BuildLog, Failure, strip_owner
 from bakery.bake.invocations import Invocation
-from bakery.errors import ConfigError
+from bakery.jsonfile import read_versioned
 from bakery.plan.target import GitInfo
 
 RESULTS_SCHEMA_VERSION = 1
@@ -127,30 +127,13 @@ class Results(_Frozen):
 
 def load_results(path: Path) -> Results:
     """Read and validate a results file; ConfigError (exit 2) with what to do otherwise."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no build results; run `bakery bake` first (or pass --results)"
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the build results: {exc.strerror}") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if version != RESULTS_SCHEMA_VERSION:
-        raise ConfigError(
-            f"{path}: schema_version {version!r} is not the one this bakery reads"
-            f" ({RESULTS_SCHEMA_VERSION}); run `bakery bake` again"
-        )
-    try:
-        return Results.model_validate_json(text)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {where}: {first['msg']}") from None
+    results = read_versioned(
+        path, Results, version=RESULTS_SCHEMA_VERSION, what="the build results",
+        fix="run `bakery bake` again",
+        missing="no build results; run `bakery bake` first (or pass --results)",
+    )
+    assert results is not None  # `missing` is set: a missing file raises
+    return results
 
 
 def results_json(results: Results) -> str:

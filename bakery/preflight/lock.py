@@ -20,9 +20,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from bakery.errors import ConfigError
+from bakery.jsonfile import read_versioned
 from bakery.matrix import Matrix
 from bakery.plan.target import FlagDecision as PlanFlag
 from bakery.plan.target import ImageDecision as PlanDecision
@@ -78,30 +79,9 @@ def lock_path(matrix_path: Path) -> Path:
 
 def read_lock(path: Path) -> Lock | None:
     """The lock at `path`, None when there is none; ConfigError when it cannot be used."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the lock: {exc.strerror}") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); {RUN_PREFLIGHT}"
-        ) from None
-    version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if version != LOCK_SCHEMA_VERSION:
-        raise ConfigError(
-            f"{path}: schema_version {version!r} is not the one this bakery reads"
-            f" ({LOCK_SCHEMA_VERSION}); {RUN_PREFLIGHT}"
-        )
-    try:
-        return Lock.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {where}: {first['msg']}; {RUN_PREFLIGHT}") from None
+    return read_versioned(
+        path, Lock, version=LOCK_SCHEMA_VERSION, what="the lock", fix=RUN_PREFLIGHT
+    )
 
 
 def lock_json(lock: Lock) -> str:
