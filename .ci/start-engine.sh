@@ -14,7 +14,7 @@ set -euo pipefail
 
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
 ENGINE_START_TIMEOUT=${ENGINE_START_TIMEOUT:-60}
-PACKAGES=(docker.io containerd runc iptables debootstrap busybox-static)
+PACKAGES=(docker.io containerd runc iptables debootstrap busybox-static docker-registry)
 
 log() { printf 'start-engine: %s\n' "$*" >&2; }
 

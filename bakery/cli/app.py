@@ -41,12 +41,13 @@ def _root(
 
 
 def _register() -> None:
-    from bakery.cli import bake, plan, preflight, render
+    from bakery.cli import bake, plan, preflight, render, verify
 
     plan.register(app)
     render.register(app)
     bake.register(app)
     preflight.register(app)
+    verify.register(app)
 
 
 _register()

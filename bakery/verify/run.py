@@ -1,0 +1,107 @@
+"""Verify targets: which image to run for each, run the probe in it, judge the answer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Literal
+
+from python_on_whales import DockerClient
+
+from bakery.bake.results import Mismatch, Results, TargetResult, VerifyRecord
+from bakery.docker.run import RunFailed, run_output
+from bakery.matrix import Matrix
+from bakery.plan.target import Target
+from bakery.verify.compare import Check, compare, expectations, feature_packages
+
+Status = Literal["passed", "failed", "not built", "error"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: str
+    status: Status
+    image: str | None = None
+    digest: str | None = None
+    message: str | None = None
+    checks: tuple[Check, ...] = ()
+    probe: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed"
+
+    def record(self) -> VerifyRecord:
+        mismatches = [Mismatch(check=c.name, expected=c.expected, found=c.found)
+                      for c in self.checks if not c.ok]
+        if self.status == "error":
+            mismatches.append(Mismatch(check="probe", expected="a JSON report",
+                                       found=self.message))
+        return VerifyRecord(ok=self.ok, image=self.image or "", digest=self.digest,
+                            verified_at=datetime.now(UTC), mismatches=tuple(mismatches),
+                            probe=self.probe)
+
+
+def probe_source() -> str:
+    return resources.files("bakery.verify").joinpath("probe.py").read_text(encoding="utf-8")
+
+
+def _repository(tag: str) -> str:
+    """`host:5000/ns/name:tag` -> `host:5000/ns/name` (a ':' after the last '/' is the tag)."""
+    head, _, last = tag.rpartition("/")
+    name = last.split("@", 1)[0].split(":", 1)[0]
+    return f"{head}/{name}" if head else name
+
+
+def image_to_run(
+    target: Target, results: Results | None, override: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """(image reference, digest, why there is none) for one target."""
+    if override:
+        digest = override.split("@", 1)[1] if "@" in override else None
+        return override, digest, None
+    result: TargetResult | None = None
+    if results is not None:
+        result = next((r for r in results.targets if r.id == target.id), None)
+    if result is None:
+        return None, None, "no bake result for it (run `bakery bake`, or pass --image)"
+    if result.status != "ok":
+        return None, None, f"its build is {result.status}"
+    if results is not None and results.output == "cache":
+        return None, result.digest, "built without --push or --load: no image to run"
+    if not result.digest:
+        return None, None, "the bake result has no digest"
+    repository = _repository(result.tags[0]) if result.tags else target.repository
+    if results is not None and results.output == "load":
+        # a loaded image has no registry digest to address it by; its tag names it
+        return (result.tags[0] if result.tags else target.tags.primary[0]), result.digest, None
+    return f"{repository}@{result.digest}", result.digest, None
+
+
+def verify_target(
+    client: DockerClient,
+    target: Target,
+    matrix: Matrix,
+    image: str,
+    digest: str | None,
+    source: str,
+) -> Verdict:
+    """Run the probe in `image` (no GPU needed: CUDA is what torch was built for) and judge."""
+    args = ["-c", source, *feature_packages(matrix)]
+    try:
+        output = run_output(client, image, "python3", args, platform=target.platform)
+    except RunFailed as exc:
+        return Verdict(target.id, "error", image, digest, f"docker run failed: {exc}")
+    lines = [line for line in output.splitlines() if line.strip()]
+    try:
+        probe = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        probe = None
+    if not isinstance(probe, dict):
+        tail = lines[-1][:200] if lines else "no output"
+        return Verdict(target.id, "error", image, digest, f"the probe printed no report: {tail}")
+    checks = tuple(compare(expectations(target, matrix), probe))
+    status: Status = "passed" if all(c.ok for c in checks) else "failed"
+    return Verdict(target.id, status, image, digest, None, checks, probe)

@@ -1,0 +1,77 @@
+"""How `bakery verify` shows its verdicts: a table of checks per target, or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bakery.verify.run import Verdict
+
+VERIFY_SCHEMA_VERSION = 1
+
+
+def verify_document(
+    verdicts: Sequence[Verdict], *, results: str | None, recorded: bool
+) -> dict[str, Any]:
+    return {
+        "schema_version": VERIFY_SCHEMA_VERSION,
+        "ok": bool(verdicts) and all(v.ok for v in verdicts),
+        "results": results,
+        "recorded": recorded,
+        "targets": [
+            {
+                "id": v.target,
+                "status": v.status,
+                "image": v.image,
+                "digest": v.digest,
+                "message": v.message,
+                "checks": [
+                    {"name": c.name, "expected": c.expected, "found": c.found, "ok": c.ok}
+                    for c in v.checks
+                ],
+                "probe": v.probe,
+            }
+            for v in verdicts
+        ],
+    }
+
+
+def verify_json(verdicts: Sequence[Verdict], *, results: str | None, recorded: bool) -> str:
+    doc = verify_document(verdicts, results=results, recorded=recorded)
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def verify_table(verdicts: Sequence[Verdict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=160)
+    for verdict in verdicts:
+        if verdict.checks:
+            table = Table(title=f"{verdict.target}  {verdict.image}", title_justify="left",
+                          show_edge=False, box=None, padding=(0, 2, 0, 0))
+            for column in ("check", "expected", "found", ""):
+                table.add_column(column, overflow="fold")
+            for check in verdict.checks:
+                mark = Text("ok", style="green") if check.ok else Text("MISMATCH", style="red")
+                table.add_row(check.name, check.expected, check.found or "-", mark)
+            console.print(table)
+        line = {
+            "passed": Text(f"{verdict.target}: passed", style="green"),
+            "failed": Text(
+                f"{verdict.target}: FAILED: "
+                + "; ".join(f"{c.name} expected {c.expected}, found {c.found or 'nothing'}"
+                            for c in verdict.checks if not c.ok),
+                style="red",
+            ),
+            "not built": Text(f"{verdict.target}: not verified: {verdict.message}", style="red"),
+            "error": Text(f"{verdict.target}: ERROR: {verdict.message}", style="red"),
+        }[verdict.status]
+        console.print(line)
+        console.print()
+    passed = sum(v.ok for v in verdicts)
+    console.print(f"{len(verdicts)} target(s): {passed} passed, {len(verdicts) - passed} not")

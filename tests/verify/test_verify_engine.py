@@ -1,0 +1,104 @@
+"""`bakery verify` on a real engine: stand-in images pushed to a real registry on 127.0.0.1,
+pulled back by digest and probed (SPEC B5)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.engine.standin import MATCHING_TOOLS, StandIn, build_standin
+from tests.verify.conftest import Registry
+from tests.verify.matrix import TARGET, write_matrix, write_results
+
+pytestmark = pytest.mark.engine
+
+
+def bakery(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bakery", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def pushed(registry: Registry) -> dict[str, tuple[str, str]]:
+    """name -> (tag, digest) in the registry, for the three stand-ins."""
+    images = {
+        "good": StandIn(),
+        "wrong-torch": StandIn(packages={
+            "torch": "2.9.0+cpu", "torchvision": "0.24.1+cpu", "torchaudio": "2.9.1+cpu",
+            "transformers": "4.57.1", "tokenizers": "0.22.1", "bitsandbytes": "0.48.2"}),
+        "no-uv": StandIn(tools={k: v for k, v in MATCHING_TOOLS.items() if k != "uv"}),
+    }
+    return {name: registry.push(build_standin(spec), "acme/edge_cpu", name)
+            for name, spec in images.items()}
+
+
+def verify(tmp_path: Path, tag_digest: tuple[str, str], *extra: str) -> tuple[
+        subprocess.CompletedProcess[str], Path]:
+    write_matrix(tmp_path)
+    results = write_results(tmp_path / ".bakery" / "results.json", {TARGET: tag_digest})
+    return bakery("verify", *extra, cwd=tmp_path), results
+
+
+def test_a_matching_image_passes_and_the_verdict_is_recorded(
+    tmp_path: Path, pushed: dict[str, tuple[str, str]]
+) -> None:
+    done, results = verify(tmp_path, pushed["good"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{TARGET}: passed" in done.stdout
+    record = json.loads(results.read_text())["targets"][0]["verify"]
+    tag, digest = pushed["good"]
+    assert record["ok"] is True and record["digest"] == digest
+    assert record["image"] == f"{tag.rsplit(':', 1)[0]}@{digest}"  # pulled by digest
+    assert record["mismatches"] == []
+    assert record["probe"]["packages"]["torch"] == "2.9.1+cpu"
+    assert record["probe"]["packages"]["tensorrt-cu12-bindings"] is None  # off: absent
+
+
+def test_a_wrong_torch_is_the_one_mismatch(
+    tmp_path: Path, pushed: dict[str, tuple[str, str]]
+) -> None:
+    done, results = verify(tmp_path, pushed["wrong-torch"], "--format", "json")
+    assert done.returncode == 1
+    doc = json.loads(done.stdout)
+    failed = [c for c in doc["targets"][0]["checks"] if not c["ok"]]
+    assert failed == [{"name": "torch", "expected": "2.9.1+cpu", "found": "2.9.0+cpu",
+                       "ok": False}]
+    record = json.loads(results.read_text())["targets"][0]["verify"]
+    assert record["ok"] is False
+    assert record["mismatches"] == [{"check": "torch", "expected": "2.9.1+cpu",
+                                     "found": "2.9.0+cpu"}]
+
+
+def test_an_image_without_uv_fails_uv_and_its_pip_check(
+    tmp_path: Path, pushed: dict[str, tuple[str, str]]
+) -> None:
+    done, _ = verify(tmp_path, pushed["no-uv"])
+    assert done.returncode == 1
+    assert ("FAILED: uv expected 0.9.11, found nothing; uv pip check expected ok,"
+            " found nothing") in done.stdout
+
+
+def test_image_option_checks_one_target_without_recording(
+    tmp_path: Path, pushed: dict[str, tuple[str, str]], registry: Registry
+) -> None:
+    write_matrix(tmp_path)
+    tag, digest = pushed["wrong-torch"]
+    done = bakery("verify", "--target", TARGET, "--image", f"{tag.rsplit(':', 1)[0]}@{digest}",
+                  cwd=tmp_path)
+    assert done.returncode == 1 and "torch expected 2.9.1+cpu, found 2.9.0+cpu" in done.stdout
+    assert "not recorded" in done.stderr
+    assert not (tmp_path / ".bakery").exists()
+
+
+def test_an_image_that_cannot_be_pulled_is_an_error_naming_it(
+    tmp_path: Path, registry: Registry
+) -> None:
+    missing = f"{registry.host}/acme/edge_cpu@sha256:{'0' * 64}"
+    write_matrix(tmp_path)
+    done = bakery("verify", "--target", TARGET, "--image", missing, cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"{TARGET}: ERROR: docker run failed:" in done.stdout
