@@ -41,13 +41,14 @@ def _root(
 
 
 def _register() -> None:
-    from bakery.cli import bake, plan, preflight, render, verify
+    from bakery.cli import bake, plan, preflight, release, render, verify
 
     plan.register(app)
     render.register(app)
     bake.register(app)
     preflight.register(app)
     verify.register(app)
+    release.register(app)
 
 
 _register()

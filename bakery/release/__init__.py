@@ -1,0 +1,1 @@
+"""`bakery release`: move legacy, compatibility and release tags onto verified digests."""

@@ -1,0 +1,3 @@
+from tests.bake.conftest import fake_docker
+
+__all__ = ["fake_docker"]
