@@ -1,0 +1,180 @@
+"""The GitHub workflow keeps the promises users and maintainers depend on (SPEC X3).
+
+Pinned actions, least privilege, release only on tags, secrets only where they are needed, and
+the bakery commands it runs are exactly the ones docs/ci.md lists (and cover the README's
+release flow).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW_PATH = ROOT / ".github" / "workflows" / "images.yml"
+WORKFLOW_TEXT = WORKFLOW_PATH.read_text()
+WORKFLOW: dict[Any, Any] = yaml.safe_load(WORKFLOW_TEXT)
+JOBS: dict[str, dict[str, Any]] = WORKFLOW["jobs"]
+# PyYAML reads the bare key `on` as the boolean True (YAML 1.1).
+TRIGGERS: dict[str, Any] = WORKFLOW.get("on", WORKFLOW.get(True))
+
+SHELL_PUNCTUATION = set("();<>|&")
+
+
+def steps(job: str) -> list[dict[str, Any]]:
+    return list(JOBS[job]["steps"])
+
+
+def run_scripts() -> list[str]:
+    return [s["run"] for job in JOBS.values() for s in job["steps"] if "run" in s]
+
+
+def bakery_commands(script: str) -> list[list[str]]:
+    """Each `bakery ...` command in a shell script, as tokens, cut at shell punctuation."""
+    commands = []
+    for line in script.splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        tokens = list(lexer)
+        for start, token in enumerate(tokens):
+            if token != "bakery":
+                continue
+            command = []
+            for word in tokens[start:]:
+                if set(word) <= SHELL_PUNCTUATION:
+                    break
+                command.append(word)
+            commands.append(command)
+    return commands
+
+
+def markdown_sh_block(text: str, heading: str) -> str | None:
+    section = re.search(rf"^## {re.escape(heading)}.*?$(.*?)(?=^## |\Z)", text, re.M | re.S)
+    if section is None:
+        return None
+    block = re.search(r"```sh\n(.*?)```", section.group(1), re.S)
+    return None if block is None else block.group(1)
+
+
+def test_every_action_is_pinned_by_commit_sha_with_its_version() -> None:
+    uses = re.findall(r"^\s*(?:-\s+)?uses:\s*(.+)$", WORKFLOW_TEXT, re.M)
+    assert uses, "the workflow uses no actions?"
+    for line in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", line.strip()), (
+            f"not pinned by a full commit SHA with a `# vX.Y.Z` comment: {line!r}"
+        )
+    # The same action is pinned to the same commit everywhere.
+    pins: dict[str, set[str]] = {}
+    for line in uses:
+        action, _, rest = line.partition("@")
+        pins.setdefault(action, set()).add(rest.strip())
+    assert {a: p for a, p in pins.items() if len(p) > 1} == {}
+
+
+def test_permissions_are_minimal() -> None:
+    assert WORKFLOW["permissions"] in ({}, {"contents": "read"})
+    for name, job in JOBS.items():
+        assert job.get("permissions") == {"contents": "read"}, name
+
+
+def test_checkout_keeps_no_credentials() -> None:
+    for name, job in JOBS.items():
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False, name
+
+
+def test_no_expression_is_expanded_inside_a_run_script() -> None:
+    for script in run_scripts():
+        assert "${{" not in script, script
+
+
+def test_triggers_and_concurrency() -> None:
+    assert set(TRIGGERS) == {"push", "pull_request"}
+    assert TRIGGERS["push"]["tags"] == ["v*"]
+    assert TRIGGERS["push"]["branches"] == ["main"]
+    assert "github.ref" in WORKFLOW["concurrency"]["group"]
+
+
+def test_release_runs_only_on_tag_pushes_after_every_build() -> None:
+    release = JOBS["release"]
+    condition = release["if"]
+    assert "startsWith(github.ref, 'refs/tags/v')" in condition
+    assert "github.event_name == 'push'" in condition
+    # No status function: the implicit success() keeps a failed build from being released.
+    assert not re.search(r"\b(always|failure|cancelled)\(", condition)
+    assert release["needs"] == "build"
+    # Nothing else runs only on tags, and nothing else releases.
+    for name, job in JOBS.items():
+        if name != "release":
+            assert "refs/tags" not in str(job.get("if", "")), name
+
+
+def test_build_fans_out_over_the_plan_matrix() -> None:
+    build = JOBS["build"]
+    assert build["needs"] == "plan"
+    assert build["strategy"]["fail-fast"] is False
+    assert build["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+    assert "matrix.runner" in build["runs-on"]
+    assert "vars.GPU_RUNNER" in build["runs-on"]
+    assert any(s.get("uses", "").startswith("docker/setup-buildx-action@") for s in steps("build"))
+    upload = next(s for s in steps("build") if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"]["path"] == ".bakery/results.json"
+    assert upload["with"]["name"] == "results-${{ matrix.target }}"
+    # .bakery is hidden: upload-artifact >= 4.4 would silently skip it.
+    assert upload["with"]["include-hidden-files"] is True
+
+
+def test_secrets_only_in_logins_and_never_on_pull_requests() -> None:
+    for name, job in JOBS.items():
+        for step in job["steps"]:
+            uses_secrets = "secrets." in yaml.safe_dump(step)
+            if not uses_secrets:
+                continue
+            assert name in {"build", "release"}, name
+            assert step["uses"].startswith("docker/login-action@"), step
+            if name == "build":
+                assert step["if"] == "github.event_name != 'pull_request'"
+    assert "secrets." not in yaml.safe_dump(JOBS["plan"])
+    assert "pull_request" not in JOBS["build"]["environment"].replace(
+        "github.event_name != 'pull_request' && 'dockerhub' || ''", ""
+    )
+
+
+def test_the_commands_are_exactly_those_docs_ci_lists() -> None:
+    block = markdown_sh_block((ROOT / "docs" / "ci.md").read_text(), "Commands the workflow runs")
+    assert block is not None, "docs/ci.md lost its '## Commands the workflow runs' sh block"
+    documented = bakery_commands(block)
+    ran = [c for script in run_scripts() for c in bakery_commands(script)]
+    assert ran, "the workflow runs no bakery command?"
+    assert [shlex.join(c) for c in ran] == [shlex.join(c) for c in documented]
+
+
+def shape(command: list[str]) -> tuple[str, frozenset[str]]:
+    """A bakery command's subcommand and option names: what the README and workflow share."""
+    return command[1], frozenset(w for w in command[2:] if w.startswith("--"))
+
+
+def test_the_readme_release_flow_is_what_the_workflow_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = markdown_sh_block(readme, "Releasing")
+    if block is None:
+        pytest.skip("README has no '## Releasing' section with a sh block yet")
+    listed = [shlex.split(line, comments=True) for line in block.splitlines()]
+    listed = [c for c in listed if c[:1] == ["bakery"]]
+    assert listed, "README's release section lists no bakery command"
+    ran = {shape(c) for script in run_scripts() for c in bakery_commands(script)}
+    missing = [shlex.join(c) for c in listed if shape(c) not in ran]
+    assert missing == [], "README lists commands the workflow does not run"
+    # ...and every push-path command of the workflow is in the README.
+    listed_shapes = {shape(c) for c in listed}
+    pull_request_or_qemu_only = {
+        ("bake", frozenset({"--target", "--load", "--set"})),
+        ("test", frozenset({"--target", "--skip-nested"})),
+    }
+    assert ran - pull_request_or_qemu_only <= listed_shapes
