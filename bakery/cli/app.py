@@ -41,7 +41,7 @@ def _root(
 
 
 def _register() -> None:
-    from bakery.cli import bake, plan, preflight, release, render, verify
+    from bakery.cli import bake, plan, preflight, release, render, test, verify
 
     plan.register(app)
     render.register(app)
@@ -49,6 +49,7 @@ def _register() -> None:
     preflight.register(app)
     verify.register(app)
     release.register(app)
+    test.register(app)
 
 
 _register()

@@ -1,0 +1,27 @@
+"""What the Docker engine says about its host: the architecture `bakery test` matches targets
+against (SPEC X1). The client is a parameter so tests can hand in a fake (STYLE 11)."""
+
+from __future__ import annotations
+
+from python_on_whales import ClientNotFoundError, DockerClient, DockerException
+
+from bakery.docker.run import INSTALL_DOCKER, first_line
+from bakery.errors import MissingToolError
+
+
+def engine_architecture(client: DockerClient) -> str:
+    """`docker info --format '{{.Architecture}}'` (uname style: x86_64, aarch64).
+
+    MissingToolError (exit 2, one line) when there is no CLI or no engine answers."""
+    try:
+        architecture = client.system.info().architecture
+    except ClientNotFoundError:
+        raise MissingToolError(
+            f"the docker CLI is not on PATH; install Docker ({INSTALL_DOCKER})"
+            " or point BAKERY_DOCKER at the docker binary"
+        ) from None
+    except DockerException as exc:
+        raise MissingToolError(f"no Docker engine answers: {first_line(exc)}") from None
+    if not architecture:
+        raise MissingToolError("`docker info` reports no architecture for the engine")
+    return str(architecture)

@@ -1,0 +1,40 @@
+"""Which targets this host can run: its engine's architecture, or qemu through binfmt_misc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
+_DOCKER_NAMES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+_QEMU_NAMES = {"amd64": "x86_64", "arm64": "aarch64"}
+
+
+def docker_arch(name: str) -> str:
+    """Docker's name of an architecture: `uname -m` and engine names both map to amd64/arm64."""
+    return _DOCKER_NAMES.get(name, name)
+
+
+def qemu_handler(arch: str, binfmt_dir: Path = BINFMT_DIR) -> Path:
+    """Where qemu-user's binfmt handler for `arch` (amd64, arm64) is registered."""
+    return binfmt_dir / f"qemu-{_QEMU_NAMES.get(arch, arch)}"
+
+
+def handler_enabled(handler: Path) -> bool:
+    try:
+        first = handler.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+    except OSError:
+        return False
+    return first == ["enabled"]
+
+
+def host_skip_reason(target_arch: str, host_arch: str, handler: Path,
+                     *, enabled: bool) -> str | None:
+    """None when a target of `target_arch` runs on this host (natively, or emulated by an
+    enabled qemu handler), else why it is skipped."""
+    host = docker_arch(host_arch)
+    if docker_arch(target_arch) == host:
+        return None
+    if enabled:
+        return None
+    return (f"linux/{docker_arch(target_arch)} does not match the linux/{host} host and no qemu"
+            f" binfmt handler is registered ({handler}); run it on a {target_arch} host")

@@ -1,0 +1,73 @@
+"""Driving images/test_image.sh for one target: its path, its environment, the image to test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from bakery.bake.results import Results
+from bakery.errors import ConfigError, MissingToolError
+from bakery.plan.target import Target
+
+SCRIPT = Path("images") / "test_image.sh"
+# The probe `bakery verify` runs: the script runs this one too (not a copy next to it).
+PROBE = Path(__file__).resolve().parent.parent / "verify" / "probe.py"
+# The script's own settings bakery passes on from the caller's environment (all others too);
+# EXPECT_* ones are dropped, so only the plan's expectations are asserted.
+_EXPECT_PREFIX = "EXPECT_"
+
+
+def script_path(matrix_path: Path) -> Path:
+    """images/test_image.sh next to the matrix; ConfigError when it is missing."""
+    script = matrix_path.parent / SCRIPT
+    if not script.is_file():
+        raise ConfigError(
+            f"{script} is missing: `bakery test` runs images/test_image.sh from the directory"
+            f" of {matrix_path} (restore it from the repository, or pass --matrix)"
+        )
+    return script
+
+
+def script_env(
+    base: Mapping[str, str],
+    expect: Mapping[str, str],
+    *,
+    skip_nested: bool = False,
+    nested_via: str | None = None,
+) -> dict[str, str]:
+    """The environment for one run: `base` without any EXPECT_*, then the plan's expectations,
+    bakery's own probe, and the command-line settings (which win over the environment)."""
+    env = {k: v for k, v in base.items() if not k.startswith(_EXPECT_PREFIX)}
+    env.update(expect)
+    env["PROBE"] = str(PROBE)
+    if skip_nested:
+        env["SKIP_NESTED"] = "1"
+    if nested_via is not None:
+        env["NESTED_VIA"] = nested_via
+    return env
+
+
+def image_for(target: Target, results: Results | None,
+              override: str | None) -> tuple[str | None, str | None]:
+    """(image to test, why there is none): --image, else the bake result's image (by digest
+    after a push), else the target's primary tag."""
+    if override:
+        return override, None
+    if results is not None and any(r.id == target.id for r in results.targets):
+        from bakery.verify.run import image_to_run  # python-on-whales: only here
+
+        ref, _digest, why = image_to_run(target, results, None)
+        return ref, why
+    return target.tags.primary[0], None
+
+
+def run_script(script: Path, image: str, env: Mapping[str, str]) -> int:
+    """Run the script with the terminal as its output; its exit status."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        return subprocess.run(["sh", str(script), image], env=dict(env), check=False).returncode
+    except OSError as exc:
+        raise MissingToolError(f"cannot run {script} with sh: {exc}") from None

@@ -1,0 +1,187 @@
+"""images/test_image.sh and `bakery test` on a real engine, against stand-in images
+(tests/engine/standin.py): arch detection, version assertions passing and failing, nested
+Docker through the embedded dockerd (EE_DD=true, DIND_RUN_FLAGS) and the host socket,
+SKIP_NESTED, and GPU checks skipped with their reason (SPEC X1, X2)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from tests.engine.conftest import NestedImage
+from tests.engine.standin import MATCHING_PACKAGES, StandIn, build_standin
+from tests.imagetest.matrix import ARM_TARGET, CPU_TARGET, SCRIPT
+from tests.verify.matrix import write_results
+
+pytestmark = [
+    pytest.mark.engine,
+    pytest.mark.skipif(platform.machine() != "x86_64", reason="the scenarios assume amd64"),
+]
+
+WRONG_TORCH = "FAIL torch: expected 2.9.1+cpu, found 2.9.0+cpu"
+NO_GPU = "nvidia-smi is not on this host's PATH (no NVIDIA driver)"
+
+
+@pytest.fixture(scope="module")
+def good() -> str:
+    return build_standin(StandIn())
+
+
+@pytest.fixture(scope="module")
+def wrong() -> str:
+    return build_standin(StandIn(packages={**MATCHING_PACKAGES, "torch": "2.9.0+cpu"}))
+
+
+@pytest.fixture
+def binfmt(tmp_path: Path) -> Path:
+    """An empty binfmt_misc stand-in: no qemu handler, whatever the CI host has registered."""
+    path = tmp_path / "binfmt_misc"
+    path.mkdir()
+    return path
+
+
+def run(argv: list[str], env: Mapping[str, str], cwd: Path | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("EXPECT_", "NESTED_", "SKIP_NESTED", "DIND_RUN_FLAGS"))}
+    return subprocess.run(argv, env={**clean, **env}, cwd=cwd, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def script(image: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return run(["sh", str(SCRIPT), image, *args], env)
+
+
+def bakery(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "bakery", "test", *args], env, cwd=project)
+
+
+def lines(done: subprocess.CompletedProcess[str], prefix: str) -> list[str]:
+    return [line for line in done.stdout.splitlines() if line.startswith(prefix)]
+
+
+def test_script_passes_a_matching_image_and_reports_its_skips(good: str, binfmt: Path) -> None:
+    done = script(good, SKIP_NESTED="1", BINFMT_DIR=str(binfmt), EXPECT_PLATFORM="linux/amd64",
+                  EXPECT_PYTHON="3.11.2", EXPECT_TORCH="2.9.1+cpu", EXPECT_ARCH="x86_64",
+                  EXPECT_PACKAGES="bitsandbytes=0.48.2 tensorrt-cu12-bindings=absent")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout.splitlines()
+    assert "host: uname -m x86_64, docker engine architecture x86_64 (linux/amd64)" in out
+    assert "platform: linux/amd64 matches the host" in out
+    for line in ("PASS python 3.11.2", "PASS arch x86_64", "PASS torch 2.9.1+cpu",
+                 "PASS bitsandbytes 0.48.2", "PASS tensorrt-cu12-bindings absent",
+                 "PASS uv pip check ok", "PASS ffmpeg present (7.1.5)",
+                 "PASS node present (22.23.3)", "PASS ngrok present (3.30.0)",
+                 "SKIP torchvision: EXPECT_TORCHVISION is not set",
+                 "SKIP nested docker: SKIP_NESTED=1"):
+        assert line in out, done.stdout
+    gpu = lines(done, "SKIP gpu ")
+    assert [line.split(":")[0] for line in gpu] == ["SKIP gpu nvidia-smi", "SKIP gpu torch.cuda"]
+    if shutil.which("nvidia-smi") is None:
+        assert gpu[0] == f"SKIP gpu nvidia-smi: {NO_GPU}"
+    assert lines(done, "FAIL") == []
+    assert out[-1].startswith(f"SUMMARY {good}: ") and out[-1].endswith(" 9 passed, 0 failed, 12 skipped")
+
+
+def test_script_fails_a_wrong_torch_with_the_exact_line(wrong: str) -> None:
+    done = script(wrong, SKIP_NESTED="1", EXPECT_TORCH="2.9.1+cpu", EXPECT_PYTHON="3.11.2")
+    assert done.returncode == 1
+    assert lines(done, "FAIL") == [WRONG_TORCH]
+    assert done.stdout.splitlines()[-1].endswith(": 5 passed, 1 failed, 14 skipped")
+
+
+def test_script_runs_a_nested_container_in_the_embedded_dockerd(
+    good: str, nested_image: NestedImage, dind_run_flags: list[str]
+) -> None:
+    done = script(good, EXPECT_ACCELERATOR="cpu", NESTED_IMAGE_TAR=str(nested_image.tar),
+                  DIND_RUN_FLAGS=shlex.join(dind_run_flags))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (f"PASS nested docker via embedded (the image from {nested_image.tar} ran inside)"
+            in done.stdout.splitlines())
+    assert lines(done, "SKIP gpu nvidia-smi") == [
+        "SKIP gpu nvidia-smi: a cpu image (EXPECT_ACCELERATOR=cpu)"]
+
+
+def test_script_refuses_an_arm64_image_without_a_qemu_handler(good: str, binfmt: Path) -> None:
+    done = script(good, EXPECT_PLATFORM="linux/arm64", BINFMT_DIR=str(binfmt))
+    assert done.returncode == 0
+    assert lines(done, "SKIP") == [
+        f"SKIP image: linux/arm64 does not match the linux/amd64 host and no qemu binfmt"
+        f" handler is registered ({binfmt}/qemu-aarch64); run it on a arm64 host or register"
+        " qemu-user-static"]
+    assert lines(done, "PASS") == []
+
+
+def test_script_rejects_an_unknown_setting_in_an_expect_file(good: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.env"
+    bad.write_text("EXPECT_TORCH=2.9.1+cpu\nPATH=/nowhere\n")
+    done = script(good, "--expect-file", str(bad))
+    assert done.returncode == 2
+    assert f"{bad}:2: unknown setting 'PATH'" in done.stderr
+
+
+def test_bakery_test_runs_the_host_targets_and_skips_arm64(
+    project: Path, good: str, binfmt: Path, nested_image: NestedImage,
+    dind_run_flags: list[str],
+) -> None:
+    write_results(project / ".bakery" / "results.json",
+                  {CPU_TARGET: (good, "sha256:" + "0" * 64),
+                   ARM_TARGET: (good, "sha256:" + "1" * 64)}, output="load")
+    done = bakery(project, BINFMT_DIR=str(binfmt), NESTED_IMAGE_TAR=str(nested_image.tar),
+                  DIND_RUN_FLAGS=shlex.join(dind_run_flags), EXPECT_TORCH="stale-ignored")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout.splitlines()
+    assert out[0] == "bakery test: host engine architecture x86_64 (linux/amd64)"
+    assert (f"SKIP target {ARM_TARGET}: linux/arm64 does not match the linux/amd64 host and no"
+            f" qemu binfmt handler is registered ({binfmt}/qemu-aarch64); run it on a arm64"
+            " host") in out
+    assert f"== {CPU_TARGET}: images/test_image.sh {good}" in out
+    for line in ("PASS torch 2.9.1+cpu", "PASS docker 20.10.24+dfsg1", "PASS torch cuda none",
+                 "PASS tensorrt-cu12-bindings absent", "PASS uv pip check ok",
+                 f"PASS nested docker via embedded (the image from {nested_image.tar} ran"
+                 " inside)",
+                 "SKIP gpu nvidia-smi: a cpu image (EXPECT_ACCELERATOR=cpu)"):
+        assert line in out, done.stdout
+    assert lines(done, "FAIL") == []
+    assert out[-1] == "bakery test: 1 passed, 0 failed, 1 skipped (platform)"
+
+
+def test_bakery_test_fails_a_wrong_image_and_honours_skip_nested(
+    project: Path, wrong: str
+) -> None:
+    done = bakery(project, "--target", CPU_TARGET, "--image", wrong, "--skip-nested")
+    assert done.returncode == 1
+    assert lines(done, "FAIL") == [WRONG_TORCH]
+    assert "SKIP nested docker: SKIP_NESTED=1" in done.stdout.splitlines()
+    assert done.stderr.strip().endswith(
+        f"bakery: error: test: 1 of 1 target(s) failed: {CPU_TARGET}")
+
+
+def test_bakery_test_nested_through_the_host_socket(
+    project: Path, good: str, nested_image: NestedImage
+) -> None:
+    done = bakery(project, "--target", CPU_TARGET, "--image", good, "--nested-via", "socket",
+                  NESTED_IMAGE_TAR=str(nested_image.tar))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (f"PASS nested docker via socket (the image from {nested_image.tar} ran inside)"
+            in done.stdout.splitlines())
+
+
+def test_the_expect_file_from_print_env_drives_the_script(
+    project: Path, wrong: str, tmp_path: Path
+) -> None:
+    printed = bakery(project, "--target", CPU_TARGET, "--print-env")
+    assert printed.returncode == 0, printed.stderr
+    expect = tmp_path / "expect.env"
+    expect.write_text(printed.stdout)
+    done = script(wrong, "--expect-file", str(expect), SKIP_NESTED="1")
+    assert done.returncode == 1
+    assert lines(done, "FAIL") == [WRONG_TORCH]
