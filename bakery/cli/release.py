@@ -1,13 +1,16 @@
 """`bakery release`: legacy, compatibility and release tags onto verified digests (SPEC T2,
-T3, B6), with `docker buildx imagetools create` (no rebuild; multi-arch manifests kept)."""
+T3, B6), with `docker buildx imagetools create` (no rebuild; multi-arch manifests kept).
+
+Targets resolve exactly as in `bakery plan --target` (default: every target of the plan); the
+tags come from the plan; eligibility and sources from the bake results file, where
+`bakery verify` records its verdicts. User-facing description: docs/release.md.
+"""
 
 from __future__ import annotations
 
 import enum
-import os
-import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,7 +22,12 @@ from bakery.cli.common import (
     TargetOption,
     load_plan,
 )
-from bakery.errors import BakeryError, ConfigError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bakery.release.execute import TagOutcome
+    from bakery.release.operations import TagOperation
 
 
 class ReleaseFormat(enum.StrEnum):
@@ -36,71 +44,97 @@ def release(
     ref: RefOption = None,
     sha: ShaOption = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print every operation and change nothing (tags"
-                           " are still read, to tell what is already in place).")
+        bool, typer.Option("--dry-run", help="Print every operation (the equivalent docker"
+                           " command) and change nothing. Tags are still read (read-only), to"
+                           " tell what is already in place from what would be created.")
     ] = False,
     results: Annotated[
         Path | None,
-        typer.Option("--results", help="The bake results file with verify's verdicts"
+        typer.Option("--results", help="The bake results file holding verify's verdicts"
                      " (default: .bakery/results.json next to the matrix)."),
     ] = None,
     format: Annotated[
-        ReleaseFormat, typer.Option("--format", "-f", help="table or json.")
+        ReleaseFormat, typer.Option("--format", "-f", help="table, or json (schema in"
+                                    " docs/release.md).")
     ] = ReleaseFormat.table,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
-    """Create the legacy, compatibility and release tags of every target whose build is ok
-    and whose digest `bakery verify` passed, each copied from that target's own verified
-    digest. Any refused target stops the whole release (nothing is created); name targets
-    with --target to release a subset. A second run changes nothing. Exit 0 when every tag is
-    in place, 1 on a refusal or a failed operation, 2 for bad input.
+    """Create the legacy, compatibility and release tags of the selected targets (default:
+    all), each copied from that target's own verified digest. A target is released only when
+    its bake is ok and pushed and `bakery verify` passed on that very digest; any other
+    selected target is refused and then nothing at all is created (with --target, every named
+    target must be releasable). Tags already on the right digest are left alone, so a second
+    run changes nothing. Exit 0 when every tag is in place, 1 on a refusal or a failed
+    operation, 2 for bad input or missing docker/buildx.
     """
+    import os
+    import shlex
+
     from rich.console import Console
 
     from bakery.bake.results import load_results
-    from bakery.docker.buildx import check_tools, make_client
+    from bakery.errors import BakeryError, ConfigError
     from bakery.plan import select_targets
-    from bakery.release.execute import TagOutcome, execute
     from bakery.release.operations import release_operations
     from bakery.views import release as views
 
     loaded = load_plan(matrix, ref=ref, sha=sha)
-    results_path = results or matrix.parent / ".bakery" / "results.json"
-    bake_results = load_results(results_path)
     targets = select_targets(loaded.plan, target or ["all"])
-    operations, refusals = release_operations(targets, bake_results)
+    results_path = results if results is not None else matrix.parent / ".bakery" / "results.json"
+    operations, refusals = release_operations(targets, load_results(results_path))
     err = Console(stderr=True, highlight=False)
 
     outcomes: list[TagOutcome] = []
-    if not refusals:
+    if not refusals:  # a refusal stops everything before Docker is even asked
         try:
             docker_call = shlex.split(os.environ.get("BAKERY_DOCKER", "")) or ["docker"]
         except ValueError as exc:
-            raise ConfigError(f"BAKERY_DOCKER: {exc}") from None
-        client = make_client(docker_call)
-        check_tools(client, None)
-        with err.status("release: reading tags") as status:
-            def progress(number: int, total: int, op: object) -> None:
-                status.update(f"release: [{number}/{total}] {getattr(op, 'tag', '')}")
+            raise ConfigError(f"BAKERY_DOCKER: {os.environ['BAKERY_DOCKER']!r}: {exc}") from None
+        outcomes = _run(docker_call, operations, dry_run=dry_run, err=err)
 
-            outcomes = execute(client, operations, dry_run=dry_run, progress=progress)
     ok = not refusals and all(o.state != "failed" for o in outcomes)
     if format is ReleaseFormat.json:
         typer.echo(views.release_json(outcomes, refusals, dry_run=dry_run, ok=ok), nl=False)
     else:
-        views.release_table(outcomes, refusals, dry_run=dry_run)
+        views.release_table(outcomes, refusals, dry_run=dry_run, blocked=len(operations))
+
     if refusals:
-        named = " (all named with --target must be releasable)" if target else (
-            "; fix them, or release a subset with --target")
+        blocking = "; ".join(f"{r.target}: {r.reason}" for r in refusals)
+        if target:
+            hint = "every target named with --target must be releasable"
+        else:
+            hint = "release the others by naming them with --target"
         raise BakeryError(
-            f"release refused {len(refusals)} target(s), so nothing was created{named}: "
-            + "; ".join(f"{r.target}: {r.reason}" for r in refusals)
+            f"release refused {len(refusals)} of {len(targets)} target(s), so nothing was"
+            f" created ({hint}): {blocking}"
         )
     failed = [o for o in outcomes if o.state == "failed"]
     if failed:
-        done = sum(o.state in ("created", "moved") for o in outcomes)
-        present = sum(o.state == "present" for o in outcomes)
+        done = [o.operation.tag for o in outcomes if o.state in ("created", "moved")]
         raise BakeryError(
-            f"release: {len(failed)} tag(s) failed ({', '.join(o.operation.tag for o in failed)});"
-            f" {done} created or moved, {present} already present; run it again to retry"
+            f"release: {len(failed)} of {len(outcomes)} tag(s) failed and are not in place:"
+            f" {', '.join(o.operation.tag for o in failed)}; created or moved: "
+            f"{', '.join(done) or 'none'}; run it again to retry (tags in place are skipped)"
         )
+
+
+def _run(
+    docker_call: list[str], operations: list[TagOperation], *, dry_run: bool, err: Console
+) -> list[TagOutcome]:
+    from bakery.docker.buildx import check_tools, make_client  # python-on-whales: only now
+    from bakery.release.execute import execute
+
+    client = make_client(docker_call)
+    check_tools(client, None)  # missing docker / buildx / engine: one line, exit 2
+    verb = "checking" if dry_run else "releasing"
+    if err.is_terminal:
+        with err.status(f"release: {verb} {len(operations)} tag(s)") as status:
+            def live(number: int, total: int, op: TagOperation) -> None:
+                status.update(f"release: [{number}/{total}] {op.tag}")
+
+            return execute(client, operations, dry_run=dry_run, progress=live)
+
+    def plain(number: int, total: int, op: TagOperation) -> None:
+        err.print(f"release: [{number}/{total}] {op.tag} <- {op.source}", soft_wrap=True)
+
+    return execute(client, operations, dry_run=dry_run, progress=plain)

@@ -1,26 +1,39 @@
 """Carrying out a release: inspect each tag, leave the ones already in place, create or move
-the others one tag at a time, so a failure says exactly what was and was not done."""
+the others.
+
+One `imagetools create` per tag, although the tool accepts several `--tag`s for one source:
+a tag may be new, may have to move, or may already be in place, and a call for several tags
+that fails midway cannot tell which of them it wrote. One call per tag makes every outcome,
+and every failure, exact; a retry then only does what is still missing. After a failed tag the
+others are still attempted (they are independent copies), and each one reports its own state.
+"""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from python_on_whales import DockerClient
 
-from bakery.docker.imagetools import RegistryError, copy_to_tag, tag_digest
+from bakery.docker.imagetools import RegistryError, copy_to_tag, create_argv, tag_digest
 from bakery.release.operations import TagOperation
 
 State = Literal["created", "moved", "present", "would create", "would move", "failed"]
+STATES: tuple[State, ...] = ("created", "moved", "present", "would create", "would move",
+                             "failed")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TagOutcome:
     operation: TagOperation
     state: State
-    previous: str | None = None  # the digest a moved tag pointed at
-    message: str | None = None
+    previous: str | None = None  # the digest the tag pointed at before (moved, would move)
+    message: str | None = None  # why it failed
+
+
+Progress = Callable[[int, int, TagOperation], None]
 
 
 def execute(
@@ -28,8 +41,10 @@ def execute(
     operations: Sequence[TagOperation],
     *,
     dry_run: bool,
-    progress: Callable[[int, int, TagOperation], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[TagOutcome]:
+    """Bring every tag of `operations` to its digest (dry_run: only read the tags and say what
+    would change). Returns one outcome per operation, in order."""
     outcomes: list[TagOutcome] = []
     for number, op in enumerate(operations, 1):
         if progress is not None:
@@ -37,24 +52,26 @@ def execute(
         try:
             current = tag_digest(client, op.tag)
         except RegistryError as exc:
-            outcomes.append(TagOutcome(op, "failed", message=f"cannot read the tag: {exc}"))
+            outcomes.append(TagOutcome(operation=op, state="failed", message=str(exc)))
             continue
         if current == op.digest:
-            outcomes.append(TagOutcome(op, "present"))
+            outcomes.append(TagOutcome(operation=op, state="present"))
             continue
         if dry_run:
-            outcomes.append(TagOutcome(op, "would create" if current is None else "would move",
-                                       previous=current))
+            outcomes.append(TagOutcome(operation=op, previous=current,
+                                       state="would create" if current is None else "would move"))
             continue
         try:
             copy_to_tag(client, op.source, op.tag)
         except RegistryError as exc:
-            outcomes.append(TagOutcome(op, "failed", previous=current, message=str(exc)))
+            outcomes.append(TagOutcome(operation=op, state="failed", previous=current,
+                                       message=str(exc)))
             continue
-        outcomes.append(TagOutcome(op, "created" if current is None else "moved",
-                                   previous=current))
+        outcomes.append(TagOutcome(operation=op, previous=current,
+                                   state="created" if current is None else "moved"))
     return outcomes
 
 
 def command_line(op: TagOperation) -> str:
-    return f"docker buildx imagetools create --tag {op.tag} {op.source}"
+    """The shell command equivalent to one operation (what --dry-run prints)."""
+    return shlex.join(create_argv(op.source, op.tag))

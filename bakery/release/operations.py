@@ -5,72 +5,91 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from bakery.bake.results import Results, TargetResult
 from bakery.plan.target import Target
 
+Kind = Literal["legacy", "compatibility", "release"]
+KINDS: tuple[Kind, ...] = ("legacy", "compatibility", "release")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class TagOperation:
+    """Point `tag` at `source` (`<primary repository>@<verified digest>` of `target`)."""
+
     target: str
     tag: str
-    kind: str  # legacy | compatibility | release
-    source: str  # repository@digest, the verified image
+    kind: Kind
+    source: str
     digest: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Refusal:
     target: str
     reason: str
 
 
-def refusal_reason(result: TargetResult | None, results: Results) -> str | None:
-    """Why a target cannot be released, or None when it can."""
+def _normalized(ref: str) -> str:
+    """`docker.io/acme/x:t` and `docker.io/library/x:t` name the same tag as `acme/x:t`, `x:t`."""
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/",
+                   "index.docker.io/"):
+        if ref.startswith(prefix):
+            return ref.removeprefix(prefix)
+    return ref
+
+
+def refusal_reason(target: Target, result: TargetResult | None, results: Results) -> str | None:
+    """Why `target` cannot be released, or None when it can: its build is ok and pushed, it
+    was built from this plan, and `bakery verify` passed on exactly the built digest."""
     if result is None:
         return "not built: no bake result for it (run `bakery bake --push`)"
     if result.status != "ok":
-        return f"its build is {result.status}"
+        return f"build {result.status}" + (f": {result.error.message}" if result.error else "")
     if not result.digest:
-        return "the bake result has no digest"
+        return "not built: the bake result has no digest (run `bakery bake --push`)"
     if results.output != "push":
-        return (f"built with --{results.output}, not pushed: release copies pushed images"
-                if results.output == "load" else
-                "built without --push: release copies pushed images")
+        how = "--load" if results.output == "load" else "neither --push nor --load"
+        return (f"not pushed (built with {how}): release copies pushed images; run"
+                " `bakery bake --push`")
+    pushed = {_normalized(t) for t in result.tags}
+    if pushed and not pushed & {_normalized(t) for t in target.tags.primary}:
+        return (f"built for another plan: bake pushed {', '.join(sorted(result.tags))}, the"
+                f" plan's primary tag is {', '.join(target.tags.primary)}; run `bakery bake"
+                " --push` and `bakery verify` again")
     verify = result.verify
     if verify is None:
         return "not verified: run `bakery verify`"
     if not verify.ok:
-        found = "; ".join(f"{m.check} expected {m.expected}, found {m.found or 'nothing'}"
+        found = "; ".join(f"{m.check} expected {m.expected} found {m.found or 'nothing'}"
                           for m in verify.mismatches)
-        return f"verification failed: {found}"
+        return f"verification failed: {found or 'see `bakery verify`'}"
     if verify.digest != result.digest:
-        return (f"the verified digest {verify.digest} is not the built one {result.digest};"
-                " run `bakery verify` again")
+        return (f"verified digest differs from the built one (verified {verify.digest},"
+                f" built {result.digest}); run `bakery verify` again")
     return None
-
-
-def _source(result: TargetResult, target: Target) -> str:
-    assert result.verify is not None and result.digest is not None
-    if "@" in result.verify.image:
-        return result.verify.image  # exactly what verify ran
-    return f"{target.repository}@{result.digest}"
 
 
 def release_operations(
     targets: Sequence[Target], results: Results
 ) -> tuple[list[TagOperation], list[Refusal]]:
+    """Every legacy, compatibility and release tag of the eligible `targets` (in plan order,
+    then kind, then the tag's order in the plan), and a refusal for every other target."""
     by_id = {r.id: r for r in results.targets}
     operations: list[TagOperation] = []
     refusals: list[Refusal] = []
     for target in targets:
         result = by_id.get(target.id)
-        reason = refusal_reason(result, results)
-        if reason is not None or result is None or result.digest is None:
-            refusals.append(Refusal(target.id, reason or "not built"))
+        reason = refusal_reason(target, result, results)
+        if reason is not None:
+            refusals.append(Refusal(target=target.id, reason=reason))
             continue
-        source = _source(result, target)
-        for kind in ("legacy", "compatibility", "release"):
+        assert result is not None and result.digest is not None
+        # the plan's repository, which bake pushed to: the digest is known to exist there
+        source = f"{target.repository}@{result.digest}"
+        for kind in KINDS:
             for tag in getattr(target.tags, kind):
-                operations.append(TagOperation(target.id, tag, kind, source, result.digest))
+                operations.append(TagOperation(target=target.id, tag=tag, kind=kind,
+                                               source=source, digest=result.digest))
     return operations, refusals

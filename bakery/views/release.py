@@ -1,4 +1,15 @@
-"""How `bakery release` reports: target -> tag -> created / moved / already present / refused."""
+"""How `bakery release` reports: target -> tag -> created / moved / already present / refused.
+
+JSON (`--format json`; `schema_version` changes on any incompatible edit; docs/release.md):
+
+    {"schema_version": 1, "ok": true, "dry_run": false,
+     "refused": [{"target": "...", "reason": "..."}],
+     "tags": [{"target": "...", "tag": "repo:tag", "kind": "legacy" | "compatibility" | "release",
+               "source": "repo@sha256:...", "digest": "sha256:...",
+               "state": "created" | "moved" | "present" | "would create" | "would move" | "failed",
+               "previous": "sha256:..." | null, "message": "..." | null,
+               "command": "docker buildx imagetools create --tag repo:tag repo@sha256:..."}]}
+"""
 
 from __future__ import annotations
 
@@ -25,7 +36,8 @@ def release_document(
         "tags": [
             {"target": o.operation.target, "tag": o.operation.tag, "kind": o.operation.kind,
              "source": o.operation.source, "digest": o.operation.digest, "state": o.state,
-             "previous": o.previous, "message": o.message}
+             "previous": o.previous, "message": o.message,
+             "command": command_line(o.operation)}
             for o in outcomes
         ],
     }
@@ -38,7 +50,9 @@ def release_json(outcomes: Sequence[TagOutcome], refusals: Sequence[Refusal], *,
 
 
 def release_table(outcomes: Sequence[TagOutcome], refusals: Sequence[Refusal], *,
-                  dry_run: bool) -> None:
+                  dry_run: bool, blocked: int = 0) -> None:
+    """The summary table on stdout; `blocked`: tags of eligible targets left alone because
+    another target was refused."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -61,14 +75,18 @@ def release_table(outcomes: Sequence[TagOutcome], refusals: Sequence[Refusal], *
         style = {"failed": "red", "present": "dim"}.get(outcome.state, "green")
         table.add_row(op.target, op.tag, op.kind, Text(state, style=style))
     console.print(table)
-    if dry_run:
+    if dry_run and not refusals:
         todo = [o for o in outcomes if o.state in ("would create", "would move")]
-        console.print(f"\n--dry-run: {len(todo)} operation(s) would run:")
+        console.print(f"\n--dry-run: nothing was changed (tags were only read); {len(todo)}"
+                      " operation(s) would run:")
         for outcome in todo:
-            console.print(f"  {command_line(outcome.operation)}")
+            # soft_wrap: never break a command line, it must stay copy-pasteable
+            console.print(f"  {command_line(outcome.operation)}", soft_wrap=True)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[_LABEL[outcome.state]] = counts.get(_LABEL[outcome.state], 0) + 1
-    summary = ", ".join(f"{n} {label}" for label, n in counts.items()) or "no tags"
-    refused = f"; {len(refusals)} target(s) refused" if refusals else ""
-    console.print(f"\n{summary}{refused}")
+    summary = ", ".join(f"{n} {label}" for label, n in counts.items())
+    if refusals:
+        summary = (f"{len(refusals)} target(s) refused: nothing created ({blocked} tag(s) of"
+                   " the other targets left alone)")
+    console.print(f"\n{summary or 'no tags to release'}")

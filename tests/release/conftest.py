@@ -1,3 +1,47 @@
-from tests.bake.conftest import fake_docker
+"""The fake docker (tests/fakes/docker) with a registry state file, and a project directory
+holding MINIMAL_MATRIX and a results file where every target is built, pushed and verified."""
 
-__all__ = ["fake_docker"]
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.bake.conftest import FakeDocker, fake_docker
+from tests.release.data import IDS, digest, entry, primary, write_results
+
+__all__ = ["FakeRegistry", "fake_docker", "project", "registry"]
+
+
+@dataclass
+class FakeRegistry:
+    path: Path
+
+    def tags(self) -> dict[str, str]:
+        return dict(json.loads(self.path.read_text()))
+
+    def put(self, tag: str, digest: str) -> None:
+        self.path.write_text(json.dumps(self.tags() | {tag: digest}))
+
+
+@pytest.fixture
+def registry(tmp_path: Path, fake_docker: FakeDocker, monkeypatch: pytest.MonkeyPatch
+             ) -> FakeRegistry:
+    """What `bakery bake --push` left in the registry: each target's primary tag."""
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps({primary(t): digest(t) for t in IDS}))
+    monkeypatch.setenv("FAKE_DOCKER_REGISTRY", str(path))
+    for name in ("FAKE_DOCKER_CREATE_FAIL", "FAKE_DOCKER_REGISTRY_DOWN"):
+        monkeypatch.delenv(name, raising=False)
+    return FakeRegistry(path)
+
+
+@pytest.fixture
+def project(tmp_path: Path, registry: FakeRegistry) -> Path:
+    from tests.cli_helpers import MINIMAL_MATRIX
+
+    (tmp_path / "matrix.toml").write_text(MINIMAL_MATRIX)
+    write_results(tmp_path / ".bakery" / "results.json", [entry(t) for t in IDS])
+    return tmp_path
