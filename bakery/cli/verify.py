@@ -5,13 +5,18 @@ from __future__ import annotations
 import enum
 import os
 import shlex
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bakery.cli.common import DEFAULT_MATRIX, MatrixOption, TargetOption, load_plan
 from bakery.errors import BakeryError, ConfigError
+
+if TYPE_CHECKING:
+    from bakery.bake.results import Results
+    from bakery.plan.target import Plan, Target
 
 
 class VerifyFormat(enum.StrEnum):
@@ -21,6 +26,30 @@ class VerifyFormat(enum.StrEnum):
 
 def register(app: typer.Typer) -> None:
     app.command(name="verify")(verify)
+
+
+def _select(
+    plan: Plan, names: list[str] | None, results: Results | None, results_path: Path,
+    image: str | None,
+) -> list[Target]:
+    """--target as in `bakery plan`; without it, every planned target the results file holds."""
+    from bakery.plan import select_targets
+
+    if names:
+        targets = select_targets(plan, names)
+    elif results is not None:
+        built = {r.id for r in results.targets}
+        targets = [t for t in plan.targets if t.id in built]
+        if not targets:
+            raise ConfigError(f"{results_path}: none of its targets is in the plan; pass"
+                              " --target, or --matrix for the matrix it was built from")
+    else:
+        raise ConfigError("--image needs --target (the target whose plan the image must match)")
+    if image and len(targets) != 1:
+        raise ConfigError(f"--image runs one image; --target selects {len(targets)} targets"
+                          f" ({', '.join(t.id for t in targets[:4])}"
+                          f"{', ...' if len(targets) > 4 else ''})")
+    return targets
 
 
 def verify(
@@ -47,68 +76,70 @@ def verify(
     """
     from rich.console import Console
 
-    from bakery.bake.results import load_results, results_json, with_verify
+    from bakery.bake.results import load_results
     from bakery.docker.buildx import make_client
     from bakery.docker.run import check_engine
-    from bakery.plan import select_targets
-    from bakery.render.bakefile import write_atomic
-    from bakery.verify.run import Verdict, image_to_run, probe_source, verify_target
+    from bakery.verify.run import (
+        Verdict,
+        image_to_run,
+        probe_source,
+        record_verdicts,
+        verify_target,
+    )
     from bakery.views import verify as views
 
     loaded = load_plan(matrix, use_git=False)
     results_path = results or matrix.parent / ".bakery" / "results.json"
-    have_results = results_path.exists() or results is not None
+    # --image may run without any results file; otherwise (or with --results) one is needed
+    have_results = results is not None or results_path.exists() or not image
     bake_results = load_results(results_path) if have_results else None
-    if target:
-        targets = select_targets(loaded.plan, target)
-    elif bake_results is not None:
-        built = {r.id for r in bake_results.targets}
-        targets = [t for t in loaded.plan.targets if t.id in built]
-        if not targets:
-            raise ConfigError(f"{results_path}: none of its targets is in the plan")
-    elif image:
-        raise ConfigError("--image needs --target (the target whose plan the image must match)")
-    else:
-        load_results(results_path)  # the one-line "run bakery bake first" error
-        return
-    if image and len(targets) != 1:
-        raise ConfigError(f"--image runs one image; --target selects {len(targets)} targets")
+    targets = _select(loaded.plan, target, bake_results, results_path, image)
 
+    raw_call = os.environ.get("BAKERY_DOCKER", "")
     try:
-        docker_call = shlex.split(os.environ.get("BAKERY_DOCKER", "")) or ["docker"]
+        docker_call = shlex.split(raw_call) or ["docker"]
     except ValueError as exc:
-        raise ConfigError(f"BAKERY_DOCKER: {exc}") from None
-    client = make_client(docker_call)
+        raise ConfigError(f"BAKERY_DOCKER: {raw_call!r}: {exc}") from None
+    client = make_client(docker_call)  # python-on-whales: imported only now (STYLE 7)
     check_engine(client)
-    err = Console(stderr=True, highlight=False)
+
+    err = Console(stderr=True, highlight=False, markup=False)
     source = probe_source()
     verdicts: list[Verdict] = []
     for number, chosen in enumerate(targets, 1):
         ref, digest, why = image_to_run(chosen, bake_results, image)
+        step = f"[{number}/{len(targets)}] {chosen.id}"
         if ref is None:
             verdicts.append(Verdict(chosen.id, "not built", None, digest, why))
+            err.print(f"{step}: not built: {why}")
             continue
-        with err.status(f"[{number}/{len(targets)}] {chosen.id}: probing {ref}"):
-            verdicts.append(verify_target(client, chosen, loaded.matrix, ref, digest, source))
+        started = time.monotonic()
+        if err.is_terminal:
+            with err.status(f"{step}: probing {ref}"):
+                verdict = verify_target(client, chosen, loaded.matrix, ref, digest, source)
+        else:  # a CI log: one line before (the pull and run take a while) and one after
+            err.print(f"{step}: probing {ref}", soft_wrap=True)
+            verdict = verify_target(client, chosen, loaded.matrix, ref, digest, source)
+        verdicts.append(verdict)
+        err.print(f"{step}: {verdict.status} ({time.monotonic() - started:.1f}s)")
 
-    recorded = False
-    if bake_results is not None:
-        records = {v.target: v.record() for v in verdicts
-                   if v.status != "not built" and any(r.id == v.target
-                                                      for r in bake_results.targets)}
-        if records:
-            write_atomic(results_path, results_json(with_verify(bake_results, records)))
-            recorded = True
+    recorded = record_verdicts(results_path, verdicts) if have_results else set()
     if format is VerifyFormat.json:
         typer.echo(views.verify_json(verdicts, results=str(results_path) if have_results
-                                     else None, recorded=recorded), nl=False)
+                                     else None, recorded=sorted(recorded)), nl=False)
     else:
         views.verify_table(verdicts)
         if recorded:
             err.print(f"verdicts recorded in {results_path}")
-        elif image:
-            err.print("no results file: the verdict is shown, not recorded")
+        unrecorded = [v.target for v in verdicts
+                      if v.target not in recorded and v.status != "not built"]
+        if unrecorded and not have_results:
+            err.print(f"no results file ({results_path}): the verdict is shown, not recorded")
+        elif unrecorded:
+            err.print(f"not recorded (no bake result in {results_path}):"
+                      f" {', '.join(unrecorded)}")
     failed = [v.target for v in verdicts if not v.ok]
     if failed:
         raise BakeryError(f"verify: {len(failed)} of {len(verdicts)} target(s) did not pass:"
                           f" {', '.join(failed)}")
+

@@ -14,6 +14,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from bakery.matrix import Matrix
+from bakery.plan.expand import arg_name
 from bakery.plan.target import Target
 
 ABSENT = "absent"
@@ -78,7 +79,8 @@ def expectations(target: Target, matrix: Matrix) -> dict[str, str]:
     for flag, feature in sorted(matrix.features.items()):
         decision = target.flags.get(flag)
         enabled = decision is not None and decision.enabled
-        expect[feature.package] = feature.version if enabled else ABSENT
+        pinned = args.get(f"{arg_name(flag)}_VERSION") or feature.version
+        expect[feature.package] = pinned if enabled else ABSENT
     for tool, arg in TOOL_ARGS.items():
         if args.get(arg):
             expect[tool] = args[arg]
@@ -100,7 +102,12 @@ def _found(name: str, probe: Mapping[str, Any]) -> str | None:
         verdict = probe.get("uv_pip_check")
         if verdict is None:
             return None
-        return OK if verdict.get("ok") else "failed: " + str(verdict.get("output", ""))[-300:]
+        if verdict.get("ok"):
+            return OK
+        # one line: uv's complaints without its "Checked N packages" preamble
+        lines = [line.strip() for line in str(verdict.get("output") or "").splitlines()
+                 if line.strip() and not line.strip().startswith("Checked ")]
+        return "failed: " + ("; ".join(lines)[-300:] or "no output")
     elif name in tools:
         value = tools.get(name)
     else:

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 from python_on_whales import DockerClient
 
-from bakery.bake.results import Mismatch, Results, TargetResult, VerifyRecord
+from bakery.bake.results import (
+    Mismatch,
+    Results,
+    TargetResult,
+    VerifyRecord,
+    load_results,
+    results_json,
+    with_verify,
+)
 from bakery.docker.run import RunFailed, run_output
 from bakery.matrix import Matrix
 from bakery.plan.target import Target
+from bakery.render.bakefile import write_atomic
 from bakery.verify.compare import Check, compare, expectations, feature_packages
 
 Status = Literal["passed", "failed", "not built", "error"]
@@ -93,7 +104,7 @@ def verify_target(
     try:
         output = run_output(client, image, "python3", args, platform=target.platform)
     except RunFailed as exc:
-        return Verdict(target.id, "error", image, digest, f"docker run failed: {exc}")
+        return Verdict(target.id, "error", image, digest, str(exc))
     lines = [line for line in output.splitlines() if line.strip()]
     try:
         probe = json.loads(lines[-1]) if lines else None
@@ -105,3 +116,19 @@ def verify_target(
     checks = tuple(compare(expectations(target, matrix), probe))
     status: Status = "passed" if all(c.ok for c in checks) else "failed"
     return Verdict(target.id, status, image, digest, None, checks, probe)
+
+
+def record_verdicts(path: Path, verdicts: Sequence[Verdict]) -> set[str]:
+    """Write each probed verdict into the results file at `path`; return the ids recorded.
+
+    The file is read again just before writing (a verify run takes minutes; only the `verify`
+    entries change) and replaced atomically, so it is never left half-written. Targets that
+    were not built, or that the file has no result for, are not recorded.
+    """
+    current = load_results(path)
+    known = {r.id for r in current.targets}
+    records = {v.target: v.record() for v in verdicts
+               if v.status != "not built" and v.target in known}
+    if records:
+        write_atomic(path, results_json(with_verify(current, records)))
+    return set(records)

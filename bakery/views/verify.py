@@ -12,20 +12,26 @@ VERIFY_SCHEMA_VERSION = 1
 
 
 def verify_document(
-    verdicts: Sequence[Verdict], *, results: str | None, recorded: bool
+    verdicts: Sequence[Verdict], *, results: str | None, recorded: Sequence[str]
 ) -> dict[str, Any]:
+    """The `--format json` document (schema in docs/verify.md)."""
     return {
         "schema_version": VERIFY_SCHEMA_VERSION,
         "ok": bool(verdicts) and all(v.ok for v in verdicts),
         "results": results,
-        "recorded": recorded,
+        "recorded": list(recorded),
         "targets": [
             {
                 "id": v.target,
+                "ok": v.ok,
                 "status": v.status,
                 "image": v.image,
                 "digest": v.digest,
                 "message": v.message,
+                "mismatches": [
+                    {"check": c.name, "expected": c.expected, "found": c.found}
+                    for c in v.checks if not c.ok
+                ],
                 "checks": [
                     {"name": c.name, "expected": c.expected, "found": c.found, "ok": c.ok}
                     for c in v.checks
@@ -37,7 +43,9 @@ def verify_document(
     }
 
 
-def verify_json(verdicts: Sequence[Verdict], *, results: str | None, recorded: bool) -> str:
+def verify_json(
+    verdicts: Sequence[Verdict], *, results: str | None, recorded: Sequence[str]
+) -> str:
     doc = verify_document(verdicts, results=results, recorded=recorded)
     return json.dumps(doc, indent=2) + "\n"
 
@@ -52,13 +60,15 @@ def verify_table(verdicts: Sequence[Verdict]) -> None:
         console = Console(highlight=False, width=160)
     for verdict in verdicts:
         if verdict.checks:
-            table = Table(title=f"{verdict.target}  {verdict.image}", title_justify="left",
+            table = Table(title=Text(f"{verdict.target}  {verdict.image}", style="bold"),
+                          title_justify="left",
                           show_edge=False, box=None, padding=(0, 2, 0, 0))
             for column in ("check", "expected", "found", ""):
                 table.add_column(column, overflow="fold")
             for check in verdict.checks:
                 mark = Text("ok", style="green") if check.ok else Text("MISMATCH", style="red")
-                table.add_row(check.name, check.expected, check.found or "-", mark)
+                table.add_row(Text(check.name), Text(check.expected),
+                              Text(check.found or "-"), mark)
             console.print(table)
         line = {
             "passed": Text(f"{verdict.target}: passed", style="green"),
@@ -68,10 +78,11 @@ def verify_table(verdicts: Sequence[Verdict]) -> None:
                             for c in verdict.checks if not c.ok),
                 style="red",
             ),
-            "not built": Text(f"{verdict.target}: not verified: {verdict.message}", style="red"),
+            "not built": Text(f"{verdict.target}: NOT BUILT: {verdict.message}", style="red"),
             "error": Text(f"{verdict.target}: ERROR: {verdict.message}", style="red"),
         }[verdict.status]
-        console.print(line)
+        console.print(line, soft_wrap=True)  # one line per verdict, whole, for grep
         console.print()
     passed = sum(v.ok for v in verdicts)
-    console.print(f"{len(verdicts)} target(s): {passed} passed, {len(verdicts) - passed} not")
+    console.print(Text(f"{len(verdicts)} target(s): {passed} passed,"
+                       f" {len(verdicts) - passed} not"))

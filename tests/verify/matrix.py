@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+from typing import Any
 
 STANDIN_MATRIX = """\
 schema_version = 1
@@ -52,22 +54,51 @@ features = { bitsandbytes = "on" }
 """
 TARGET = "edge_cpu-py311"
 
+# STANDIN_MATRIX plus a CUDA image (tensorrt on, bitsandbytes off) and an arm64 one with PyPI's
+# plain torch: several targets for the fake-docker tests of the command.
+MULTI_MATRIX = STANDIN_MATRIX.replace(
+    'pytorch-cpu = "https://download.pytorch.org/whl/cpu"',
+    'pytorch-cpu = "https://download.pytorch.org/whl/cpu"\n'
+    'pytorch-cu128 = "https://download.pytorch.org/whl/cu128"',
+) + """
+[images.edge_gpu]
+arch = "amd64"
+accelerator = "cuda"
+aliases = ["gpu"]
+torch = { index = "pytorch-cu128", torch = "2.9.1+cu128", torchvision = "0.24.1+cu128", \
+torchaudio = "2.9.1+cu128" }
+features = { tensorrt = "on", bitsandbytes = "off" }
 
-def write_matrix(directory: Path) -> Path:
+[images.edge_arm]
+arch = "arm64"
+accelerator = "cpu"
+torch = { torch = "2.9.1", torchvision = "0.24.1", torchaudio = "2.9.1" }
+"""
+GPU = "edge_gpu-py311"
+ARM = "edge_arm-py311"
+
+
+def write_matrix(directory: Path, text: str = STANDIN_MATRIX) -> Path:
     path = directory / "matrix.toml"
-    path.write_text(STANDIN_MATRIX)
+    path.write_text(text)
     return path
 
 
-def write_results(path: Path, targets: dict[str, tuple[str, str]], output: str = "push") -> Path:
-    """A bake results file: target id -> (pushed tag, digest), all ok."""
+def write_results(
+    path: Path, targets: dict[str, tuple[str, str | None]], output: str = "push",
+    status: dict[str, str] | None = None, platform: dict[str, str] | None = None,
+) -> Path:
+    """A bake results file: target id -> (pushed tag, digest); ok unless `status` says."""
+    status = status or {}
+    platform = platform or {}
     doc = {
         "schema_version": 1, "bakery_version": "0.1.0", "matrix": "matrix.toml",
         "bake_file": "docker-bake.hcl", "builder": None, "output": output, "fail_fast": False,
         "jobs": 1, "git": {"ref": "refs/heads/main", "sha": "0" * 40, "source": "cli"},
         "started_at": "2026-11-28T10:00:00Z", "duration_s": 1.0, "ok": True,
         "targets": [
-            {"id": target, "status": "ok", "platform": "linux/amd64", "digest": digest,
+            {"id": target, "status": status.get(target, "ok"),
+             "platform": platform.get(target, "linux/amd64"), "digest": digest,
              "tags": [tag], "duration_s": 1.0, "started_at": "2026-11-28T10:00:00Z",
              "error": None, "command": [], "build_ref": None, "log_file": None}
             for target, (tag, digest) in targets.items()
@@ -76,3 +107,37 @@ def write_results(path: Path, targets: dict[str, tuple[str, str]], output: str =
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc))
     return path
+
+
+# What the probe prints for an image that matches TARGET's plan.
+GOOD_PROBE: dict[str, Any] = {
+    "probe_version": 1, "arch": "x86_64", "python": "3.11.2",
+    "packages": {"torch": "2.9.1+cpu", "torchvision": "0.24.1+cpu", "torchaudio": "2.9.1+cpu",
+                 "transformers": "4.57.1", "tokenizers": "0.22.1", "bitsandbytes": "0.48.2",
+                 "tensorrt-cu12-bindings": None},
+    "torch_cuda": None,
+    "tools": {"ffmpeg": "7.1.5", "node": "22.23.3", "npm": "10.9.9",
+              "docker": "20.10.24+dfsg1", "dockerd": "20.10.24+dfsg1", "ngrok": "3.30.0",
+              "uv": "0.9.11"},
+    "uv_pip_check": {"ok": True, "output": "All installed packages are compatible"},
+    "errors": {},
+}
+
+
+def probe(base: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+    """A copy of `base` (GOOD_PROBE) with top-level keys replaced and, for `packages` and
+    `tools`, entries merged in."""
+    report = copy.deepcopy(base or GOOD_PROBE)
+    for key, value in changes.items():
+        if key in ("packages", "tools"):
+            report[key].update(value)
+        else:
+            report[key] = value
+    return report
+
+
+GPU_PROBE = probe(packages={"torch": "2.9.1+cu128", "torchvision": "0.24.1+cu128",
+                            "torchaudio": "2.9.1+cu128", "bitsandbytes": None,
+                            "tensorrt-cu12-bindings": "10.13.3.9"}, torch_cuda="12.8")
+ARM_PROBE = probe(arch="aarch64", packages={"torch": "2.9.1", "torchvision": "0.24.1",
+                                            "torchaudio": "2.9.1", "bitsandbytes": None})

@@ -6,26 +6,19 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from packaging.version import Version
 
 from bakery.matrix import parse_matrix
 from bakery.plan import expand
 from bakery.plan.target import Target
 from bakery.tags.git import GitContext
 from bakery.verify.compare import compare, expectations, expected_cuda
-from tests.verify.matrix import STANDIN_MATRIX, TARGET
+from tests.cli_helpers import MINIMAL_MATRIX
+from tests.verify.matrix import GOOD_PROBE, STANDIN_MATRIX, TARGET
 
-GOOD: dict[str, Any] = {
-    "probe_version": 1, "arch": "x86_64", "python": "3.11.2",
-    "packages": {"torch": "2.9.1+cpu", "torchvision": "0.24.1+cpu", "torchaudio": "2.9.1+cpu",
-                 "transformers": "4.57.1", "tokenizers": "0.22.1", "bitsandbytes": "0.48.2",
-                 "tensorrt-cu12-bindings": None},
-    "torch_cuda": None,
-    "tools": {"ffmpeg": "7.1.5", "node": "22.23.3", "npm": "10.9.9",
-              "docker": "20.10.24+dfsg1", "dockerd": "20.10.24+dfsg1", "ngrok": "3.30.0",
-              "uv": "0.9.11"},
-    "uv_pip_check": {"ok": True, "output": "All installed packages are compatible"},
-    "errors": {},
-}
+GOOD = GOOD_PROBE
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +83,65 @@ def test_each_difference_is_named(
 ])
 def test_cuda_comes_from_the_local_tag(torch: str, arch: str, cuda: str | None) -> None:
     assert expected_cuda(torch, arch) == cuda
+
+
+def test_feature_pins_come_from_the_build_args(target: tuple[Target, Any]) -> None:
+    plan_target, matrix = target
+    bumped = plan_target.model_copy(
+        update={"args": {**plan_target.args, "BITSANDBYTES_VERSION": "0.49.0"}})
+    assert expectations(bumped, matrix)["bitsandbytes"] == "0.49.0"
+
+
+def test_only_what_the_plan_sets_is_checked() -> None:
+    matrix = parse_matrix(MINIMAL_MATRIX, source="matrix.toml")
+    plan = expand(matrix, git=GitContext(), source="matrix.toml")
+    cpu = expectations(plan.target("edge_cpu-py313"), matrix)
+    assert set(cpu) == {
+        "python", "arch", "torch", "torchvision", "torchaudio", "transformers", "tokenizers",
+        "torch cuda", "bitsandbytes", "tensorrt-cu12", "uv", "uv pip check"}
+    gpu = expectations(plan.target("edge_gpu-py313"), matrix)
+    assert "torch cuda" not in gpu  # PyPI's x86_64 torch: its CUDA is not in the version
+    assert gpu["bitsandbytes"] == "absent" and gpu["tensorrt-cu12"] == "10.13.3.9"
+
+
+versions = st.builds(
+    lambda release, local: ".".join(map(str, release)) + (f"+{local}" if local else ""),
+    st.lists(st.integers(0, 30), min_size=1, max_size=4),
+    st.sampled_from([None, "cpu", "cu118", "cu126", "cu128", "rocm6.4"]),
+)
+
+
+@given(expected=versions, found=versions)
+def test_versions_match_exactly_local_tag_included(expected: str, found: str) -> None:
+    (check,) = compare({"torch": expected}, {"packages": {"torch": found}})
+    assert check.ok == (Version(expected) == Version(found))
+    if Version(expected).local != Version(found).local:
+        assert not check.ok
+
+
+@given(major=st.integers(10, 13), minor=st.integers(0, 9), arch=st.sampled_from(["amd64", "arm64"]))
+def test_cuda_of_any_cu_tag(major: int, minor: int, arch: str) -> None:
+    assert expected_cuda(f"2.9.1+cu{major}{minor}", arch) == f"{major}.{minor}"
+
+
+optional_text = st.none() | st.text(max_size=12)
+reports = st.fixed_dictionaries({}, optional={
+    "arch": optional_text, "python": optional_text, "torch_cuda": optional_text,
+    "packages": st.dictionaries(st.sampled_from(["torch", "bitsandbytes", "tokenizers"]),
+                                optional_text),
+    "tools": st.dictionaries(st.sampled_from(["uv", "ffmpeg", "docker"]), optional_text),
+    "uv_pip_check": st.none() | st.fixed_dictionaries({"ok": st.booleans(),
+                                                        "output": st.text(max_size=20)}),
+    "errors": st.dictionaries(st.just("torch_cuda"), st.text(max_size=12)),
+})
+
+
+@given(report=reports)
+def test_any_report_is_judged_without_crashing(target: tuple[Target, Any],
+                                               report: dict[str, Any]) -> None:
+    checks = compare(expectations(*target), report)
+    assert [c.name for c in checks] == list(expectations(*target))
+    for check in checks:
+        assert isinstance(check.ok, bool)
+        if check.found is None:  # nothing found passes only where nothing is expected
+            assert check.ok == (check.expected == "absent")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine.images import build_scratch_image, docker
 from tests.engine.standin import MATCHING_TOOLS, StandIn, build_standin
 from tests.verify.conftest import Registry
 from tests.verify.matrix import TARGET, write_matrix, write_results
@@ -101,4 +102,29 @@ def test_an_image_that_cannot_be_pulled_is_an_error_naming_it(
     write_matrix(tmp_path)
     done = bakery("verify", "--target", TARGET, "--image", missing, cwd=tmp_path)
     assert done.returncode == 1
-    assert f"{TARGET}: ERROR: docker run failed:" in done.stdout
+    assert f"{TARGET}: ERROR: cannot pull {missing}: " in done.stdout
+
+
+def test_the_dind_variant_is_probed_without_starting_dockerd(
+    tmp_path: Path, registry: Registry
+) -> None:
+    """EE_DD=true in the image: the probe must still run (its entrypoint is python3)."""
+    tag, digest = registry.push(build_standin(StandIn(ee_dd_default="true")), "acme/edge_cpu",
+                                "dind")
+    write_matrix(tmp_path)
+    write_results(tmp_path / ".bakery" / "results.json", {f"{TARGET}-dind": (tag, digest)})
+    done = bakery("verify", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{TARGET}-dind: passed" in done.stdout
+
+
+def test_an_image_without_python3_is_an_error_with_dockers_reason(tmp_path: Path) -> None:
+    image = build_scratch_image("bakery-test-busybox")
+    write_matrix(tmp_path)
+    done = bakery("verify", "--target", TARGET, "--image", image, "--format", "json",
+                  cwd=tmp_path)
+    assert done.returncode == 1
+    (entry,) = json.loads(done.stdout)["targets"]
+    assert entry["status"] == "error"
+    assert "python3" in entry["message"] and "not found" in entry["message"]
+    assert docker("ps", "-a", "-q", "--filter", f"ancestor={image}").stdout.strip() == ""
