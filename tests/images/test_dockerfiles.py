@@ -275,7 +275,7 @@ def effective_config(links: list[Link]) -> dict[str, Any]:
     return config
 
 
-def simple_commands(script: str) -> list[list[str]]:
+def simple_commands(script: str, *, keep_env: bool = False) -> list[list[str]]:
     """The simple commands of a one-line shell script as word lists (a static approximation:
     split at ; & | && || ( ) and at keywords that start a compound command)."""
     script = script.replace("$(", " ( ")  # command substitutions are commands too
@@ -294,6 +294,8 @@ def simple_commands(script: str) -> list[list[str]]:
             current.append(token)
     if current:
         commands.append(current)
+    if keep_env:
+        return commands
     # drop leading VAR=value assignments, keep the program and its arguments
     return [c[next((i for i, w in enumerate(c) if "=" not in w or w.startswith("-")), len(c)):]
             for c in commands]
@@ -342,6 +344,8 @@ def run_in_shell(
     context pointing into the repository."""
     _flags, command = ins.split()
     for mount in ins.mounts():
+        if mount.get("type") == "cache":
+            continue  # a cache only: the command works the same without it
         assert mount.get("type") == "bind" and "from" not in mount, f"cannot run {ins.where()}"
         command = command.replace(mount["target"], str(ROOT / mount["source"]))
     shell = link.stage.shell_at(ins, link.shell_in)
@@ -509,19 +513,51 @@ def test_there_is_no_virtualenv_anywhere():
         assert not re.search(r"-m\s+venv\b|\bvirtualenv\b|\buv\s+venv\b", text), where
 
 
-def test_every_pip_install_is_uv_pip_install_system_no_cache_no_compile():
+def _without_assignments(words: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Leading VAR=value words (the command's environment) and the command itself."""
+    env: dict[str, str] = {}
+    while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):
+        name, _, value = words[0].partition("=")
+        env[name] = value
+        words = words[1:]
+    return env, words
+
+
+def test_every_pip_install_is_uv_pip_install_system_no_compile_and_caches_nothing_in_a_layer():
     installs = 0
     for where, text in run_commands():
-        for words in simple_commands(text):
+        for words in simple_commands(text, keep_env=True):
+            env, words = _without_assignments(words)
             for i in range(len(words) - 1):
                 if words[i : i + 2] == ["pip", "install"]:
                     installs += 1
                     assert i == 1 and words[0] == "uv", f"{where}: {' '.join(words)}"
-                    for flag in ("--system", "--no-cache", "--no-compile"):
+                    for flag in ("--system", "--no-compile"):
                         assert flag in words, f"{where}: {flag} missing in {' '.join(words)}"
+                    # no cache in the image: --no-cache, or a cache dir that is a cache mount
+                    assert "--no-cache" in words or "UV_CACHE_DIR" in env, (
+                        f"{where}: uv pip install without --no-cache or UV_CACHE_DIR"
+                    )
             assert words[:1] not in (["pip"], ["pip3"]), f"{where}: bare {' '.join(words)}"
             assert words[1:3] != ["-m", "pip"], f"{where}: {' '.join(words)}"
     assert installs >= 2, "found no uv pip install at all: the parser is broken"
+
+
+def test_a_uv_cache_dir_is_always_a_buildkit_cache_mount():
+    seen = 0
+    for path in dockerfiles():
+        for ins in load(path).instructions("RUN"):
+            _flags, text = ins.split()
+            for words in simple_commands(text, keep_env=True):
+                env, _ = _without_assignments(words)
+                if "UV_CACHE_DIR" in env:
+                    seen += 1
+                    targets = [m.get("target") for m in ins.mounts() if m.get("type") == "cache"]
+                    assert env["UV_CACHE_DIR"] in targets, (
+                        f"{ins.where()}: UV_CACHE_DIR={env['UV_CACHE_DIR']} is not a cache mount,"
+                        " so the cache would land in the layer"
+                    )
+    assert seen >= 1, "the ML stack install should use the uv cache mount"
 
 
 def test_every_pinned_build_arg_is_set_by_every_bake_target_that_builds_it(bake):
@@ -583,13 +619,13 @@ def test_ml_stack_is_installed_from_the_targets_torch_index_with_its_pins(bake, 
         assert done.returncode == 0, done.stderr
         install, check = uv_calls(log)
         assert check == ["pip", "check"]
-        assert install[:5] == ["pip", "install", "--system", "--no-cache", "--no-compile"]
+        assert install[:4] == ["pip", "install", "--system", "--no-compile"]
         args = target["args"]
         index = args["TORCH_INDEX_URL"]
         expected_index = ["--extra-index-url", index] if index else []
         pins = [f"{pkg}=={args[f'{pkg.upper()}_VERSION']}"
                 for pkg in ("torch", "torchvision", "torchaudio", "transformers", "tokenizers")]
-        assert install[5:] == expected_index + pins, name
+        assert install[4:] == expected_index + pins, name
         assert not any(a.startswith("--index-strategy") for a in install), name
         checked += 1
     assert checked >= len(IMAGES)
