@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from bakery.cli.common import DEFAULT_MATRIX, MatrixOption, TargetOption, load_plan
+from bakery.cli.common import (
+    DEFAULT_MATRIX,
+    MatrixOption,
+    TargetOption,
+    docker_call,
+    load_plan,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -103,7 +109,6 @@ def bake(
     """Build the selected targets (default: the `default` group) with docker buildx bake,
     one invocation per target, and report a result per target (exit 1 unless all are ok)."""
     import os
-    import shlex
     import time
     from datetime import UTC, datetime
 
@@ -129,10 +134,7 @@ def bake(
     cwd = base.resolve()
     results_path = results if results is not None else base / ".bakery" / "results.json"
     workdir = results_path.parent
-    try:
-        docker_call = shlex.split(os.environ.get("BAKERY_DOCKER", "")) or ["docker"]
-    except ValueError as exc:
-        raise ConfigError(f"BAKERY_DOCKER: {os.environ['BAKERY_DOCKER']!r}: {exc}") from None
+    docker_cmd = docker_call()
 
     bake_file, temporary, notes = _bake_file(loaded, matrix, render=render)
     try:
@@ -149,7 +151,7 @@ def bake(
                 temporary = None  # keep it: the printed commands refer to it
                 notes.append(f"the rendered bake file is kept at {bake_file}")
             typer.echo(views.dry_run_script(
-                [plan_inv.bake_argv(docker_call, i, settings) for i in invocations],
+                [plan_inv.bake_argv(docker_cmd, i, settings) for i in invocations],
                 cwd=None if Path.cwd().resolve() == cwd else cwd,
                 metadata_dir=_relative(workdir / "metadata", cwd),
                 concurrency=concurrency, notes=notes,
@@ -158,7 +160,7 @@ def bake(
 
         from bakery.docker import buildx  # python-on-whales: only now (SPEC S1)
 
-        client = buildx.make_client(docker_call)
+        client = buildx.make_client(docker_cmd)
         buildx.check_tools(client, builder)
         prefix = buildx.docker_prefix(client)
         work = [Job(i, plan_inv.bake_argv(prefix, i, settings)) for i in invocations]

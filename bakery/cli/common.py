@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from bakery.errors import ConfigError
 from bakery.matrix import Matrix, load_matrix
 from bakery.plan import Plan, expand
 from bakery.preflight.lock import lock_path, plan_decisions, read_lock
@@ -74,3 +75,15 @@ def load_plan(
     )
     plan = expand(matrix, git=git, source=str(matrix_path), decisions=decisions)
     return Loaded(matrix_path=matrix_path, matrix=matrix, plan=plan)
+
+
+def docker_call(env: Mapping[str, str] | None = None) -> list[str]:
+    """The docker command bakery runs: $BAKERY_DOCKER (shell-split; tests point it at a fake
+    docker), else `docker`. ConfigError (exit 2) when the variable cannot be split."""
+    import shlex
+
+    raw = (os.environ if env is None else env).get("BAKERY_DOCKER", "")
+    try:
+        return shlex.split(raw) or ["docker"]
+    except ValueError as exc:
+        raise ConfigError(f"BAKERY_DOCKER: {raw!r}: {exc}") from None

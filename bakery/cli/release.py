@@ -20,6 +20,7 @@ from bakery.cli.common import (
     RefOption,
     ShaOption,
     TargetOption,
+    docker_call,
     load_plan,
 )
 
@@ -67,13 +68,11 @@ def release(
     run changes nothing. Exit 0 when every tag is in place, 1 on a refusal or a failed
     operation, 2 for bad input or missing docker/buildx.
     """
-    import os
-    import shlex
 
     from rich.console import Console
 
     from bakery.bake.results import load_results
-    from bakery.errors import BakeryError, ConfigError
+    from bakery.errors import BakeryError
     from bakery.plan import select_targets
     from bakery.release.operations import release_operations
     from bakery.views import release as views
@@ -86,11 +85,7 @@ def release(
 
     outcomes: list[TagOutcome] = []
     if not refusals:  # a refusal stops everything before Docker is even asked
-        try:
-            docker_call = shlex.split(os.environ.get("BAKERY_DOCKER", "")) or ["docker"]
-        except ValueError as exc:
-            raise ConfigError(f"BAKERY_DOCKER: {os.environ['BAKERY_DOCKER']!r}: {exc}") from None
-        outcomes = _run(docker_call, operations, dry_run=dry_run, err=err)
+        outcomes = _run(docker_call(), operations, dry_run=dry_run, err=err)
 
     ok = not refusals and all(o.state != "failed" for o in outcomes)
     if format is ReleaseFormat.json:

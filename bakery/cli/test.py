@@ -13,7 +13,13 @@ from typing import Annotated
 
 import typer
 
-from bakery.cli.common import DEFAULT_MATRIX, MatrixOption, TargetOption, load_plan
+from bakery.cli.common import (
+    DEFAULT_MATRIX,
+    MatrixOption,
+    TargetOption,
+    docker_call,
+    load_plan,
+)
 
 
 class NestedVia(enum.StrEnum):
@@ -91,7 +97,7 @@ def test(
     script = script_path(matrix)
     results_path = results or matrix.parent / ".bakery" / "results.json"
     bake_results = load_results(results_path) if results or results_path.exists() else None
-    client = make_client(_docker_call(os.environ.get("BAKERY_DOCKER", "")))
+    client = make_client(docker_call())
     host = engine_architecture(client)
     typer.echo(f"bakery test: host engine architecture {host} (linux/{docker_arch(host)})")
     binfmt_dir = Path(os.environ.get("BINFMT_DIR") or BINFMT_DIR)
@@ -127,12 +133,3 @@ def test(
                           f" {', '.join(failed)}")
 
 
-def _docker_call(value: str) -> list[str]:
-    import shlex
-
-    from bakery.errors import ConfigError
-
-    try:
-        return shlex.split(value) or ["docker"]
-    except ValueError as exc:
-        raise ConfigError(f"BAKERY_DOCKER: {value!r}: {exc}") from None

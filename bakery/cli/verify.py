@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import enum
-import os
-import shlex
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bakery.cli.common import DEFAULT_MATRIX, MatrixOption, TargetOption, load_plan
+from bakery.cli.common import (
+    DEFAULT_MATRIX,
+    MatrixOption,
+    TargetOption,
+    docker_call,
+    load_plan,
+)
 from bakery.errors import BakeryError, ConfigError
 
 if TYPE_CHECKING:
@@ -95,12 +99,7 @@ def verify(
     bake_results = load_results(results_path) if have_results else None
     targets = _select(loaded.plan, target, bake_results, results_path, image)
 
-    raw_call = os.environ.get("BAKERY_DOCKER", "")
-    try:
-        docker_call = shlex.split(raw_call) or ["docker"]
-    except ValueError as exc:
-        raise ConfigError(f"BAKERY_DOCKER: {raw_call!r}: {exc}") from None
-    client = make_client(docker_call)  # python-on-whales: imported only now (STYLE 7)
+    client = make_client(docker_call())  # python-on-whales: imported only now (STYLE 7)
     check_engine(client)
 
     err = Console(stderr=True, highlight=False, markup=False)
