@@ -82,7 +82,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     log.close()
 
 
-FAKE = Path(__file__).resolve().parent / "fake_docker"
+FAKE = Path(__file__).resolve().parents[1] / "fakes" / "docker"
 
 
 @dataclass
