@@ -18,6 +18,7 @@ from bakery.cli.common import (
     DEFAULT_MATRIX,
     MatrixOption,
     TargetOption,
+    default_results,
     docker_call,
     load_plan,
 )
@@ -132,7 +133,7 @@ def bake(
     }
     base = matrix.parent
     cwd = base.resolve()
-    results_path = results if results is not None else base / ".bakery" / "results.json"
+    results_path = results if results is not None else default_results(matrix)
     workdir = results_path.parent
     docker_cmd = docker_call()
 

@@ -87,3 +87,8 @@ def docker_call(env: Mapping[str, str] | None = None) -> list[str]:
         return shlex.split(raw) or ["docker"]
     except ValueError as exc:
         raise ConfigError(f"BAKERY_DOCKER: {raw!r}: {exc}") from None
+
+
+def default_results(matrix_path: Path) -> Path:
+    """Where `bakery bake` writes its results and verify, release and test read them."""
+    return matrix_path.parent / ".bakery" / "results.json"

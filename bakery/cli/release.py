@@ -20,6 +20,7 @@ from bakery.cli.common import (
     RefOption,
     ShaOption,
     TargetOption,
+    default_results,
     docker_call,
     load_plan,
 )
@@ -79,7 +80,7 @@ def release(
 
     loaded = load_plan(matrix, ref=ref, sha=sha)
     targets = select_targets(loaded.plan, target or ["all"])
-    results_path = results if results is not None else matrix.parent / ".bakery" / "results.json"
+    results_path = results if results is not None else default_results(matrix)
     operations, refusals = release_operations(targets, load_results(results_path))
     err = Console(stderr=True, highlight=False)
 

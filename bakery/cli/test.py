@@ -17,6 +17,7 @@ from bakery.cli.common import (
     DEFAULT_MATRIX,
     MatrixOption,
     TargetOption,
+    default_results,
     docker_call,
     load_plan,
 )
@@ -95,7 +96,7 @@ def test(
     from bakery.imagetest.run import image_for, run_script, script_env, script_path
 
     script = script_path(matrix)
-    results_path = results or matrix.parent / ".bakery" / "results.json"
+    results_path = results or default_results(matrix)
     bake_results = load_results(results_path) if results or results_path.exists() else None
     client = make_client(docker_call())
     host = engine_architecture(client)

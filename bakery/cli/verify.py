@@ -13,6 +13,7 @@ from bakery.cli.common import (
     DEFAULT_MATRIX,
     MatrixOption,
     TargetOption,
+    default_results,
     docker_call,
     load_plan,
 )
@@ -93,7 +94,7 @@ def verify(
     from bakery.views import verify as views
 
     loaded = load_plan(matrix, use_git=False)
-    results_path = results or matrix.parent / ".bakery" / "results.json"
+    results_path = results or default_results(matrix)
     # --image may run without any results file; otherwise (or with --results) one is needed
     have_results = results is not None or results_path.exists() or not image
     bake_results = load_results(results_path) if have_results else None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bakery.matrix.models import MACHINES
+
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 _DOCKER_NAMES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
-_QEMU_NAMES = {"amd64": "x86_64", "arm64": "aarch64"}
 
 
 def docker_arch(name: str) -> str:
@@ -16,7 +17,7 @@ def docker_arch(name: str) -> str:
 
 def qemu_handler(arch: str, binfmt_dir: Path = BINFMT_DIR) -> Path:
     """Where qemu-user's binfmt handler for `arch` (amd64, arm64) is registered."""
-    return binfmt_dir / f"qemu-{_QEMU_NAMES.get(arch, arch)}"
+    return binfmt_dir / f"qemu-{MACHINES.get(arch, arch)}"
 
 
 def handler_enabled(handler: Path) -> bool:

@@ -14,6 +14,8 @@ from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 Arch = Literal["amd64", "arm64"]
+# Docker architecture -> `uname -m` name (what wheels, qemu and the legacy tags call it).
+MACHINES: dict[str, str] = {"amd64": "x86_64", "arm64": "aarch64"}
 Accelerator = Literal["cpu", "cuda"]
 FlagSetting = Literal["on", "off", "auto"]
 
@@ -184,7 +186,7 @@ class Image(_Model):
     @property
     def machine(self) -> str:
         """The `uname -m` name of the architecture, as the legacy tags spell it."""
-        return {"amd64": "x86_64", "arm64": "aarch64"}[self.arch]
+        return MACHINES[self.arch]
 
     @property
     def platform(self) -> str:

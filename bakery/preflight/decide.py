@@ -15,8 +15,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bakery.matrix.models import Arch
 from bakery.preflight.index import ProjectPage
-from bakery.preflight.wheels import Arch, Target, WheelCheck, check_wheel, project_missing
+from bakery.preflight.wheels import Target, WheelCheck, check_wheel, project_missing
 
 FlagSetting = Literal["on", "off", "auto"]
 PageKey = tuple[str, str]

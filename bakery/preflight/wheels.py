@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from typing import Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags
@@ -26,10 +25,9 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from bakery.matrix.models import MACHINES, Arch
 from bakery.preflight.index import IndexFile
 
-Arch = Literal["amd64", "arm64"]
-MACHINES: dict[str, str] = {"amd64": "x86_64", "arm64": "aarch64"}
 UBUNTU_2404_GLIBC = (2, 39)
 # The legacy manylinux names are aliases of manylinux_2_<minor> (PEP 600).
 _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}

@@ -10,8 +10,9 @@ from urllib.parse import quote, urljoin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bakery.matrix.models import MACHINES
 from bakery.preflight.index import IndexFile, parse_html_page, parse_json_page
-from bakery.preflight.wheels import MACHINES, Target, Verdict, _compact, check_wheel
+from bakery.preflight.wheels import Target, Verdict, _compact, check_wheel
 
 GLIBC = 39
 FLOOR = {"x86_64": 5, "aarch64": 17}
