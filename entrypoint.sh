@@ -1,5 +1,5 @@
 #!/bin/sh
-# entrypoint.sh: the Docker-in-Docker launcher of every edge-node image (SPEC E1-E5).
+# entrypoint.sh: the Docker-in-Docker launcher of every edge-node image.
 # The same bytes go into every image; POSIX sh only.
 #
 # EE_DD unset, empty, 0, false, no or off (any case): exec the command at once. Nothing else

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start a Docker engine for the engine tests (SPEC section 10, MACHINE.md).
+# Start a Docker engine for the engine tests.
 #
 # Runs as root on a Debian 12 machine. Idempotent: packages already installed are not installed
 # again, and a running engine (`docker info` answers) is left alone. Otherwise it starts Debian's

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_image.sh: test one built edge-node image on this host (SPEC X1, X2). POSIX sh; needs only
+# test_image.sh: test one built edge-node image on this host. POSIX sh; needs only
 # a docker CLI and engine (no Python, no jq on the host: the image's own python3 reads the probe).
 # `bakery test` is a thin driver around this script, so both always check the same things.
 #

@@ -1,6 +1,6 @@
 """Shared test setup.
 
-* Unit tests never run a subprocess by accident (STYLE 10): an autouse guard makes
+* Unit tests never run a subprocess by accident: an autouse guard makes
   `subprocess.Popen` fail unless the test is marked `engine` or asks for `allow_subprocess`.
 * `engine` tests need a real Docker engine. Where none answers they are skipped, except under
   BAKERY_REQUIRE_ENGINE=1 (CI sets it after starting dockerd), where that is a failure.

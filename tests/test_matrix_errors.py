@@ -1,4 +1,4 @@
-"""Bad matrix input: exit 2 and one line naming file, key path and value (SPEC M1, T4)."""
+"""Bad matrix input: exit 2 and one line naming file, key path and value."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`bakery plan`: targets, tags, groups and the three output formats (SPEC M2-M4, T1-T2)."""
+"""`bakery plan`: targets, tags, groups and the three output formats."""
 
 from __future__ import annotations
 

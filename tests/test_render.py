@@ -1,4 +1,4 @@
-"""The bake file: HCL escaping, determinism, agreement with the plan, --check (SPEC M5)."""
+"""The bake file: HCL escaping, determinism, agreement with the plan, --check."""
 
 from __future__ import annotations
 

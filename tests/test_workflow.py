@@ -1,4 +1,4 @@
-"""The GitHub workflow keeps the promises users and maintainers depend on (SPEC X3).
+"""The GitHub workflow keeps the promises users and maintainers depend on.
 
 Pinned actions, least privilege, release only on tags, secrets only where they are needed, and
 the bakery commands it runs are exactly the ones docs/ci.md lists (and cover the README's

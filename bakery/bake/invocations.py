@@ -1,9 +1,9 @@
 """Which `docker buildx bake` invocations a build needs, and with which `--set` overrides.
 
-Pure functions (STYLE 6): targets in, invocations out. The docker module turns an invocation
+Pure functions: targets in, invocations out. The docker module turns an invocation
 into a command line; the runner runs them.
 
-Why one invocation per target (SPEC B2): plain bake cancels every target of an invocation at
+Why one invocation per target: plain bake cancels every target of an invocation at
 the first error and then writes no metadata file at all, so one broken image would hide the
 result of every other. Separate invocations on the same builder still share work: BuildKit
 merges identical in-flight steps and caches finished ones, so a shared stage (python, ffmpeg)

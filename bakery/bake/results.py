@@ -157,7 +157,7 @@ def overall_ok(targets: Sequence[TargetResult]) -> bool:
 
 
 def exit_code(targets: Sequence[TargetResult]) -> int:
-    """0 only when every requested target is ok (SPEC B3)."""
+    """0 only when every requested target is ok."""
     return 0 if overall_ok(targets) else 1
 
 

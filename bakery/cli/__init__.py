@@ -2,7 +2,7 @@
 
 import os
 
-# bakery uses no pydantic plugins; looking them up costs ~30 ms of every start (SPEC S1)
+# bakery uses no pydantic plugins; looking them up costs ~30 ms of every start
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from bakery.cli.app import app, main

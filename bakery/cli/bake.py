@@ -1,6 +1,6 @@
-"""`bakery bake`: build the selected targets with `docker buildx bake` (SPEC B1-B4, B7).
+"""`bakery bake`: build the selected targets with `docker buildx bake`.
 
-Targets resolve exactly as in `bakery plan` (`load_plan` + `select_targets`, STYLE 4). Only
+Targets resolve exactly as in `bakery plan` (`load_plan` + `select_targets`). Only
 this command imports python-on-whales, and only when it is about to run Docker.
 """
 
@@ -159,7 +159,7 @@ def bake(
             ), nl=False)
             return
 
-        from bakery.docker import buildx  # python-on-whales: only now (SPEC S1)
+        from bakery.docker import buildx  # python-on-whales: only now
 
         client = buildx.make_client(docker_cmd)
         buildx.check_tools(client, builder)

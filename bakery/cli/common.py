@@ -1,4 +1,4 @@
-"""Options every command shares, and the one path from matrix.toml to a plan (STYLE 4)."""
+"""Options every command shares, and the one path from matrix.toml to a plan."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`bakery preflight`: real wheel availability decides python and `auto` flags (SPEC P1-P5)."""
+"""`bakery preflight`: real wheel availability decides python and `auto` flags."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""`bakery release`: legacy, compatibility and release tags onto verified digests (SPEC T2,
-T3, B6), with `docker buildx imagetools create` (no rebuild; multi-arch manifests kept).
+"""`bakery release`: legacy, compatibility and release tags onto verified digests, with `docker
+buildx imagetools create` (no rebuild; multi-arch manifests kept).
 
 Targets resolve exactly as in `bakery plan --target` (default: every target of the plan); the
 tags come from the plan; eligibility and sources from the bake results file, where

@@ -1,4 +1,4 @@
-"""`bakery test`: run images/test_image.sh on the selected targets this host can run (SPEC X1).
+"""`bakery test`: run images/test_image.sh on the selected targets this host can run.
 
 A thin driver: targets resolve as in `bakery plan`, expectations come from the plan, and every
 check (versions, `uv pip check`, tools, GPU, nested Docker) is the script's, so hosts without

@@ -1,4 +1,4 @@
-"""`bakery verify`: run each built image and prove it holds what its tags claim (SPEC B5)."""
+"""`bakery verify`: run each built image and prove it holds what its tags claim."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def verify(
     bake_results = load_results(results_path) if have_results else None
     targets = _select(loaded.plan, target, bake_results, results_path, image)
 
-    client = make_client(docker_call())  # python-on-whales: imported only now (STYLE 7)
+    client = make_client(docker_call())  # python-on-whales: imported only now
     check_engine(client)
 
     err = Console(stderr=True, highlight=False, markup=False)

@@ -1,4 +1,4 @@
-"""The only module that runs Docker (STYLE 1, 11). Everything takes a python-on-whales
+"""The only module that runs Docker. Everything takes a python-on-whales
 `DockerClient`, so tests hand in `DockerClient(client_call=[fake])`.
 
 Checks (`docker buildx version`, `docker buildx inspect --bootstrap`) go through

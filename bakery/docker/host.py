@@ -1,5 +1,5 @@
 """What the Docker engine says about its host: the architecture `bakery test` matches targets
-against (SPEC X1). The client is a parameter so tests can hand in a fake (STYLE 11)."""
+against. The client is a parameter so tests can hand in a fake."""
 
 from __future__ import annotations
 

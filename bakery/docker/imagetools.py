@@ -1,4 +1,4 @@
-"""Registry tags through `docker buildx imagetools` (python-on-whales, STYLE 1, 11): read the
+"""Registry tags through `docker buildx imagetools` (python-on-whales): read the
 digest a tag points at, and copy a manifest to a new tag (no rebuild, multi-arch kept).
 
 `client.buildx.imagetools.inspect()` runs `inspect --raw` and parses the manifest, which does

@@ -1,5 +1,5 @@
-"""Running a command in an image and reading its output, through python-on-whales (STYLE 1,
-11). Used by `bakery verify` to run the probe; the client is a parameter so tests can hand in
+"""Running a command in an image and reading its output, through python-on-whales. Used by `bakery
+verify` to run the probe; the client is a parameter so tests can hand in
 `DockerClient(client_call=[fake])`.
 
 python-on-whales' `container.run()` cannot write to the container's stdin, so a script is

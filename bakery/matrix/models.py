@@ -1,4 +1,4 @@
-"""pydantic models of matrix.toml: frozen, strict, unknown keys rejected (SPEC M1).
+"""pydantic models of matrix.toml: frozen, strict, unknown keys rejected.
 
 Only shape and per-field rules live here; rules that relate several parts of the matrix
 (a flag naming an unknown feature, TensorRT on a CPU image, ...) are in `checks.py`, where the

@@ -1,4 +1,4 @@
-"""Expansion: matrix (+ preflight decisions, + git context) -> targets and groups (SPEC M2, M3).
+"""Expansion: matrix (+ preflight decisions, + git context) -> targets and groups.
 
 A pure function: no files, no environment, no subprocesses. Linear in the number of targets.
 """

@@ -1,4 +1,4 @@
-"""Target selection: ids, group names and glob patterns over ids (STYLE 3)."""
+"""Target selection: ids, group names and glob patterns over ids."""
 
 from __future__ import annotations
 

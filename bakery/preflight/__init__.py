@@ -1,4 +1,4 @@
-"""Preflight (SPEC P1-P5): check on the package indexes that every pinned package has a wheel.
+"""Preflight: check on the package indexes that every pinned package has a wheel.
 
 ``index`` fetches project pages (PEP 691 / PEP 503, concurrent, cached), ``wheels`` decides
 whether one package has an installable wheel, ``decide`` turns that into per-image decisions.

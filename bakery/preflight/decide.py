@@ -1,4 +1,4 @@
-"""Pure preflight decisions (SPEC P2): which python an image builds on, which flags are on.
+"""Pure preflight decisions: which python an image builds on, which flags are on.
 
 Input: an ``ImageSpec`` and the index answers keyed by (index name, canonical project).
 Output: a frozen ``ImageDecision`` that serialises to JSON deterministically (for the lock).

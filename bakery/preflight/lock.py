@@ -1,4 +1,4 @@
-"""The preflight lock (SPEC P3): `matrix.lock.json` next to matrix.toml, committed.
+"""The preflight lock: `matrix.lock.json` next to matrix.toml, committed.
 
 It holds, per image, what `bakery preflight` decided (python, flags, the wheel each package
 resolves to) and the fingerprint of the matrix inputs it decided from (bakery.preflight.spec).

@@ -1,5 +1,5 @@
 """From matrix.toml to what preflight checks: one ImageSpec per image, and the fingerprint of
-the part of the matrix that preflight's answer for that image depends on (SPEC P3).
+the part of the matrix that preflight's answer for that image depends on.
 
 The fingerprint covers the python policy, the image's architecture, accelerator and torch set,
 the URL of every index its packages come from, transformers/tokenizers, and each feature it

@@ -1,4 +1,4 @@
-"""docker-bake.hcl from docker-bake.hcl.j2 and the plan (SPEC M5)."""
+"""docker-bake.hcl from docker-bake.hcl.j2 and the plan."""
 
 from bakery.render.bakefile import check_bake_file, render_bake_file, write_atomic
 from bakery.render.hcl import hcl_value

@@ -62,7 +62,7 @@ def resolve_git_context(
     env: Mapping[str, str],
     repo_dir: Path | None,
 ) -> GitContext:
-    """Resolve the context with the SPEC T3 precedence: CLI, then GITHUB_REF/SHA, then git."""
+    """Resolve the context in order: CLI, then GITHUB_REF/SHA, then git."""
     if sha is not None and not _SHA.match(sha):
         raise ConfigError(f"--sha: {sha!r} is not a hex commit id (7 to 40 lowercase hex digits)")
     if ref is not None or sha is not None:

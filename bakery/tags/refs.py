@@ -1,4 +1,4 @@
-"""Image references as small immutable values, validated before anything runs (SPEC T4)."""
+"""Image references as small immutable values, validated before anything runs."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ MAX_NAME_LENGTH = 255
 
 
 def normalize_version(version: str) -> str:
-    """Spell a version the way tags do: `+` is illegal in tags and becomes `.` (SPEC T1)."""
+    """Spell a version the way tags do: `+` is illegal in tags and becomes `.`."""
     return version.replace("+", ".")
 
 

@@ -1,4 +1,4 @@
-"""Release tags with docker/metadata-action semantics where they overlap (SPEC T3).
+"""Release tags with docker/metadata-action semantics where they overlap.
 
 Differences, by design: every target of a repository gets the same rules, so a variant
 (fallback python, DinD) passes its own suffix, which also applies to `latest` (metadata-action's

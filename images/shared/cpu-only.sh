@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run by the CPU images' Dockerfiles: GPU-only features never go into a CPU image (SPEC I5).
+# Run by the CPU images' Dockerfiles: GPU-only features never go into a CPU image.
 # Arguments are FLAG=VALUE pairs of the GPU-only feature flags; "true" (or anything but
 # "false") stops the build with the reason.
 set -eu

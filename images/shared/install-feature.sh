@@ -1,7 +1,7 @@
 #!/bin/sh
 # Usage: install-feature.sh FLAG VALUE REQUIREMENT [UV_PIP_INSTALL_ARGS...]
 #
-# Installs one feature-flag package (SPEC I5) into the image's system Python when VALUE is
+# Installs one feature-flag package into the image's system Python when VALUE is
 # "true", installs nothing when it is "false", and stops the build on anything else. The
 # packages already installed are frozen as constraints first, so a feature can add packages
 # but never move torch or any other pin; `uv pip check` then proves the result consistent.

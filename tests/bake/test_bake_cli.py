@@ -1,4 +1,4 @@
-"""`bakery bake` end to end against the fake docker (SPEC B1-B4, B7)."""
+"""`bakery bake` end to end against the fake docker."""
 
 from __future__ import annotations
 
@@ -246,7 +246,7 @@ def test_bake_builds_exactly_what_plan_shows(
     fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
     selection: list[str],
 ) -> None:
-    """STYLE 4: plan is the oracle; bake resolves --target through the same code."""
+    """Plan is the oracle: bake resolves --target through the same code."""
     flags = [arg for name in selection for arg in ("--target", name)]
     plan = run_cli(capsys, "plan", "--format", "json", "--matrix", str(ROOT / "matrix.toml"),
                    *flags)
@@ -433,7 +433,7 @@ def test_the_real_docker_cli_without_buildx_is_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The detection against the docker CLI of this machine, when it has no buildx plugin
-    (MACHINE.md); elsewhere there is nothing to detect."""
+    (CI machines have none); elsewhere there is nothing to detect."""
     import shutil
 
     docker = shutil.which("docker")

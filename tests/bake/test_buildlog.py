@@ -1,4 +1,4 @@
-"""Reading buildx plain progress: the current step and the failure report (SPEC B3)."""
+"""Reading buildx plain progress: the current step and the failure report."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Grouping targets into bake invocations and building their command lines (STYLE 6, B2)."""
+"""Grouping targets into bake invocations and building their command lines."""
 
 from __future__ import annotations
 

@@ -154,7 +154,7 @@ def test_short_digest() -> None:
 
 
 def test_plan_does_not_import_python_on_whales(allow_subprocess: None) -> None:
-    """SPEC S1: only `bakery bake` pays for python-on-whales."""
+    """Only `bakery bake` pays for python-on-whales."""
     code = (
         "import sys\n"
         "from bakery.cli import main\n"

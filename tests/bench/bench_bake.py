@@ -1,4 +1,4 @@
-"""Benchmarks (not tests) for `bakery bake` (SPEC S3). Run:
+"""Benchmarks (not tests) for `bakery bake`. Run:
 
     .venv/bin/python -m tests.bench.bench_bake [--runs 7]
 

@@ -1,4 +1,4 @@
-"""Benchmarks (not tests) for SPEC S1/S2. Run: .venv/bin/python -m tests.bench.bench_plan
+"""Benchmarks (not tests): plan cold start and plan+render scaling. Run: .venv/bin/python -m tests.bench.bench_plan
 
 1. `bakery plan --format json` cold start on the shipped matrix (a new process each run).
 2. plan + render of a generated matrix with ~1,000 targets, in-process.

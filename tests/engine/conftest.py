@@ -5,8 +5,8 @@
   images' defaults EE_DD=false and DOCKER_TLS_CERTDIR=/certs. Built once, cached across runs.
 * `nested_image`: a busybox-only image and its `docker save` tar, to `docker load` inside a DinD
   container (nothing can be pulled).
-* `dind_run_flags`: what replaces `--privileged` (SPEC X2): env DIND_RUN_FLAGS, else the set from
-  MACHINE.md.
+* `dind_run_flags`: what replaces `--privileged`: env DIND_RUN_FLAGS, else a set that works on
+  hosts that refuse `--privileged` (docs/testing-images.md).
 * `containers`: unique container names, removed (with their volumes) after the test.
 """
 

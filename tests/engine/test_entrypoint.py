@@ -1,4 +1,4 @@
-"""entrypoint.sh in a real container (SPEC E1-E5, X2).
+"""entrypoint.sh in a real container.
 
 The image under test is Debian bookworm with Debian's dockerd and the project's entrypoint.sh
 (see conftest.py); DinD runs use `dind_run_flags` instead of `--privileged`. One long-running

@@ -1,4 +1,4 @@
-"""Static checks of the image Dockerfiles against what their users rely on (SPEC I1-I12).
+"""Static checks of the image Dockerfiles against what their users rely on.
 
 No engine runs here. Each Dockerfile is read with dockerfile_parse into stages; an image target
 of the rendered docker-bake.hcl is followed from its Dockerfile's last stage down to the base
@@ -775,7 +775,7 @@ def test_apt_lists_and_build_tools_stay_out_of_the_images(bake):
 
 
 def test_package_pins_do_not_reach_the_python_or_ffmpeg_builders():
-    # A changed package list must not rebuild the interpreter or ffmpeg (SPEC I6, layer order).
+    # A changed package list must not rebuild the interpreter or ffmpeg.
     shared = load(SHARED)
     for stage_name in ("python", "ffmpeg"):
         closure = shared.closure(stage_name)

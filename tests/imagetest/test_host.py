@@ -1,4 +1,4 @@
-"""bakery/docker/host.py through a fake `docker` executable (STYLE 11)."""
+"""bakery/docker/host.py through a fake `docker` executable."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """images/test_image.sh and `bakery test` on a real engine, against stand-in images
 (tests/engine/standin.py): arch detection, version assertions passing and failing, nested
 Docker through the embedded dockerd (EE_DD=true, DIND_RUN_FLAGS) and the host socket,
-SKIP_NESTED, and GPU checks skipped with their reason (SPEC X1, X2)."""
+SKIP_NESTED, and GPU checks skipped with their reason."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A real package index on 127.0.0.1, served from fixture files (SPEC P5: no HTTP mocks).
+"""A real package index on 127.0.0.1, served from fixture files.
 
 Routes (every route may be prefixed with ``/ns/<name>`` so that a test counting requests gets
 paths no other test touches):

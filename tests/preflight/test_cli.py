@@ -1,5 +1,5 @@
 """`bakery preflight` end to end against the fixture index on 127.0.0.1, and the lock that
-plan, render and bake read (SPEC P1-P5)."""
+plan, render and bake read."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-image decisions (SPEC P2) over answers of the fixture index."""
+"""Per-image decisions over answers of the fixture index."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Eligibility and the operation list, pure: plan targets + bake results in (SPEC B6)."""
+"""Eligibility and the operation list, pure: plan targets + bake results in."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`bakery release` through the fake docker: the argv of every imagetools call, refusals that
 create nothing, --target subsets, idempotence, moved tags, dry-run, a failure midway, JSON
-(SPEC T2, T3, B6, B7)."""
+(T3, B6, B7)."""
 
 from __future__ import annotations
 

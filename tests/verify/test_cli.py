@@ -1,5 +1,5 @@
 """`bakery verify` end to end through a fake `docker` (tests/verify/fake_docker): which image
-runs, how, what is shown and what is recorded (STYLE 11). Engine tests do the same for real."""
+runs, how, what is shown and what is recorded. Engine tests do the same for real."""
 
 from __future__ import annotations
 

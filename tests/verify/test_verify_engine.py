@@ -1,5 +1,5 @@
 """`bakery verify` on a real engine: stand-in images pushed to a real registry on 127.0.0.1,
-pulled back by digest and probed (SPEC B5)."""
+pulled back by digest and probed."""
 
 from __future__ import annotations
 

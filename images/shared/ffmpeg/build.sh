@@ -1,5 +1,5 @@
 #!/bin/sh
-# The ffmpeg builder of the shared `ffmpeg` stage (SPEC I6). Profiles live next to this script:
+# The ffmpeg builder of the shared `ffmpeg` stage. Profiles live next to this script:
 # PROFILE.build-deps (Ubuntu -dev packages) and PROFILE.configure (configure switches), plus
 # common.build-deps for every profile.
 #
