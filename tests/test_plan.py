@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bakery.cli.common import load_plan
 from bakery.errors import ConfigError
 from bakery.matrix import parse_matrix
 from bakery.plan import expand, select_targets
+from bakery.plan.load import load_plan
 from bakery.plan.target import FlagDecision, ImageDecision
 from tests.cli_helpers import MINIMAL_MATRIX, run_cli
 

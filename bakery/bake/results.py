@@ -191,6 +191,28 @@ def _error(failure: Failure) -> BuildError:
     return BuildError(step=failure.step, message=failure.message, log_tail=failure.log_tail)
 
 
+def _built(
+    invocation: Invocation, target: str, metadata: Mapping[str, Any] | None,
+    platforms: Mapping[str, str], require_image: bool, common: Mapping[str, Any],
+) -> TargetResult:
+    """The result of a target whose bake exited 0, from the metadata buildx wrote."""
+    meta = _target_metadata(metadata or {}, target) or {}
+    digest = _str_or_none(meta.get("containerimage.digest"))
+    names = tuple(n for n in (_str_or_none(meta.get("image.name")) or "").split(",") if n)
+    if require_image and digest is None and not names:
+        return TargetResult(
+            id=target, status="failed", platform=platforms.get(target), error=BuildError(
+                step=None, message="buildx exited 0 but its metadata"
+                f" ({invocation.metadata_file}) names no digest and no image for this target:"
+                " nothing was pushed or loaded to verify or release",
+            ), **common,
+        )
+    return TargetResult(
+        id=target, status="ok", platform=platforms.get(target), digest=digest, tags=names,
+        build_ref=_str_or_none(meta.get("buildx.build.ref")), **common,
+    )
+
+
 def invocation_results(
     invocation: Invocation,
     *,
@@ -203,10 +225,13 @@ def invocation_results(
     cancelled: bool,
     platforms: Mapping[str, str],
     log_file: str | None,
+    require_image: bool = False,
 ) -> list[TargetResult]:
     """Per-target results of one finished invocation.
 
-    ok: exit 0 (digest and tags from the metadata file, keyed by target). cancelled: bakery
+    ok: exit 0 (digest and tags from the metadata file, keyed by target), except that with
+    `require_image` (--push, --load) a target whose metadata names neither a digest nor an
+    image is failed: it left nothing to verify or release. cancelled: bakery
     interrupted it. failed: the target the log names as failing; in a multi-target bake
     (`--fail-fast`) the others were cancelled by buildx, and when the log names no target
     every one of them is reported failed.
@@ -220,16 +245,8 @@ def invocation_results(
     }
     out = []
     if exit_code == 0:
-        for target in names:
-            meta = _target_metadata(metadata or {}, target) or {}
-            names_field = _str_or_none(meta.get("image.name"))
-            out.append(TargetResult(
-                id=target, status="ok", platform=platforms.get(target),
-                digest=_str_or_none(meta.get("containerimage.digest")),
-                tags=tuple(n for n in (names_field or "").split(",") if n),
-                build_ref=_str_or_none(meta.get("buildx.build.ref")), **common,
-            ))
-        return out
+        return [_built(invocation, target, metadata, platforms, require_image, common)
+                for target in names]
     if cancelled:
         for target in names:
             step = log.current_step(target if len(names) > 1 else None)

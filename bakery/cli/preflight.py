@@ -74,12 +74,12 @@ def preflight(
     """
     from rich.console import Console
 
+    from bakery.jsonfile import write_atomic
     from bakery.matrix import load_matrix
     from bakery.preflight.index import FetchOptions
     from bakery.preflight.lock import lock_json, lock_path, read_lock, updated_lock
     from bakery.preflight.run import preflight_matrix
     from bakery.preflight.select import select_images
-    from bakery.render.bakefile import write_atomic
     from bakery.views import preflight as views
 
     loaded = load_matrix(matrix)

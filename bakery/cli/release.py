@@ -20,10 +20,9 @@ from bakery.cli.common import (
     RefOption,
     ShaOption,
     TargetOption,
-    default_results,
     docker_call,
-    load_plan,
 )
+from bakery.plan.load import default_results, load_plan
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -117,7 +116,8 @@ def release(
 def _run(
     docker_call: list[str], operations: list[TagOperation], *, dry_run: bool, err: Console
 ) -> list[TagOutcome]:
-    from bakery.docker.buildx import check_tools, make_client  # python-on-whales: only now
+    from bakery.docker.buildx import check_tools  # python-on-whales: only now
+    from bakery.docker.client import make_client
     from bakery.release.execute import execute
 
     client = make_client(docker_call)

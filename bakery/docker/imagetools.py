@@ -14,7 +14,7 @@ import json
 from python_on_whales import DockerClient, DockerException
 from python_on_whales.utils import run
 
-from bakery.docker.run import first_line
+from bakery.docker.client import first_line
 
 
 class RegistryError(Exception):

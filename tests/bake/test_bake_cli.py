@@ -25,7 +25,7 @@ PIP_STEP = ("[python 3/4] RUN uv pip install --system --no-cache --no-compile to
 
 
 def primary_tags(target: str) -> tuple[str, ...]:
-    from bakery.cli.common import load_plan
+    from bakery.plan.load import load_plan
 
     return load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan.target(target).tags.primary
 
