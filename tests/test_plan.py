@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +11,9 @@ from bakery.matrix import parse_matrix
 from bakery.plan import expand, select_targets
 from bakery.plan.load import load_plan
 from bakery.plan.target import FlagDecision, ImageDecision
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
+from tests.support.cli import MINIMAL_MATRIX, run_cli
+from tests.support.repo import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SHA = "0123456789abcdef0123456789abcdef01234567"
 GPU = "base_edge_node_amd64_gpu-py313"
 

@@ -16,8 +16,9 @@ import pytest
 
 from bakery.bake.invocations import REVISION_LABEL
 from bakery.bake.results import load_results
-from tests.bake.conftest import ARM, CPU, DEFAULT_IDS, GPU, ROOT, SHA, FakeDocker
-from tests.cli_helpers import Result, run_cli
+from tests.support.cli import Result, run_cli
+from tests.support.fake_docker import SHA, FakeDocker
+from tests.support.repo import ARM, CPU, DEFAULT_IDS, GPU, ROOT
 
 REVISION = f"{REVISION_LABEL}={SHA}"
 PIP_STEP = ("[python 3/4] RUN uv pip install --system --no-cache --no-compile torch==2.9.1"

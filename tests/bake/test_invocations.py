@@ -24,7 +24,8 @@ from bakery.errors import ConfigError
 from bakery.plan import Plan, select_targets
 from bakery.plan.load import load_plan
 from bakery.plan.target import StageTarget
-from tests.bake.conftest import ROOT, FakeDocker
+from tests.support.fake_docker import FakeDocker
+from tests.support.repo import ROOT
 
 META = Path(".bakery/metadata")
 

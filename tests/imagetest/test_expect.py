@@ -12,9 +12,9 @@ from bakery.imagetest import docker_arch, env_file, expectation_env, host_skip_r
 from bakery.imagetest.hostmatch import handler_enabled, qemu_handler
 from bakery.imagetest.run import PROBE, image_for, script_env, script_path
 from bakery.plan.load import LoadedPlan, load_plan
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
 from tests.engine.standin import DEBIAN_DOCKER, DEBIAN_PYTHON, MATCHING_PACKAGES, MATCHING_TOOLS
 from tests.imagetest.matrix import ARM_TARGET, CPU_PRIMARY, CPU_TARGET, MATRIX, write_project
+from tests.support.cli import MINIMAL_MATRIX, run_cli
 from tests.verify.matrix import write_results
 
 

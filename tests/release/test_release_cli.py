@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-from tests.bake.conftest import FakeDocker
-from tests.cli_helpers import Result, run_cli
 from tests.release.conftest import FakeRegistry
 from tests.release.data import (
     CPU,
@@ -25,6 +23,8 @@ from tests.release.data import (
     to_create,
     write_results,
 )
+from tests.support.cli import Result, run_cli
+from tests.support.fake_docker import FakeDocker
 
 Capsys = pytest.CaptureFixture[str]
 
