@@ -40,10 +40,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, Field
 
 from bakery.bake.buildlog import BuildLog, Failure, strip_owner
 from bakery.bake.invocations import Invocation
+from bakery.frozen import Frozen
 from bakery.jsonfile import read_versioned
 from bakery.plan.target import GitInfo
 
@@ -53,11 +54,7 @@ Status = Literal["ok", "failed", "cancelled", "skipped"]
 Output = Literal["push", "load", "cache"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-
-class BuildError(_Frozen):
+class BuildError(Frozen, strict=True):
     """Why a target is not ok. `step` is the buildx step that failed, when the log names one."""
 
     step: str | None
@@ -65,7 +62,7 @@ class BuildError(_Frozen):
     log_tail: tuple[str, ...] = ()
 
 
-class Mismatch(_Frozen):
+class Mismatch(Frozen, strict=True):
     """One check where the image does not hold what the plan says; found None = absent."""
 
     check: str
@@ -73,7 +70,7 @@ class Mismatch(_Frozen):
     found: str | None
 
 
-class VerifyRecord(_Frozen):
+class VerifyRecord(Frozen, strict=True):
     """`bakery verify`'s verdict on one target's built image, kept in the results file so
     `bakery release` publishes only verified digests."""
 
@@ -82,10 +79,10 @@ class VerifyRecord(_Frozen):
     digest: str | None
     verified_at: AwareDatetime
     mismatches: tuple[Mismatch, ...] = ()
-    probe: dict[str, Any] = {}
+    probe: dict[str, Any] = Field(default_factory=dict)
 
 
-class TargetResult(_Frozen):
+class TargetResult(Frozen, strict=True):
     id: str
     status: Status
     platform: str | None = None
@@ -100,7 +97,7 @@ class TargetResult(_Frozen):
     verify: VerifyRecord | None = None
 
 
-class Results(_Frozen):
+class Results(Frozen, strict=True):
     schema_version: Literal[1] = 1
     bakery_version: str
     matrix: str

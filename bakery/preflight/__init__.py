@@ -36,7 +36,7 @@ if TYPE_CHECKING:
         fetch_many,
     )
     from bakery.preflight.run import PYPI_SIMPLE, UnknownIndex, run_preflight
-    from bakery.preflight.wheels import Target, Verdict, WheelCheck, check_wheel
+    from bakery.preflight.wheels import Verdict, WheelCheck, WheelTarget, check_wheel
 
 _HOME = {
     **dict.fromkeys(
@@ -51,7 +51,7 @@ _HOME = {
         "bakery.preflight.index",
     ),
     **dict.fromkeys(("PYPI_SIMPLE", "UnknownIndex", "run_preflight"), "bakery.preflight.run"),
-    **dict.fromkeys(("Target", "Verdict", "WheelCheck", "check_wheel"),
+    **dict.fromkeys(("WheelTarget", "Verdict", "WheelCheck", "check_wheel"),
                     "bakery.preflight.wheels"),
 }
 
@@ -79,10 +79,10 @@ __all__ = [
     "PackagePin",
     "PreflightFailed",
     "ProjectPage",
-    "Target",
     "UnknownIndex",
     "Verdict",
     "WheelCheck",
+    "WheelTarget",
     "check_wheel",
     "decide_images",
     "decisions_to_json",
