@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from packaging.version import Version
 
 from bakery.errors import ConfigError
+from bakery.matrix.checks import RESERVED_GROUPS
 from bakery.matrix.models import Image, Matrix
 from bakery.plan.target import (
     FlagChoice,
@@ -352,7 +353,7 @@ def _check_unique(targets: list[Target], matrix: Matrix) -> None:
                         f" {target.id} ({kind}); make the templates in matrix.toml distinct"
                     )
                 claimed[ref] = f"{target.id} ({kind})"
-    group_names = {"default", "all", "fallback", "dind", *matrix.images}
+    group_names = {*RESERVED_GROUPS, *matrix.images}
     group_names.update(a for image in matrix.images.values() for a in image.aliases)
     for name in group_names:
         if name in owners:
