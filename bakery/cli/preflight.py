@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import enum
 import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bakery.cli.common import DEFAULT_MATRIX, MatrixOption, TargetOption
+from bakery.cli.common import (
+    DEFAULT_MATRIX,
+    FormatOption,
+    MatrixOption,
+    OutputFormat,
+    TargetOption,
+)
 from bakery.errors import BakeryError, ConfigError
 
 DEFAULT_MAX_AGE = 3600.0
-
-
-class PreflightFormat(enum.StrEnum):
-    table = "table"
-    json = "json"
 
 
 def register(app: typer.Typer) -> None:
@@ -50,9 +50,7 @@ def preflight(
         typer.Option("--index-url", metavar="NAME=URL",
                      help="Query URL for the index NAME of matrix.toml (a mirror). Repeatable."),
     ] = None,
-    format: Annotated[
-        PreflightFormat, typer.Option("--format", "-f", help="table or json.")
-    ] = PreflightFormat.table,
+    format: FormatOption = OutputFormat.table,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Decide and show; write no lock.")
     ] = False,
@@ -103,7 +101,7 @@ def preflight(
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             write_atomic(path, text)
         written = True
-    if format is PreflightFormat.json:
+    if format is OutputFormat.json:
         typer.echo(views.preflight_json(decisions, lock=str(path), lock_written=written), nl=False)
     else:
         views.preflight_table(decisions)
