@@ -143,3 +143,13 @@ def _plan_decision(decision: LockedDecision) -> ImageChoice:
         python_reason=f"preflight: {decision.python_reason}",
         flags=dict(flags),
     )
+
+
+def write_lock(path: Path, matrix: Matrix, decisions: Sequence[ImageDecision]) -> None:
+    """Record `decisions` (all decided) in the lock at `path`, atomically; an unchanged lock
+    is not rewritten, so its modification time says when a decision last changed."""
+    from bakery.jsonfile import write_atomic
+
+    text = lock_json(updated_lock(read_lock(path), matrix, decisions))
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        write_atomic(path, text)
