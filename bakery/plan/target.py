@@ -1,4 +1,5 @@
-"""What one bake target is: frozen values, the oracle every other command compares with."""
+"""What one bake target is: frozen values, the oracle every other command compares with
+(docs/design.md, "One source, one oracle")."""
 
 from __future__ import annotations
 
