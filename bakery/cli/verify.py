@@ -74,7 +74,7 @@ def verify(
         targets, bake_results, image, report=ConsoleReport(_stderr()),
         probe=lambda t, ref, digest: verify_target(client, t, loaded.matrix, ref, digest, source),
     )
-    recorded = record_verdicts(results_path, verdicts) if bake_results else set()
+    recorded = record_verdicts(results_path, verdicts) if bake_results is not None else set()
     _show(verdicts, format, results_path, recorded, have_results=bake_results is not None)
     failed = [v.target for v in verdicts if not v.ok]
     if failed:
