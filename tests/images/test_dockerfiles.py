@@ -25,8 +25,8 @@ import pytest
 from dockerfile_parse import DockerfileParser
 
 from tests.bakehcl import resolve
+from tests.support.repo import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ("base_edge_node_amd64_gpu", "base_edge_node_amd64_cpu", "base_edge_node_arm64_cpu")
 CPU_IMAGES = ("base_edge_node_amd64_cpu", "base_edge_node_arm64_cpu")
 SHARED = "images/shared/Dockerfile"
