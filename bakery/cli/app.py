@@ -41,7 +41,7 @@ def _root(
 
 
 def _register() -> None:
-    from bakery.cli import bake, plan, preflight, release, render, test, verify
+    from bakery.cli import bake, lock, plan, preflight, release, render, test, verify
 
     plan.register(app)
     render.register(app)
@@ -50,6 +50,7 @@ def _register() -> None:
     verify.register(app)
     release.register(app)
     test.register(app)
+    lock.register(app)
 
 
 _register()

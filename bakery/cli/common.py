@@ -62,8 +62,8 @@ def load_plan(
     env: Mapping[str, str] | None = None,
     use_git: bool = True,
 ) -> Loaded:
-    """matrix.toml (+ its preflight lock) -> plan, with the git context resolved from CLI,
-    env, then the checkout."""
+    """matrix.toml (+ its preflight lock and package locks) -> plan, with the git context
+    resolved from CLI, env, then the checkout."""
     env = os.environ if env is None else env
     matrix = load_matrix(matrix_path)
     git = resolve_git_context(
@@ -74,6 +74,12 @@ def load_plan(
         matrix, read_lock(lock_file), lock_file, source=str(matrix_path)
     )
     plan = expand(matrix, git=git, source=str(matrix_path), decisions=decisions)
+    from bakery.lockfile.manifest import plan_locks
+
+    locks = plan_locks(matrix, plan.targets, matrix_path)
+    if locks:
+        plan = expand(matrix, git=git, source=str(matrix_path), decisions=decisions,
+                      base_images=locks.base_images, package_locks=locks.package_locks)
     return Loaded(matrix_path=matrix_path, matrix=matrix, plan=plan)
 
 
