@@ -86,7 +86,9 @@ def resolve(
     if previous is not None:
         output.write_text(previous, encoding="utf-8")
     cmd = compile_command(binary, spec, requirements, output, upgrade)
-    run_env = {**os.environ, **(env or {}), "UV_NO_CONFIG": "1", "NO_COLOR": "1"}
+    # wheels only (--no-build): no interpreter of the target python is needed or downloaded
+    run_env = {**os.environ, **(env or {}), "UV_NO_CONFIG": "1", "NO_COLOR": "1",
+               "UV_PYTHON_DOWNLOADS": "never"}
     try:
         done = subprocess.run(
             cmd, capture_output=True, text=True, env=run_env, timeout=timeout, check=False
