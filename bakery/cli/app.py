@@ -41,7 +41,7 @@ def _root(
 
 
 def _register() -> None:
-    from bakery.cli import bake, lock, plan, preflight, release, render, test, verify
+    from bakery.cli import bake, lock, outdated, plan, preflight, release, render, test, verify
 
     plan.register(app)
     render.register(app)
@@ -51,6 +51,7 @@ def _register() -> None:
     release.register(app)
     test.register(app)
     lock.register(app)
+    outdated.register(app)
 
 
 _register()
