@@ -48,12 +48,20 @@ class Reference:
         return "http" if host in ("localhost", "127.0.0.1") else "https"
 
 
-def parse_reference(text: str) -> Reference:
-    """`ubuntu:24.04` -> registry-1.docker.io, library/ubuntu, 24.04 (docker's defaulting)."""
-    name, _, tag = text.rpartition(":") if ":" in text.rsplit("/", 1)[-1] else (text, "", "")
+def parse_reference(text: str, *, allow_digest: bool = False) -> Reference:
+    """`ubuntu:24.04` -> registry-1.docker.io, library/ubuntu, 24.04 (docker's defaulting);
+    with `allow_digest`, `repo@sha256:...` keeps the digest in place of the tag."""
     if "@" in text:
-        raise ConfigError(f"base_image: {text!r} already carries a digest; name a tag")
-    tag = tag or "latest"
+        if not allow_digest:
+            raise ConfigError(f"base_image: {text!r} already carries a digest; name a tag")
+        name, _, digest = text.partition("@")
+        name = name.rpartition(":")[0] if ":" in name.rsplit("/", 1)[-1] else name
+        return _reference(name, digest, text)
+    name, _, tag = text.rpartition(":") if ":" in text.rsplit("/", 1)[-1] else (text, "", "")
+    return _reference(name, tag or "latest", text)
+
+
+def _reference(name: str, tag: str, text: str) -> Reference:
     first, sep, rest = name.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
         registry, repository = first, rest
@@ -97,6 +105,37 @@ def resolve_platform_digests(
             f" (it has: {', '.join(sorted(found)) or 'none'})"
         )
     return {p: found[p] for p in wanted}
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    digest: str
+    size: int  # compressed, as stored in the registry and downloaded by a pull
+
+
+def image_layers(reference: str, platform: str, *, timeout: float = 20.0) -> tuple[Layer, ...]:
+    """The layers of `reference` (a tag or a digest; an index resolves to `platform`), in
+    order; RegistryError when the registry cannot answer or has no such image."""
+    import httpx
+
+    ref = parse_reference(reference, allow_digest=True)
+    base = f"{ref.scheme}://{ref.registry}/v2/{ref.repository}"
+    accept = (*INDEX_TYPES, *MANIFEST_TYPES)
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+            session = _Session(client, ref)
+            body, media_type, _ = session.get(f"{base}/manifests/{ref.tag}", accept)
+            if media_type in INDEX_TYPES:
+                digest = _from_index(body).get(platform)
+                if digest is None:
+                    raise RegistryError(f"{reference} has no image for {platform}")
+                body, media_type, _ = session.get(f"{base}/manifests/{digest}", accept)
+    except httpx.HTTPError as exc:
+        raise RegistryError(
+            f"registry {ref.registry} is unreachable for {reference}: {type(exc).__name__}:"
+            f" {exc}"
+        ) from None
+    return tuple(Layer(str(item["digest"]), int(item["size"])) for item in body.get("layers", []))
 
 
 def _from_index(body: dict[str, Any]) -> dict[str, str]:

@@ -31,20 +31,22 @@ def _blob(client: httpx.Client, base: str, data: bytes) -> dict[str, object]:
     return {"digest": digest, "size": len(data)}
 
 
-def _layer(marker: str) -> bytes:
+def _layer(marker: str, size: int = 0) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as tar:
         info = tarfile.TarInfo(f"etc/{marker}")
-        body = marker.encode()
+        body = marker.encode() + hashlib.sha256(marker.encode()).digest() * (size // 32)
         info.size = len(body)
         tar.addfile(info, io.BytesIO(body))
     return gzip.compress(raw.getvalue(), mtime=0)
 
 
 def push_base(host: str, repository: str, tag: str, release: str,
-              platforms: tuple[str, ...] = ("amd64", "arm64")) -> dict[str, str]:
+              platforms: tuple[str, ...] = ("amd64", "arm64"),
+              layers: tuple[bytes, ...] = ()) -> dict[str, str]:
     """Push a multi-platform image (an OCI index over one manifest per architecture) with the
-    registry's HTTP API; return {platform: manifest digest}."""
+    registry's HTTP API; return {platform: manifest digest}. Its layers are `layers` (the same
+    on every platform) or one small layer per platform."""
     base = f"http://{host}/v2/{repository}"
     digests: dict[str, str] = {}
     entries = []
@@ -58,7 +60,8 @@ def push_base(host: str, repository: str, tag: str, release: str,
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                            **_blob(client, base, config)},
                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                            **_blob(client, base, _layer(f"{release}-{arch}"))}],
+                            **_blob(client, base, data)}
+                           for data in (layers or (_layer(f"{release}-{arch}"),))],
             }).encode()
             digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
             put = client.put(f"{base}/manifests/{digest}", content=manifest,
