@@ -143,7 +143,7 @@ def refresh_locks(
     jobs: int = 3,
 ) -> LockResult:
     """Resolve `specs`, pin the base for `platforms` (when `base`), write all or nothing."""
-    from bakery.render.bakefile import write_atomic
+    from bakery.jsonfile import write_atomic
 
     path = manifest_path(matrix_path)
     directory = locks_dir(matrix_path)

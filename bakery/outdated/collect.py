@@ -35,8 +35,7 @@ from bakery.preflight.index import (
     ProjectPage,
     fetch_many,
 )
-from bakery.preflight.wheels import Target as WheelTarget
-from bakery.preflight.wheels import check_wheel
+from bakery.preflight.wheels import WheelTarget, check_wheel
 
 TORCHVISION_MINOR_OFFSET = 15
 

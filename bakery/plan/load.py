@@ -31,9 +31,10 @@ def load_plan(
     env: Mapping[str, str] | None = None,
     use_git: bool = True,
 ) -> LoadedPlan:
-    """matrix.toml (+ its preflight lock and package locks) -> plan, with the git context resolved from the
-    arguments, then the environment (GITHUB_REF, GITHUB_SHA), then the checkout next to the
-    matrix (`use_git=False`: no checkout, for commands whose output never holds git tags)."""
+    """matrix.toml (+ its preflight lock and package locks) -> plan, with the git context
+    resolved from the arguments, then the environment (GITHUB_REF, GITHUB_SHA), then the
+    checkout next to the matrix (`use_git=False`: no checkout, for commands whose output never
+    holds git tags)."""
     env = os.environ if env is None else env
     matrix = load_matrix(matrix_path)
     git = resolve_git_context(

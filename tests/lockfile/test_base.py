@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from bakery.lockfile.registry import RegistryError, parse_reference, resolve_platform_digests
-from tests.support.cli import run_cli
 from tests.lockfile.conftest import Project
+from tests.support.cli import run_cli
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

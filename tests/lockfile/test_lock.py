@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bakery.lockfile.requirements import parse_lock
-from tests.support.cli import run_cli
 from tests.lockfile.conftest import Project
+from tests.support.cli import run_cli
 
 KEYS = ["edge_amd-py312", "edge_amd-py313", "edge_arm-py312", "edge_arm-py313"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.support.cli import run_cli
 from tests.lockfile.conftest import TORCH_TAGS, Project
+from tests.support.cli import run_cli
 
 
 def outdated(capsys, project: Project, tmp_path):  # type: ignore[no-untyped-def]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from bakery.updates.cost import update_cost
-from tests.support.cli import run_cli
 from tests.lockfile.test_base import _layer, push_base
+from tests.support.cli import run_cli
 
 
 def test_two_releases_sharing_all_but_one_layer_cost_exactly_that_layer(registry, capsys,
