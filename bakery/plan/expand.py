@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from packaging.version import Version
 
@@ -51,14 +52,21 @@ def expand(
     git: GitContext | None = None,
     decisions: Mapping[str, ImageChoice] | None = None,
     source: str = "matrix.toml",
+    base_images: Mapping[str, str] | None = None,
+    package_locks: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Expand the matrix into its plan. `decisions` come from the preflight lock, if any."""
+    """Expand the matrix into its plan. `decisions` come from the preflight lock, if any;
+    `base_images` (platform -> pinned ref) and `package_locks` (`<image>-py<NN>` -> lock file)
+    from the package locks (bakery.lockfile)."""
+    locked = _Locked(base_images or {}, package_locks or {})
     git = git or GitContext()
     targets: list[Target] = []
     stages: dict[str, StageTarget] = {}
     for image_name, image in matrix.images.items():
         decision = (decisions or {}).get(image_name)
-        for target, used_stages in _image_targets(matrix, image_name, image, decision, git, source):
+        for target, used_stages in _image_targets(
+            matrix, image_name, image, decision, git, source, locked
+        ):
             for stage in used_stages:
                 stages.setdefault(stage.id, stage)
             targets.append(target)
@@ -139,6 +147,7 @@ def _image_targets(
     decision: ImageChoice | None,
     git: GitContext,
     source: str,
+    locked: _Locked,
 ) -> list[tuple[Target, list[StageTarget]]]:
     selected, choices = _python_choices(matrix, image_name, decision, source)
     flags = _flags(matrix, image, decision, image_name, source)
@@ -199,6 +208,11 @@ def _image_targets(
                 ),
             )
             args = _build_args(matrix, image, choice.version, flags, dind)
+            args["BASE_IMAGE"] = locked.base_images.get(image.platform, matrix.base_image)
+            args["PACKAGES_LOCK"] = locked.package_locks.get(
+                f"{image_name}-py{_short(choice.version)}", ""
+            )
+            args = dict(sorted(args.items()))
             stages = _stages_for(matrix, image, args, source)
             targets.append((
                 Target(
@@ -238,6 +252,12 @@ def _unchecked(
         if flag.setting == "auto" else flag
         for name, flag in flags.items()
     }
+
+
+@dataclass(frozen=True)
+class _Locked:
+    base_images: Mapping[str, str]
+    package_locks: Mapping[str, str]
 
 
 def _ref(text: str, where: str) -> str:

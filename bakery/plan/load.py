@@ -31,9 +31,10 @@ def load_plan(
     env: Mapping[str, str] | None = None,
     use_git: bool = True,
 ) -> LoadedPlan:
-    """matrix.toml (+ its preflight lock) -> plan, with the git context resolved from the
-    arguments, then the environment (GITHUB_REF, GITHUB_SHA), then the checkout next to the
-    matrix (`use_git=False`: no checkout, for commands whose output never holds git tags)."""
+    """matrix.toml (+ its preflight lock and package locks) -> plan, with the git context
+    resolved from the arguments, then the environment (GITHUB_REF, GITHUB_SHA), then the
+    checkout next to the matrix (`use_git=False`: no checkout, for commands whose output never
+    holds git tags)."""
     env = os.environ if env is None else env
     matrix = load_matrix(matrix_path)
     git = resolve_git_context(
@@ -44,6 +45,14 @@ def load_plan(
         matrix, read_lock(lock_file), lock_file, source=str(matrix_path)
     )
     plan = expand(matrix, git=git, source=str(matrix_path), decisions=decisions)
+    from bakery.lockfile.manifest import plan_locks
+
+    # the package locks are keyed by the targets' lock keys, so they are applied to a second
+    # expansion (only when the matrix has locks at all)
+    locks = plan_locks(matrix, plan.targets, matrix_path)
+    if locks:
+        plan = expand(matrix, git=git, source=str(matrix_path), decisions=decisions,
+                      base_images=locks.base_images, package_locks=locks.package_locks)
     return LoadedPlan(matrix_path=matrix_path, matrix=matrix, plan=plan)
 
 

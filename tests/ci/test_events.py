@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bakery.ci.ancestry import require_on_branch
 from bakery.ci.events import SEMVER, decide
 from bakery.errors import ConfigError
-from tests.cli_helpers import run_cli
+from tests.support.cli import run_cli
 
 
 @pytest.mark.parametrize(
