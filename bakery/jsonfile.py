@@ -10,6 +10,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bakery.errors import ConfigError
+from bakery.textfile import read_text
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -21,19 +22,19 @@ def read_versioned(
     `missing` is None (else ConfigError with `missing`). `what` names the file's content in
     messages ("the build results"); `fix` says what to run when it cannot be used."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, what=what.removeprefix("the "))
     except FileNotFoundError:
         if missing is None:
             return None
         raise ConfigError(f"{path}: {missing}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); {fix}"
         ) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be {what}; {fix}") from None
     found = raw.get("schema_version") if isinstance(raw, dict) else None
     if found != version:
         raise ConfigError(
