@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import os
 from pathlib import Path
 from typing import Annotated
@@ -30,11 +31,14 @@ def default_cache_dir() -> Path:
 
 
 def _overrides(values: list[str] | None) -> dict[str, str]:
+    from bakery.matrix.checks import index_url_problem
+
     out: dict[str, str] = {}
     for value in values or []:
         name, sep, url = value.partition("=")
-        if not sep or not name or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"--index-url: {value!r} is not NAME=URL (an http(s) URL)")
+        problem = index_url_problem(url) if sep and name else "not NAME=URL"
+        if problem:
+            raise ConfigError(f"--index-url: {value!r}: {problem}")
         out[name] = url
     return out
 
@@ -76,21 +80,30 @@ def preflight(
 
     from bakery.matrix import load_matrix
     from bakery.preflight.index import FetchOptions
-    from bakery.preflight.lock import lock_json, lock_path, read_lock, updated_lock
+    from bakery.preflight.lock import lock_json, lock_path, locked_dir, read_lock, updated_lock
     from bakery.preflight.run import preflight_matrix
     from bakery.preflight.select import select_images
-    from bakery.render.bakefile import write_atomic
+    from bakery.textfile import read_text, write_atomic
     from bakery.views import preflight as views
 
+    if not math.isfinite(max_age) or max_age < 0:
+        raise ConfigError(f"--max-age: {max_age!r} is not a number of seconds (0 or more)")
     loaded = load_matrix(matrix)
     overrides = _overrides(index_url)
     unknown = sorted(set(overrides) - {"pypi", *loaded.indexes})
     if unknown:
         raise ConfigError(f"--index-url: no index named {unknown[0]!r} in {matrix}")
     names = select_images(loaded, target or ["all"], source=str(matrix))
-    options = FetchOptions(cache_dir=cache_dir or default_cache_dir(), ttl=max_age,
-                           offline=offline)
     err = Console(stderr=True, highlight=False)
+    warned: set[str] = set()
+
+    def cache_warning(message: str) -> None:  # the cache is optional: say so once, go on
+        if message not in warned:
+            warned.add(message)
+            err.print(f"bakery: warning: {message}; continuing without it", markup=False)
+
+    options = FetchOptions(cache_dir=cache_dir or default_cache_dir(), ttl=max_age,
+                           offline=offline, on_cache_error=cache_warning)
     with err.status(f"preflight: querying package indexes for {len(names)} image(s)..."):
         decisions = preflight_matrix(loaded, names, options, overrides)
 
@@ -98,10 +111,12 @@ def preflight(
     ok = all(d.ok for d in decisions)
     written = False
     if ok and not dry_run:
-        old = read_lock(path)
-        text = lock_json(updated_lock(old, loaded, decisions))
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            write_atomic(path, text)
+        # another preflight may be writing the lock too: read, merge and write under a lock
+        with locked_dir(path.parent):
+            old = read_lock(path)
+            text = lock_json(updated_lock(old, loaded, decisions))
+            if old is None or read_text(path, what="lock") != text:
+                write_atomic(path, text)
         written = True
     if format is PreflightFormat.json:
         typer.echo(views.preflight_json(decisions, lock=str(path), lock_written=written), nl=False)

@@ -126,6 +126,8 @@ def _describe(error: ErrorDetails) -> str:
         return f"{path}: unknown key {name!r}{did_you_mean(name, keys)}"
     if kind == "missing":
         return f"{path}: required key is missing"
+    if kind == "literal_error" and loc == ("schema_version",):
+        return f"schema_version: {value!r} is not supported; this bakery reads schema_version = 1"
     if kind == "literal_error":
         expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
         hint = did_you_mean(str(value), expected) if isinstance(value, str) else ""

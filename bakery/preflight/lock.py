@@ -15,8 +15,10 @@ matrix and index rewrites it byte for byte, so its git diff shows only real chan
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -82,6 +84,23 @@ def read_lock(path: Path) -> Lock | None:
     return read_versioned(
         path, Lock, version=LOCK_SCHEMA_VERSION, what="the lock", fix=RUN_PREFLIGHT
     )
+
+
+@contextlib.contextmanager
+def locked_dir(directory: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `directory` (flock on the directory itself, so no
+    lock file is left behind): two preflight runs read-merge-write the lock one at a time."""
+    import fcntl
+
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise ConfigError(f"{directory}: cannot open to lock: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def lock_json(lock: Lock) -> str:
