@@ -46,7 +46,7 @@ def read_text(path: Path, *, what: str = "file") -> str:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
     if not stat.S_ISREG(mode):
-        raise ConfigError(f"{path}: the {what} is {_kind(mode)}, not a regular file")
+        raise ConfigError(f"{path}: is {_kind(mode)}, not a regular file (the {what})")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -55,14 +55,14 @@ def read_text(path: Path, *, what: str = "file") -> str:
         raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
     if data.startswith(_BOM):
         raise ConfigError(
-            f"{path}: the {what} starts with a UTF-8 byte-order mark; save it as UTF-8 without one"
+            f"{path}: starts with a UTF-8 byte-order mark; save the {what} as UTF-8 without one"
         )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ConfigError(
-            f"{path}: the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})"
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})"
         ) from None
 
 

@@ -22,6 +22,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+INTERRUPTED = 130  # the exit code of a run stopped by Ctrl-C (128 + SIGINT)
+
 # Set by the global --debug option (`bakery --debug <command>`), read when reporting errors.
 _STATE = {"debug": False}
 
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
         if sys.stdout is not None:  # None when started with stdout closed
             sys.stdout.flush()
         code = result if isinstance(result, int) else 0
+        if code == INTERRUPTED:  # typer turns KeyboardInterrupt into a silent Exit(130)
+            _show(False, "bakery: interrupted")
     except BaseException as exc:  # sorted into exit codes by _report
         code = _report(exc)
     sys.exit(code)
@@ -85,7 +89,7 @@ def _report(exc: BaseException) -> int:
     if isinstance(exc, KeyboardInterrupt | typer.Abort):
         _quiet_stdout()
         _show(debug, "bakery: interrupted")
-        return 130
+        return INTERRUPTED
     if isinstance(exc, BakeryError):
         _quiet_stdout()
         _show(debug, f"bakery: error: {exc}")

@@ -100,7 +100,8 @@ def preflight(
     def cache_warning(message: str) -> None:  # the cache is optional: say so once, go on
         if message not in warned:
             warned.add(message)
-            err.print(f"bakery: warning: {message}; continuing without it", markup=False)
+            err.print(f"bakery: warning: {message}; continuing without it", markup=False,
+                      soft_wrap=True)
 
     options = FetchOptions(cache_dir=cache_dir or default_cache_dir(), ttl=max_age,
                            offline=offline, on_cache_error=cache_warning)

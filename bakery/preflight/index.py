@@ -266,7 +266,7 @@ def _get(client: httpx.Client, url: str, opts: FetchOptions, deadline: float) ->
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > opts.max_bytes:
                 raise _TooLarge(f"the answer is {int(declared)} bytes, more than the"
-                                f" {opts.max_bytes} this client accepts")
+                                f" {opts.max_bytes} bytes this client accepts")
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
@@ -417,6 +417,10 @@ def parse_html_page(body: str, page_url: str) -> tuple[IndexFile, ...]:
     parser.feed(body)
     parser.close()
     _check_api_version(parser.api_version)
+    if not parser.anchors and parser.api_version is None:
+        # a project page lists its files as links; a page with neither links nor the
+        # simple-API version marker is some other page (a login wall, a proxy's error)
+        raise ValueError("an HTML page with no links and no simple-API version: not an index page")
     base = urljoin(page_url, parser.base) if parser.base else page_url
     files = []
     for attrs, text in parser.anchors:

@@ -128,6 +128,7 @@ def preflight_matrix(
             "errors": (*errors, *partial.errors),
             "python": None,
             "python_reason": f"undecided: index {', '.join(sorted(spec_down))} did not answer"
-                             f" (as far as checked: {partial.python_reason})",
+                             + (f" (as far as checked: {partial.python_reason})"
+                                if reduced.packages else " (no package could be checked)"),
         }))
     return tuple(decisions)
