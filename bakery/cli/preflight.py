@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import os
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -96,12 +97,15 @@ def preflight(
     names = select_images(loaded, target or ["all"], source=str(matrix))
     err = Console(stderr=True, highlight=False)
     warned: set[str] = set()
+    warned_lock = threading.Lock()  # pages are fetched (and cached) on several threads
 
     def cache_warning(message: str) -> None:  # the cache is optional: say so once, go on
-        if message not in warned:
+        with warned_lock:
+            if message in warned:
+                return
             warned.add(message)
-            err.print(f"bakery: warning: {message}; continuing without it", markup=False,
-                      soft_wrap=True)
+        err.print(f"bakery: warning: {message}; continuing without it", markup=False,
+                  soft_wrap=True)
 
     options = FetchOptions(cache_dir=cache_dir or default_cache_dir(), ttl=max_age,
                            offline=offline, on_cache_error=cache_warning)
