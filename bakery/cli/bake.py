@@ -122,6 +122,9 @@ def bake(
     from bakery.render import write_atomic
     from bakery.views import results as views
 
+    if fail_fast and jobs is not None:
+        raise ConfigError("--fail-fast runs one bake for every target; it takes no --jobs")
+
     if load and push:
         raise ConfigError("--load and --push exclude each other: --push publishes the"
                           " primary tags, --load puts the images into the local engine")

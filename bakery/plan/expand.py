@@ -192,7 +192,7 @@ def _image_targets(
                 if dind
                 else (),
                 release=tuple(
-                    _ref(f"{repo}:{tag}", f"{source}: release.rules")
+                    _ref(f"{repo}:{tag}", f"{source}: release.rules (for git ref {git.ref!r})")
                     for tag in release_tags(matrix.release, git, variant_suffix=variant_suffix)
                 ),
             )
