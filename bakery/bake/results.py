@@ -38,9 +38,9 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from bakery.bake.buildlog import BuildLog, Failure, strip_owner
 from bakery.bake.invocations import Invocation
@@ -73,13 +73,18 @@ class Mismatch(_Frozen):
     found: str | None
 
 
+# A content digest as buildx and registries write it; anything else in a results file is
+# damage to report as such (not as a registry that cannot find the image).
+Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+
 class VerifyRecord(_Frozen):
     """`bakery verify`'s verdict on one target's built image, kept in the results file so
     `bakery release` publishes only verified digests."""
 
     ok: bool
     image: str
-    digest: str | None
+    digest: Digest | None
     verified_at: AwareDatetime
     mismatches: tuple[Mismatch, ...] = ()
     probe: dict[str, Any] = {}
@@ -89,7 +94,7 @@ class TargetResult(_Frozen):
     id: str
     status: Status
     platform: str | None = None
-    digest: str | None = None
+    digest: Digest | None = None
     tags: tuple[str, ...] = ()
     duration_s: float | None = None
     started_at: AwareDatetime | None = None

@@ -359,7 +359,7 @@ def one_line_error(result: Result) -> str:
     ({"FAKE_DOCKER_DAEMON_DOWN": "1"}, [], "the current buildx builder is not reachable"
      " (ERROR: Cannot connect to the Docker daemon"),
     ({"BAKERY_DOCKER": "/nonexistent/docker"}, [],
-     "the docker CLI '/nonexistent/docker' is not on PATH; install Docker"),
+     "BAKERY_DOCKER: '/nonexistent/docker' does not exist"),
 ])
 def test_missing_tools_exit_2_with_one_line(
     fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,

@@ -91,3 +91,19 @@ def test_a_fifo_is_refused_not_waited_on(
         f"bakery: error: {fifo}: is a FIFO, not a regular file"
         f" (the {'matrix file' if option == '--matrix' else 'build results'})"
     )
+
+
+def test_a_malformed_digest_in_the_results_is_reported_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.release.data import entry, results_doc
+
+    matrix = tmp_path / "matrix.toml"
+    matrix.write_text(MINIMAL_MATRIX, encoding="utf-8")
+    doc = results_doc([entry("edge_cpu-py313", digest="sha256:not-a-digest")])
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(doc), encoding="utf-8")
+    done = run_cli(capsys, "release", "--dry-run", "--matrix", str(matrix),
+                   "--results", str(results))
+    line = one_line_error(done.code, done.err)
+    assert line.startswith(f"bakery: error: {results}: targets.0.digest: String should match")
