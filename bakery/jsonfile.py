@@ -30,9 +30,10 @@ def read_versioned(
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); {fix}"
-        ) from None
+        # some messages end in "at" already ("Unterminated string starting at")
+        where = f"line {exc.lineno}, column {exc.colno}"
+        found = f"{exc.msg} {where}" if exc.msg.endswith(" at") else f"{exc.msg} at {where}"
+        raise ConfigError(f"{path}: not valid JSON ({found}); {fix}") from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be {what}; {fix}") from None
     found = raw.get("schema_version") if isinstance(raw, dict) else None

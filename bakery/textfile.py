@@ -14,7 +14,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from bakery.errors import BakeryError, ConfigError
@@ -86,6 +85,8 @@ def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file in the same directory and a rename:
     never half-written, never replacing a link, a directory or a device (see module doc).
     A failure is ConfigError (exit 2), or BakeryError (exit 1) when the disk is full."""
+    import tempfile  # lazy: most commands only read
+
     target = write_target(path)
     tmp: str | None = None
     try:

@@ -81,7 +81,8 @@ READS: list[tuple[str, tuple[str, ...], dict[str, Breaker]]] = [
     ("docker-bake.hcl.j2", ("render",), {}),
     ("docker-bake.hcl", ("render", "--check"), {}),
     (".bakery/results.json", ("release", "--dry-run"), {"deep": nested("[" * 20_000),
-                                                        "not-json": nested("{")}),
+                                                        "not-json": nested("{"),
+                                                        "open-string": nested('{"a": "b')}),
 ]
 
 
@@ -228,3 +229,10 @@ def test_a_lock_in_the_way_is_one_line(project: Path, capsys: pytest.CaptureFixt
                    "--cache-dir", str(project.parent / "cache"))
     one_line_error(done.code, done.err, codes=(1, 2))
     assert snapshot(project.parent, skip=("cache",)) == before
+
+
+def test_a_json_error_says_where_once(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project.parent / "matrix.lock.json").write_text('{"images": "unterminated')
+    done = run_cli(capsys, "plan", "--matrix", str(project))
+    line = one_line_error(done.code, done.err)
+    assert "(Unterminated string starting at line 1, column 12)" in line
