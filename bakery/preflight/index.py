@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -546,6 +547,8 @@ def _read_cache(cache_dir: Path | None, req: IndexRequest) -> ProjectPage | None
         return None
     path = cache_path(cache_dir, req)
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return None  # a FIFO or a directory in the cache is no answer (and never waited on)
         data = json.loads(path.read_text(encoding="utf-8"))
         # An entry for another index or project (hash clash, hand edit) is not an answer.
         if (
@@ -564,7 +567,7 @@ def _read_cache(cache_dir: Path | None, req: IndexRequest) -> ProjectPage | None
             api=_API_NAMES[data["api"]],
             from_cache=True,
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         # Missing or unreadable entries are a miss; the next online run rewrites them.
         return None
 

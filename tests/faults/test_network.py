@@ -116,3 +116,28 @@ def test_an_unusable_cache_only_warns(tmp_path: Path, capsys: pytest.CaptureFixt
                         " directory; continuing without it"]
     assert blocker.read_text() == "not a directory\n"
     assert "Traceback" not in done.err
+
+
+@pytest.mark.parametrize("damage", ["fifo", "deep", "not-utf8", "directory"])
+def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path, damage: str) -> None:
+    import os
+
+    from bakery.preflight.index import cache_path
+    from tests.preflight.conftest import start_index_server
+
+    server = start_index_server()
+    try:
+        request = IndexRequest(server.url(), "quantize")
+        options = FetchOptions(cache_dir=tmp_path / "cache", retries=0)
+        entry = cache_path(tmp_path / "cache", request)
+        entry.parent.mkdir(parents=True)
+        if damage == "fifo":
+            os.mkfifo(entry)
+        elif damage == "directory":
+            entry.mkdir()
+        else:
+            entry.write_bytes(b"[" * 50_000 if damage == "deep" else b'{"format": "\xff"}')
+        page = fetch_many([request], options)[request]
+    finally:
+        server.stop()
+    assert page.found and not page.from_cache
