@@ -68,16 +68,19 @@ def read_text(path: Path, *, what: str = "file") -> str:
 def write_target(path: Path) -> Path:
     """The file a write to `path` replaces: `path` itself, or the file its symlinks lead to.
     ConfigError when that is anything but a regular file or absent."""
-    target = Path(os.path.realpath(path))
     try:
-        mode = target.lstat().st_mode
+        mode: int | None = path.stat().st_mode  # follows links, /proc's magic ones too
     except FileNotFoundError:
-        return target
+        mode = None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot write: {exc.strerror}") from None
-    if not stat.S_ISREG(mode):
+    target = Path(os.path.realpath(path))
+    if mode is not None and not stat.S_ISREG(mode):
         shown = path if target == path.absolute() else f"{path} (-> {target})"
         raise ConfigError(f"{shown}: is {_kind(mode)}; bakery only replaces regular files")
+    if mode is not None and not target.exists():
+        # /dev/stdout and the like: a link that leads to an open file, not to a path
+        raise ConfigError(f"{path}: is not a path to a file; bakery only replaces regular files")
     return target
 
 
