@@ -32,8 +32,8 @@ def read_versioned(
     except json.JSONDecodeError as exc:
         # some messages end in "at" already ("Unterminated string starting at")
         where = f"line {exc.lineno}, column {exc.colno}"
-        found = f"{exc.msg} {where}" if exc.msg.endswith(" at") else f"{exc.msg} at {where}"
-        raise ConfigError(f"{path}: not valid JSON ({found}); {fix}") from None
+        problem = f"{exc.msg} {where}" if exc.msg.endswith(" at") else f"{exc.msg} at {where}"
+        raise ConfigError(f"{path}: not valid JSON ({problem}); {fix}") from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be {what}; {fix}") from None
     found = raw.get("schema_version") if isinstance(raw, dict) else None

@@ -144,7 +144,10 @@ def _quiet_stdout() -> bool:
         sys.stdout.flush()
         return True
     except (OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            sys.stdout = None  # not a real file (an in-process capture): nothing to redirect
         return False
