@@ -83,7 +83,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-cfe1a2aa03" {
+target "stage-edge-node-base-amd64-bf0e0d1200" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -95,6 +95,7 @@ target "stage-edge-node-base-amd64-cfe1a2aa03" {
     PYTHON_VERSION = "3.13.9"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cu128"
     TORCH_VERSION = "2.9.1+cu128"
     TORCHVISION_VERSION = "0.24.1+cu128"
@@ -116,7 +117,7 @@ target "stage-edge-node-base-amd64-cfe1a2aa03" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-2f86d5a9d7" {
+target "stage-edge-node-base-amd64-94c202e22c" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -128,6 +129,7 @@ target "stage-edge-node-base-amd64-2f86d5a9d7" {
     PYTHON_VERSION = "3.12.12"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cu128"
     TORCH_VERSION = "2.9.1+cu128"
     TORCHVISION_VERSION = "0.24.1+cu128"
@@ -149,7 +151,7 @@ target "stage-edge-node-base-amd64-2f86d5a9d7" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-2d61043c7e" {
+target "stage-edge-node-base-amd64-2a64968a87" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -161,6 +163,7 @@ target "stage-edge-node-base-amd64-2d61043c7e" {
     PYTHON_VERSION = "3.13.9"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"
     TORCH_VERSION = "2.9.1+cpu"
     TORCHVISION_VERSION = "0.24.1+cpu"
@@ -182,7 +185,7 @@ target "stage-edge-node-base-amd64-2d61043c7e" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-9d0143f418" {
+target "stage-edge-node-base-amd64-1283739635" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -194,6 +197,7 @@ target "stage-edge-node-base-amd64-9d0143f418" {
     PYTHON_VERSION = "3.12.12"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"
     TORCH_VERSION = "2.9.1+cpu"
     TORCHVISION_VERSION = "0.24.1+cpu"
@@ -215,7 +219,7 @@ target "stage-edge-node-base-amd64-9d0143f418" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-6dd304bbf7" {
+target "stage-edge-node-base-arm64-b75e2c71d4" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -227,6 +231,7 @@ target "stage-edge-node-base-arm64-6dd304bbf7" {
     PYTHON_VERSION = "3.13.9"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313.txt"
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"
@@ -248,7 +253,7 @@ target "stage-edge-node-base-arm64-6dd304bbf7" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-deb6904228" {
+target "stage-edge-node-base-arm64-a7ed1fc974" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -260,6 +265,7 @@ target "stage-edge-node-base-arm64-deb6904228" {
     PYTHON_VERSION = "3.12.12"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312.txt"
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"
@@ -284,7 +290,7 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-cfe1a2aa03"
+    edge-node-base = "target:stage-edge-node-base-amd64-bf0e0d1200"
   }
   platforms = [
     "linux/amd64",
@@ -305,6 +311,7 @@ target "base_edge_node_amd64_gpu-py313" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "true"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -374,7 +381,7 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-2f86d5a9d7"
+    edge-node-base = "target:stage-edge-node-base-amd64-94c202e22c"
   }
   platforms = [
     "linux/amd64",
@@ -395,6 +402,7 @@ target "base_edge_node_amd64_gpu-py312" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "true"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -447,7 +455,7 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-2d61043c7e"
+    edge-node-base = "target:stage-edge-node-base-amd64-2a64968a87"
   }
   platforms = [
     "linux/amd64",
@@ -468,6 +476,7 @@ target "base_edge_node_amd64_cpu-py313" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -537,7 +546,7 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-9d0143f418"
+    edge-node-base = "target:stage-edge-node-base-amd64-1283739635"
   }
   platforms = [
     "linux/amd64",
@@ -558,6 +567,7 @@ target "base_edge_node_amd64_cpu-py312" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -610,7 +620,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-6dd304bbf7"
+    edge-node-base = "target:stage-edge-node-base-arm64-b75e2c71d4"
   }
   platforms = [
     "linux/arm64",
@@ -631,6 +641,7 @@ target "base_edge_node_arm64_cpu-py313" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313.txt"
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -700,7 +711,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-deb6904228"
+    edge-node-base = "target:stage-edge-node-base-arm64-a7ed1fc974"
   }
   platforms = [
     "linux/arm64",
@@ -721,6 +732,7 @@ target "base_edge_node_arm64_cpu-py312" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312.txt"
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"

@@ -1,5 +1,6 @@
-"""Reading the JSON files bakery writes (results, lock): the file, its schema_version, then the
-model, each failure a one-line ConfigError that says what to run instead."""
+"""The files bakery keeps (results, lock, bake file): written atomically (`write_atomic`, from
+bakery.textfile), and read back (JSON: the file, its schema_version, then the model), each
+failure a one-line ConfigError that says what to run instead."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from bakery.errors import ConfigError
 from bakery.textfile import read_text
+from bakery.textfile import write_atomic as write_atomic
 
 M = TypeVar("M", bound=BaseModel)
 

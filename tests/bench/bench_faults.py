@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from bakery.preflight.index import FetchOptions, IndexRequest, IndexUnavailable, fetch_many
-from tests.cli_helpers import MINIMAL_MATRIX
 from tests.faults.servers import BEHAVIOURS, misbehaving_index
+from tests.support.cli import MINIMAL_MATRIX
 
 
 def ctrl_c_latency(runs: int) -> list[float]:

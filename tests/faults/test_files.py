@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
 from tests.faults.conftest import one_line_error, snapshot
+from tests.support.cli import MINIMAL_MATRIX, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 BOM = b"\xef\xbb\xbf"

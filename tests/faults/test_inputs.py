@@ -9,8 +9,8 @@ import pytest
 
 from bakery.cli.common import docker_call
 from bakery.errors import ConfigError
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
 from tests.faults.conftest import one_line_error
+from tests.support.cli import MINIMAL_MATRIX, run_cli
 
 REF_RULES = MINIMAL_MATRIX.replace(
     '{ type = "sha" }', '{ type = "sha" }, { type = "ref", event = "branch" }'

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bakery.preflight.index import FetchOptions, IndexRequest, IndexUnavailable, fetch_many
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
 from tests.faults.conftest import one_line_error, snapshot
 from tests.faults.servers import BEHAVIOURS, misbehaving_index, refused_url
+from tests.support.cli import MINIMAL_MATRIX, run_cli
 
 FAST = FetchOptions(timeout=1.5, silence=0.5, retries=1, backoff=0.01, max_bytes=100_000)
 

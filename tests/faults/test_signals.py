@@ -16,10 +16,10 @@ import pytest
 
 from bakery.preflight.lock import locked_dir
 from tests.bench.bench_plan import synthetic_matrix
-from tests.cli_helpers import MINIMAL_MATRIX
 from tests.faults.conftest import snapshot
 from tests.faults.servers import misbehaving_index
 from tests.preflight.conftest import IndexServer
+from tests.support.cli import MINIMAL_MATRIX
 
 BAKERY = [sys.executable, "-m", "bakery"]
 
