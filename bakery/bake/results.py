@@ -35,6 +35,7 @@ Schema (documented in docs/building.md; `schema_version` changes on any incompat
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -72,7 +73,8 @@ class Mismatch(Frozen, strict=True):
 
 # A content digest as buildx and registries write it; anything else in a results file is
 # damage to report as such (not as a registry that cannot find the image).
-Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+Digest = Annotated[str, StringConstraints(pattern=DIGEST_PATTERN)]
 
 
 class VerifyRecord(Frozen, strict=True):
@@ -201,6 +203,13 @@ def _built(
     meta = _target_metadata(metadata or {}, target) or {}
     digest = _str_or_none(meta.get("containerimage.digest"))
     names = tuple(n for n in (_str_or_none(meta.get("image.name")) or "").split(",") if n)
+    if digest is not None and not re.match(DIGEST_PATTERN, digest):
+        return TargetResult(
+            id=target, status="failed", platform=platforms.get(target), error=BuildError(
+                step=None, message=f"buildx exited 0 but its metadata ({invocation.metadata_file})"
+                f" names a malformed digest {digest[:80]!r} for this target",
+            ), **common,
+        )
     if require_image and digest is None and not names:
         return TargetResult(
             id=target, status="failed", platform=platforms.get(target), error=BuildError(

@@ -236,3 +236,15 @@ def test_a_json_error_says_where_once(project: Path, capsys: pytest.CaptureFixtu
     done = run_cli(capsys, "plan", "--matrix", str(project))
     line = one_line_error(done.code, done.err)
     assert "(Unterminated string starting at line 1, column 12)" in line
+
+
+@pytest.mark.parametrize("breaker", [not_utf8, with_bom, fifo], ids=["not-utf8", "bom", "fifo"])
+def test_a_broken_bake_file_stops_bake_before_building(
+    project: Path, capsys: pytest.CaptureFixture[str], breaker: Breaker
+) -> None:
+    breaker(project.parent / "docker-bake.hcl")
+    before = snapshot(project.parent)
+    done = run_cli(capsys, "bake", "--matrix", str(project), "--dry-run")
+    line = one_line_error(done.code, done.err)
+    assert str(project.parent / "docker-bake.hcl") in line
+    assert snapshot(project.parent) == before
