@@ -59,6 +59,7 @@ def _register() -> None:
         preflight,
         release,
         render,
+        summary,
         test,
         update_cost,
         verify,
@@ -75,6 +76,7 @@ def _register() -> None:
     outdated.register(app)
     update_cost.register(app)
     ci.register(app)
+    summary.register(app)
 
 
 _register()
