@@ -218,3 +218,40 @@ def test_cli_basics(capsys: pytest.CaptureFixture[str]) -> None:
         assert command in help_text
     result = run_cli(capsys, "plan", "--format", "yaml")
     assert result.code == 2 and "yaml" in result.err
+
+
+@pytest.mark.parametrize("namespace", ["localhost:5000/acme", "ghcr.io/ratio1",
+                                       "registry.example.com:8443/team/edge"])
+def test_a_namespace_may_name_a_registry(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         namespace: str) -> None:
+    from tests.cli_helpers import MINIMAL_MATRIX
+
+    text = MINIMAL_MATRIX.replace('namespace = "acme"', f'namespace = "{namespace}"')
+    text = text.replace('"acme/edge', f'"{namespace}/edge')
+    (tmp_path / "matrix.toml").write_text(text)
+    (tmp_path / "docker-bake.hcl.j2").write_text(
+        (Path(__file__).parents[1] / "docker-bake.hcl.j2").read_text())
+    result = run_cli(capsys, "plan", "--matrix", str(tmp_path / "matrix.toml"), "--format",
+                     "json", "--ref", "refs/tags/v1.0.0", "--sha", "0" * 40)
+    assert result.code == 0, result.err
+    target = next(t for t in json.loads(result.out)["targets"] if t["id"] == "edge_cpu-py313")
+    assert target["repository"] == f"{namespace}/edge_cpu"
+    assert target["tags"]["legacy"] == [f"{namespace}/edge:x86_64-{target['tags']['primary'][0].split(':')[-1]}"]
+    assert target["tags"]["release"][0] == f"{namespace}/edge_cpu:1.0.0"
+    rendered = run_cli(capsys, "render", "--matrix", str(tmp_path / "matrix.toml"))
+    assert rendered.code == 0, rendered.err
+    assert f'"{namespace}/edge_cpu' in (tmp_path / "docker-bake.hcl").read_text()
+
+
+def test_docker_hub_spellings_of_one_tag_collide(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.cli_helpers import MINIMAL_MATRIX
+
+    text = MINIMAL_MATRIX.replace('dind_tags = ["acme/edge_dind:{machine}-{tag}"]',
+                                  'dind_tags = ["docker.io/acme/edge:{machine}-{tag}-d"]')
+    text = text.replace('legacy_tags = ["acme/edge:{machine}-{tag}"]',
+                        'legacy_tags = ["acme/edge:{machine}-{tag}-d"]')
+    (tmp_path / "matrix.toml").write_text(text)
+    result = run_cli(capsys, "plan", "--matrix", str(tmp_path / "matrix.toml"), "--sha", "0" * 40)
+    assert result.code == 2
+    assert "is claimed by two targets" in result.err

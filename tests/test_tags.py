@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bakery.errors import ConfigError
 from bakery.matrix.models import ReleaseConfig
 from bakery.tags.git import GitContext, resolve_git_context
-from bakery.tags.refs import ImageRef, normalize_version, repository_problem, tag_problem
+from bakery.tags.refs import normalize_version, tag_problem
 from bakery.tags.release import release_tags, sanitize
 
 SHA = "90dd6032fac8bda1b6c4436a2e65de27961ed071"
@@ -52,46 +52,6 @@ def test_every_valid_tag_is_accepted(tag: str) -> None:
 @given(st.text(min_size=1, max_size=140))
 def test_tag_validation_agrees_with_the_grammar(tag: str) -> None:
     assert (tag_problem(tag) is None) == bool(TAG_RE.fullmatch(tag))
-
-
-@given(st.text(alphabet="abcXYZ09._-/:+ ", min_size=1, max_size=40))
-def test_imageref_never_accepts_an_invalid_name_silently(text: str) -> None:
-    try:
-        ref = ImageRef.parse(text)
-    except ConfigError:
-        return
-    assert TAG_RE.fullmatch(ref.tag)
-    assert repository_problem(ref.repository) is None
-    assert str(ref) in (text, f"{text}:latest")  # never rewritten
-
-
-@given(st.lists(st.from_regex(r"[a-z0-9]+([._-][a-z0-9]+)?", fullmatch=True), min_size=1,
-                max_size=4))
-def test_lowercase_paths_are_valid_repositories(parts: list[str]) -> None:
-    repo = "/".join(parts)
-    assert (repository_problem(repo) is None) == (len(repo) <= 255)
-
-
-@pytest.mark.parametrize(("repo", "problem"), [
-    ("ratio1/Base", "must be lowercase"),
-    ("ratio1//x", "must match"),
-    ("-x", "must match"),
-    ("a" * 256, "at most 255"),
-    ("", "cannot be empty"),
-])
-def test_invalid_repositories(repo: str, problem: str) -> None:
-    assert problem in (repository_problem(repo) or "")
-
-
-@pytest.mark.parametrize("repo", ["localhost:5000/ratio1/x", "ghcr.io/ratio1/base_edge_node",
-                                  "ratio1/base_edge_node_amd64_gpu", "a__b/c-d.e"])
-def test_valid_repositories(repo: str) -> None:
-    assert repository_problem(repo) is None
-
-
-def test_total_length_is_bounded() -> None:
-    with pytest.raises(ValueError, match="at most 255"):
-        ImageRef("a/" + "b" * 200, "c" * 60)
 
 
 @pytest.mark.parametrize("tag", ["", ".x", "-x", "a+b", "a" * 129, "a b"])

@@ -15,6 +15,7 @@ from python_on_whales import DockerClient, DockerException
 from python_on_whales.utils import run
 
 from bakery.docker.run import first_line
+from bakery.tags.refs import parse_reference, split_domain
 
 
 class RegistryError(Exception):
@@ -22,12 +23,11 @@ class RegistryError(Exception):
 
 
 def registry_of(ref: str) -> str:
-    """The registry host of an image reference, like docker's own parsing: the first path
-    component when it has a `.` or `:` or is `localhost`, else Docker Hub."""
-    head, sep, _ = ref.partition("/")
-    if sep and ("." in head or ":" in head or head == "localhost"):
-        return head
-    return "docker.io"
+    """The registry host of an image reference, as Docker reads it (`docker.io` for Hub)."""
+    try:
+        return parse_reference(ref).registry
+    except ValueError:  # still name the registry the text points at
+        return split_domain(ref.partition("@")[0])[0]
 
 
 def _not_found(line: str) -> bool:

@@ -141,7 +141,8 @@ def _image_targets(
 ) -> list[tuple[Target, list[StageTarget]]]:
     selected, choices = _python_choices(matrix, image_name, decision, source)
     flags = _flags(matrix, image, decision, image_name, source)
-    repo = f"{matrix.namespace}/{image_name}"
+    repo = ImageRef.parse(f"{matrix.namespace}/{image_name}", where=f"{source}: namespace"
+                          ).repository
     transformers = matrix.versions.get("transformers", "")
     targets = []
     for choice in choices:
@@ -226,7 +227,7 @@ def _image_targets(
 
 
 def _ref(text: str, where: str) -> str:
-    return str(ImageRef.parse(text, where=where))
+    return str(ImageRef.parse(text, where=where, default_tag="latest"))
 
 
 def _build_args(

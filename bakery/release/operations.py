@@ -9,6 +9,7 @@ from typing import Literal
 
 from bakery.bake.results import Results, TargetResult
 from bakery.plan.target import Target
+from bakery.tags.refs import parse_reference
 
 Kind = Literal["legacy", "compatibility", "release"]
 KINDS: tuple[Kind, ...] = ("legacy", "compatibility", "release")
@@ -33,11 +34,10 @@ class Refusal:
 
 def _normalized(ref: str) -> str:
     """`docker.io/acme/x:t` and `docker.io/library/x:t` name the same tag as `acme/x:t`, `x:t`."""
-    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/",
-                   "index.docker.io/"):
-        if ref.startswith(prefix):
-            return ref.removeprefix(prefix)
-    return ref
+    try:
+        return parse_reference(ref).canonical
+    except ValueError:
+        return ref
 
 
 def refusal_reason(target: Target, result: TargetResult | None, results: Results) -> str | None:

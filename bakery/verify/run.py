@@ -25,6 +25,7 @@ from bakery.docker.run import RunFailed, run_output
 from bakery.matrix import Matrix
 from bakery.plan.target import Target
 from bakery.render.bakefile import write_atomic
+from bakery.tags.refs import ImageRef, parse_reference
 from bakery.verify.compare import Check, compare, expectations, feature_packages
 
 Status = Literal["passed", "failed", "not built", "error"]
@@ -60,10 +61,8 @@ def probe_source() -> str:
 
 
 def _repository(tag: str) -> str:
-    """`host:5000/ns/name:tag` -> `host:5000/ns/name` (a ':' after the last '/' is the tag)."""
-    head, _, last = tag.rpartition("/")
-    name = last.split("@", 1)[0].split(":", 1)[0]
-    return f"{head}/{name}" if head else name
+    """`host:5000/ns/name:tag` -> `host:5000/ns/name`."""
+    return parse_reference(tag).repository
 
 
 def image_to_run(
@@ -71,7 +70,7 @@ def image_to_run(
 ) -> tuple[str | None, str | None, str | None]:
     """(image reference, digest, why there is none) for one target."""
     if override:
-        digest = override.split("@", 1)[1] if "@" in override else None
+        digest = ImageRef.parse(override, where="--image").digest
         return override, digest, None
     result: TargetResult | None = None
     if results is not None:
