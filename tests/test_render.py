@@ -63,7 +63,9 @@ def assert_bake_matches_plan(bake_text: str, plan: dict[str, object]) -> None:
     assert set(resolved) == image_ids | stage_ids
     for target in targets:
         bake = resolved[target["id"]]
-        assert bake["tags"] == target["tags"]["primary"], target["id"]
+        # candidates only: nothing a user pulls is written by bake --push
+        assert bake["tags"] == [target["candidate"]], target["id"]
+        assert target["candidate"] not in target["tags"]["primary"]
         assert bake["args"] == target["args"], target["id"]
         assert bake["platforms"] == [target["platform"]]
         assert bake["context"] == target["context"]

@@ -51,7 +51,8 @@ def bake(
     ] = False,
     push: Annotated[
         bool,
-        typer.Option("--push", help="Push the primary tags (release moves the others later)."),
+        typer.Option("--push", help="Push candidates to staging ([publish] in matrix.toml);"
+                     " `bakery release` creates the public names after `bakery verify`."),
     ] = False,
     builder: Annotated[
         str | None,
@@ -124,7 +125,8 @@ def bake(
 
     if load and push:
         raise ConfigError("--load and --push exclude each other: --push publishes the"
-                          " primary tags, --load puts the images into the local engine")
+                          " candidates to staging, --load puts the images into the local"
+                          " engine")
     loaded = load_plan(matrix)
     selected = select_targets(loaded.plan, target or [])
     overrides = {
@@ -148,6 +150,10 @@ def bake(
         )
         concurrency = 1 if fail_fast else jobs or plan_inv.default_jobs(len(invocations))
         if dry_run:
+            if push:
+                notes.extend(f"{t.id}: pushes {t.candidate} only (staging; `bakery release`"
+                             " creates the public names from its verified digest)"
+                             for t in selected)
             if temporary is not None:
                 temporary = None  # keep it: the printed commands refer to it
                 notes.append(f"the rendered bake file is kept at {bake_file}")

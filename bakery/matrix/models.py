@@ -108,6 +108,15 @@ class CacheConfig(_Model):
     to: Strs = ()
 
 
+class PublishConfig(_Model):
+    """Where `bakery bake --push` puts candidates (never a name users pull): `staging` is a
+    namespace, candidates go to `<staging>/<image>:<primary tag>`; without it, to
+    `<namespace>/<image>-staging:<primary tag>`. `bakery release` creates every user-visible
+    name from a candidate's verified digest."""
+
+    staging: str | None = None
+
+
 class DindConfig(_Model):
     suffix: str = "-d"
     ee_dd: Literal["true", "1", "yes", "on"] = "true"
@@ -209,6 +218,7 @@ class Matrix(_Model):
     features: dict[str, Feature] = Field(default_factory=dict)
     stages: dict[str, Stage] = Field(default_factory=dict)
     cache: CacheConfig = CacheConfig()
+    publish: PublishConfig = PublishConfig()
     dind: DindConfig = DindConfig()
     release: ReleaseConfig = ReleaseConfig()
     labels: dict[str, str] = Field(default_factory=dict)

@@ -24,7 +24,7 @@ from bakery.plan.target import (
 )
 from bakery.suggest import did_you_mean
 from bakery.tags.git import GitContext
-from bakery.tags.refs import ImageRef, normalize_version
+from bakery.tags.refs import ImageRef, namespace_problem, normalize_version
 from bakery.tags.release import release_tags
 from bakery.tags.templates import fill
 
@@ -143,6 +143,7 @@ def _image_targets(
     flags = _flags(matrix, image, decision, image_name, source)
     repo = ImageRef.parse(f"{matrix.namespace}/{image_name}", where=f"{source}: namespace"
                           ).repository
+    staging = _staging_repository(matrix, image_name, source)
     transformers = matrix.versions.get("transformers", "")
     targets = []
     for choice in choices:
@@ -216,6 +217,7 @@ def _image_targets(
                     contexts={name: f"target:{st.id}" for name, st in stages.items()},
                     args=args,
                     tags=tags,
+                    candidate=_ref(f"{staging}:{primary_tag}", f"{source}: publish.staging"),
                     labels=_labels(matrix, image_name, image, choice.version, flags, primary_tag,
                                    target_id, args),
                     cache_from=tuple(fill(c, cache_values) for c in matrix.cache.from_),
@@ -224,6 +226,28 @@ def _image_targets(
                 list(stages.values()),
             ))
     return targets
+
+
+def _staging_repository(matrix: Matrix, image_name: str, source: str) -> str:
+    """Where bake pushes the candidates of one image: `<publish.staging>/<image>`, else
+    `<namespace>/<image>-staging` (a repository of its own, next to the product one)."""
+    staging = matrix.publish.staging
+    if staging is None:
+        return f"{matrix.namespace}/{image_name}-staging"
+    problem = namespace_problem(staging)
+    if problem:
+        raise ConfigError(f"{source}: publish.staging: {staging!r} is not a valid namespace:"
+                          f" {problem}")
+    return ImageRef.parse(f"{staging}/{image_name}", where=f"{source}: publish.staging"
+                          ).repository
+
+
+def _cache_ref(entry: str) -> ImageRef | None:
+    """The image reference of a `type=registry,ref=...` cache entry, if it has one."""
+    fields = dict(part.partition("=")[::2] for part in entry.split(","))
+    if fields.get("type", "registry") != "registry" or "ref" not in fields:
+        return None
+    return ImageRef.parse(fields["ref"], where=f"cache: {entry!r}")
 
 
 def _ref(text: str, where: str) -> str:
@@ -339,6 +363,23 @@ def _check_unique(targets: list[Target], matrix: Matrix) -> None:
                         f" {target.id} ({kind}); make the templates in matrix.toml distinct"
                     )
                 claimed[ref] = f"{target.id} ({kind})"
+    public = {ImageRef.parse(ref).canonical_repository for ref in claimed}
+    for target in targets:
+        candidate = ImageRef.parse(target.candidate)
+        if candidate.canonical_repository in public:
+            raise ConfigError(
+                f"publish.staging: {target.id}'s candidate {target.candidate} is in"
+                f" {candidate.repository}, a repository users pull from; staging must be a"
+                " repository of its own"
+            )
+        for entry in (*target.cache_from, *target.cache_to):
+            cache = _cache_ref(entry)
+            if cache is not None and cache.canonical_repository in public:
+                raise ConfigError(
+                    f"cache: {target.id}'s cache {cache} is in {cache.repository}, a repository"
+                    " users pull from; give the cache a repository of its own (e.g."
+                    " ref={repo}-cache:{id})"
+                )
     group_names = {"default", "all", "fallback", "dind", *matrix.images}
     group_names.update(a for image in matrix.images.values() for a in image.aliases)
     for name in group_names:

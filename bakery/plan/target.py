@@ -57,6 +57,8 @@ class Target(_Frozen):
     contexts: dict[str, str]
     args: dict[str, str]
     tags: TagSet
+    # what `bakery bake --push` publishes: the staging name every tag above is copied from
+    candidate: str
     labels: dict[str, str]
     cache_from: tuple[str, ...]
     cache_to: tuple[str, ...]

@@ -9,15 +9,15 @@ from typing import Literal
 
 from bakery.bake.results import Results, TargetResult
 from bakery.plan.target import Target
-from bakery.tags.refs import parse_reference
+from bakery.tags.refs import ImageRef, parse_reference
 
-Kind = Literal["legacy", "compatibility", "release"]
-KINDS: tuple[Kind, ...] = ("legacy", "compatibility", "release")
+Kind = Literal["primary", "legacy", "compatibility", "release"]
+KINDS: tuple[Kind, ...] = ("primary", "legacy", "compatibility", "release")
 
 
 @dataclass(frozen=True, kw_only=True)
 class TagOperation:
-    """Point `tag` at `source` (`<primary repository>@<verified digest>` of `target`)."""
+    """Point `tag` at `source` (`<candidate repository>@<verified digest>` of `target`)."""
 
     target: str
     tag: str
@@ -54,10 +54,10 @@ def refusal_reason(target: Target, result: TargetResult | None, results: Results
         return (f"not pushed (built with {how}): release copies pushed images; run"
                 " `bakery bake --push`")
     pushed = {_normalized(t) for t in result.tags}
-    if pushed and not pushed & {_normalized(t) for t in target.tags.primary}:
+    if pushed and _normalized(target.candidate) not in pushed:
         return (f"built for another plan: bake pushed {', '.join(sorted(result.tags))}, the"
-                f" plan's primary tag is {', '.join(target.tags.primary)}; run `bakery bake"
-                " --push` and `bakery verify` again")
+                f" plan's candidate is {target.candidate}; run `bakery bake --push` and"
+                " `bakery verify` again")
     verify = result.verify
     if verify is None:
         return "not verified: run `bakery verify`"
@@ -74,8 +74,9 @@ def refusal_reason(target: Target, result: TargetResult | None, results: Results
 def release_operations(
     targets: Sequence[Target], results: Results
 ) -> tuple[list[TagOperation], list[Refusal]]:
-    """Every legacy, compatibility and release tag of the eligible `targets` (in plan order,
-    then kind, then the tag's order in the plan), and a refusal for every other target."""
+    """Every user-visible name (primary, legacy, compatibility, release) of the eligible
+    `targets` (in plan order, then kind, then the tag's order in the plan), each copied from
+    the target's verified candidate, and a refusal for every other target."""
     by_id = {r.id: r for r in results.targets}
     operations: list[TagOperation] = []
     refusals: list[Refusal] = []
@@ -86,8 +87,8 @@ def release_operations(
             refusals.append(Refusal(target=target.id, reason=reason))
             continue
         assert result is not None and result.digest is not None
-        # the plan's repository, which bake pushed to: the digest is known to exist there
-        source = f"{target.repository}@{result.digest}"
+        # the staging repository bake pushed to: the digest is known to exist there
+        source = str(ImageRef.parse(target.candidate).with_digest(result.digest))
         for kind in KINDS:
             for tag in getattr(target.tags, kind):
                 operations.append(TagOperation(target=target.id, tag=tag, kind=kind,

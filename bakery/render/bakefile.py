@@ -36,7 +36,7 @@ def _attrs(target: Target) -> dict[str, Any]:
         "contexts": target.contexts,
         "platforms": [target.platform],
         "args": target.args,
-        "tags": list(target.tags.primary),
+        "tags": [target.candidate],  # candidates only: release creates the public names
         "labels": target.labels,
         "cache-from": list(target.cache_from),
         "cache-to": list(target.cache_to),

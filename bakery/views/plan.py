@@ -70,6 +70,11 @@ def plan_table(plan: Plan, targets: Sequence[Target]) -> None:
                         style="green" if flag.enabled else "yellow")
             line.append(f"  {flag.reason}", style="dim")
             console.print(line)
+        line = Text("  staged   ", style="dim")
+        line.append(target.candidate)
+        line.append("  bake --push; release copies every name below from its verified digest",
+                    style="dim")
+        console.print(line)
         for kind, label in _TAG_KINDS:
             for ref in getattr(target.tags, kind):
                 line = Text(f"  {label:<9}", style="dim")

@@ -27,7 +27,7 @@ PIP_STEP = ("[python 3/4] RUN uv pip install --system --no-cache --no-compile to
 def primary_tags(target: str) -> tuple[str, ...]:
     from bakery.cli.common import load_plan
 
-    return load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan.target(target).tags.primary
+    return (load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan.target(target).candidate,)
 
 
 def fake_digest(target: str) -> str:
@@ -199,7 +199,7 @@ def test_results_file_default_location_and_schema(
     assert raw["jobs"] == 2  # min(4, 2 targets)
     target = raw["targets"][0]
     assert target["id"] == "edge_cpu-py313" and target["platform"] == "linux/amd64"
-    assert target["tags"] == ["acme/edge_cpu:py3.13.9-th2.9.1.cpu-tr4.57.1"]
+    assert target["tags"] == ["acme/edge_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1"]
     assert target["error"] is None and target["started_at"].endswith("Z")
     assert target["log_file"] == ".bakery/logs/edge_cpu-py313.log"
     assert target["command"][1:] == [
@@ -314,7 +314,7 @@ def test_render_builds_from_a_temporary_rendered_file(
     doc = load_results(out / "results.json")
     assert doc.bake_file == str(used)
     # the fake read the tags from the rendered file
-    assert doc.targets[0].tags == ("acme/edge_gpu:py3.13.9-th2.9.1-tr4.57.1",)
+    assert doc.targets[0].tags == ("acme/edge_gpu-staging:py3.13.9-th2.9.1-tr4.57.1",)
 
 
 def test_dry_run_with_render_keeps_the_rendered_file_it_prints(

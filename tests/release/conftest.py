@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.bake.conftest import FakeDocker, fake_docker
-from tests.release.data import IDS, digest, entry, primary, write_results
+from tests.release.data import IDS, candidate, digest, entry, write_results
 
 __all__ = ["FakeRegistry", "fake_docker", "project", "registry"]
 
@@ -29,9 +29,9 @@ class FakeRegistry:
 @pytest.fixture
 def registry(tmp_path: Path, fake_docker: FakeDocker, monkeypatch: pytest.MonkeyPatch
              ) -> FakeRegistry:
-    """What `bakery bake --push` left in the registry: each target's primary tag."""
+    """What `bakery bake --push` left in the registry: each target's candidate, in staging."""
     path = tmp_path / "registry.json"
-    path.write_text(json.dumps({primary(t): digest(t) for t in IDS}))
+    path.write_text(json.dumps({candidate(t): digest(t) for t in IDS}))
     monkeypatch.setenv("FAKE_DOCKER_REGISTRY", str(path))
     for name in ("FAKE_DOCKER_CREATE_FAIL", "FAKE_DOCKER_REGISTRY_DOWN"):
         monkeypatch.delenv(name, raising=False)

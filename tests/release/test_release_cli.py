@@ -184,8 +184,8 @@ def test_a_failure_midway_says_what_was_and_was_not_done(
                                  " Unauthorized")
     assert {t["state"] for t in tags.values()} == {"created"}
     error = one_line(done)
-    assert "1 of 11 tag(s) failed and are not in place: acme/edge_cpu:1.2.0;" in error
-    assert "created or moved: acme/edge:x86_64-py3.13.9-th2.9.1.cpu-tr4.57.1, " in error
+    assert "1 of 14 tag(s) failed and are not in place: acme/edge_cpu:1.2.0;" in error
+    assert "created or moved: acme/edge_cpu:py3.13.9-th2.9.1.cpu-tr4.57.1, " in error
     assert "acme/edge_cpu:1.2.0" not in registry.tags()
     # the retry does only what is missing
     monkeypatch.delenv("FAKE_DOCKER_CREATE_FAIL")
@@ -207,7 +207,7 @@ def test_an_unreachable_registry_is_a_failure_naming_it(
     assert messages == {f"registry docker.io: cannot read {tag}: ERROR: failed to do request:"
                         ' Head "https://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect:'
                         " connection refused" for tag in to_create("edge_gpu-py313")}
-    assert "3 of 3 tag(s) failed" in one_line(done)
+    assert "4 of 4 tag(s) failed" in one_line(done)
 
 
 def test_json_summary_schema(
@@ -222,11 +222,11 @@ def test_json_summary_schema(
     latest = next(t for t in doc["tags"] if t["tag"] == "acme/edge_gpu:latest")
     assert latest == {
         "target": "edge_gpu-py313", "tag": "acme/edge_gpu:latest", "kind": "release",
-        "source": f"acme/edge_gpu@{digest('edge_gpu-py313')}",
+        "source": f"acme/edge_gpu-staging@{digest('edge_gpu-py313')}",
         "digest": digest("edge_gpu-py313"), "state": "moved",
         "previous": digest("last release"), "message": None,
         "command": "docker buildx imagetools create --tag acme/edge_gpu:latest"
-                   f" acme/edge_gpu@{digest('edge_gpu-py313')}",
+                   f" acme/edge_gpu-staging@{digest('edge_gpu-py313')}",
     }
     write_results(project / ".bakery" / "results.json",
                   [entry(t, verify=None) if t == "edge_gpu-py312" else entry(t) for t in IDS])
