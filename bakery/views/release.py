@@ -1,4 +1,4 @@
-"""How `bakery release` reports: target -> tag -> created / moved / already present / refused.
+"""How `bakery release` reports: target -> tag -> created / moved / already in place / refused.
 
 JSON (`--format json`; `schema_version` changes on any incompatible edit; docs/release.md):
 
@@ -21,7 +21,7 @@ from bakery.release.execute import TagOutcome, command_line
 from bakery.release.operations import Refusal
 
 RELEASE_SCHEMA_VERSION = 1
-_LABEL = {"created": "created", "moved": "moved", "present": "already present",
+_LABEL = {"created": "created", "moved": "moved", "present": "already in place",
           "would create": "would create", "would move": "would move", "failed": "FAILED"}
 
 

@@ -80,7 +80,7 @@ def test_a_second_run_changes_nothing(
     assert len(imagetools(fake_docker, "create")) == creates  # not one create call
     assert registry.tags() == before
     total = sum(len(to_create(t)) for t in IDS)
-    assert f"{total} already present" in again.out and "created" not in again.out
+    assert f"{total} already in place" in again.out and "created" not in again.out
     as_json = release(capsys, project, "--target", "dind", "--format", "json")
     assert {t["state"] for t in json.loads(as_json.out)["tags"]} == {"present"}
 
@@ -110,7 +110,7 @@ def test_dry_run_prints_every_operation_and_creates_nothing(
             line = (f"docker buildx imagetools create --tag {tag}"
                     f" {repository(target)}@{digest(target)}")
             assert (line in done.out) == (tag != "acme/edge_gpu:1.2.0"), tag
-    assert "would move from sha256:" in done.out and "already present" in done.out
+    assert "would move from sha256:" in done.out and "already in place" in done.out
     doc = json.loads(release(capsys, project, "--dry-run", "--format", "json").out)
     states = {t["tag"]: t["state"] for t in doc["tags"]}
     assert doc["dry_run"] is True and doc["ok"] is True
