@@ -127,7 +127,9 @@ def test_raw_and_enable() -> None:
 
 @pytest.mark.parametrize(("latest", "ref", "has_latest"), [
     ("auto", "refs/tags/v1.0.0", True), ("auto", "refs/heads/main", False),
-    ("true", "refs/heads/main", True), ("false", "refs/tags/v1.0.0", False),
+    # latest=true adds latest only to a release that has tags (metadata-action: no tags at all)
+    ("true", "refs/heads/main", False), ("true", "refs/tags/v1.0.0-rc.1", True),
+    ("false", "refs/tags/v1.0.0", False),
 ])
 def test_latest_flavor(latest: str, ref: str, has_latest: bool) -> None:
     tags = release_tags(rules(*SEMVER, latest=latest), ctx(ref))
@@ -139,8 +141,9 @@ def test_prefix_suffix_flavor_and_variant_suffix() -> None:
                    suffix="-ubuntu")
     assert release_tags(config, ctx("refs/tags/v1.2.3"), variant_suffix="-d") == [
         "v1.2.3-ubuntu-d", "v1.2-ubuntu-d", "sha-90dd603-ubuntu-d", "latest-d"]
-    assert release_tags(config, ctx("refs/pull/7/merge")) == ["sha-90dd603-ubuntu",
-                                                              "pr-7-ubuntu"]
+    # priorities: ref (600) before sha (100), whatever the order in the matrix
+    assert release_tags(config, ctx("refs/pull/7/merge")) == ["pr-7-ubuntu",
+                                                              "sha-90dd603-ubuntu"]
 
 
 def test_duplicates_are_dropped() -> None:
@@ -149,9 +152,12 @@ def test_duplicates_are_dropped() -> None:
 
 
 @given(st.text(min_size=1, max_size=200))
-def test_sanitized_branch_names_are_tags_or_empty(name: str) -> None:
+def test_sanitizing_replaces_each_run_of_invalid_characters_with_one_dash(name: str) -> None:
     tag = sanitize(name)
-    assert tag == "" or tag_problem(tag) is None
+    assert re.fullmatch(r"[A-Za-z0-9_.-]*", tag)
+    assert len(tag) <= len(name)
+    if re.fullmatch(r"[A-Za-z0-9_.-]*", name):
+        assert tag == name  # nothing valid is rewritten
 
 
 # --- git context precedence ------------------------------------------------------------------

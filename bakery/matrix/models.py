@@ -124,6 +124,11 @@ class DindConfig(_Model):
 
 class _Rule(_Model):
     enable: bool = True
+    # set (even to "") they replace the flavor's [release] prefix / suffix for this rule
+    prefix: str | None = None
+    suffix: str | None = None
+    # higher first; defaults as metadata-action: semver 900, edge 700, ref 600, raw 200, sha 100
+    priority: int | None = None
 
 
 class RawRule(_Rule):
@@ -133,7 +138,7 @@ class RawRule(_Rule):
 
 class ShaRule(_Rule):
     type: Literal["sha"]
-    prefix: str = "sha-"
+    prefix: str | None = "sha-"
     format: Literal["short", "long"] = "short"
 
 
@@ -146,7 +151,6 @@ class SemverRule(_Rule):
 class RefRule(_Rule):
     type: Literal["ref"]
     event: Literal["branch", "tag", "pr"]
-    prefix: str | None = None
 
 
 class EdgeRule(_Rule):

@@ -25,8 +25,8 @@ from bakery.plan.target import (
 from bakery.suggest import did_you_mean
 from bakery.tags.git import GitContext
 from bakery.tags.refs import ImageRef, namespace_problem, normalize_version
-from bakery.tags.release import release_tags
-from bakery.tags.templates import fill
+from bakery.tags.release import latest_moves, release_tags
+from bakery.tags.templates import fill, is_floating
 
 
 def arg_name(key: str) -> str:
@@ -179,17 +179,21 @@ def _image_targets(
                 matrix.dind.suffix if dind else ""
             )
             where = f"{source}: images.{image_name}"
+            # a name without {tag} floats (`...:latest`): it moves only when `latest` does
+            floats = latest_moves(matrix.release, git)
             tags = TagSet(
                 primary=(_ref(f"{repo}:{primary_tag}", f"{where} (primary tag)"),),
                 legacy=tuple(
                     _ref(fill(t, values), f"{where}.legacy_tags[{i}]")
                     for i, t in enumerate(image.legacy_tags)
+                    if floats or not is_floating(t)
                 )
                 if variant == "default"
                 else (),
                 compatibility=tuple(
                     _ref(fill(t, values), f"{where}.dind_tags[{i}]")
                     for i, t in enumerate(image.dind_tags)
+                    if floats or not is_floating(t)
                 )
                 if dind
                 else (),

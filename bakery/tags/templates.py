@@ -47,3 +47,9 @@ def check_template(template: str, *, where: str, fields: tuple[str, ...] = TEMPL
 def fill(template: str, values: Mapping[str, str]) -> str:
     """Fill a checked template."""
     return template.format_map(dict(values))
+
+
+def is_floating(template: str) -> bool:
+    """A legacy or compatibility name floats when nothing pins it to one build: it does not
+    use `{tag}` (`ratio1/base_edge_node_amd64:latest`). Such a name moves with `latest`."""
+    return "tag" not in placeholders(template)
