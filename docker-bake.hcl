@@ -355,8 +355,13 @@ target "base_edge_node_amd64_gpu-py313" {
 }
 
 target "base_edge_node_amd64_gpu-py313-dind" {
-  inherits = [
-    "base_edge_node_amd64_gpu-py313",
+  context = "."
+  dockerfile = "images/shared/dind.Dockerfile"
+  contexts = {
+    image = "target:base_edge_node_amd64_gpu-py313"
+  }
+  platforms = [
+    "linux/amd64",
   ]
   args = {
     EE_DD_DEFAULT = "true"
@@ -365,8 +370,27 @@ target "base_edge_node_amd64_gpu-py313-dind" {
     "ratio1/base_edge_node_amd64_gpu-staging:py3.13.9-th2.9.1.cu128-tr4.57.1-d",
   ]
   labels = {
+    "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "true"
+    "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
+    "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
+    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.node" = "22.23.3"
+    "ai.ratio1.edge-node.npm" = "10.9.9"
+    "ai.ratio1.edge-node.python" = "3.13.9"
     "ai.ratio1.edge-node.target" = "base_edge_node_amd64_gpu-py313-dind"
+    "ai.ratio1.edge-node.tokenizers" = "0.22.1"
+    "ai.ratio1.edge-node.torch" = "2.9.1+cu128"
+    "ai.ratio1.edge-node.torchaudio" = "2.9.1+cu128"
+    "ai.ratio1.edge-node.torchvision" = "0.24.1+cu128"
+    "ai.ratio1.edge-node.transformers" = "4.57.1"
+    "ai.ratio1.edge-node.uv" = "0.9.11"
+    "org.opencontainers.image.base.name" = "ubuntu:24.04"
+    "org.opencontainers.image.description" = "Edge node base, x86_64 with CUDA 12.8 PyTorch"
+    "org.opencontainers.image.licenses" = "Apache-2.0"
+    "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
+    "org.opencontainers.image.title" = "base_edge_node_amd64_gpu"
+    "org.opencontainers.image.vendor" = "Ratio1"
     "org.opencontainers.image.version" = "py3.13.9-th2.9.1.cu128-tr4.57.1-d"
   }
 }
@@ -518,8 +542,13 @@ target "base_edge_node_amd64_cpu-py313" {
 }
 
 target "base_edge_node_amd64_cpu-py313-dind" {
-  inherits = [
-    "base_edge_node_amd64_cpu-py313",
+  context = "."
+  dockerfile = "images/shared/dind.Dockerfile"
+  contexts = {
+    image = "target:base_edge_node_amd64_cpu-py313"
+  }
+  platforms = [
+    "linux/amd64",
   ]
   args = {
     EE_DD_DEFAULT = "true"
@@ -528,8 +557,27 @@ target "base_edge_node_amd64_cpu-py313-dind" {
     "ratio1/base_edge_node_amd64_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1-d",
   ]
   labels = {
+    "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "true"
+    "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
+    "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
+    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.node" = "22.23.3"
+    "ai.ratio1.edge-node.npm" = "10.9.9"
+    "ai.ratio1.edge-node.python" = "3.13.9"
     "ai.ratio1.edge-node.target" = "base_edge_node_amd64_cpu-py313-dind"
+    "ai.ratio1.edge-node.tokenizers" = "0.22.1"
+    "ai.ratio1.edge-node.torch" = "2.9.1+cpu"
+    "ai.ratio1.edge-node.torchaudio" = "2.9.1+cpu"
+    "ai.ratio1.edge-node.torchvision" = "0.24.1+cpu"
+    "ai.ratio1.edge-node.transformers" = "4.57.1"
+    "ai.ratio1.edge-node.uv" = "0.9.11"
+    "org.opencontainers.image.base.name" = "ubuntu:24.04"
+    "org.opencontainers.image.description" = "Edge node base, x86_64 CPU-only PyTorch"
+    "org.opencontainers.image.licenses" = "Apache-2.0"
+    "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
+    "org.opencontainers.image.title" = "base_edge_node_amd64_cpu"
+    "org.opencontainers.image.vendor" = "Ratio1"
     "org.opencontainers.image.version" = "py3.13.9-th2.9.1.cpu-tr4.57.1-d"
   }
 }
@@ -681,8 +729,13 @@ target "base_edge_node_arm64_cpu-py313" {
 }
 
 target "base_edge_node_arm64_cpu-py313-dind" {
-  inherits = [
-    "base_edge_node_arm64_cpu-py313",
+  context = "."
+  dockerfile = "images/shared/dind.Dockerfile"
+  contexts = {
+    image = "target:base_edge_node_arm64_cpu-py313"
+  }
+  platforms = [
+    "linux/arm64",
   ]
   args = {
     EE_DD_DEFAULT = "true"
@@ -691,8 +744,27 @@ target "base_edge_node_arm64_cpu-py313-dind" {
     "ratio1/base_edge_node_arm64_cpu-staging:py3.13.9-th2.9.1-tr4.57.1-d",
   ]
   labels = {
+    "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "true"
+    "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
+    "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
+    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.node" = "22.23.3"
+    "ai.ratio1.edge-node.npm" = "10.9.9"
+    "ai.ratio1.edge-node.python" = "3.13.9"
     "ai.ratio1.edge-node.target" = "base_edge_node_arm64_cpu-py313-dind"
+    "ai.ratio1.edge-node.tokenizers" = "0.22.1"
+    "ai.ratio1.edge-node.torch" = "2.9.1"
+    "ai.ratio1.edge-node.torchaudio" = "2.9.1"
+    "ai.ratio1.edge-node.torchvision" = "0.24.1"
+    "ai.ratio1.edge-node.transformers" = "4.57.1"
+    "ai.ratio1.edge-node.uv" = "0.9.11"
+    "org.opencontainers.image.base.name" = "ubuntu:24.04"
+    "org.opencontainers.image.description" = "Edge node base, arm64 (Raspberry Pi / arm64v8) CPU-only PyTorch"
+    "org.opencontainers.image.licenses" = "Apache-2.0"
+    "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
+    "org.opencontainers.image.title" = "base_edge_node_arm64_cpu"
+    "org.opencontainers.image.vendor" = "Ratio1"
     "org.opencontainers.image.version" = "py3.13.9-th2.9.1-tr4.57.1-d"
   }
 }

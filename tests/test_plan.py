@@ -37,7 +37,7 @@ def test_json_lists_every_documented_field(shipped: dict[str, object]) -> None:
     assert shipped["git"] == {"ref": "refs/tags/v1.4.0", "sha": SHA, "source": "cli"}
     fields = {"id", "image", "repository", "variant", "platform", "arch", "machine",
               "accelerator", "python", "flags", "context", "dockerfile", "contexts", "args",
-              "tags", "candidate", "labels", "cache_from", "cache_to"}
+              "tags", "candidate", "labels", "cache_from", "cache_to", "derived_from"}
     for target in shipped["targets"]:  # type: ignore[attr-defined]
         assert set(target) == fields
         assert set(target["tags"]) == {"primary", "legacy", "compatibility", "release"}
@@ -88,7 +88,11 @@ def test_dind_variant_differs_only_in_the_ee_dd_default(shipped: dict[str, objec
     base, dind = targets[GPU], targets[f"{GPU}-dind"]
     assert base["args"]["EE_DD_DEFAULT"] == "false"  # type: ignore[index]
     assert dind["args"] == {**base["args"], "EE_DD_DEFAULT": "true"}  # type: ignore[dict-item]
-    assert dind["dockerfile"] == base["dockerfile"] and dind["contexts"] == base["contexts"]
+    # built FROM the image's own target in the same bake: the same layers, config differs
+    assert dind["derived_from"] == GPU and base["derived_from"] is None
+    assert dind["dockerfile"] == "images/shared/dind.Dockerfile"
+    assert dind["contexts"] == {"image": f"target:{GPU}"}
+    assert dind["cache_to"] == [] and base["cache_to"]
 
 
 def test_build_args_carry_every_pin(shipped: dict[str, object]) -> None:

@@ -195,3 +195,15 @@ def test_checkout_context(tmp_path: object, allow_subprocess: None) -> None:
     assert git.sha is not None and len(git.sha) == 40
     subprocess.run(["git", "tag", "v2.0.0"], cwd=repo, env=env, check=True)
     assert resolve_git_context(ref=None, sha=None, env={}, repo_dir=repo).ref == "refs/tags/v2.0.0"
+
+
+@pytest.mark.parametrize(("template", "floats"), [
+    ("ratio1/base_edge_node_amd64:latest", True), ("acme/edge:stable", True), ("acme/edge", True),
+    ("localhost:5000/acme/edge", True), ("localhost:5000/acme/edge:{machine}-{tag}", False),
+    ("ratio1/base_edge_node:{machine}-{tag}", False), ("acme/edge:py{python}", False),
+    ("{namespace}/edge:latest", True),
+])
+def test_floating_templates(template: str, floats: bool) -> None:
+    from bakery.tags.templates import is_floating
+
+    assert is_floating(template) is floats

@@ -119,6 +119,8 @@ class PublishConfig(_Model):
 
 class DindConfig(_Model):
     suffix: str = "-d"
+    # built FROM the image target (named context `image`) in the same bake invocation
+    dockerfile: str = "images/shared/dind.Dockerfile"
     ee_dd: Literal["true", "1", "yes", "on"] = "true"
 
 

@@ -173,8 +173,7 @@ def _image_targets(
                 "accelerator": image.accelerator,
                 "id": target_id,
             }
-            # the DinD variant differs only in config: it shares its image target's cache
-            cache_values = {**values, "id": target_id.removesuffix("-dind")}
+            cache_values = values
             variant_suffix = ("" if is_selected else f"-py{_short(choice.version)}") + (
                 matrix.dind.suffix if dind else ""
             )
@@ -204,6 +203,9 @@ def _image_targets(
             )
             args = _build_args(matrix, image, choice.version, flags, dind)
             stages = _stages_for(matrix, image, args, source)
+            parent = target_id.removesuffix("-dind") if dind else None
+            contexts = ({"image": f"target:{parent}"} if parent
+                        else {name: f"target:{st.id}" for name, st in stages.items()})
             targets.append((
                 Target(
                     id=target_id,
@@ -217,17 +219,21 @@ def _image_targets(
                     python=choice,
                     flags=flags,
                     context=image.context,
-                    dockerfile=image.dockerfile or f"images/{image_name}/Dockerfile",
-                    contexts={name: f"target:{st.id}" for name, st in stages.items()},
+                    dockerfile=(matrix.dind.dockerfile if dind
+                                else image.dockerfile or f"images/{image_name}/Dockerfile"),
+                    contexts=contexts,
                     args=args,
                     tags=tags,
                     candidate=_ref(f"{staging}:{primary_tag}", f"{source}: publish.staging"),
                     labels=_labels(matrix, image_name, image, choice.version, flags, primary_tag,
                                    target_id, args),
-                    cache_from=tuple(fill(c, cache_values) for c in matrix.cache.from_),
-                    cache_to=tuple(fill(c, cache_values) for c in matrix.cache.to),
+                    # a derived variant builds nothing of its own: no cache to read or write
+                    cache_from=() if dind else tuple(fill(c, cache_values)
+                                                     for c in matrix.cache.from_),
+                    cache_to=() if dind else tuple(fill(c, cache_values) for c in matrix.cache.to),
+                    derived_from=parent,
                 ),
-                list(stages.values()),
+                [] if dind else list(stages.values()),
             ))
     return targets
 

@@ -62,6 +62,14 @@ class Target(_Frozen):
     labels: dict[str, str]
     cache_from: tuple[str, ...]
     cache_to: tuple[str, ...]
+    # the image target this one is built FROM (named context `image`, same bake invocation):
+    # a DinD variant shares every layer of its image
+    derived_from: str | None = None
+
+    @property
+    def family(self) -> str:
+        """The image target whose bake invocation builds this target."""
+        return self.derived_from or self.id
 
 
 class StageTarget(_Frozen):

@@ -50,6 +50,9 @@ def fill(template: str, values: Mapping[str, str]) -> str:
 
 
 def is_floating(template: str) -> bool:
-    """A legacy or compatibility name floats when nothing pins it to one build: it does not
-    use `{tag}` (`ratio1/base_edge_node_amd64:latest`). Such a name moves with `latest`."""
-    return "tag" not in placeholders(template)
+    """A legacy or compatibility name floats when its tag is fixed text that no build pins
+    (`ratio1/base_edge_node_amd64:latest`, `acme/edge:stable`; no tag means `latest`): such a
+    name moves with `latest`. A tag with a placeholder (`{machine}-{tag}`) names one build."""
+    last = template.rpartition("/")[2]
+    _, colon, tag = last.rpartition(":")
+    return not colon or not placeholders(tag)

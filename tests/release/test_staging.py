@@ -60,7 +60,7 @@ def test_a_cache_in_a_product_repository_is_refused() -> None:
                                           r" pull from; give the cache a repository of its own"):
         expand(parse_matrix(text, source="matrix.toml"))
     ok = MINIMAL_MATRIX + '\n[cache]\nto = ["type=registry,ref={repo}-cache:{id},mode=max"]\n'
-    target = expand(parse_matrix(ok, source="matrix.toml")).target("edge_cpu-py313-dind")
+    target = expand(parse_matrix(ok, source="matrix.toml")).target("edge_cpu-py313")
     assert target.cache_to == ("type=registry,ref=acme/edge_cpu-cache:edge_cpu-py313,mode=max",)
 
 
