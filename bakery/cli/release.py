@@ -87,7 +87,8 @@ def release(
     results_doc = load_results(results if results is not None else default_results(matrix))
     err = Console(stderr=True, highlight=False)
     with _progress(err, dry_run=dry_run) as progress:
-        report = run_release(_connect, targets, results_doc, dry_run=dry_run, progress=progress)
+        report = run_release(_connect, targets, results_doc, dry_run=dry_run,
+                             plan=loaded.plan, progress=progress)
 
     if format is ReleaseFormat.json:
         typer.echo(views.release_json(report.outcomes, report.refusals, dry_run=dry_run,

@@ -10,6 +10,7 @@ size) with python-on-whales' own runner and the client's docker command.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from python_on_whales import DockerClient, DockerException
 from python_on_whales.utils import run
@@ -38,6 +39,14 @@ def _not_found(line: str) -> bool:
 def tag_digest(client: DockerClient, tag: str) -> str | None:
     """The manifest digest `tag` points at; None when the tag does not exist. Any other
     failure (registry unreachable, unauthorized, ...) is a RegistryError naming the registry."""
+    found = manifest_info(client, tag)
+    return None if found is None else found[0]
+
+
+def manifest_info(client: DockerClient, tag: str) -> tuple[str, tuple[str, ...]] | None:
+    """(digest, what it holds) of `tag`: for an index the digests of its manifests, for a
+    single manifest its own digest. None when the tag does not exist. `--format '{{json
+    .Manifest}}'` prints a manifest's descriptor, or an index with its `manifests`."""
     command = [*client.client_config.docker_cmd, "buildx", "imagetools", "inspect", tag,
                "--format", "{{json .Manifest}}"]
     try:
@@ -48,26 +57,31 @@ def tag_digest(client: DockerClient, tag: str) -> str | None:
             return None
         raise RegistryError(f"registry {registry_of(tag)}: cannot read {tag}: {line}") from None
     try:
-        digest = json.loads(str(output))["digest"]
-    except (ValueError, KeyError, TypeError):
+        doc = json.loads(str(output))
+        digest = str(doc["digest"])
+        children = tuple(str(m["digest"]) for m in doc.get("manifests") or ()) or (digest,)
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise RegistryError(
             f"registry {registry_of(tag)}: unexpected answer from `docker buildx imagetools"
             f" inspect {tag}`: {str(output)[:80]!r}"
         ) from None
-    return str(digest)
+    return digest, children
 
 
-def copy_to_tag(client: DockerClient, source: str, tag: str) -> None:
-    """`docker buildx imagetools create --tag TAG SOURCE`: a carbon copy of SOURCE's manifest
-    (an index stays an index: every platform is kept; nothing is rebuilt or pulled)."""
+def copy_to_tag(client: DockerClient, source: str | Sequence[str], tag: str) -> None:
+    """`docker buildx imagetools create --tag TAG SOURCE...`: one source is a carbon copy of
+    its manifest (an index stays an index: every platform is kept; nothing is rebuilt or
+    pulled); several make an index of all their manifests (a multi-architecture name)."""
+    sources = [source] if isinstance(source, str) else list(source)
     try:
-        client.buildx.imagetools.create(sources=[source], tags=[tag])
+        client.buildx.imagetools.create(sources=sources, tags=[tag])
     except DockerException as exc:
         raise RegistryError(
             f"registry {registry_of(tag)}: cannot create {tag}: {first_line(exc)}"
         ) from None
 
 
-def create_argv(source: str, tag: str) -> list[str]:
+def create_argv(source: str | Sequence[str], tag: str) -> list[str]:
     """The command `copy_to_tag` runs, for --dry-run and logs."""
-    return ["docker", "buildx", "imagetools", "create", "--tag", tag, source]
+    sources = [source] if isinstance(source, str) else list(source)
+    return ["docker", "buildx", "imagetools", "create", "--tag", tag, *sources]

@@ -117,6 +117,15 @@ class PublishConfig(_Model):
     staging: str | None = None
 
 
+class MultiArch(_Model):
+    """One name joining images of different architectures (an OCI index), e.g.
+    `ratio1/base_edge_node_cpu:{tag}` from the amd64 and arm64 CPU images. The members are
+    the images' default targets; they must share python, torch release and transformers."""
+
+    images: Strs
+    tags: Strs
+
+
 class DindConfig(_Model):
     suffix: str = "-d"
     # built FROM the image target (named context `image`) in the same bake invocation
@@ -225,6 +234,7 @@ class Matrix(_Model):
     stages: dict[str, Stage] = Field(default_factory=dict)
     cache: CacheConfig = CacheConfig()
     publish: PublishConfig = PublishConfig()
+    multiarch: dict[str, MultiArch] = Field(default_factory=dict)
     dind: DindConfig = DindConfig()
     release: ReleaseConfig = ReleaseConfig()
     labels: dict[str, str] = Field(default_factory=dict)

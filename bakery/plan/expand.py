@@ -12,10 +12,12 @@ from packaging.version import Version
 
 from bakery.errors import ConfigError
 from bakery.matrix.models import Image, Matrix
+from bakery.plan.multiarch import multiarch_indexes
 from bakery.plan.target import (
     FlagDecision,
     GitInfo,
     ImageDecision,
+    MultiArchIndex,
     Plan,
     PythonChoice,
     StageTarget,
@@ -62,13 +64,15 @@ def expand(
                 stages.setdefault(stage.id, stage)
             targets.append(target)
 
-    _check_unique(targets, matrix)
+    indexes = multiarch_indexes(matrix, targets, git, source) if matrix.multiarch else ()
+    _check_unique(targets, matrix, indexes)
     groups = _groups(matrix, targets)
     return Plan(
         git=GitInfo(ref=git.ref, sha=git.sha, source=git.source),
         targets=tuple(targets),
         stages=tuple(stages.values()),
         groups=groups,
+        multiarch=indexes,
     )
 
 
@@ -354,7 +358,8 @@ def _stages_for(
     return out
 
 
-def _check_unique(targets: list[Target], matrix: Matrix) -> None:
+def _check_unique(targets: list[Target], matrix: Matrix,
+                  indexes: tuple[MultiArchIndex, ...] = ()) -> None:
     owners: dict[str, str] = {}
     for target in targets:
         if target.id in owners:
@@ -373,6 +378,14 @@ def _check_unique(targets: list[Target], matrix: Matrix) -> None:
                         f" {target.id} ({kind}); make the templates in matrix.toml distinct"
                     )
                 claimed[ref] = f"{target.id} ({kind})"
+    for index in indexes:
+        for ref in index.tags:
+            if ref in claimed:
+                raise ConfigError(
+                    f"tag {ref!r} is claimed twice: by {claimed[ref]} and by multiarch"
+                    f".{index.id}; make the templates in matrix.toml distinct"
+                )
+            claimed[ref] = f"multiarch.{index.id}"
     public = {ImageRef.parse(ref).canonical_repository for ref in claimed}
     for target in targets:
         candidate = ImageRef.parse(target.candidate)

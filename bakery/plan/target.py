@@ -90,12 +90,22 @@ class GitInfo(_Frozen):
     source: str
 
 
+class MultiArchIndex(_Frozen):
+    """A name `bakery release` creates as an index of its members' verified candidates."""
+
+    id: str
+    tags: tuple[str, ...]
+    members: tuple[str, ...]  # target ids, one per architecture
+    platforms: tuple[str, ...]  # the members' platforms, in the same order
+
+
 class Plan(_Frozen):
     schema_version: Literal[1] = 1
     git: GitInfo
     targets: tuple[Target, ...]
     stages: tuple[StageTarget, ...]
     groups: dict[str, tuple[str, ...]]
+    multiarch: tuple[MultiArchIndex, ...] = ()
 
     def target(self, target_id: str) -> Target:
         return next(t for t in self.targets if t.id == target_id)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bakery.bake.results import Results, TargetResult
-from bakery.plan.target import Target
+from bakery.plan.target import MultiArchIndex, Target
 from bakery.tags.refs import ImageRef, parse_reference
 
-Kind = Literal["primary", "legacy", "compatibility", "release"]
+Kind = Literal["primary", "legacy", "compatibility", "release", "multiarch"]
 KINDS: tuple[Kind, ...] = ("primary", "legacy", "compatibility", "release")
 
 
@@ -24,6 +24,13 @@ class TagOperation:
     kind: Kind
     source: str
     digest: str
+    # a multi-architecture name: an index of every member's verified candidate (`source` is
+    # the first of them; `digest` is empty, the index is made by the copy)
+    sources: tuple[str, ...] = ()
+
+    @property
+    def all_sources(self) -> tuple[str, ...]:
+        return self.sources or (self.source,)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,4 +100,38 @@ def release_operations(
             for tag in getattr(target.tags, kind):
                 operations.append(TagOperation(target=target.id, tag=tag, kind=kind,
                                                source=source, digest=result.digest))
+    return operations, refusals
+
+
+def index_operations(
+    indexes: Sequence[MultiArchIndex], plan_targets: Sequence[Target],
+    selected: Sequence[Target], results: Results,
+) -> tuple[list[TagOperation], list[Refusal]]:
+    """The multi-architecture names of the indexes with a member among `selected`: each is
+    created from every member's verified candidate, or refused (then nothing at all is
+    created) when any member, selected or not, is not releasable."""
+    by_id = {t.id: t for t in plan_targets}
+    by_result = {r.id: r for r in results.targets}
+    chosen = {t.id for t in selected}
+    operations: list[TagOperation] = []
+    refusals: list[Refusal] = []
+    for index in indexes:
+        if not chosen & set(index.members):
+            continue
+        sources = []
+        for member in index.members:
+            result = by_result.get(member)
+            reason = refusal_reason(by_id[member], result, results)
+            if reason is not None:
+                refusals.append(Refusal(target=f"multiarch.{index.id}",
+                                        reason=f"member {member}: {reason}"))
+                break
+            assert result is not None and result.digest is not None
+            sources.append(str(ImageRef.parse(by_id[member].candidate)
+                               .with_digest(result.digest)))
+        else:
+            operations.extend(
+                TagOperation(target=f"multiarch.{index.id}", tag=tag, kind="multiarch",
+                             source=sources[0], digest="", sources=tuple(sources))
+                for tag in index.tags)
     return operations, refusals

@@ -12,9 +12,14 @@ from dataclasses import dataclass
 from python_on_whales import DockerClient
 
 from bakery.bake.results import Results
-from bakery.plan.target import Target
+from bakery.plan.target import Plan, Target
 from bakery.release.execute import Progress, TagOutcome, execute
-from bakery.release.operations import Refusal, TagOperation, release_operations
+from bakery.release.operations import (
+    Refusal,
+    TagOperation,
+    index_operations,
+    release_operations,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,12 +63,18 @@ def run_release(
     results: Results,
     *,
     dry_run: bool,
+    plan: Plan | None = None,
     progress: Progress | None = None,
 ) -> ReleaseReport:
-    """Release `targets`: refuse them all when any is not releasable (nothing is created and
-    Docker is not even asked: `connect` is only called when there is work), else attempt
-    every operation, a failed one never stopping the others."""
+    """Release `targets` (and the multi-architecture names of `plan` they are members of):
+    refuse them all when any is not releasable (nothing is created and Docker is not even
+    asked: `connect` is only called when there is work), else attempt every operation, a
+    failed one never stopping the others."""
     operations, refusals = release_operations(targets, results)
+    if plan is not None and plan.multiarch:
+        more, refused = index_operations(plan.multiarch, plan.targets, targets, results)
+        operations += more
+        refusals += refused
     outcomes: list[TagOutcome] = []
     if not refusals and operations:
         outcomes = execute(connect(), operations, dry_run=dry_run, progress=progress)

@@ -26,6 +26,12 @@ def plan_document(plan: Plan, targets: Sequence[Target], *, matrix_path: str) ->
         "targets": [t.model_dump(mode="json") for t in targets],
         "stages": [s.model_dump(mode="json") for s in plan.stages if s.id in stage_ids],
         "groups": {name: members for name, members in groups.items() if members},
+        "multiarch": [
+            {"id": index.id, "tags": list(index.tags),
+             "members": [{"target": m, "platform": p}
+                         for m, p in zip(index.members, index.platforms, strict=True)]}
+            for index in plan.multiarch if ids & set(index.members)
+        ],
     }
 
 
@@ -81,6 +87,19 @@ def plan_table(plan: Plan, targets: Sequence[Target]) -> None:
                 line.append(ref, style="bold" if kind == "primary" else "")
                 console.print(line)
     ids = {t.id for t in targets}
+    shown_indexes = [i for i in plan.multiarch if ids & set(i.members)]
+    if shown_indexes:
+        console.print()
+        console.print(Text("multi-arch names (release joins the members' verified candidates)",
+                           style="bold"))
+    for index in shown_indexes:
+        joined = ", ".join(f"{m} ({p})" for m, p in zip(index.members, index.platforms,
+                                                         strict=True))
+        for tag in index.tags:
+            line = Text(f"  {index.id:<12} ", style="cyan")
+            line.append(tag)
+            line.append(f"  <- {joined}", style="dim")
+            console.print(line)
     console.print()
     console.print(Text("groups", style="bold"))
     for name, members in plan.groups.items():

@@ -5,7 +5,8 @@ JSON (`--format json`; `schema_version` changes on any incompatible edit; docs/r
     {"schema_version": 1, "ok": true, "dry_run": false,
      "refused": [{"target": "...", "reason": "..."}],
      "tags": [{"target": "...", "tag": "repo:tag", "kind": "legacy" | "compatibility" | "release",
-               "source": "repo@sha256:...", "digest": "sha256:...",
+               "source": "repo@sha256:...", "sources": ["repo@sha256:..."],
+               "digest": "sha256:...",
                "state": "created" | "moved" | "present" | "would create" | "would move" | "failed",
                "previous": "sha256:..." | null, "message": "..." | null,
                "command": "docker buildx imagetools create --tag repo:tag repo@sha256:..."}]}
@@ -35,7 +36,8 @@ def release_document(
         "refused": [{"target": r.target, "reason": r.reason} for r in refusals],
         "tags": [
             {"target": o.operation.target, "tag": o.operation.tag, "kind": o.operation.kind,
-             "source": o.operation.source, "digest": o.operation.digest, "state": o.state,
+             "source": o.operation.source, "sources": list(o.operation.all_sources),
+             "digest": o.operation.digest, "state": o.state,
              "previous": o.previous, "message": o.message,
              "command": command_line(o.operation)}
             for o in outcomes

@@ -223,6 +223,7 @@ def test_json_summary_schema(
     assert latest == {
         "target": "edge_gpu-py313", "tag": "acme/edge_gpu:latest", "kind": "release",
         "source": f"acme/edge_gpu-staging@{digest('edge_gpu-py313')}",
+        "sources": [f"acme/edge_gpu-staging@{digest('edge_gpu-py313')}"],
         "digest": digest("edge_gpu-py313"), "state": "moved",
         "previous": digest("last release"), "message": None,
         "command": "docker buildx imagetools create --tag acme/edge_gpu:latest"
