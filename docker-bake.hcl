@@ -352,6 +352,10 @@ target "base_edge_node_amd64_gpu-py313" {
   cache-to = [
     "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py313,mode=max",
   ]
+  attest = [
+    "type=provenance,mode=max",
+    "type=sbom",
+  ]
 }
 
 target "base_edge_node_amd64_gpu-py313-dind" {
@@ -393,6 +397,10 @@ target "base_edge_node_amd64_gpu-py313-dind" {
     "org.opencontainers.image.vendor" = "Ratio1"
     "org.opencontainers.image.version" = "py3.13.9-th2.9.1.cu128-tr4.57.1-d"
   }
+  attest = [
+    "type=provenance,mode=max",
+    "type=sbom",
+  ]
 }
 
 target "base_edge_node_amd64_gpu-py312" {
@@ -465,6 +473,10 @@ target "base_edge_node_amd64_gpu-py312" {
   ]
   cache-to = [
     "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py312,mode=max",
+  ]
+  attest = [
+    "type=provenance,mode=max",
+    "type=sbom",
   ]
 }
 
@@ -539,6 +551,10 @@ target "base_edge_node_amd64_cpu-py313" {
   cache-to = [
     "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py313,mode=max",
   ]
+  attest = [
+    "type=provenance,mode=max",
+    "type=sbom",
+  ]
 }
 
 target "base_edge_node_amd64_cpu-py313-dind" {
@@ -580,6 +596,10 @@ target "base_edge_node_amd64_cpu-py313-dind" {
     "org.opencontainers.image.vendor" = "Ratio1"
     "org.opencontainers.image.version" = "py3.13.9-th2.9.1.cpu-tr4.57.1-d"
   }
+  attest = [
+    "type=provenance,mode=max",
+    "type=sbom",
+  ]
 }
 
 target "base_edge_node_amd64_cpu-py312" {
@@ -652,6 +672,10 @@ target "base_edge_node_amd64_cpu-py312" {
   ]
   cache-to = [
     "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py312,mode=max",
+  ]
+  attest = [
+    "type=provenance,mode=max",
+    "type=sbom",
   ]
 }
 
@@ -726,6 +750,10 @@ target "base_edge_node_arm64_cpu-py313" {
   cache-to = [
     "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py313,mode=max",
   ]
+  attest = [
+    "type=provenance,mode=max",
+    "type=sbom",
+  ]
 }
 
 target "base_edge_node_arm64_cpu-py313-dind" {
@@ -767,6 +795,10 @@ target "base_edge_node_arm64_cpu-py313-dind" {
     "org.opencontainers.image.vendor" = "Ratio1"
     "org.opencontainers.image.version" = "py3.13.9-th2.9.1-tr4.57.1-d"
   }
+  attest = [
+    "type=provenance,mode=max",
+    "type=sbom",
+  ]
 }
 
 target "base_edge_node_arm64_cpu-py312" {
@@ -839,5 +871,9 @@ target "base_edge_node_arm64_cpu-py312" {
   ]
   cache-to = [
     "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py312,mode=max",
+  ]
+  attest = [
+    "type=provenance,mode=max",
+    "type=sbom",
   ]
 }

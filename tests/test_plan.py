@@ -37,7 +37,8 @@ def test_json_lists_every_documented_field(shipped: dict[str, object]) -> None:
     assert shipped["git"] == {"ref": "refs/tags/v1.4.0", "sha": SHA, "source": "cli"}
     fields = {"id", "image", "repository", "variant", "platform", "arch", "machine",
               "accelerator", "python", "flags", "context", "dockerfile", "contexts", "args",
-              "tags", "candidate", "labels", "cache_from", "cache_to", "derived_from"}
+              "tags", "candidate", "labels", "cache_from", "cache_to", "derived_from",
+              "attest"}
     for target in shipped["targets"]:  # type: ignore[attr-defined]
         assert set(target) == fields
         assert set(target["tags"]) == {"primary", "legacy", "compatibility", "release"}

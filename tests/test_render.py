@@ -79,6 +79,7 @@ def assert_bake_matches_plan(bake_text: str, plan: dict[str, object]) -> None:
         assert bake.get("contexts", {}) == target["contexts"]
         assert bake.get("cache-from", []) == target["cache_from"]
         assert bake.get("cache-to", []) == target["cache_to"]
+        assert bake.get("attest", []) == target["attest"]
     for stage in plan["stages"]:  # type: ignore[attr-defined]
         bake = resolved[stage["id"]]
         assert (bake["dockerfile"], bake["target"], bake["args"], bake["platforms"]) == (

@@ -68,6 +68,29 @@ def manifest_info(client: DockerClient, tag: str) -> tuple[str, tuple[str, ...]]
     return digest, children
 
 
+def attestations(client: DockerClient, ref: str) -> dict[str, bool]:
+    """Which attestations the image at `ref` carries: {"provenance": .., "sbom": ..}, read
+    with `imagetools inspect --format '{{json .Provenance}}'` (`{"SLSA": ...}` when present,
+    `{}` when not) and `'{{json .SBOM}}'` (`{"SPDX": ...}`)."""
+    found = {}
+    for name, template, key in (("provenance", "{{json .Provenance}}", "SLSA"),
+                                ("sbom", "{{json .SBOM}}", "SPDX")):
+        command = [*client.client_config.docker_cmd, "buildx", "imagetools", "inspect", ref,
+                   "--format", template]
+        try:
+            output = str(run(command))
+        except DockerException as exc:
+            raise RegistryError(f"registry {registry_of(ref)}: cannot read {ref}:"
+                                f" {first_line(exc)}") from None
+        try:
+            doc = json.loads(output or "{}")
+        except ValueError:
+            raise RegistryError(f"registry {registry_of(ref)}: unexpected answer for {ref}:"
+                                f" {output[:80]!r}") from None
+        found[name] = isinstance(doc, dict) and bool(doc.get(key))
+    return found
+
+
 def copy_to_tag(client: DockerClient, source: str | Sequence[str], tag: str) -> None:
     """`docker buildx imagetools create --tag TAG SOURCE...`: one source is a carbon copy of
     its manifest (an index stays an index: every platform is kept; nothing is rebuilt or

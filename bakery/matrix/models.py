@@ -115,6 +115,11 @@ class PublishConfig(_Model):
     name from a candidate's verified digest."""
 
     staging: str | None = None
+    # attestations attached by BuildKit (bake `attest`), carried over by every copy release
+    # makes; `bakery verify` checks a pushed candidate has them. Needs a builder that can
+    # export them (docker-container, remote, cloud; not the plain `docker` driver).
+    provenance: Literal["off", "min", "max"] = "off"
+    sbom: bool = False
 
 
 class MultiArch(_Model):

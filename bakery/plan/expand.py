@@ -236,6 +236,7 @@ def _image_targets(
                                                      for c in matrix.cache.from_),
                     cache_to=() if dind else tuple(fill(c, cache_values) for c in matrix.cache.to),
                     derived_from=parent,
+                    attest=_attest(matrix),
                 ),
                 [] if dind else list(stages.values()),
             ))
@@ -254,6 +255,14 @@ def _staging_repository(matrix: Matrix, image_name: str, source: str) -> str:
                           f" {problem}")
     return ImageRef.parse(f"{staging}/{image_name}", where=f"{source}: publish.staging"
                           ).repository
+
+
+def _attest(matrix: Matrix) -> tuple[str, ...]:
+    publish = matrix.publish
+    out = [] if publish.provenance == "off" else [f"type=provenance,mode={publish.provenance}"]
+    if publish.sbom:
+        out.append("type=sbom")
+    return tuple(out)
 
 
 def _cache_ref(entry: str) -> ImageRef | None:

@@ -62,6 +62,8 @@ class Target(_Frozen):
     labels: dict[str, str]
     cache_from: tuple[str, ...]
     cache_to: tuple[str, ...]
+    # bake `attest` entries: provenance (mode=min|max) and SBOM attestations
+    attest: tuple[str, ...] = ()
     # the image target this one is built FROM (named context `image`, same bake invocation):
     # a DinD variant shares every layer of its image
     derived_from: str | None = None

@@ -41,6 +41,7 @@ def _attrs(target: Target) -> dict[str, Any]:
         "labels": target.labels,
         "cache-from": list(target.cache_from),
         "cache-to": list(target.cache_to),
+        **({"attest": list(target.attest)} if target.attest else {}),
     }
 
 

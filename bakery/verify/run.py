@@ -21,6 +21,7 @@ from bakery.bake.results import (
     results_json,
     with_verify,
 )
+from bakery.docker.imagetools import RegistryError, attestations
 from bakery.docker.run import RunFailed, run_output
 from bakery.matrix import Matrix
 from bakery.plan.target import Target
@@ -113,8 +114,27 @@ def verify_target(
         tail = lines[-1][:200] if lines else "no output"
         return Verdict(target.id, "error", image, digest, f"the probe printed no report: {tail}")
     checks = tuple(compare(expectations(target, matrix), probe))
+    if target.attest and digest and "@" in image:
+        checks += tuple(attestation_checks(client, target, image))
     status: Status = "passed" if all(c.ok for c in checks) else "failed"
     return Verdict(target.id, status, image, digest, None, checks, probe)
+
+
+def attestation_checks(client: DockerClient, target: Target, image: str) -> list[Check]:
+    """Whether the pushed candidate carries the attestations the matrix asks for."""
+    wanted = {"provenance": next((a.split("mode=", 1)[1] for a in target.attest
+                                  if a.startswith("type=provenance")), None),
+              "sbom": "present" if "type=sbom" in target.attest else None}
+    try:
+        found = attestations(client, image)
+    except RegistryError as exc:
+        return [Check(name=f"attestation {name}", expected=f"present ({mode})"
+                      if name == "provenance" else "present", found=f"unreadable: {exc}",
+                      ok=False) for name, mode in wanted.items() if mode]
+    return [Check(name=f"attestation {name}",
+                  expected=f"present (mode={mode})" if name == "provenance" else "present",
+                  found="present" if found[name] else None, ok=found[name])
+            for name, mode in wanted.items() if mode]
 
 
 def record_verdicts(path: Path, verdicts: Sequence[Verdict]) -> set[str]:
