@@ -84,7 +84,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-cfe1a2aa03" {
+target "stage-edge-node-base-amd64-bf0e0d1200" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -96,6 +96,7 @@ target "stage-edge-node-base-amd64-cfe1a2aa03" {
     PYTHON_VERSION = "3.13.9"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cu128"
     TORCH_VERSION = "2.9.1+cu128"
     TORCHVISION_VERSION = "0.24.1+cu128"
@@ -117,7 +118,7 @@ target "stage-edge-node-base-amd64-cfe1a2aa03" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-2f86d5a9d7" {
+target "stage-edge-node-base-amd64-94c202e22c" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -129,6 +130,7 @@ target "stage-edge-node-base-amd64-2f86d5a9d7" {
     PYTHON_VERSION = "3.12.12"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cu128"
     TORCH_VERSION = "2.9.1+cu128"
     TORCHVISION_VERSION = "0.24.1+cu128"
@@ -150,7 +152,7 @@ target "stage-edge-node-base-amd64-2f86d5a9d7" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-2d61043c7e" {
+target "stage-edge-node-base-amd64-2a64968a87" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -162,6 +164,7 @@ target "stage-edge-node-base-amd64-2d61043c7e" {
     PYTHON_VERSION = "3.13.9"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"
     TORCH_VERSION = "2.9.1+cpu"
     TORCHVISION_VERSION = "0.24.1+cpu"
@@ -183,7 +186,7 @@ target "stage-edge-node-base-amd64-2d61043c7e" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-9d0143f418" {
+target "stage-edge-node-base-amd64-1283739635" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -195,6 +198,7 @@ target "stage-edge-node-base-amd64-9d0143f418" {
     PYTHON_VERSION = "3.12.12"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"
     TORCH_VERSION = "2.9.1+cpu"
     TORCHVISION_VERSION = "0.24.1+cpu"
@@ -216,7 +220,7 @@ target "stage-edge-node-base-amd64-9d0143f418" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-6dd304bbf7" {
+target "stage-edge-node-base-arm64-b75e2c71d4" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -228,6 +232,7 @@ target "stage-edge-node-base-arm64-6dd304bbf7" {
     PYTHON_VERSION = "3.13.9"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313.txt"
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"
@@ -249,7 +254,7 @@ target "stage-edge-node-base-arm64-6dd304bbf7" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-deb6904228" {
+target "stage-edge-node-base-arm64-a7ed1fc974" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -261,6 +266,7 @@ target "stage-edge-node-base-arm64-deb6904228" {
     PYTHON_VERSION = "3.12.12"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312.txt"
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"
@@ -285,7 +291,7 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-cfe1a2aa03"
+    edge-node-base = "target:stage-edge-node-base-amd64-bf0e0d1200"
   }
   platforms = [
     "linux/amd64",
@@ -306,6 +312,7 @@ target "base_edge_node_amd64_gpu-py313" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "true"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -407,7 +414,7 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-2f86d5a9d7"
+    edge-node-base = "target:stage-edge-node-base-amd64-94c202e22c"
   }
   platforms = [
     "linux/amd64",
@@ -428,6 +435,7 @@ target "base_edge_node_amd64_gpu-py312" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "true"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -484,7 +492,7 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-2d61043c7e"
+    edge-node-base = "target:stage-edge-node-base-amd64-2a64968a87"
   }
   platforms = [
     "linux/amd64",
@@ -505,6 +513,7 @@ target "base_edge_node_amd64_cpu-py313" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -606,7 +615,7 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-9d0143f418"
+    edge-node-base = "target:stage-edge-node-base-amd64-1283739635"
   }
   platforms = [
     "linux/amd64",
@@ -627,6 +636,7 @@ target "base_edge_node_amd64_cpu-py312" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -683,7 +693,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-6dd304bbf7"
+    edge-node-base = "target:stage-edge-node-base-arm64-b75e2c71d4"
   }
   platforms = [
     "linux/arm64",
@@ -704,6 +714,7 @@ target "base_edge_node_arm64_cpu-py313" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313.txt"
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -805,7 +816,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-deb6904228"
+    edge-node-base = "target:stage-edge-node-base-arm64-a7ed1fc974"
   }
   platforms = [
     "linux/arm64",
@@ -826,6 +837,7 @@ target "base_edge_node_arm64_cpu-py312" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312.txt"
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"

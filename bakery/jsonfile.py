@@ -1,9 +1,12 @@
-"""Reading the JSON files bakery writes (results, lock): the file, its schema_version, then the
-model, each failure a one-line ConfigError that says what to run instead."""
+"""The files bakery keeps (results, lock, bake file): written atomically, and read back
+(JSON: the file, its schema_version, then the model), each failure a one-line ConfigError that
+says what to run instead."""
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import TypeVar
 
@@ -45,3 +48,17 @@ def read_versioned(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"{path}: {where}: {first['msg']}; {fix}") from None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same directory and rename: a reader (or a run
+    that is killed half-way) sees the old file or the new one, never a half-written one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        Path(tmp).chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -8,7 +8,7 @@ import pytest
 
 from bakery.errors import ConfigError
 from bakery.matrix import parse_matrix
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
+from tests.support.cli import MINIMAL_MATRIX, run_cli
 
 
 def write(tmp_path: Path, text: str) -> Path:

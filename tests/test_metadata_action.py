@@ -159,7 +159,7 @@ def test_floating_names_move_exactly_when_latest_does(ref: str, moves: bool) -> 
 def test_a_branch_docker_would_refuse_as_a_tag_is_an_error_not_rewritten(tmp_path: Any) -> None:
     from bakery.matrix import parse_matrix
     from bakery.plan import expand
-    from tests.cli_helpers import MINIMAL_MATRIX
+    from tests.support.cli import MINIMAL_MATRIX
 
     matrix = parse_matrix(MINIMAL_MATRIX.replace(
         '{ type = "sha" }]', '{ type = "sha" }, { type = "ref", event = "branch" }]'),
@@ -174,7 +174,7 @@ def test_the_shipped_plan_has_no_latest_for_a_release_candidate(
 ) -> None:
     from pathlib import Path
 
-    from tests.cli_helpers import run_cli
+    from tests.support.cli import run_cli
 
     matrix = str(Path(__file__).resolve().parents[1] / "matrix.toml")
     monkeypatch.setenv("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")

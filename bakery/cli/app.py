@@ -41,7 +41,18 @@ def _root(
 
 
 def _register() -> None:
-    from bakery.cli import bake, plan, preflight, release, render, test, verify
+    from bakery.cli import (
+        bake,
+        lock,
+        outdated,
+        plan,
+        preflight,
+        release,
+        render,
+        test,
+        update_cost,
+        verify,
+    )
 
     plan.register(app)
     render.register(app)
@@ -50,6 +61,9 @@ def _register() -> None:
     verify.register(app)
     release.register(app)
     test.register(app)
+    lock.register(app)
+    outdated.register(app)
+    update_cost.register(app)
 
 
 _register()

@@ -9,23 +9,23 @@ tags come from the plan; eligibility and sources from the bake results file, whe
 from __future__ import annotations
 
 import contextlib
-import enum
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bakery.cli.common import (
     DEFAULT_MATRIX,
+    FormatOption,
     MatrixOption,
+    OutputFormat,
     RefOption,
+    ResultsOption,
     ShaOption,
     TargetOption,
-    default_results,
     docker_call,
-    load_plan,
 )
+from bakery.plan.load import default_results, load_plan
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
@@ -33,11 +33,6 @@ if TYPE_CHECKING:
 
     from bakery.release.execute import Progress
     from bakery.release.operations import TagOperation
-
-
-class ReleaseFormat(enum.StrEnum):
-    table = "table"
-    json = "json"
 
 
 def register(app: typer.Typer) -> None:
@@ -53,15 +48,8 @@ def release(
                            " command) and change nothing. Tags are still read (read-only), to"
                            " tell what is already in place from what would be created.")
     ] = False,
-    results: Annotated[
-        Path | None,
-        typer.Option("--results", help="The bake results file holding verify's verdicts"
-                     " (default: .bakery/results.json next to the matrix)."),
-    ] = None,
-    format: Annotated[
-        ReleaseFormat, typer.Option("--format", "-f", help="table, or json (schema in"
-                                    " docs/release.md).")
-    ] = ReleaseFormat.table,
+    results: ResultsOption = None,
+    format: FormatOption = OutputFormat.table,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
     """Create every public name (primary, legacy, compatibility, release tags) of the selected
@@ -90,7 +78,7 @@ def release(
         report = run_release(_connect, targets, results_doc, dry_run=dry_run,
                              plan=loaded.plan, progress=progress)
 
-    if format is ReleaseFormat.json:
+    if format is OutputFormat.json:
         typer.echo(views.release_json(report.outcomes, report.refusals, dry_run=dry_run,
                                       ok=report.ok), nl=False)
     else:
@@ -102,7 +90,8 @@ def release(
 
 
 def _connect() -> DockerClient:
-    from bakery.docker.buildx import check_tools, make_client  # python-on-whales: only now
+    from bakery.docker.buildx import check_tools  # python-on-whales: only now
+    from bakery.docker.client import make_client
 
     client = make_client(docker_call())
     check_tools(client, None)  # missing docker / buildx / engine: one line, exit 2

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from python_on_whales import DockerClient, DockerException
 from python_on_whales.utils import run
 
-from bakery.docker.run import first_line
+from bakery.docker.client import first_line
 from bakery.tags.refs import parse_reference, split_domain
 
 
@@ -104,7 +104,8 @@ def copy_to_tag(client: DockerClient, source: str | Sequence[str], tag: str) -> 
         ) from None
 
 
-def create_argv(source: str | Sequence[str], tag: str) -> list[str]:
-    """The command `copy_to_tag` runs, for --dry-run and logs."""
+def create_argv(docker: Sequence[str], source: str | Sequence[str], tag: str) -> list[str]:
+    """The command `copy_to_tag` runs (after the client's `docker` command), for --dry-run
+    and logs."""
     sources = [source] if isinstance(source, str) else list(source)
-    return ["docker", "buildx", "imagetools", "create", "--tag", tag, *sources]
+    return [*docker, "buildx", "imagetools", "create", "--tag", tag, *sources]

@@ -15,6 +15,7 @@ from bakery.tags.templates import check_template
 if TYPE_CHECKING:
     from bakery.matrix.models import Matrix
 
+# the groups every plan has (bakery.plan.expand makes them); no image or alias may take a name
 RESERVED_GROUPS = ("default", "all", "fallback", "dind")
 _ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _SEMVER_FIELDS = ("version", "major", "minor", "patch", "raw")

@@ -16,6 +16,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 Arch = Literal["amd64", "arm64"]
 # Docker architecture -> `uname -m` name (what wheels, qemu and the legacy tags call it).
 MACHINES: dict[str, str] = {"amd64": "x86_64", "arm64": "aarch64"}
+# The index an index name of "pypi" means unless matrix.toml [indexes] names another.
+PYPI_SIMPLE = "https://pypi.org/simple"
 Accelerator = Literal["cpu", "cuda"]
 FlagSetting = Literal["on", "off", "auto"]
 
@@ -249,7 +251,7 @@ class Matrix(_Model):
     def index_url(self, name: str) -> str:
         """The simple-API URL of a named index ("pypi" is built in)."""
         if name == "pypi":
-            return self.indexes.get("pypi", "https://pypi.org/simple")
+            return self.indexes.get("pypi", PYPI_SIMPLE)
         return self.indexes[name]
 
 

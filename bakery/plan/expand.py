@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from packaging.version import Version
 
 from bakery.errors import ConfigError
+from bakery.matrix.checks import RESERVED_GROUPS
 from bakery.matrix.models import Image, Matrix
 from bakery.plan.multiarch import multiarch_indexes
 from bakery.plan.target import (
-    FlagDecision,
+    FlagChoice,
     GitInfo,
-    ImageDecision,
+    ImageChoice,
     MultiArchIndex,
     Plan,
     PythonChoice,
@@ -50,16 +52,23 @@ def expand(
     matrix: Matrix,
     *,
     git: GitContext | None = None,
-    decisions: Mapping[str, ImageDecision] | None = None,
+    decisions: Mapping[str, ImageChoice] | None = None,
     source: str = "matrix.toml",
+    base_images: Mapping[str, str] | None = None,
+    package_locks: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Expand the matrix into its plan. `decisions` come from the preflight lock, if any."""
+    """Expand the matrix into its plan. `decisions` come from the preflight lock, if any;
+    `base_images` (platform -> pinned ref) and `package_locks` (`<image>-py<NN>` -> lock file)
+    from the package locks (bakery.lockfile)."""
+    locked = _Locked(base_images or {}, package_locks or {})
     git = git or GitContext()
     targets: list[Target] = []
     stages: dict[str, StageTarget] = {}
     for image_name, image in matrix.images.items():
         decision = (decisions or {}).get(image_name)
-        for target, used_stages in _image_targets(matrix, image_name, image, decision, git, source):
+        for target, used_stages in _image_targets(
+            matrix, image_name, image, decision, git, source, locked
+        ):
             for stage in used_stages:
                 stages.setdefault(stage.id, stage)
             targets.append(target)
@@ -77,7 +86,7 @@ def expand(
 
 
 def _python_choices(
-    matrix: Matrix, image_name: str, decision: ImageDecision | None, source: str
+    matrix: Matrix, image_name: str, decision: ImageChoice | None, source: str
 ) -> tuple[str, list[PythonChoice]]:
     policy = matrix.python
     if decision is None:
@@ -86,8 +95,8 @@ def _python_choices(
         selected, reason = decision.python, decision.python_reason
         if selected not in (policy.primary, policy.fallback):
             raise ConfigError(
-                f"the lock selects python {selected!r} for {image_name!r}, which matrix.toml"
-                f" does not name (python.primary/fallback); run `bakery preflight`"
+                f"{source}: python: the lock selects python {selected!r} for {image_name!r},"
+                " which is neither python.primary nor python.fallback; run `bakery preflight`"
             )
     choices = []
     if selected == policy.primary:
@@ -106,9 +115,9 @@ def _python_choices(
 
 
 def _flags(
-    matrix: Matrix, image: Image, decision: ImageDecision | None, image_name: str, source: str
-) -> dict[str, FlagDecision]:
-    flags: dict[str, FlagDecision] = {}
+    matrix: Matrix, image: Image, decision: ImageChoice | None, image_name: str, source: str
+) -> dict[str, FlagChoice]:
+    flags: dict[str, FlagChoice] = {}
     for flag, feature in matrix.features.items():
         setting = image.features.get(flag)
         if setting is None:
@@ -117,7 +126,7 @@ def _flags(
                 if feature.gpu_only and image.accelerator != "cuda"
                 else "not enabled for this image in matrix.toml"
             )
-            flags[flag] = FlagDecision(setting="off", enabled=False, reason=reason)
+            flags[flag] = FlagChoice(setting="off", enabled=False, reason=reason)
         elif setting == "auto":
             decided = (decision.flags.get(flag) if decision else None)
             if decided is None:
@@ -126,10 +135,10 @@ def _flags(
                     " preflight, and the lock has no decision for it; run `bakery preflight`"
                     " (or set the flag to 'on' or 'off')"
                 )
-            flags[flag] = FlagDecision(setting="auto", enabled=decided.enabled,
+            flags[flag] = FlagChoice(setting="auto", enabled=decided.enabled,
                                        reason=decided.reason)
         else:
-            flags[flag] = FlagDecision(
+            flags[flag] = FlagChoice(
                 setting=setting, enabled=setting == "on", reason=f"{setting} in matrix.toml"
             )
     return flags
@@ -139,9 +148,10 @@ def _image_targets(
     matrix: Matrix,
     image_name: str,
     image: Image,
-    decision: ImageDecision | None,
+    decision: ImageChoice | None,
     git: GitContext,
     source: str,
+    locked: _Locked,
 ) -> list[tuple[Target, list[StageTarget]]]:
     selected, choices = _python_choices(matrix, image_name, decision, source)
     flags = _flags(matrix, image, decision, image_name, source)
@@ -152,6 +162,7 @@ def _image_targets(
     targets = []
     for choice in choices:
         is_selected = choice.version == selected
+        variant_flags = flags if is_selected else _unchecked(flags, selected, choice.version)
         variants = ["default" if is_selected else "fallback"]
         if is_selected and image.dind:
             variants.append("dind")
@@ -206,6 +217,11 @@ def _image_targets(
                 ),
             )
             args = _build_args(matrix, image, choice.version, flags, dind)
+            args["BASE_IMAGE"] = locked.base_images.get(image.platform, matrix.base_image)
+            args["PACKAGES_LOCK"] = locked.package_locks.get(
+                f"{image_name}-py{_short(choice.version)}", ""
+            )
+            args = dict(sorted(args.items()))
             stages = _stages_for(matrix, image, args, source)
             parent = target_id.removesuffix("-dind") if dind else None
             contexts = ({"image": f"target:{parent}"} if parent
@@ -221,7 +237,7 @@ def _image_targets(
                     machine=image.machine,
                     accelerator=image.accelerator,
                     python=choice,
-                    flags=flags,
+                    flags=variant_flags,
                     context=image.context,
                     dockerfile=(matrix.dind.dockerfile if dind
                                 else image.dockerfile or f"images/{image_name}/Dockerfile"),
@@ -273,12 +289,31 @@ def _cache_ref(entry: str) -> ImageRef | None:
     return ImageRef.parse(fields["ref"], where=f"cache: {entry!r}")
 
 
+def _unchecked(
+    flags: Mapping[str, FlagChoice], decided_for: str, python: str
+) -> dict[str, FlagChoice]:
+    """The flags of a variant on a python preflight did not decide for: `auto` flags follow
+    the decision for the image's python, and their reason says so."""
+    return {
+        name: flag.model_copy(update={"reason": f"follows the decision for python {decided_for}"
+                                      f" ({flag.reason}); not checked for python {python}"})
+        if flag.setting == "auto" else flag
+        for name, flag in flags.items()
+    }
+
+
+@dataclass(frozen=True)
+class _Locked:
+    base_images: Mapping[str, str]
+    package_locks: Mapping[str, str]
+
+
 def _ref(text: str, where: str) -> str:
     return str(ImageRef.parse(text, where=where, default_tag="latest"))
 
 
 def _build_args(
-    matrix: Matrix, image: Image, python: str, flags: Mapping[str, FlagDecision], dind: bool
+    matrix: Matrix, image: Image, python: str, flags: Mapping[str, FlagChoice], dind: bool
 ) -> dict[str, str]:
     args = {"BASE_IMAGE": matrix.base_image, "PYTHON_VERSION": python}
     for name, version in matrix.versions.items():
@@ -308,7 +343,7 @@ def _labels(
     image_name: str,
     image: Image,
     python: str,
-    flags: Mapping[str, FlagDecision],
+    flags: Mapping[str, FlagChoice],
     primary_tag: str,
     target_id: str,
     args: Mapping[str, str],
@@ -412,7 +447,7 @@ def _check_unique(targets: list[Target], matrix: Matrix,
                     " users pull from; give the cache a repository of its own (e.g."
                     " ref={repo}-cache:{id})"
                 )
-    group_names = {"default", "all", "fallback", "dind", *matrix.images}
+    group_names = {*RESERVED_GROUPS, *matrix.images}
     group_names.update(a for image in matrix.images.values() for a in image.aliases)
     for name in group_names:
         if name in owners:

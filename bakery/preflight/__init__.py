@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bakery.matrix.models import PYPI_SIMPLE
     from bakery.preflight.decide import (
         FeatureSpec,
         FlagDecision,
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
         ProjectPage,
         fetch_many,
     )
-    from bakery.preflight.run import PYPI_SIMPLE, UnknownIndex, run_preflight
-    from bakery.preflight.wheels import Target, Verdict, WheelCheck, check_wheel
+    from bakery.preflight.run import UnknownIndex, run_preflight
+    from bakery.preflight.wheels import Verdict, WheelCheck, WheelTarget, check_wheel
 
 _HOME = {
     **dict.fromkeys(
@@ -50,8 +51,9 @@ _HOME = {
          "PackageIndexError", "ProjectPage", "fetch_many"),
         "bakery.preflight.index",
     ),
-    **dict.fromkeys(("PYPI_SIMPLE", "UnknownIndex", "run_preflight"), "bakery.preflight.run"),
-    **dict.fromkeys(("Target", "Verdict", "WheelCheck", "check_wheel"),
+    "PYPI_SIMPLE": "bakery.matrix.models",
+    **dict.fromkeys(("UnknownIndex", "run_preflight"), "bakery.preflight.run"),
+    **dict.fromkeys(("WheelTarget", "Verdict", "WheelCheck", "check_wheel"),
                     "bakery.preflight.wheels"),
 }
 
@@ -79,10 +81,10 @@ __all__ = [
     "PackagePin",
     "PreflightFailed",
     "ProjectPage",
-    "Target",
     "UnknownIndex",
     "Verdict",
     "WheelCheck",
+    "WheelTarget",
     "check_wheel",
     "decide_images",
     "decisions_to_json",

@@ -13,22 +13,19 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from bakery.frozen import Frozen
 from bakery.matrix.models import Arch
 from bakery.preflight.index import ProjectPage
-from bakery.preflight.wheels import Target, WheelCheck, check_wheel, project_missing
+from bakery.preflight.wheels import WheelCheck, WheelTarget, check_wheel, project_missing
 
 FlagSetting = Literal["on", "off", "auto"]
 PageKey = tuple[str, str]
 _PYTHON = r"^3\.\d+(\.\d+)?$"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class PackagePin(_Frozen):
+class PackagePin(Frozen):
     """A pinned package and the index (by name, as in matrix.toml) it comes from."""
 
     name: str = Field(min_length=1)
@@ -49,7 +46,7 @@ class PackagePin(_Frozen):
         return (self.index, str(canonicalize_name(self.name)))
 
 
-class FeatureSpec(_Frozen):
+class FeatureSpec(Frozen):
     """A feature flag of one image: its setting and the packages it installs."""
 
     name: str = Field(min_length=1)
@@ -57,7 +54,7 @@ class FeatureSpec(_Frozen):
     packages: tuple[PackagePin, ...] = Field(min_length=1)
 
 
-class ImageSpec(_Frozen):
+class ImageSpec(Frozen):
     """What preflight needs to know about one image."""
 
     name: str = Field(min_length=1)
@@ -71,7 +68,7 @@ class ImageSpec(_Frozen):
     plain_linux_indexes: tuple[str, ...] = ()
 
 
-class PackageDecision(_Frozen):
+class PackageDecision(Frozen):
     """The check of one package on the selected python."""
 
     name: str
@@ -87,7 +84,7 @@ class PackageDecision(_Frozen):
     plain_linux: bool = False
 
 
-class FlagDecision(_Frozen):
+class FlagDecision(Frozen):
     name: str
     setting: FlagSetting
     enabled: bool
@@ -95,7 +92,7 @@ class FlagDecision(_Frozen):
     packages: tuple[PackageDecision, ...] = ()
 
 
-class ImageDecision(_Frozen):
+class ImageDecision(Frozen):
     """Everything preflight decided for one image. ``errors`` empty means usable."""
 
     image: str
@@ -247,7 +244,7 @@ class _Checker:
         return self._memo[memo_key]
 
     def _compute(self, pin: PackagePin, python: str) -> WheelCheck:
-        target = Target(
+        target = WheelTarget(
             python=python,
             arch=self._image.arch,
             glibc=self._image.glibc,

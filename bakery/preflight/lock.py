@@ -20,13 +20,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bakery.errors import ConfigError
+from bakery.frozen import Frozen
 from bakery.jsonfile import read_versioned
 from bakery.matrix import Matrix
-from bakery.plan.target import FlagDecision as PlanFlag
-from bakery.plan.target import ImageDecision as PlanDecision
+from bakery.plan.target import FlagChoice, ImageChoice
 from bakery.preflight.spec import fingerprint
 
 if TYPE_CHECKING:
@@ -34,10 +34,6 @@ if TYPE_CHECKING:
 
 LOCK_SCHEMA_VERSION = 1
 RUN_PREFLIGHT = "run `bakery preflight`"
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class _Kept(BaseModel):
@@ -61,15 +57,15 @@ class LockedDecision(_Kept):
     errors: tuple[()] = ()  # preflight never locks an image it could not decide
 
 
-class LockEntry(_Frozen):
+class LockEntry(Frozen):
     inputs: str
     decision: LockedDecision
 
 
-class Lock(_Frozen):
+class Lock(Frozen):
     schema_version: Literal[1] = 1
     generated_by: str = "bakery preflight: do not edit; re-run it after changing matrix.toml"
-    images: dict[str, LockEntry] = {}
+    images: dict[str, LockEntry] = Field(default_factory=dict)
 
 
 def lock_path(matrix_path: Path) -> Path:
@@ -111,9 +107,9 @@ def _auto_flags(matrix: Matrix, name: str) -> list[str]:
 
 def plan_decisions(
     matrix: Matrix, lock: Lock | None, path: Path, *, source: str = "matrix.toml"
-) -> dict[str, PlanDecision]:
+) -> dict[str, ImageChoice]:
     """The decisions the plan uses, per image; ConfigError for a stale or missing decision."""
-    decisions: dict[str, PlanDecision] = {}
+    decisions: dict[str, ImageChoice] = {}
     for name in matrix.images:
         entry = lock.images.get(name) if lock else None
         auto = _auto_flags(matrix, name)
@@ -137,13 +133,23 @@ def plan_decisions(
     return decisions
 
 
-def _plan_decision(decision: LockedDecision) -> PlanDecision:
-    flags: Mapping[str, PlanFlag] = {
-        f.name: PlanFlag(setting=f.setting, enabled=f.enabled, reason=f"preflight: {f.reason}")
+def _plan_decision(decision: LockedDecision) -> ImageChoice:
+    flags: Mapping[str, FlagChoice] = {
+        f.name: FlagChoice(setting=f.setting, enabled=f.enabled, reason=f"preflight: {f.reason}")
         for f in decision.flags
     }
-    return PlanDecision(
+    return ImageChoice(
         python=decision.python,
         python_reason=f"preflight: {decision.python_reason}",
         flags=dict(flags),
     )
+
+
+def write_lock(path: Path, matrix: Matrix, decisions: Sequence[ImageDecision]) -> None:
+    """Record `decisions` (all decided) in the lock at `path`, atomically; an unchanged lock
+    is not rewritten, so its modification time says when a decision last changed."""
+    from bakery.jsonfile import write_atomic
+
+    text = lock_json(updated_lock(read_lock(path), matrix, decisions))
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        write_atomic(path, text)

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bakery.matrix import Matrix
+from bakery.matrix.models import PYPI_SIMPLE
 from bakery.preflight.decide import (
     FeatureSpec,
     ImageDecision,
@@ -29,8 +30,6 @@ from bakery.preflight.index import (
     fetch_many,
 )
 from bakery.preflight.spec import image_spec
-
-PYPI_SIMPLE = "https://pypi.org/simple/"
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -78,19 +76,6 @@ def render_bake_file(plan: Plan, template_path: Path, *, matrix_name: str = "mat
         line = getattr(exc, "lineno", None)
         where = f"{template_path}:{line}" if line else str(template_path)
         raise ConfigError(f"{where}: template error: {exc}") from None
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same directory and rename: never half-written."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        Path(tmp).chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def check_bake_file(path: Path, expected: str) -> None:

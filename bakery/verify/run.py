@@ -1,14 +1,17 @@
-"""Verify targets: which image to run for each, run the probe in it, judge the answer."""
+"""Verify targets: which targets and which image for each, run the probe in it, judge the
+answer, record the verdicts in the results file."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from python_on_whales import DockerClient
 
@@ -23,9 +26,11 @@ from bakery.bake.results import (
 )
 from bakery.docker.imagetools import RegistryError, attestations
 from bakery.docker.run import RunFailed, run_output
+from bakery.errors import ConfigError
+from bakery.jsonfile import write_atomic
 from bakery.matrix import Matrix
-from bakery.plan.target import Target
-from bakery.render.bakefile import write_atomic
+from bakery.plan.select import select_targets
+from bakery.plan.target import Plan, Target
 from bakery.tags.refs import ImageRef, parse_reference
 from bakery.verify.compare import Check, compare, expectations, feature_packages
 
@@ -33,7 +38,9 @@ Status = Literal["passed", "failed", "not built", "error"]
 
 
 @dataclass(frozen=True)
-class Verdict:
+class VerifyVerdict:
+    """`bakery verify`'s judgement of one target (`record()`: the form the results file keeps)."""
+
     target: str
     status: Status
     image: str | None = None
@@ -98,13 +105,13 @@ def verify_target(
     image: str,
     digest: str | None,
     source: str,
-) -> Verdict:
+) -> VerifyVerdict:
     """Run the probe in `image` (no GPU needed: CUDA is what torch was built for) and judge."""
     args = ["-c", source, *feature_packages(matrix)]
     try:
         output = run_output(client, image, "python3", args, platform=target.platform)
     except RunFailed as exc:
-        return Verdict(target.id, "error", image, digest, str(exc))
+        return VerifyVerdict(target.id, "error", image, digest, str(exc))
     lines = [line for line in output.splitlines() if line.strip()]
     try:
         probe = json.loads(lines[-1]) if lines else None
@@ -112,12 +119,13 @@ def verify_target(
         probe = None
     if not isinstance(probe, dict):
         tail = lines[-1][:200] if lines else "no output"
-        return Verdict(target.id, "error", image, digest, f"the probe printed no report: {tail}")
+        return VerifyVerdict(target.id, "error", image, digest,
+                             f"the probe printed no report: {tail}")
     checks = tuple(compare(expectations(target, matrix), probe))
     if target.attest and digest and "@" in image:
         checks += tuple(attestation_checks(client, target, image))
     status: Status = "passed" if all(c.ok for c in checks) else "failed"
-    return Verdict(target.id, status, image, digest, None, checks, probe)
+    return VerifyVerdict(target.id, status, image, digest, None, checks, probe)
 
 
 def attestation_checks(client: DockerClient, target: Target, image: str) -> list[Check]:
@@ -137,7 +145,7 @@ def attestation_checks(client: DockerClient, target: Target, image: str) -> list
             for name, mode in wanted.items() if mode]
 
 
-def record_verdicts(path: Path, verdicts: Sequence[Verdict]) -> set[str]:
+def record_verdicts(path: Path, verdicts: Sequence[VerifyVerdict]) -> set[str]:
     """Write each probed verdict into the results file at `path`; return the ids recorded.
 
     The file is read again just before writing (a verify run takes minutes; only the `verify`
@@ -151,3 +159,73 @@ def record_verdicts(path: Path, verdicts: Sequence[Verdict]) -> set[str]:
     if records:
         write_atomic(path, results_json(with_verify(current, records)))
     return set(records)
+
+
+def verify_results(
+    results: Path | None, default: Path, *, image: str | None
+) -> tuple[Path, Results | None]:
+    """(results path, its results or None): the results file named with --results, else the
+    default one; with --image and no --results, a missing default file is no error (the
+    verdict is then shown, not recorded)."""
+    path = results or default
+    if results is None and image and not path.exists():
+        return path, None
+    return path, load_results(path)
+
+
+def select_for_verify(
+    plan: Plan, names: Sequence[str], results: Results | None, results_path: Path,
+    image: str | None,
+) -> list[Target]:
+    """--target as in `bakery plan`; without it, every planned target the results file holds.
+    --image runs one image, so it needs exactly one target."""
+    if names:
+        targets = select_targets(plan, names)
+    elif results is not None:
+        built = {r.id for r in results.targets}
+        targets = [t for t in plan.targets if t.id in built]
+        if not targets:
+            raise ConfigError(f"{results_path}: none of its targets is in the plan; pass"
+                              " --target, or --matrix for the matrix it was built from")
+    else:
+        raise ConfigError("--image needs --target (the target whose plan the image must match)")
+    if image and len(targets) != 1:
+        raise ConfigError(f"--image runs one image; --target selects {len(targets)} targets"
+                          f" ({', '.join(t.id for t in targets[:4])}"
+                          f"{', ...' if len(targets) > 4 else ''})")
+    return targets
+
+
+Probe = Callable[[Target, str, str | None], VerifyVerdict]
+
+
+class VerifyReport(Protocol):
+    """Where `verify_targets` says what it is doing (a console, a test's list)."""
+
+    def line(self, text: str) -> None: ...
+
+    def busy(self, text: str) -> AbstractContextManager[object]:
+        """Shown while a probe runs (a spinner on a terminal, one line in a log)."""
+        ...
+
+
+def verify_targets(
+    targets: Sequence[Target], results: Results | None, image: str | None, *,
+    probe: Probe, report: VerifyReport,
+) -> list[VerifyVerdict]:
+    """One verdict per target, in order: `not built` (nothing to run, said why) without
+    running anything, else what `probe(target, image, digest)` judged."""
+    verdicts: list[VerifyVerdict] = []
+    for number, target in enumerate(targets, 1):
+        ref, digest, why = image_to_run(target, results, image)
+        step = f"[{number}/{len(targets)}] {target.id}"
+        if ref is None:
+            verdicts.append(VerifyVerdict(target.id, "not built", None, digest, why))
+            report.line(f"{step}: not built: {why}")
+            continue
+        started = time.monotonic()
+        with report.busy(f"{step}: probing {ref}"):
+            verdict = probe(target, ref, digest)
+        verdicts.append(verdict)
+        report.line(f"{step}: {verdict.status} ({time.monotonic() - started:.1f}s)")
+    return verdicts

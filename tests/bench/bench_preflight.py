@@ -32,7 +32,7 @@ from bakery.preflight import (
     fetch_many,
     run_preflight,
 )
-from bakery.preflight.wheels import Target, check_wheel
+from bakery.preflight.wheels import WheelTarget, check_wheel
 
 PYTHONS = ("3.13.9", "3.12.12")
 ARCHES = ("amd64", "arm64")
@@ -84,7 +84,7 @@ def newest_10x_with_cp313(page: ProjectPage) -> str | None:
         parts = f.filename.split("-")
         if f.filename.endswith(".whl") and len(parts) >= 2:
             versions.add(parts[1])
-    target = Target(python="3.13.9", arch="amd64")
+    target = WheelTarget(python="3.13.9", arch="amd64")
     for version in sorted(versions, key=Version, reverse=True):
         if Version(version).major != 10:
             continue
@@ -108,7 +108,7 @@ def live() -> None:
         for name, version in pins:
             for python in PYTHONS:
                 for arch in ARCHES:
-                    target = Target(python=python, arch=arch)  # type: ignore[arg-type]
+                    target = WheelTarget(python=python, arch=arch)  # type: ignore[arg-type]
                     result = check_wheel(
                         by_name[name].files, project=name, version=version, target=target
                     )

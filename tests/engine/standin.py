@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.engine.images import build_image, build_rootfs_image
+from tests.support.repo import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "entrypoint.sh"
 
-# The DinD packages of tests/engine/conftest.py plus python3: one rootfs serves both.
+# The DinD packages of tests/support/engine.py plus python3: one rootfs serves both.
 STANDIN_PACKAGES = (
     "ca-certificates", "docker.io", "e2fsprogs", "fuse-overlayfs", "iptables", "openssl",
     "pigz", "procps", "uidmap", "xz-utils", "python3",

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support.repo import ROOT
 from tests.verify.matrix import STANDIN_MATRIX
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "images" / "test_image.sh"
 
 MATRIX = STANDIN_MATRIX + """
@@ -20,7 +20,8 @@ features = { bitsandbytes = "off" }
 """
 CPU_TARGET = "edge_cpu-py311"
 ARM_TARGET = "edge_arm-py311"
-CPU_PRIMARY = "acme/edge_cpu:py3.11.2-th2.9.1.cpu-tr4.57.1"
+# the name bake gives the image (its candidate, in staging): what `bakery test` runs by default
+CPU_CANDIDATE = "acme/edge_cpu-staging:py3.11.2-th2.9.1.cpu-tr4.57.1"
 
 
 def write_project(directory: Path) -> Path:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import NestedImage
 from tests.engine.standin import MATCHING_PACKAGES, StandIn, build_standin
 from tests.imagetest.matrix import ARM_TARGET, CPU_TARGET, SCRIPT
+from tests.support.engine import NestedImage
 from tests.verify.matrix import write_results
 
 pytestmark = [

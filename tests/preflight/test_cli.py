@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run_cli
 from tests.preflight.conftest import IndexServer
+from tests.support.cli import run_cli
+from tests.support.repo import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 MATRIX = """\
 schema_version = 1
 namespace = "acme"

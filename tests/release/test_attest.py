@@ -13,10 +13,10 @@ from bakery.matrix import parse_matrix
 from bakery.plan import expand
 from bakery.render.bakefile import bake_targets
 from bakery.verify.run import attestation_checks
-from tests.bake.conftest import FakeDocker
-from tests.cli_helpers import MINIMAL_MATRIX
 from tests.release.conftest import FakeRegistry
 from tests.release.data import candidate, digest
+from tests.support.cli import MINIMAL_MATRIX
+from tests.support.fake_docker import FakeDocker
 
 ON = MINIMAL_MATRIX + '\n[publish]\nprovenance = "max"\nsbom = true\n'
 

@@ -13,9 +13,9 @@ from bakery.errors import ConfigError
 from bakery.matrix import parse_matrix
 from bakery.plan import Plan, expand
 from bakery.tags.git import GitContext
-from tests.bake.conftest import FakeDocker
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
 from tests.release.data import REF, REF_ARGS, SHA, digest, write_results
+from tests.support.cli import MINIMAL_MATRIX, run_cli
+from tests.support.fake_docker import FakeDocker
 
 Capsys = pytest.CaptureFixture[str]
 ARM = '''

@@ -10,9 +10,9 @@ import pytest
 from python_on_whales import DockerClient
 
 from bakery.release.run import run_release
-from tests.bake.conftest import FakeDocker
 from tests.release.conftest import FakeRegistry
 from tests.release.data import CPU, IDS, digest, entry, plan, results, to_create
+from tests.support.fake_docker import FakeDocker
 
 PAIR = ["edge_cpu-py313", "edge_cpu-py313-dind"]  # ten names between them
 

@@ -12,10 +12,10 @@ import pytest
 from bakery.errors import ConfigError
 from bakery.matrix import parse_matrix
 from bakery.plan import expand
-from tests.bake.conftest import FakeDocker
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
 from tests.release.conftest import FakeRegistry
 from tests.release.data import IDS, REF_ARGS, candidate, digest, plan, to_create
+from tests.support.cli import MINIMAL_MATRIX, run_cli
+from tests.support.fake_docker import FakeDocker
 
 Capsys = pytest.CaptureFixture[str]
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,9 @@ def with_staging(staging: str, namespace: str = "acme") -> str:
 
 def test_default_staging_is_a_repository_of_its_own() -> None:
     for target in plan().targets:
-        public = {ref.rsplit(":", 1)[0] for ref in target.tags.all()}
+        names = (*target.tags.primary, *target.tags.legacy, *target.tags.compatibility,
+                 *target.tags.release)
+        public = {ref.rsplit(":", 1)[0] for ref in names}
         assert target.candidate.rsplit(":", 1)[0] == f"{target.repository}-staging"
         assert target.candidate.rsplit(":", 1)[0] not in public
         assert target.candidate.endswith(":" + target.tags.primary[0].rsplit(":", 1)[1])

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bakery.verify.run import probe_source
-from tests.cli_helpers import Result, run_cli
-from tests.verify.conftest import FakeDocker
+from tests.support.cli import Result, run_cli
+from tests.support.fake_docker import FakeDocker
 from tests.verify.matrix import (
     ARM,
     ARM_PROBE,
@@ -301,7 +301,7 @@ def test_an_engine_that_does_not_answer_is_one_line_exit_2(
     repo: Path, fake_docker: FakeDocker, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("FAKE_VERIFY_DOWN", "1")
+    monkeypatch.setenv("FAKE_DOCKER_ENGINE_DOWN", "1")
     done = verify(capsys)
     assert done.code == 2
     assert done.err.startswith("bakery: error: no Docker engine answers")

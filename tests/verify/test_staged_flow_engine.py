@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.engine.standin import StandIn, build_standin
-from tests.verify.conftest import FAKE, Registry, _free_port
+from tests.support.fake_docker import FAKE
+from tests.verify.conftest import Registry, _free_port
 from tests.verify.matrix import STANDIN_MATRIX, write_results
 
 pytestmark = pytest.mark.engine

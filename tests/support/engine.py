@@ -1,4 +1,5 @@
-"""Fixtures for tests that run a real Docker engine (every test here is marked `engine`).
+"""The pytest plugin for tests that run a real Docker engine (each of them is marked `engine`),
+registered by tests/conftest.py: tests/engine and tests/imagetest use these fixtures.
 
 * `dind_image`: a Debian bookworm image with Debian's docker.io, fuse-overlayfs, iptables and
   openssl, plus the project's own entrypoint.sh (its bytes, unchanged) as ENTRYPOINT, with the
@@ -30,8 +31,8 @@ from tests.engine.images import (
     prune_other_tags,
     save_image,
 )
+from tests.support.repo import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "entrypoint.sh"
 
 DEFAULT_DIND_RUN_FLAGS = (
