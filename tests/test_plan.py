@@ -162,6 +162,16 @@ def test_target_filter_in_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert "gpu" not in doc["groups"]
 
 
+def test_gha_matrix_has_one_job_per_family(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, "plan", "-f", "gha-matrix", "--matrix", str(ROOT / "matrix.toml"),
+                     "--sha", SHA, "--target", "cpu", "--target", "fallback")
+    assert result.code == 0
+    jobs = [job["target"] for job in json.loads(result.out)["include"]]
+    # the image and its DinD variant: one job, by the image's group; the fallbacks alone
+    assert jobs == ["base_edge_node_amd64_gpu-py312", "base_edge_node_amd64_cpu",
+                    "base_edge_node_amd64_cpu-py312", "base_edge_node_arm64_cpu-py312"]
+
+
 def test_gha_matrix(capsys: pytest.CaptureFixture[str]) -> None:
     result = run_cli(capsys, "plan", "-f", "gha-matrix", "--matrix", str(ROOT / "matrix.toml"),
                      "--sha", SHA, "--target", "default")

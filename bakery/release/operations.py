@@ -107,9 +107,11 @@ def index_operations(
     indexes: Sequence[MultiArchIndex], plan_targets: Sequence[Target],
     selected: Sequence[Target], results: Results,
 ) -> tuple[list[TagOperation], list[Refusal]]:
-    """The multi-architecture names of the indexes with a member among `selected`: each is
-    created from every member's verified candidate, or refused (then nothing at all is
-    created) when any member, selected or not, is not releasable."""
+    """The multi-architecture names of the indexes whose members are all among `selected`:
+    each is created from every member's verified candidate, or refused (then nothing at all
+    is created) when any member is not releasable. An index with only some members selected
+    is left alone (a refusal names it, so that a partial selection never passes silently for
+    the whole release): release it with all its members."""
     by_id = {t.id: t for t in plan_targets}
     by_result = {r.id: r for r in results.targets}
     chosen = {t.id for t in selected}
@@ -117,6 +119,12 @@ def index_operations(
     refusals: list[Refusal] = []
     for index in indexes:
         if not chosen & set(index.members):
+            continue
+        missing = [m for m in index.members if m not in chosen]
+        if missing:
+            refusals.append(Refusal(
+                target=f"multiarch.{index.id}",
+                reason=f"needs all its members; add {', '.join(missing)} to --target"))
             continue
         sources = []
         for member in index.members:

@@ -40,16 +40,21 @@ def plan_json(plan: Plan, targets: Sequence[Target], *, matrix_path: str) -> str
 
 
 def gha_matrix(matrix: Matrix, targets: Sequence[Target]) -> str:
-    """A `strategy.matrix` value: `{"include": [{target, platform, runner, ...}]}`."""
+    """A `strategy.matrix` value: `{"include": [{target, platform, runner, ...}]}`, one job
+    per family: an image target and its DinD variant are one job named by the image's group
+    (`bake --target <image>` builds both in one invocation, so they share every layer; on two
+    runners they would not)."""
+    ids = {t.id for t in targets}
     include = [
         {
-            "target": t.id,
+            "target": t.image if any(u.derived_from == t.id for u in targets) else t.id,
             "image": t.image,
             "platform": t.platform,
             "runner": matrix.runners[t.arch],  # type: ignore[index]
             "gpu": t.accelerator == "cuda",
         }
         for t in targets
+        if t.derived_from not in ids
     ]
     return json.dumps({"include": include}, separators=(",", ":")) + "\n"
 

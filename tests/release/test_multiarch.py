@@ -118,7 +118,7 @@ def registry(project: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
 def test_release_joins_the_verified_candidates_and_a_rerun_changes_nothing(
     project: Path, fake_docker: FakeDocker, capsys: Capsys
 ) -> None:
-    doc = release(capsys, project, "--target", "cpu")
+    doc = release(capsys, project, "--target", "cpu", "--target", "edge_arm-py313")
     assert doc["exit"] == 0, doc
     made = {t["tag"]: t for t in doc["tags"] if t["kind"] == "multiarch"}  # type: ignore[union-attr, index, attr-defined]
     assert list(made) == NAMES
@@ -130,7 +130,7 @@ def test_release_joins_the_verified_candidates_and_a_rerun_changes_nothing(
     assert indexes[tags[NAMES[0]]] == [digest(m) for m in MEMBERS]
     assert tags[NAMES[1]] == tags[NAMES[0]]
 
-    again = release(capsys, project, "--target", "cpu")
+    again = release(capsys, project, "--target", "cpu", "--target", "edge_arm-py313")
     assert again["exit"] == 0
     assert {t["state"] for t in again["tags"]} == {"present"}  # type: ignore[union-attr, index, attr-defined]
     assert registry(project) == (tags, indexes)
@@ -146,11 +146,23 @@ def test_an_unverified_member_refuses_the_release_and_creates_nothing(
                for t in plan.targets]
     write_results(project / ".bakery" / "results.json", results)
     before = registry(project)
-    # only the amd64 member is selected: the index still needs the arm64 one verified
-    doc = release(capsys, project, "--target", "edge_cpu-py313")
+    doc = release(capsys, project, "--target", "edge_cpu-py313", "--target", "edge_arm-py313")
     assert doc["exit"] == 1
     assert doc["tags"] == []
-    assert doc["refused"] == [{"target": "multiarch.cpu", "reason":
-                               "member edge_arm-py313: not verified: run `bakery verify`"}]
+    assert doc["refused"] == [
+        {"target": "edge_arm-py313", "reason": "not verified: run `bakery verify`"},
+        {"target": "multiarch.cpu", "reason":
+         "member edge_arm-py313: not verified: run `bakery verify`"}]
     assert registry(project) == before
     assert not [a for a in fake_docker.calls() if a[:3] == ["buildx", "imagetools", "create"]]
+
+
+def test_a_selection_with_only_some_members_is_refused(
+    project: Path, fake_docker: FakeDocker, capsys: Capsys
+) -> None:
+    before = registry(project)
+    doc = release(capsys, project, "--target", "edge_cpu-py313")
+    assert doc["exit"] == 1 and doc["tags"] == []
+    assert doc["refused"] == [{"target": "multiarch.cpu", "reason":
+                               "needs all its members; add edge_arm-py313 to --target"}]
+    assert registry(project) == before
