@@ -10,6 +10,7 @@ format".
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
@@ -152,8 +153,10 @@ def _checked(ref: ImageRef) -> ImageRef:
     return parse_reference(ref.canonical)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_reference(text: str) -> ImageRef:
-    """Parse one reference; ValueError with a message naming the part that is wrong."""
+    """Parse one reference; ValueError with a message naming the part that is wrong.
+    (Cached: a plan parses each name several times, and the value is immutable.)"""
     if not text:
         raise ValueError("an image name cannot be empty")
     if text != text.strip():
