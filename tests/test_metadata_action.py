@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from bakery.errors import ConfigError
 from bakery.matrix.models import ReleaseConfig
 from bakery.tags.git import GitContext
 from bakery.tags.release import latest_moves, release_tags
@@ -156,17 +155,15 @@ def test_floating_names_move_exactly_when_latest_does(ref: str, moves: bool) -> 
     assert ("latest" in release_tags(config, git)) is moves
 
 
-def test_a_branch_docker_would_refuse_as_a_tag_is_an_error_not_rewritten(tmp_path: Any) -> None:
-    from bakery.matrix import parse_matrix
-    from bakery.plan import expand
-    from tests.support.cli import MINIMAL_MATRIX
-
-    matrix = parse_matrix(MINIMAL_MATRIX.replace(
-        '{ type = "sha" }]', '{ type = "sha" }, { type = "ref", event = "branch" }]'),
-        source="matrix.toml")
-    with pytest.raises(ConfigError, match=r"release.rules: 'acme/edge_cpu:-wip' is not a valid"
-                                          r" image name: tag '-wip'"):
-        expand(matrix, git=GitContext(ref="refs/heads/-wip", sha=None, source="cli"))
+def test_a_branch_docker_would_refuse_as_a_tag_is_made_valid_or_named() -> None:
+    rules = [{"type": "ref", "event": "branch"}]
+    assert tags(rules, "refs/heads/-wip") == ["wip"]  # metadata-action: "-wip", refused later
+    long = tags(rules, "refs/heads/" + "b" * 200, prefix="x-", suffix="-y")
+    assert long == ["x-" + "b" * 124 + "-y"] and len(long[0]) == 128
+    config = ReleaseConfig.model_validate({"rules": rules})
+    with_variant = release_tags(config, GitContext(ref="refs/heads/" + "b" * 200, sha=None,
+                                                   source="cli"), variant_suffix="-py312-d")
+    assert len(with_variant[0]) == 128 and with_variant[0].endswith("-py312-d")
 
 
 def test_the_shipped_plan_has_no_latest_for_a_release_candidate(

@@ -29,6 +29,7 @@ from bakery.errors import StaleError
 from bakery.plan import select_targets
 from bakery.plan.load import LoadedPlan, default_results, load_plan
 from bakery.plan.target import Target
+from bakery.textfile import read_text
 
 BAKE_FILE = "docker-bake.hcl"
 TEMPLATE = "docker-bake.hcl.j2"
@@ -137,7 +138,7 @@ def _bake_file(loaded: LoadedPlan, matrix: Path, *, render: bool) -> tuple[Path,
     committed = matrix.parent / BAKE_FILE
     text = render_bake_file(loaded.plan, matrix.parent / TEMPLATE, matrix_name=matrix.name)
     try:
-        current: str | None = committed.read_text(encoding="utf-8")
+        current: str | None = read_text(committed, what="bake file")
     except FileNotFoundError:
         current = None
     if current == text:

@@ -35,12 +35,13 @@ Schema (documented in docs/building.md; `schema_version` changes on any incompat
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from bakery.bake.buildlog import BuildLog, Failure, strip_owner
 from bakery.bake.invocations import Invocation
@@ -70,13 +71,19 @@ class Mismatch(Frozen, strict=True):
     found: str | None
 
 
+# A content digest as buildx and registries write it; anything else in a results file is
+# damage to report as such (not as a registry that cannot find the image).
+DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+Digest = Annotated[str, StringConstraints(pattern=DIGEST_PATTERN)]
+
+
 class VerifyRecord(Frozen, strict=True):
     """`bakery verify`'s verdict on one target's built image, kept in the results file so
     `bakery release` publishes only verified digests."""
 
     ok: bool
     image: str
-    digest: str | None
+    digest: Digest | None
     verified_at: AwareDatetime
     mismatches: tuple[Mismatch, ...] = ()
     probe: dict[str, Any] = Field(default_factory=dict)
@@ -86,7 +93,7 @@ class TargetResult(Frozen, strict=True):
     id: str
     status: Status
     platform: str | None = None
-    digest: str | None = None
+    digest: Digest | None = None
     tags: tuple[str, ...] = ()
     duration_s: float | None = None
     started_at: AwareDatetime | None = None
@@ -196,6 +203,13 @@ def _built(
     meta = _target_metadata(metadata or {}, target) or {}
     digest = _str_or_none(meta.get("containerimage.digest"))
     names = tuple(n for n in (_str_or_none(meta.get("image.name")) or "").split(",") if n)
+    if digest is not None and not re.match(DIGEST_PATTERN, digest):
+        return TargetResult(
+            id=target, status="failed", platform=platforms.get(target), error=BuildError(
+                step=None, message=f"buildx exited 0 but its metadata ({invocation.metadata_file})"
+                f" names a malformed digest {digest[:80]!r} for this target",
+            ), **common,
+        )
     if require_image and digest is None and not names:
         return TargetResult(
             id=target, status="failed", platform=platforms.get(target), error=BuildError(

@@ -23,7 +23,7 @@ from bakery import __version__
 from bakery.bake.request import OutputPaths, PreparedBake
 from bakery.bake.results import Results, TargetResult, overall_ok, results_json
 from bakery.bake.runner import Job, Launch, Observer, Runner
-from bakery.errors import ConfigError
+from bakery.errors import BakeryError, ConfigError
 from bakery.jsonfile import write_atomic
 
 
@@ -134,10 +134,9 @@ def record(results: Results, paths: OutputPaths) -> BakeOutcome:
                            " was")
     try:
         write_atomic(paths.results, results_json(results))
-    except OSError as exc:
-        return BakeOutcome(results, None, error=f"{paths.results}: cannot write the build results"
-                           f" ({exc.strerror}); each target's build log is in {paths.logs}"
-                           f" and its buildx metadata in {paths.metadata}")
+    except BakeryError as exc:  # write_atomic's one line: "<path>: cannot write: <why>; ..."
+        return BakeOutcome(results, None, error=f"{exc}; each target's build log is in"
+                           f" {paths.logs} and its buildx metadata in {paths.metadata}")
     return BakeOutcome(results, paths.results)
 
 

@@ -121,6 +121,9 @@ def bake(
     from bakery.bake.request import BakeRequest
     from bakery.errors import ConfigError
 
+    if fail_fast and jobs is not None:
+        raise ConfigError("--fail-fast runs one bake for every target; it takes no --jobs")
+
     if load and push:
         raise ConfigError("--load and --push exclude each other: --push publishes the"
                           " candidates to staging, --load puts the images into the local"

@@ -26,6 +26,7 @@ TargetOption = Annotated[
     typer.Option(
         "--target",
         "-t",
+        metavar="TARGET",
         help="Target id, group (gpu, cpu, arm64, default, fallback, dind, all) or glob."
         " Repeatable.",
     ),
@@ -50,9 +51,18 @@ def docker_call(env: Mapping[str, str] | None = None) -> list[str]:
 
     raw = (os.environ if env is None else env).get("BAKERY_DOCKER", "")
     try:
-        return shlex.split(raw) or ["docker"]
+        call = shlex.split(raw) or ["docker"]
     except ValueError as exc:
         raise ConfigError(f"BAKERY_DOCKER: {raw!r}: {exc}") from None
+    binary = Path(call[0])
+    if "/" in call[0]:  # a path, not a name looked up on PATH: say what is wrong with it
+        if not binary.exists():
+            raise ConfigError(f"BAKERY_DOCKER: {call[0]!r} does not exist")
+        if binary.is_dir() or not os.access(binary, os.X_OK):
+            raise ConfigError(f"BAKERY_DOCKER: {call[0]!r} is not an executable file")
+    return call
+
+
 ResultsOption = Annotated[
     Path | None,
     typer.Option(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -38,11 +40,14 @@ def default_cache_dir() -> Path:
 
 
 def _overrides(values: list[str] | None) -> dict[str, str]:
+    from bakery.matrix.checks import index_url_problem
+
     out: dict[str, str] = {}
     for value in values or []:
         name, sep, url = value.partition("=")
-        if not sep or not name or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"--index-url: {value!r} is not NAME=URL (an http(s) URL)")
+        problem = index_url_problem(url) if sep and name else "not NAME=URL"
+        if problem:
+            raise ConfigError(f"--index-url: {value!r}: {problem}")
         out[name] = url
     return out
 
@@ -89,9 +94,11 @@ def preflight(
     from bakery.preflight.index import FetchOptions
     from bakery.preflight.lock import lock_path, write_lock
 
+    if not math.isfinite(max_age) or max_age < 0:
+        raise ConfigError(f"--max-age: {max_age!r} is not a number of seconds (0 or more)")
     loaded = load_matrix(matrix)
     options = FetchOptions(cache_dir=cache_dir or default_cache_dir(), ttl=max_age,
-                           offline=offline)
+                           offline=offline, on_cache_error=_cache_warning())
     decisions = _decide(loaded, matrix, target or ["all"], options, _overrides(index_url))
     path = lock_path(matrix)
     ok = all(d.ok for d in decisions)
@@ -130,6 +137,23 @@ def _show(decisions: Sequence[ImageDecision], format: OutputFormat, path: Path, 
         _stderr().print(f"bakery preflight: {len(decisions)} image(s) decided; lock: {path}")
     elif dry_run:
         _stderr().print("bakery preflight: --dry-run, no lock written")
+
+
+def _cache_warning() -> Callable[[str], None]:
+    """Say once per problem that the cache cannot be written, and go on: it is optional.
+    Pages are fetched (and cached) on several threads, hence the lock."""
+    warned: set[str] = set()
+    lock = threading.Lock()
+
+    def warn(message: str) -> None:
+        with lock:
+            if message in warned:
+                return
+            warned.add(message)
+        _stderr().print(f"bakery: warning: {message}; continuing without it", markup=False,
+                        soft_wrap=True)
+
+    return warn
 
 
 def _stderr() -> Console:

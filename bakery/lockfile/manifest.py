@@ -27,6 +27,7 @@ from bakery.jsonfile import read_versioned
 from bakery.lockfile.spec import LockSpec, lock_specs
 from bakery.matrix.models import Matrix
 from bakery.plan.target import Target
+from bakery.textfile import read_text
 
 SCHEMA_VERSION = 1
 LOCKS_DIR = "locks"
@@ -111,7 +112,7 @@ def stale_reason(
         )
     path = directory / entry.file
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, what="package lock")
     except FileNotFoundError:
         return f"{path} does not exist"
     if file_sha256(text) != entry.sha256:

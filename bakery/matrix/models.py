@@ -37,12 +37,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
 
 
+_RELEASE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+
+
 def _exact_version(value: str) -> str:
-    try:
-        parsed = Version(value)
-    except InvalidVersion as exc:
-        raise ValueError(f"{value!r} is not a version") from exc
-    if len(parsed.release) != 3 or parsed.local or parsed.pre or parsed.dev:
+    # written exactly as python.org names a release: no 'v', no leading zeros, no suffixes
+    if not _RELEASE.match(value):
         raise ValueError(f"{value!r} must be an exact X.Y.Z release (e.g. '3.13.9')")
     return value
 

@@ -212,7 +212,7 @@ def _image_targets(
                 if dind
                 else (),
                 release=tuple(
-                    _ref(f"{repo}:{tag}", f"{source}: release.rules")
+                    _ref(f"{repo}:{tag}", f"{source}: release.rules (for git ref {git.ref!r})")
                     for tag in release_tags(matrix.release, git, variant_suffix=variant_suffix)
                 ),
             )
@@ -447,19 +447,29 @@ def _check_unique(targets: list[Target], matrix: Matrix,
                     " users pull from; give the cache a repository of its own (e.g."
                     " ref={repo}-cache:{id})"
                 )
-    group_names = {*RESERVED_GROUPS, *matrix.images}
-    group_names.update(a for image in matrix.images.values() for a in image.aliases)
-    for name in group_names:
+    group_names = dict.fromkeys(RESERVED_GROUPS, "a built-in group")
+    for image_name, image in matrix.images.items():
+        group_names[image_name] = f"images.{image_name} (the image's group)"
+        for i, alias in enumerate(image.aliases):
+            group_names[alias] = f"images.{image_name}.aliases[{i}]"
+    for name, origin in group_names.items():
         if name in owners:
-            raise ConfigError(f"the group {name!r} has the same name as a target; rename the image")
+            raise ConfigError(
+                f"{origin}: {name!r} is also the id of a target of {owners[name]}; a group and"
+                " a target cannot share a name (rename the alias or the image)"
+            )
 
 
 def _groups(matrix: Matrix, targets: list[Target]) -> dict[str, tuple[str, ...]]:
     groups: dict[str, tuple[str, ...]] = {
         "default": tuple(t.id for t in targets if t.variant == "default"),
     }
+    by_image: dict[str, list[str]] = {name: [] for name in matrix.images}
+    for t in targets:  # one pass: the plan stays linear in the number of images
+        if t.variant != "fallback":
+            by_image[t.image].append(t.id)
     for image_name, image in matrix.images.items():
-        members = tuple(t.id for t in targets if t.image == image_name and t.variant != "fallback")
+        members = tuple(by_image[image_name])
         groups[image_name] = members
         for alias in image.aliases:
             groups[alias] = members

@@ -7,7 +7,6 @@ No I/O here; fetching is ``bakery.preflight.index`` and orchestration ``bakery.p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -122,16 +121,6 @@ class ImageDecision(Frozen):
         raise KeyError(name)
 
 
-class PreflightFailed(Exception):
-    """One or more images cannot be built as the matrix says; one line per problem."""
-
-    def __init__(self, errors: Sequence[str]) -> None:
-        self.errors = tuple(errors)
-        count = len(self.errors)
-        lines = "\n".join(f"  - {e}" for e in self.errors)
-        super().__init__(f"preflight found {count} problem{'s' if count != 1 else ''}:\n{lines}")
-
-
 def decide_image(image: ImageSpec, pages: Mapping[PageKey, ProjectPage]) -> ImageDecision:
     """Decide python, flags and wheels for one image from the index answers.
 
@@ -197,20 +186,6 @@ def decide_image(image: ImageSpec, pages: Mapping[PageKey, ProjectPage]) -> Imag
     )
 
 
-def decide_images(
-    images: Sequence[ImageSpec], pages: Mapping[PageKey, ProjectPage]
-) -> tuple[ImageDecision, ...]:
-    """Decide every image, in the order given."""
-    return tuple(decide_image(image, pages) for image in images)
-
-
-def raise_for_errors(decisions: Sequence[ImageDecision]) -> None:
-    """Raise ``PreflightFailed`` listing every error of every image, if there is any."""
-    errors = [f"{d.image}: {e}" for d in decisions for e in d.errors]
-    if errors:
-        raise PreflightFailed(errors)
-
-
 def needed_pages(images: Sequence[ImageSpec]) -> tuple[PageKey, ...]:
     """The (index name, project) answers ``decide_image`` will read, without duplicates."""
     keys: dict[PageKey, None] = {}
@@ -221,12 +196,6 @@ def needed_pages(images: Sequence[ImageSpec]) -> tuple[PageKey, ...]:
             for pin in feature.packages:
                 keys[pin.key] = None
     return tuple(keys)
-
-
-def decisions_to_json(decisions: Sequence[ImageDecision]) -> str:
-    """Deterministic JSON (sorted keys, images sorted by name) for the lock file."""
-    data = [d.model_dump(mode="json") for d in sorted(decisions, key=lambda d: d.image)]
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 class _Checker:

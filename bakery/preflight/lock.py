@@ -15,8 +15,10 @@ matrix and index rewrites it byte for byte, so its git diff shows only real chan
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -78,6 +80,23 @@ def read_lock(path: Path) -> Lock | None:
     return read_versioned(
         path, Lock, version=LOCK_SCHEMA_VERSION, what="the lock", fix=RUN_PREFLIGHT
     )
+
+
+@contextlib.contextmanager
+def locked_dir(directory: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `directory` (flock on the directory itself, so no
+    lock file is left behind): two preflight runs read-merge-write the lock one at a time."""
+    import fcntl
+
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise ConfigError(f"{directory}: cannot open to lock: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def lock_json(lock: Lock) -> str:
@@ -148,8 +167,11 @@ def _plan_decision(decision: LockedDecision) -> ImageChoice:
 def write_lock(path: Path, matrix: Matrix, decisions: Sequence[ImageDecision]) -> None:
     """Record `decisions` (all decided) in the lock at `path`, atomically; an unchanged lock
     is not rewritten, so its modification time says when a decision last changed."""
-    from bakery.jsonfile import write_atomic
+    from bakery.textfile import read_text, write_atomic
 
-    text = lock_json(updated_lock(read_lock(path), matrix, decisions))
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        write_atomic(path, text)
+    # another preflight may be writing the lock too: read, merge and write under a lock
+    with locked_dir(path.parent):
+        old = read_lock(path)
+        text = lock_json(updated_lock(old, matrix, decisions))
+        if old is None or read_text(path, what="lock") != text:
+            write_atomic(path, text)

@@ -11,9 +11,10 @@ tag); a rule's own `prefix`/`suffix`, even empty, replaces the flavor's.
 
 Differences, by design: every target of a repository gets the same rules, so a variant
 (fallback python, DinD) passes its own suffix, which also applies to `latest`; otherwise two
-targets of one repository would claim the same `latest`. And a value Docker would refuse as a
-tag (a branch starting with `-`, longer than 128 characters) is an error naming it, where
-metadata-action would hand it on to the build to fail there.
+targets of one repository would claim the same `latest`. A branch name loses leading `.` and
+`-` and is cut to fit 128 characters (Docker refuses such tags; metadata-action would hand
+them on to the build to fail there); any other value Docker would refuse as a tag is an error
+naming the git ref.
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ _SEMVER = re.compile(
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _RAW_ONLY = re.compile(r"^\{\{\s*raw\s*\}\}$")
 _INVALID_TAG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+MAX_TAG = 128
 PRIORITIES = {"semver": 900, "edge": 700, "ref": 600, "raw": 200, "sha": 100}
 
 
 def sanitize(value: str) -> str:
-    """Replace each run of characters a tag cannot hold with '-', as metadata-action does."""
-    return _INVALID_TAG_CHARS.sub("-", value)
+    """Replace each run of characters a tag cannot hold with '-', as metadata-action does,
+    and drop leading '.' and '-' (a tag cannot start with them) and anything past 128."""
+    return _INVALID_TAG_CHARS.sub("-", value).lstrip(".-")[:MAX_TAG]
 
 
 def _semver_fields(raw: str) -> dict[str, str] | None:
@@ -72,8 +75,11 @@ def _affix(rule: ReleaseRule, value: str, config: ReleaseConfig) -> str:
     return prefix + value + suffix
 
 
-def _produce(rule: ReleaseRule, git: GitContext, config: ReleaseConfig) -> _Produced | None:
-    """The tag one rule produces in this git context (flavor applied), or None."""
+def _produce(rule: ReleaseRule, git: GitContext, config: ReleaseConfig,
+             reserve: int) -> _Produced | None:
+    """The tag one rule produces in this git context (flavor applied), or None. A ref name is
+    cut so that the tag, with `reserve` more characters (the variant suffix), stays within
+    128 characters."""
     if isinstance(rule, SemverRule):
         raw = rule.value if rule.value else (git.name if git.kind == "tag" else None)
         fields = _semver_fields(raw.replace("/", "-")) if raw else None
@@ -87,10 +93,14 @@ def _produce(rule: ReleaseRule, git: GitContext, config: ReleaseConfig) -> _Prod
     if isinstance(rule, RefRule):
         if git.kind != rule.event or git.name is None:
             return None
-        value = (("pr-" if rule.prefix is None else rule.prefix) + git.name
-                 + (config.suffix if rule.suffix is None else rule.suffix)
-                 if rule.event == "pr" else _affix(rule, git.name, config))
-        return _Produced(value, latest=rule.event == "tag")
+        head = ("pr-" if rule.prefix is None else rule.prefix) if rule.event == "pr" else (
+            config.prefix if rule.prefix is None else rule.prefix)
+        tail = config.suffix if rule.suffix is None else rule.suffix
+        room = max(1, MAX_TAG - len(head) - len(tail) - reserve)
+        # nothing valid left (`refs/heads/日本`): metadata-action's value, which the plan then
+        # refuses naming the ref, rather than a release that silently lacks the branch tag
+        name = sanitize(git.name)[:room] or _INVALID_TAG_CHARS.sub("-", git.name)[:room]
+        return _Produced(head + name + tail, latest=rule.event == "tag")
     if isinstance(rule, EdgeRule):
         if git.kind != "branch" or git.name != rule.branch:
             return None
@@ -109,13 +119,14 @@ def _ordered(config: ReleaseConfig) -> list[ReleaseRule]:
                                         else PRIORITIES[r.type]))
 
 
-def _evaluate(config: ReleaseConfig, git: GitContext) -> tuple[list[str], bool]:
-    produced = [p for rule in _ordered(config) if (p := _produce(rule, git, config))]
+def _evaluate(config: ReleaseConfig, git: GitContext,
+              reserve: int = 0) -> tuple[list[str], bool]:
+    produced = [p for rule in _ordered(config) if (p := _produce(rule, git, config, reserve))]
     produced = [p for p in produced if p.value]
     if not produced:
         return [], False
     latest = {"true": True, "false": False}.get(config.latest, produced[0].latest)
-    return [sanitize(p.value) for p in produced], latest
+    return [_INVALID_TAG_CHARS.sub("-", p.value) for p in produced], latest
 
 
 def latest_moves(config: ReleaseConfig, git: GitContext) -> bool:
@@ -126,7 +137,7 @@ def latest_moves(config: ReleaseConfig, git: GitContext) -> bool:
 def release_tags(config: ReleaseConfig, git: GitContext, *, variant_suffix: str = "") -> list[str]:
     """The release tags (without repository) for one target: main first, then the others
     deduplicated, then `latest`; each with the variant's suffix."""
-    tags, latest = _evaluate(config, git)
+    tags, latest = _evaluate(config, git, reserve=len(variant_suffix))
     out = [tag + variant_suffix for tag in tags]
     if latest:
         out.append("latest" + variant_suffix)

@@ -371,7 +371,7 @@ def one_line_error(result: Result) -> str:
     ({"FAKE_DOCKER_DAEMON_DOWN": "0"}, [], "the current buildx builder is not reachable"
      " (Cannot connect to the Docker daemon at unix:///var/run/docker.sock."),
     ({"BAKERY_DOCKER": "/nonexistent/docker"}, [],
-     "the docker CLI '/nonexistent/docker' is not on PATH; install Docker"),
+     "BAKERY_DOCKER: '/nonexistent/docker' does not exist"),
 ])
 def test_missing_tools_exit_2_with_one_line(
     fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
@@ -426,10 +426,10 @@ def test_a_results_file_that_cannot_be_written_says_where_logs_and_metadata_are(
     fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def full_disk(path: Path, text: str) -> None:
+    def full_disk(fd: int) -> None:  # the results file's write reaches the disk last
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("bakery.bake.run.write_atomic", full_disk)
+    monkeypatch.setattr("bakery.textfile.os.fsync", full_disk)
     result = bake(capsys, out, "--target", GPU)
     assert result.code == 1
     assert f"{GPU}" in result.out  # the summary still shows what was built

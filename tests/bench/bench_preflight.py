@@ -20,18 +20,10 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from bakery.preflight import (
-    PYPI_SIMPLE,
-    FeatureSpec,
-    FetchOptions,
-    ImageSpec,
-    IndexRequest,
-    PackagePin,
-    ProjectPage,
-    decisions_to_json,
-    fetch_many,
-    run_preflight,
-)
+from bakery.matrix.models import PYPI_SIMPLE
+from bakery.preflight.decide import FeatureSpec, ImageSpec, PackagePin, decide_image
+from bakery.preflight.index import FetchOptions, IndexRequest, ProjectPage, fetch_many
+from bakery.preflight.run import fetch_pages
 from bakery.preflight.wheels import WheelTarget, check_wheel
 
 PYTHONS = ("3.13.9", "3.12.12")
@@ -143,9 +135,13 @@ def live() -> None:
             for arch in ARCHES
         ]
         started = time.perf_counter()
-        decisions = run_preflight(images, {}, options)
-        print(f"\nrun_preflight (warm cache): {time.perf_counter() - started:.3f} s")
-        print(decisions_to_json(decisions))
+        pages, problems = fetch_pages(images, {"pypi": PYPI_SIMPLE}, options)
+        decisions = [decide_image(image, pages) for image in images]
+        print(f"\nfetch_pages + decide_image (warm cache): {time.perf_counter() - started:.3f} s")
+        for problem in problems.values():
+            print(f"index problem: {problem.message}")
+        for decision in decisions:
+            print(decision.model_dump_json(indent=2))
 
 
 def shipped(runs: int) -> None:

@@ -161,7 +161,8 @@ def render_html(files: list[IndexFile]) -> str:
         if f.core_metadata:
             attrs.append('data-core-metadata="true"')
         anchors.append(f"<a {' '.join(attrs)}>{html.escape(f.filename)}</a><br/>")
-    return "<!DOCTYPE html><html><body>" + "\n".join(anchors) + "</body></html>"
+    head = '<head><meta name="pypi:repository-version" content="1.1"></head>'
+    return f"<!DOCTYPE html><html>{head}<body>" + "\n".join(anchors) + "</body></html>"
 
 
 @given(st.lists(index_file(), max_size=6))

@@ -243,7 +243,7 @@ def test_json_summary_schema(
      " docker: 'buildx' is not a docker command.); install the buildx plugin"),
     ({"FAKE_DOCKER_NO_BUILDX": "2"}, "docker buildx is not installed"),
     ({"BAKERY_DOCKER": "/nonexistent/docker"},
-     "the docker CLI '/nonexistent/docker' is not on PATH; install Docker"),
+     "BAKERY_DOCKER: '/nonexistent/docker' does not exist"),
     ({"BAKERY_DOCKER": "'unclosed"}, "BAKERY_DOCKER: \"'unclosed\": No closing quotation"),
 ])
 def test_missing_tools_exit_2_with_one_line(
