@@ -367,7 +367,7 @@ target "base_edge_node_amd64_gpu-py313" {
 
 target "base_edge_node_amd64_gpu-py313-dind" {
   context = "."
-  dockerfile = "images/shared/dind.Dockerfile"
+  dockerfile = "images/shared/Dockerfile.dind"
   contexts = {
     image = "target:base_edge_node_amd64_gpu-py313"
   }
@@ -568,7 +568,7 @@ target "base_edge_node_amd64_cpu-py313" {
 
 target "base_edge_node_amd64_cpu-py313-dind" {
   context = "."
-  dockerfile = "images/shared/dind.Dockerfile"
+  dockerfile = "images/shared/Dockerfile.dind"
   contexts = {
     image = "target:base_edge_node_amd64_cpu-py313"
   }
@@ -769,7 +769,7 @@ target "base_edge_node_arm64_cpu-py313" {
 
 target "base_edge_node_arm64_cpu-py313-dind" {
   context = "."
-  dockerfile = "images/shared/dind.Dockerfile"
+  dockerfile = "images/shared/Dockerfile.dind"
   contexts = {
     image = "target:base_edge_node_arm64_cpu-py313"
   }

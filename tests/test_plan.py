@@ -91,7 +91,7 @@ def test_dind_variant_differs_only_in_the_ee_dd_default(shipped: dict[str, objec
     assert dind["args"] == {**base["args"], "EE_DD_DEFAULT": "true"}  # type: ignore[dict-item]
     # built FROM the image's own target in the same bake: the same layers, config differs
     assert dind["derived_from"] == GPU and base["derived_from"] is None
-    assert dind["dockerfile"] == "images/shared/dind.Dockerfile"
+    assert dind["dockerfile"] == "images/shared/Dockerfile.dind"
     assert dind["contexts"] == {"image": f"target:{GPU}"}
     assert dind["cache_to"] == [] and base["cache_to"]
 

@@ -130,7 +130,7 @@ def test_dind_variant_is_built_from_its_image_target(capsys: pytest.CaptureFixtu
     parsed = bakehcl.parse((ROOT / "docker-bake.hcl").read_text())["target"]
     dind = parsed["base_edge_node_amd64_gpu-py313-dind"]
     assert dind["contexts"] == {"image": "target:base_edge_node_amd64_gpu-py313"}
-    assert dind["dockerfile"] == "images/shared/dind.Dockerfile"
+    assert dind["dockerfile"] == "images/shared/Dockerfile.dind"
     assert dind["args"] == {"EE_DD_DEFAULT": "true"}
     assert "inherits" not in dind and "cache-to" not in dind and "cache-from" not in dind
 

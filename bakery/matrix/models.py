@@ -136,7 +136,7 @@ class MultiArch(_Model):
 class DindConfig(_Model):
     suffix: str = "-d"
     # built FROM the image target (named context `image`) in the same bake invocation
-    dockerfile: str = "images/shared/dind.Dockerfile"
+    dockerfile: str = "images/shared/Dockerfile.dind"
     ee_dd: Literal["true", "1", "yes", "on"] = "true"
 
 

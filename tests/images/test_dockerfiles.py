@@ -747,9 +747,9 @@ def test_ee_dd_default_is_false_and_set_last_so_the_dind_variant_shares_every_la
 
 def test_dind_variant_is_derived_from_its_image_and_changes_only_config(bake):
     """Each DinD variant is built FROM its image's own target (the named context `image`) with
-    images/shared/dind.Dockerfile, which has no instruction that adds a layer."""
+    images/shared/Dockerfile.dind, which has no instruction that adds a layer."""
     variants = {n: t for n, t in bake.items()
-                if t.get("dockerfile") == "images/shared/dind.Dockerfile"}
+                if t.get("dockerfile") == "images/shared/Dockerfile.dind"}
     assert len(variants) >= len(IMAGES)
     for name, target in variants.items():
         parent_ref = target["contexts"]["image"]
@@ -758,7 +758,7 @@ def test_dind_variant_is_derived_from_its_image_and_changes_only_config(bake):
         assert parent["args"]["EE_DD_DEFAULT"] == "false", name
         assert target["args"] == {"EE_DD_DEFAULT": "true"}, name
         assert target["platforms"] == parent["platforms"], name
-    text = (ROOT / "images" / "shared" / "dind.Dockerfile").read_text()
+    text = (ROOT / "images" / "shared" / "Dockerfile.dind").read_text()
     instructions = [line.split()[0].upper() for line in text.splitlines()
                     if line.strip() and not line.lstrip().startswith("#")]
     assert set(instructions) <= {"ARG", "FROM", "ENV", "LABEL"}, instructions

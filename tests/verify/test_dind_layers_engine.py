@@ -1,4 +1,4 @@
-"""The DinD variant shares every layer of its image: built from images/shared/dind.Dockerfile
+"""The DinD variant shares every layer of its image: built from images/shared/Dockerfile.dind
 on top of a stand-in (the classic builder here; bake hands the image target over as the named
 context `image`, a plain build passes IMAGE), both pushed to a real registry on 127.0.0.1, the
 registry's manifests list exactly the same layers and only the configuration differs."""
@@ -38,7 +38,7 @@ def test_the_variant_manifest_lists_exactly_the_layers_of_its_image(registry: Re
     with tempfile.TemporaryDirectory(prefix="bakery-family-") as context:
         docker("build", "--quiet", "--build-arg", f"IMAGE={image}", "--build-arg",
                "EE_DD_DEFAULT=true", "--label", "ai.ratio1.edge-node.ee_dd=true", "-t", variant,
-               "-f", str(ROOT / "images" / "shared" / "dind.Dockerfile"), context,
+               "-f", str(ROOT / "images" / "shared" / "Dockerfile.dind"), context,
                env={"DOCKER_BUILDKIT": "0"}, timeout=300)
     try:
         repository = "acme/edge_cpu-staging"
