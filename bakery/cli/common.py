@@ -26,6 +26,7 @@ TargetOption = Annotated[
     typer.Option(
         "--target",
         "-t",
+        metavar="TARGET",
         help="Target id, group (gpu, cpu, arm64, default, fallback, dind, all) or glob."
         " Repeatable.",
     ),

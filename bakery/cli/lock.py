@@ -3,18 +3,12 @@ base image by digest, show what changed; write all of it or nothing."""
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 import typer
 
-from bakery.cli.common import DEFAULT_MATRIX, MatrixOption, TargetOption
+from bakery.cli.common import DEFAULT_MATRIX, FormatOption, MatrixOption, OutputFormat, TargetOption
 from bakery.errors import BakeryError, ConfigError
-
-
-class LockFormat(enum.StrEnum):
-    table = "table"
-    json = "json"
 
 
 def register(app: typer.Typer) -> None:
@@ -46,9 +40,7 @@ def lock(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Resolve and show the changes; write nothing.")
     ] = False,
-    format: Annotated[
-        LockFormat, typer.Option("--format", "-f", help="table or json.")
-    ] = LockFormat.table,
+    format: FormatOption = OutputFormat.table,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
     """Lock every package each target installs (exact versions, index, sha256 of each file)
@@ -95,7 +87,7 @@ def lock(
             upgrade=True if upgrade else tuple(upgrade_package or ()),
             base=base or base_only, platforms=platforms, dry_run=dry_run,
         )
-    if format is LockFormat.json:
+    if format is OutputFormat.json:
         typer.echo(views.lock_json(result), nl=False)
     else:
         views.lock_table(result)

@@ -3,18 +3,12 @@ target, before anyone edits matrix.toml."""
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bakery.cli.common import DEFAULT_MATRIX, MatrixOption, TargetOption
-
-
-class OutdatedFormat(enum.StrEnum):
-    table = "table"
-    json = "json"
+from bakery.cli.common import DEFAULT_MATRIX, FormatOption, MatrixOption, OutputFormat, TargetOption
 
 
 def register(app: typer.Typer) -> None:
@@ -23,9 +17,7 @@ def register(app: typer.Typer) -> None:
 
 def outdated(
     target: TargetOption = None,
-    format: Annotated[
-        OutdatedFormat, typer.Option("--format", "-f", help="table or json.")
-    ] = OutdatedFormat.table,
+    format: FormatOption = OutputFormat.table,
     cache_dir: Annotated[
         Path | None,
         typer.Option("--cache-dir", help="Index answer cache (as for preflight)."),
@@ -51,7 +43,7 @@ def outdated(
     options = FetchOptions(cache_dir=cache_dir or default_cache_dir(), ttl=max_age,
                            retries=1, timeout=15.0)
     report = collect(loaded, targets, options, _uv())
-    if format is OutdatedFormat.json:
+    if format is OutputFormat.json:
         typer.echo(views.outdated_json(report), nl=False)
     else:
         views.outdated_table(report)

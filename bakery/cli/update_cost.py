@@ -3,17 +3,13 @@ candidate."""
 
 from __future__ import annotations
 
-import enum
 import json
 from dataclasses import asdict
 from typing import Annotated
 
 import typer
 
-
-class CostFormat(enum.StrEnum):
-    table = "table"
-    json = "json"
+from bakery.cli.common import FormatOption, OutputFormat
 
 
 def register(app: typer.Typer) -> None:
@@ -31,9 +27,7 @@ def update_cost(
     platform: Annotated[
         str, typer.Option("--platform", help="Platform of a multi-platform image.")
     ] = "linux/amd64",
-    format: Annotated[
-        CostFormat, typer.Option("--format", "-f", help="table or json.")
-    ] = CostFormat.table,
+    format: FormatOption = OutputFormat.table,
 ) -> None:
     """Compressed bytes a device holding --released must download to run CANDIDATE: the
     candidate's layers the released image does not already have. Reads manifests only."""
@@ -41,7 +35,7 @@ def update_cost(
     from bakery.updates.cost import update_cost as compute
 
     cost = compute(candidate, released, platform)
-    if format is CostFormat.json:
+    if format is OutputFormat.json:
         typer.echo(json.dumps({"schema_version": 1, **asdict(cost)}, indent=2))
         return
     typer.echo(f"{candidate} ({platform}): {human(cost.download)} to download"
