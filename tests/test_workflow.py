@@ -169,8 +169,9 @@ def test_the_readme_release_flow_is_what_the_workflow_runs() -> None:
     assert missing == [], "README lists commands the workflow does not run"
     # ...and every push-path command of the workflow is in the README.
     listed_shapes = {shape(c) for c in listed}
-    pull_request_or_qemu_only = {
+    pull_request_qemu_or_gpu_only = {
         ("bake", frozenset({"--target", "--load", "--set"})),
         ("test", frozenset({"--target", "--skip-nested"})),
+        ("test", frozenset({"--target", "--require-gpu"})),
     }
-    assert ran - pull_request_or_qemu_only <= listed_shapes
+    assert ran - pull_request_qemu_or_gpu_only <= listed_shapes

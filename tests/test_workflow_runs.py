@@ -185,9 +185,9 @@ def test_release_tags_on_main_promote_every_name(
 ) -> None:
     ran = decide("push", ref, checkout["on_main"], checkout, tmp_path)
     assert ran.code == 0, ran.stderr
-    assert (ran.outputs["names"], ran.outputs["prerelease"]) == ("release", prerelease)
+    assert (ran.outputs["names"], ran.outputs["prerelease"]) == ("all", prerelease)
     _, commands = promote(ran.outputs, tmp_path, results=1)
-    assert commands[-1].endswith("--names release --format markdown")
+    assert commands[-1].endswith("--names all --format markdown")
 
 
 def test_a_release_tag_off_main_is_refused_before_anything_builds(

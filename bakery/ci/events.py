@@ -17,21 +17,13 @@ is always something main has seen.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 from bakery.errors import ConfigError
+from bakery.tags.release import SEMVER
 
-# semver.org 2.0.0, with the optional leading `v` that release tags carry.
-SEMVER = re.compile(
-    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:-(?P<pre>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
-    r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
-)
-
-Names = Literal["none", "edge", "branch", "release"]
+Names = Literal["none", "edge", "branch", "all"]
 EVENTS = ("pull_request", "push", "schedule", "workflow_dispatch")
 
 
@@ -103,7 +95,7 @@ def decide(event: str, ref: str, *, default_branch: str = "main") -> RunDecision
             )
         pre = match.group("pre") is not None
         return RunDecision(
-            event=event, ref=ref, plan_target="all", push=True, promote=True, names="release",
+            event=event, ref=ref, plan_target="all", push=True, promote=True, names="all",
             prerelease=pre, needs_ancestry_check=True,
             reason=f"release tag {tag}"
             + (" (pre-release: no latest, no floating names)" if pre else "")

@@ -29,7 +29,7 @@ from bakery.plan.target import (
 from bakery.suggest import did_you_mean
 from bakery.tags.git import GitContext
 from bakery.tags.refs import ImageRef, namespace_problem, normalize_version
-from bakery.tags.release import latest_moves, release_tags
+from bakery.tags.release import edge_tags, latest_moves, release_tags
 from bakery.tags.templates import fill, is_floating
 
 
@@ -214,6 +214,10 @@ def _image_targets(
                 release=tuple(
                     _ref(f"{repo}:{tag}", f"{source}: release.rules (for git ref {git.ref!r})")
                     for tag in release_tags(matrix.release, git, variant_suffix=variant_suffix)
+                ),
+                edge=tuple(
+                    _ref(f"{repo}:{tag}", f"{source}: release.rules (for git ref {git.ref!r})")
+                    for tag in edge_tags(matrix.release, git, variant_suffix=variant_suffix)
                 ),
             )
             args = _build_args(matrix, image, choice.version, flags, dind)

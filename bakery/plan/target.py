@@ -35,6 +35,8 @@ class TagSet(Frozen):
     legacy: tuple[str, ...] = ()
     compatibility: tuple[str, ...] = ()
     release: tuple[str, ...] = ()
+    # the release tags the `edge` rules produce (a subset of `release`)
+    edge: tuple[str, ...] = ()
 
 
 class Target(Frozen):

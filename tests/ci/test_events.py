@@ -20,8 +20,8 @@ from tests.support.cli import run_cli
     [
         ("pull_request", "refs/pull/7/merge", "default", False, False, "none", False),
         ("push", "refs/heads/main", "all", True, True, "branch", False),
-        ("push", "refs/tags/v1.3.0-rc.1", "all", True, True, "release", True),
-        ("push", "refs/tags/v1.3.0", "all", True, True, "release", False),
+        ("push", "refs/tags/v1.3.0-rc.1", "all", True, True, "all", True),
+        ("push", "refs/tags/v1.3.0", "all", True, True, "all", False),
         ("schedule", "refs/heads/main", "all", True, True, "edge", False),
         ("workflow_dispatch", "refs/heads/main", "all", True, True, "edge", False),
     ],
@@ -153,4 +153,4 @@ def test_release_tag_off_main_is_refused_by_the_command(
                      "--sha", on_main, "--branch-ref", "refs/heads/main", "--repo", str(repo),
                      "--format", "github")
     assert result.code == 0
-    assert "names=release" in result.out
+    assert "names=all" in result.out
