@@ -213,6 +213,20 @@ class Image(_Model):
     dind: bool = True
     legacy_tags: Strs = ()
     dind_tags: Strs = ()
+    # the most the image may weigh compressed (what a device downloads), e.g. "6 GB";
+    # `bakery verify` fails a candidate over it, naming its biggest layers
+    size_budget: str | None = None
+
+    @field_validator("size_budget")
+    @classmethod
+    def _check_budget(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_size(value)
+        return value
+
+    @property
+    def budget_bytes(self) -> int | None:
+        return None if self.size_budget is None else parse_size(self.size_budget)
 
     @property
     def machine(self) -> str:
@@ -222,6 +236,24 @@ class Image(_Model):
     @property
     def platform(self) -> str:
         return f"linux/{self.arch}"
+
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B)\s*$")
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """`"6 GB"` -> 6_000_000_000 bytes (decimal units, as registries and `docker images`
+    show them; KiB, MiB, GiB, TiB are binary)."""
+    match = _SIZE.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a size: a number and a unit (B, KB, MB, GB, TB,"
+                         " KiB, MiB, GiB, TiB), e.g. '6 GB'")
+    size = float(match[1]) * _UNITS[match[2]]
+    if size <= 0:
+        raise ValueError(f"{text!r}: a size budget must be more than 0")
+    return int(size)
 
 
 def _default_runners() -> dict[Arch, str]:

@@ -256,6 +256,7 @@ def _image_targets(
                                                      for c in matrix.cache.from_),
                     cache_to=() if dind else tuple(fill(c, cache_values) for c in matrix.cache.to),
                     derived_from=parent,
+                    size_budget=image.budget_bytes,
                     attest=_attest(matrix),
                 ),
                 [] if dind else list(stages.values()),

@@ -65,6 +65,8 @@ class Target(Frozen):
     # the image target this one is built FROM (named context `image`, same bake invocation):
     # a DinD variant shares every layer of its image
     derived_from: str | None = None
+    # the compressed size the image may have at most (matrix `size_budget`), in bytes
+    size_budget: int | None = None
 
     @property
     def family(self) -> str:
