@@ -1,8 +1,10 @@
 """Fixtures for tests that run a real Docker engine (every test here is marked `engine`).
 
-* `dind_image`: a Debian bookworm image with Debian's docker.io, fuse-overlayfs, iptables and
-  openssl, plus the project's own entrypoint.sh (its bytes, unchanged) as ENTRYPOINT, with the
-  images' defaults EE_DD=false and DOCKER_TLS_CERTDIR=/certs. Built once, cached across runs.
+* `dind_image`: a Debian bookworm image with Debian's docker.io (and its docker-init), python3,
+  fuse-overlayfs, iptables and openssl, plus the project's own entrypoint.sh (its bytes,
+  unchanged), started as the real images start (their ENTRYPOINT line: docker-init, then
+  entrypoint.sh; no CMD), with the images' defaults EE_DD=false and DOCKER_TLS_CERTDIR=/certs.
+  Built once, cached across runs.
 * `nested_image`: a busybox-only image and its `docker save` tar, to `docker load` inside a DinD
   container (nothing can be pulled).
 * `dind_run_flags`: what replaces `--privileged`: env DIND_RUN_FLAGS, else a set that works on
@@ -24,12 +26,12 @@ import pytest
 
 from tests.engine.images import (
     build_image,
-    build_rootfs_image,
     build_scratch_image,
     docker,
     prune_other_tags,
     save_image,
 )
+from tests.engine.standin import image_entrypoint, standin_rootfs
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "entrypoint.sh"
@@ -38,11 +40,6 @@ DEFAULT_DIND_RUN_FLAGS = (
     "--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined "
     "--security-opt apparmor=unconfined --security-opt systempaths=unconfined "
     "--device /dev/fuse -v /sys/fs/cgroup:/sys/fs/cgroup:rw"
-)
-# What an edge-node image carries for DinD (images/shared/runtime.packages), Debian names.
-DIND_PACKAGES = (
-    "ca-certificates", "docker.io", "e2fsprogs", "fuse-overlayfs", "iptables", "openssl",
-    "pigz", "procps", "uidmap", "xz-utils",
 )
 READY_TEXT = "dockerd ready"
 
@@ -54,13 +51,11 @@ def dind_run_flags() -> list[str]:
 
 @pytest.fixture(scope="session")
 def dind_image() -> str:
-    rootfs = build_rootfs_image("bakery-test-dind-rootfs", DIND_PACKAGES)
     dockerfile = (
-        f"FROM {rootfs}\n"
+        f"FROM {standin_rootfs()}\n"
         "COPY entrypoint.sh /usr/local/bin/entrypoint.sh\n"
         "ENV EE_DD=false DOCKER_TLS_CERTDIR=/certs\n"
-        'ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]\n'
-        'CMD ["/bin/bash"]\n'
+        f"{image_entrypoint()}\n"
     )
     ref = build_image("bakery-test-dind", dockerfile, {"entrypoint.sh": ENTRYPOINT})
     prune_other_tags(ref)  # one per edit of entrypoint.sh otherwise

@@ -24,11 +24,24 @@ from tests.engine.images import build_image, build_rootfs_image
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "entrypoint.sh"
 
-# The DinD packages of tests/engine/conftest.py plus python3: one rootfs serves both.
+SHARED_DOCKERFILE = ROOT / "images" / "shared" / "Dockerfile"
+# What an edge-node image carries for DinD (images/shared/runtime.packages), Debian names, plus
+# python3: one rootfs serves the DinD test image (tests/engine/conftest.py) and the stand-ins.
+# Debian's docker.io also brings /usr/bin/docker-init (tini), the images' PID 1.
 STANDIN_PACKAGES = (
     "ca-certificates", "docker.io", "e2fsprogs", "fuse-overlayfs", "iptables", "openssl",
     "pigz", "procps", "uidmap", "xz-utils", "python3",
 )
+
+
+def image_entrypoint() -> str:
+    """The ENTRYPOINT line of the real images (images/shared/Dockerfile), so the test images
+    start exactly as they do: the init, then entrypoint.sh, and no CMD."""
+    lines = [line for line in SHARED_DOCKERFILE.read_text().splitlines()
+             if line.startswith("ENTRYPOINT ")]
+    if len(lines) != 1:
+        raise AssertionError(f"{SHARED_DOCKERFILE}: expected one ENTRYPOINT line, got {lines}")
+    return lines[0]
 DEBIAN_PYTHON = "3.11.2"
 DEBIAN_DOCKER = "20.10.24+dfsg1"
 SITE = "/usr/local/lib/python3.11/dist-packages"
@@ -119,7 +132,6 @@ def build_standin(spec: StandIn, name: str = "bakery-test-standin") -> str:
         "COPY entrypoint.sh /usr/local/bin/entrypoint.sh\n"
         "RUN chmod 0755 /usr/local/bin/* && rm -f /usr/local/bin/.keep\n"
         f"ENV EE_DD={spec.ee_dd_default} DOCKER_TLS_CERTDIR=/certs\n"
-        'ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]\n'
-        'CMD ["/bin/bash"]\n'
+        f"{image_entrypoint()}\n"
     )
     return build_image(name, dockerfile, standin_files(spec))

@@ -31,6 +31,7 @@ IMAGES = ("base_edge_node_amd64_gpu", "base_edge_node_amd64_cpu", "base_edge_nod
 CPU_IMAGES = ("base_edge_node_amd64_cpu", "base_edge_node_arm64_cpu")
 SHARED = "images/shared/Dockerfile"
 ENTRYPOINT = "/usr/local/bin/entrypoint.sh"
+INIT = "/usr/bin/docker-init"  # Docker CE's tini
 BASE_IMAGE = "ubuntu:24.04"
 DEFAULT_SHELL = ("/bin/sh", "-c")
 FLAGS = ("FLASH_ATTN", "BITSANDBYTES", "TENSORRT")
@@ -272,6 +273,8 @@ def effective_config(links: list[Link]) -> dict[str, Any]:
                 env.update(parse_env(ins.value))
             elif ins.kind in ("ENTRYPOINT", "CMD", "SHELL"):
                 config[ins.kind.lower()] = json.loads(ins.value)
+                if ins.kind == "ENTRYPOINT":
+                    config["cmd"] = None  # as Docker does: a new ENTRYPOINT drops the CMD
     return config
 
 
@@ -709,8 +712,10 @@ def test_entrypoint_cmd_and_dind_defaults_of_every_image(bake):
     for _image, name, target in all_image_targets(bake):
         _, links = chain(target, bake)
         config = effective_config(links)
-        assert config["entrypoint"] == [ENTRYPOINT], name
-        assert isinstance(config["cmd"], list) and config["cmd"], name
+        # an init as PID 1 (signals forwarded, zombies reaped), then the entrypoint
+        assert config["entrypoint"] == [INIT, "--", ENTRYPOINT], name
+        # no CMD: without a command the entrypoint runs dockerd (EE_DD on) or a shell
+        assert config["cmd"] is None, name
         assert config["env"].get("DOCKER_TLS_CERTDIR") == "/certs", name
         assert config["env"].get("EE_DD") == "${EE_DD_DEFAULT}", name
         # derived images get the default shell back
