@@ -643,9 +643,11 @@ def feature_run(link: Link, flag: str) -> Instruction:
 @pytest.mark.parametrize(
     ("image", "flag", "package", "extra"),
     [
+        # tensorrt-cu12 is what provides `import tensorrt`; the bindings alone do not
         ("base_edge_node_amd64_gpu", "TENSORRT", "tensorrt-cu12-bindings",
-         ["tensorrt-cu12-libs=={version}", "--extra-index-url", "{index}",
-          "--only-binary", "tensorrt-cu12-libs"]),
+         ["tensorrt-cu12=={version}", "tensorrt-cu12-libs=={version}",
+          "--extra-index-url", "{index}",
+          "--only-binary", "tensorrt-cu12-libs", "--only-binary", "tensorrt-cu12-bindings"]),
         ("base_edge_node_amd64_gpu", "FLASH_ATTN", "flash-attn", ["--only-binary", "flash-attn"]),
         ("base_edge_node_amd64_gpu", "BITSANDBYTES", "bitsandbytes", []),
         ("base_edge_node_amd64_cpu", "BITSANDBYTES", "bitsandbytes", []),
