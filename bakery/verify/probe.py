@@ -340,6 +340,10 @@ def expect_from_env(environ: dict[str, str]) -> dict[str, str]:
 
 
 def print_checks(expect: dict[str, str], probe: dict[str, Any]) -> None:
+    """One line per check; a SKIP line for each single-valued variable left unset."""
+    for name, var in ENV_NAMES.items():
+        if name not in expect:
+            print(f"SKIP {name}: {var} is not set")
     for name, expected, found, ok in judge(expect, probe):
         if ok:
             shown = ABSENT if found is None else found
@@ -354,6 +358,7 @@ def main(argv: list[str]) -> None:
     extra = [a for a in argv if a != "--expect-env"]
     if as_checks:
         expect = expect_from_env(dict(os.environ))
+        expect["uv pip check"] = OK  # always checked
         extra += [name for name in expect if "=" not in name and " " not in name
                   and name not in ENV_NAMES]
         print_checks(expect, report(extra))
