@@ -48,6 +48,11 @@ def test(
                      " DIND_RUN_FLAGS); socket: the host's /var/run/docker.sock."
                      " Default: NESTED_VIA, else embedded."),
     ] = None,
+    require_gpu: Annotated[
+        bool,
+        typer.Option("--require-gpu", help="A GPU check of a cuda target that cannot run here"
+                     " (no driver, no --gpus) fails instead of being skipped (REQUIRE_GPU=1)."),
+    ] = False,
     print_env: Annotated[
         bool,
         typer.Option("--print-env", help="Print one target's expectations as an expect file"
@@ -121,7 +126,8 @@ def test(
         typer.echo(f"== {chosen.id}: {script} {ref}")
         env = script_env(os.environ, expectation_env(chosen, loaded.matrix),
                          skip_nested=skip_nested,
-                         nested_via=None if nested_via is None else nested_via.value)
+                         nested_via=None if nested_via is None else nested_via.value,
+                         require_gpu=require_gpu)
         code = run_script(script, ref, env)
         (passed if code == 0 else failed).append(chosen.id)
         if code not in (0, 1):
