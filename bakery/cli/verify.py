@@ -72,6 +72,11 @@ def verify(
     format: Annotated[
         VerifyFormat, typer.Option("--format", "-f", help="table or json.")
     ] = VerifyFormat.table,
+    require_gpu: Annotated[
+        bool,
+        typer.Option("--require-gpu", help="The GPU check of a cuda target (torch.cuda with"
+                     " --gpus all) fails when it cannot run here, instead of being left out."),
+    ] = False,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
     """Run each target's built image with a probe and compare python, torch (with its local
@@ -116,10 +121,12 @@ def verify(
         started = time.monotonic()
         if err.is_terminal:
             with err.status(f"{step}: probing {ref}"):
-                verdict = verify_target(client, chosen, loaded.matrix, ref, digest, source)
+                verdict = verify_target(client, chosen, loaded.matrix, ref, digest, source,
+                                        require_gpu=require_gpu)
         else:  # a CI log: one line before (the pull and run take a while) and one after
             err.print(f"{step}: probing {ref}", soft_wrap=True)
-            verdict = verify_target(client, chosen, loaded.matrix, ref, digest, source)
+            verdict = verify_target(client, chosen, loaded.matrix, ref, digest, source,
+                                    require_gpu=require_gpu)
         verdicts.append(verdict)
         err.print(f"{step}: {verdict.status} ({time.monotonic() - started:.1f}s)")
 

@@ -72,9 +72,11 @@ def run_output(
     args: Sequence[str],
     *,
     platform: str | None = None,
+    gpus: str | None = None,
 ) -> str:
-    """stdout of `docker run --rm --network none --entrypoint ENTRYPOINT [--platform P] IMAGE
-    ARGS...`, the image pulled first when it is not local. RunFailed with one line otherwise."""
+    """stdout of `docker run --rm --network none --entrypoint ENTRYPOINT [--platform P]
+    [--gpus G] IMAGE ARGS...`, the image pulled first when it is not local. RunFailed with one
+    line otherwise."""
     try:
         if not client.image.exists(image):
             # pulled here, quietly, so pull progress never mixes with the command's output
@@ -87,7 +89,7 @@ def run_output(
         # the exception carries none); streamed, stderr lands in the DockerException
         for source, chunk in client.container.run(
             image, list(args), entrypoint=entrypoint, remove=True, platform=platform,
-            networks=["none"], pull="never", stream=True,
+            networks=["none"], pull="never", stream=True, gpus=gpus,
         ):
             if source == "stdout":
                 stdout.append(chunk)

@@ -98,8 +98,14 @@ def verify_target(
     image: str,
     digest: str | None,
     source: str,
+    *,
+    require_gpu: bool = False,
 ) -> Verdict:
-    """Run the probe in `image` (no GPU needed: CUDA is what torch was built for) and judge."""
+    """Run the probe in `image` (no GPU needed: CUDA is what torch was built for) and judge.
+
+    A cuda target also gets a GPU check (`torch.cuda.is_available()` with `--gpus all`) when
+    this host can run one; where it cannot, the check is left out, or, with `require_gpu`,
+    fails with the reason."""
     args = ["-c", source, *feature_packages(matrix)]
     try:
         output = run_output(client, image, "python3", args, platform=target.platform)
@@ -114,8 +120,28 @@ def verify_target(
         tail = lines[-1][:200] if lines else "no output"
         return Verdict(target.id, "error", image, digest, f"the probe printed no report: {tail}")
     checks = tuple(compare(expectations(target, matrix), probe))
+    if target.accelerator == "cuda":
+        gpu = gpu_check(client, image, target.platform, require_gpu)
+        checks += () if gpu is None else (gpu,)
     status: Status = "passed" if all(c.ok for c in checks) else "failed"
     return Verdict(target.id, status, image, digest, None, checks, probe)
+
+
+GPU_CHECK = "gpu torch.cuda"
+
+
+def gpu_check(client: DockerClient, image: str, platform: str, required: bool) -> Check | None:
+    """torch sees a GPU through `--gpus all`; None when it cannot run here and is not required."""
+    try:
+        output = run_output(client, image, "python3",
+                            ["-c", "import torch; print(torch.cuda.is_available())"],
+                            platform=platform, gpus="all")
+    except RunFailed as exc:
+        if not required:
+            return None
+        return Check(GPU_CHECK, "True", f"cannot run here: {exc}", False)
+    found = output.strip().splitlines()[-1] if output.strip() else "no output"
+    return Check(GPU_CHECK, "True", found, found == "True")
 
 
 def record_verdicts(path: Path, verdicts: Sequence[Verdict]) -> set[str]:
