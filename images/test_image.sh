@@ -149,11 +149,18 @@ if [ -z "$platform" ]; then
 fi
 image_arch=$(docker_arch "${platform#*/}")
 platform_flag=
+cpu_env=
 if [ "$image_arch" != "$host" ]; then
   handler=${BINFMT_DIR:-/proc/sys/fs/binfmt_misc}/qemu-$(qemu_name "$image_arch")
   if [ -r "$handler" ] && grep -qx enabled "$handler"; then
     echo "platform: $platform on a linux/$host host, emulated by qemu ($handler)"
     platform_flag=--platform=$platform
+    # Emulate the oldest CPU the arm64 image must run on, the Raspberry Pi 4's Cortex-A72 (no
+    # LSE atomics): a wheel built for newer cores fails here, not on the devices.
+    if [ "$image_arch" = arm64 ]; then
+      cpu_env=QEMU_CPU=cortex-a72
+      echo "platform: emulating a Cortex-A72 (Raspberry Pi 4): $cpu_env"
+    fi
   else
     skip image "$platform does not match the linux/$host host and no qemu binfmt handler is\
  registered ($handler); run it on a $image_arch host or register qemu-user-static"
@@ -163,10 +170,10 @@ else
   echo "platform: $platform matches the host"
 fi
 
-# `docker run --rm` of the image, with --platform when emulated.
+# `docker run --rm` of the image, with --platform (and the CPU to emulate) when emulated.
 run_image() {
   # shellcheck disable=SC2086 # platform_flag is empty or one word
-  docker run --rm $platform_flag "$@"
+  docker run --rm $platform_flag ${cpu_env:+-e "$cpu_env"} "$@"
 }
 
 # ------------------------------------------------------------------------------ probe

@@ -73,6 +73,7 @@ def run_output(
     *,
     platform: str | None = None,
     gpus: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> str:
     """stdout of `docker run --rm --network none --entrypoint ENTRYPOINT [--platform P]
     [--gpus G] IMAGE ARGS...`, the image pulled first when it is not local. RunFailed with one
@@ -89,7 +90,7 @@ def run_output(
         # the exception carries none); streamed, stderr lands in the DockerException
         for source, chunk in client.container.run(
             image, list(args), entrypoint=entrypoint, remove=True, platform=platform,
-            networks=["none"], pull="never", stream=True, gpus=gpus,
+            networks=["none"], pull="never", stream=True, gpus=gpus, envs=env or {},
         ):
             if source == "stdout":
                 stdout.append(chunk)

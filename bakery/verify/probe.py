@@ -22,6 +22,7 @@ Output (probe_version 2):
      "python_headers": "/opt/python/include/python3.13/Python.h" | null,
      "ffmpeg_codecs": {"encoders": [...], "decoders": [...]} | null,      # null = no ffmpeg
      "ee_dd": "false" | null,                                             # the image's EE_DD
+     "lse_atomics": false | true | null,                  # aarch64: the CPU has LSE atomics
      "tools": {"ffmpeg": "7.1.5", "node": "22.23.3", "npm": "10.9.9", "docker": "28.5.2",
                "dockerd": "28.5.2", "ngrok": "3.30.0", "uv": "0.9.11"},   # null = not found
      "uv_pip_check": {"ok": true, "output": "..."} | null,                 # null = no uv
@@ -162,6 +163,22 @@ def ffmpeg_codecs() -> dict[str, list[str]] | None:
     return found
 
 
+def lse_atomics() -> bool | None:
+    """On aarch64: whether the CPU has the LSE atomics (ARMv8.1; a Raspberry Pi 4's Cortex-A72
+    has not, nor has qemu emulating one with QEMU_CPU=cortex-a72). None elsewhere."""
+    if platform.machine() != "aarch64":
+        return None
+    try:
+        import ctypes
+
+        getauxval = ctypes.CDLL(None).getauxval
+        getauxval.restype = ctypes.c_ulong
+        return bool(getauxval(16) & (1 << 8))  # AT_HWCAP, HWCAP_ATOMICS
+    except (OSError, AttributeError) as exc:
+        errors["lse_atomics"] = f"{type(exc).__name__}: {exc}"
+        return None
+
+
 def uv_pip_check() -> dict[str, object] | None:
     answer = run(["uv", "pip", "check", "--python", sys.executable])
     if answer is None:
@@ -185,6 +202,7 @@ def report(extra: list[str]) -> dict[str, Any]:
         "python_headers": python_headers(),
         "ffmpeg_codecs": ffmpeg_codecs(),
         "ee_dd": os.environ.get("EE_DD"),
+        "lse_atomics": lse_atomics(),
         "tools": {name: tool_version(name) for name in TOOLS},
         "uv_pip_check": uv_pip_check(),
     }

@@ -108,7 +108,8 @@ def verify_target(
     fails with the reason."""
     args = ["-c", source, *feature_packages(matrix)]
     try:
-        output = run_output(client, image, "python3", args, platform=target.platform)
+        output = run_output(client, image, "python3", args, platform=target.platform,
+                            env=emulation_env(target))
     except RunFailed as exc:
         return Verdict(target.id, "error", image, digest, str(exc))
     lines = [line for line in output.splitlines() if line.strip()]
@@ -128,6 +129,16 @@ def verify_target(
 
 
 GPU_CHECK = "gpu torch.cuda"
+# The oldest arm64 CPU the images must run on: the Raspberry Pi 4's Cortex-A72 (ARMv8.0, no LSE
+# atomics). Where an arm64 image runs emulated (qemu-user through binfmt_misc), qemu reads
+# QEMU_CPU and emulates that CPU, so a wheel built for newer cores (one using LSE atomics)
+# fails `import torch` or the probe's matmul here, not on the devices. Native arm64 hosts
+# ignore the variable.
+PI_CPU = {"QEMU_CPU": "cortex-a72"}
+
+
+def emulation_env(target: Target) -> dict[str, str]:
+    return dict(PI_CPU) if target.arch == "arm64" else {}
 
 
 def gpu_check(client: DockerClient, image: str, platform: str, required: bool) -> Check | None:

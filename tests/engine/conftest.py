@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -123,3 +125,33 @@ def wait_for_log(container: str, text: str, timeout: float) -> str:
         if time.monotonic() > deadline:
             pytest.fail(f"{text!r} did not show in {container} within {timeout}s:\n{combined}")
         time.sleep(0.25)
+
+
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
+
+
+def _aarch64_handler_enabled() -> bool:
+    handler = BINFMT / "qemu-aarch64"
+    return handler.is_file() and handler.read_text().splitlines()[:1] == ["enabled"]
+
+
+@pytest.fixture(scope="session")
+def arm64_emulation() -> None:
+    """arm64 containers run here, emulated by qemu through binfmt_misc: mount binfmt_misc and
+    enable Debian's qemu-aarch64 handler when they are not (root, qemu-user-static and
+    binfmt-support installed: .ci/start-engine.sh does it). Skips, with the reason, only where
+    that cannot be done."""
+    if _aarch64_handler_enabled():
+        return
+    if not (BINFMT / "register").exists():
+        done = subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)],
+                              capture_output=True, text=True, timeout=30, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"binfmt_misc cannot be mounted here: {done.stderr.strip()}")
+    if shutil.which("update-binfmts") is None or not Path("/usr/bin/qemu-aarch64-static").exists():
+        pytest.skip("qemu-user-static and binfmt-support are not installed"
+                    " (apt-get install qemu-user-static binfmt-support)")
+    subprocess.run(["update-binfmts", "--enable", "qemu-aarch64"], capture_output=True,
+                   timeout=30, check=False)
+    if not _aarch64_handler_enabled():
+        pytest.skip("the qemu-aarch64 binfmt handler could not be enabled")

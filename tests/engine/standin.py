@@ -58,6 +58,8 @@ _VERSION_LINES = {
     "npm": "{v}",
     "ngrok": "ngrok version {v}",
     "uv": "uv {v}",
+    "docker": "Docker version {v}, build stand-in",
+    "dockerd": "Docker version {v}, build stand-in",
 }
 
 MATCHING_PACKAGES: Mapping[str, str] = {
@@ -83,10 +85,23 @@ class StandIn:
     python_headers: bool = True
     # `encoder NAME` / `decoder NAME` lines ffmpeg lists: the full profile's promise by default
     codecs: tuple[str, ...] = field(default_factory=lambda: tuple(codec_promise("full")))
+    # "arm64": a small arm64 rootfs (python3 only; docker and dockerd are stand-in programs
+    # too), run under qemu emulation on an amd64 host
+    arch: str = "amd64"
+    # a torch built for newer Arm cores: it dies of SIGILL on a CPU without LSE atomics (as
+    # torch 2.10.0's aarch64 wheel did on the Raspberry Pi 4's Cortex-A72)
+    torch_needs_lse: bool = False
 
 
-def standin_rootfs() -> str:
-    return build_rootfs_image("bakery-test-standin-rootfs", STANDIN_PACKAGES)
+# The arm64 stand-ins carry python3 only: debootstrap runs emulated (minutes), keep it small.
+ARM64_PACKAGES = ("python3",)
+
+
+def standin_rootfs(arch: str = "amd64") -> str:
+    if arch == "amd64":
+        return build_rootfs_image("bakery-test-standin-rootfs", STANDIN_PACKAGES)
+    return build_rootfs_image("bakery-test-standin-rootfs-arm64", ARM64_PACKAGES, arch=arch,
+                              timeout=1500)
 
 
 def _dist_info(name: str, version: str) -> dict[str, str]:
@@ -101,6 +116,13 @@ def _dist_info(name: str, version: str) -> dict[str, str]:
 # A torch that can do what the probe asks of it: ones(2, 2) @ ones(2, 2), summed.
 _FAKE_TORCH = """from torch import version
 __version__ = {version!r}
+
+if {needs_lse!r}:
+    import ctypes, os, signal
+    _getauxval = ctypes.CDLL(None).getauxval
+    _getauxval.restype = ctypes.c_ulong
+    if not _getauxval(16) & (1 << 8):  # AT_HWCAP: no HWCAP_ATOMICS
+        os.kill(os.getpid(), signal.SIGILL)
 
 
 class Tensor:
@@ -155,7 +177,8 @@ def standin_files(spec: StandIn) -> dict[str, str | Path]:
             files[f"site/{module}/__init__.py"] = f"__version__ = {version!r}\n"
     if "torch" in spec.packages and "torch" not in spec.broken_modules:
         cuda = "None" if spec.torch_cuda is None else repr(spec.torch_cuda)
-        files["site/torch/__init__.py"] = _FAKE_TORCH.format(version=spec.packages["torch"])
+        files["site/torch/__init__.py"] = _FAKE_TORCH.format(
+            version=spec.packages["torch"], needs_lse=spec.torch_needs_lse)
         files["site/torch/version.py"] = (
             f"__version__ = {spec.packages['torch']!r}\ncuda = {cuda}\n"
         )
@@ -172,7 +195,7 @@ def standin_files(spec: StandIn) -> dict[str, str | Path]:
 def build_standin(spec: StandIn, name: str = "bakery-test-standin") -> str:
     """Return the ref of a local image holding what `spec` says (built once, then cached)."""
     dockerfile = (
-        f"FROM {standin_rootfs()}\n"
+        f"FROM {standin_rootfs(spec.arch)}\n"
         f"COPY site/ {SITE}/\n"
         "COPY bin/ /usr/local/bin/\n"
         f"COPY include/ {INCLUDE}/\n"

@@ -116,6 +116,8 @@ def test_the_probe_runs_without_gpu_or_network_with_python3_as_entrypoint(
     assert flags[flags.index("--network") + 1] == "none"
     assert "--rm" in flags
     assert not any(flag.startswith("--gpus") for flag in flags)
+    # an arm64 image runs as the Raspberry Pi 4's CPU where it is emulated (qemu reads this)
+    assert flags[flags.index("--env") + 1] == "QEMU_CPU=cortex-a72"
     assert command == ["-c", probe_source(), "bitsandbytes", "tensorrt-cu12-bindings"]
 
 

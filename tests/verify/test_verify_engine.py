@@ -12,9 +12,9 @@ import pytest
 
 from bakery.verify.compare import codec_promise
 from tests.engine.images import build_scratch_image, docker
-from tests.engine.standin import MATCHING_TOOLS, StandIn, build_standin
+from tests.engine.standin import DEBIAN_DOCKER, MATCHING_TOOLS, StandIn, build_standin
 from tests.verify.conftest import Registry
-from tests.verify.matrix import GPU, MULTI_MATRIX, TARGET, write_matrix, write_results
+from tests.verify.matrix import ARM, GPU, MULTI_MATRIX, TARGET, write_matrix, write_results
 
 pytestmark = pytest.mark.engine
 
@@ -167,3 +167,41 @@ def test_a_correct_gpu_standin_passes_with_tensorrt_importable(tmp_path: Path) -
     write_matrix(tmp_path, MULTI_MATRIX)
     done = bakery("verify", "--target", GPU, "--image", build_standin(spec), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ------------------------------------------------- the Raspberry Pi gate: arm64, emulated
+
+ARM_PACKAGES = {"torch": "2.9.1", "torchvision": "0.24.1", "torchaudio": "2.9.1",
+                "transformers": "4.57.1", "tokenizers": "0.22.1"}
+ARM_TOOLS = {**MATCHING_TOOLS, "docker": DEBIAN_DOCKER, "dockerd": DEBIAN_DOCKER}
+
+
+def test_an_arm64_image_is_verified_running_as_a_cortex_a72(
+    tmp_path: Path, arm64_emulation: None,
+) -> None:
+    image = build_standin(StandIn(arch="arm64", packages=ARM_PACKAGES, tools=ARM_TOOLS))
+    write_matrix(tmp_path, MULTI_MATRIX)
+    done = bakery("verify", "--target", ARM, "--image", image, "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (entry,) = json.loads(done.stdout)["targets"]
+    assert entry["probe"]["arch"] == "aarch64"
+    assert entry["probe"]["torch_op"] == "ok"  # import torch and the matmul ran emulated
+    assert entry["probe"]["lse_atomics"] is False  # as a Pi 4's Cortex-A72, not qemu's `max`
+
+
+def test_a_torch_for_newer_arm_cores_fails_the_pi_gate(
+    tmp_path: Path, arm64_emulation: None,
+) -> None:
+    image = build_standin(StandIn(arch="arm64", packages=ARM_PACKAGES, tools=ARM_TOOLS,
+                                  torch_needs_lse=True))
+    # qemu's default CPU has LSE atomics: there the wheel would pass unnoticed ...
+    plain = docker("run", "--rm", "--entrypoint", "python3", image, "-c", "import torch",
+                   check=False, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    # ... verify runs it as the Pi's CPU, where it dies (SIGILL) before the probe can report
+    write_matrix(tmp_path, MULTI_MATRIX)
+    done = bakery("verify", "--target", ARM, "--image", image, "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (entry,) = json.loads(done.stdout)["targets"]
+    assert entry["status"] == "error"
+    assert "exited 132" in entry["message"]  # 128 + SIGILL
