@@ -83,7 +83,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-cfe1a2aa03" {
+target "stage-edge-node-base-amd64-a35e13aa4d" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -107,7 +107,6 @@ target "stage-edge-node-base-amd64-cfe1a2aa03" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -116,7 +115,7 @@ target "stage-edge-node-base-amd64-cfe1a2aa03" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-2f86d5a9d7" {
+target "stage-edge-node-base-amd64-3a81f523cb" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -140,7 +139,6 @@ target "stage-edge-node-base-amd64-2f86d5a9d7" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -149,7 +147,7 @@ target "stage-edge-node-base-amd64-2f86d5a9d7" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-2d61043c7e" {
+target "stage-edge-node-base-amd64-cfa31db683" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -173,7 +171,6 @@ target "stage-edge-node-base-amd64-2d61043c7e" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -182,7 +179,7 @@ target "stage-edge-node-base-amd64-2d61043c7e" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-9d0143f418" {
+target "stage-edge-node-base-amd64-e5e6e56c4a" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -206,7 +203,6 @@ target "stage-edge-node-base-amd64-9d0143f418" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -215,7 +211,7 @@ target "stage-edge-node-base-amd64-9d0143f418" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-6dd304bbf7" {
+target "stage-edge-node-base-arm64-5a2b76d5a2" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -239,7 +235,6 @@ target "stage-edge-node-base-arm64-6dd304bbf7" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "slim"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -248,7 +243,7 @@ target "stage-edge-node-base-arm64-6dd304bbf7" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-deb6904228" {
+target "stage-edge-node-base-arm64-959aebe1c4" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -272,7 +267,6 @@ target "stage-edge-node-base-arm64-deb6904228" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "slim"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -284,7 +278,7 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-cfe1a2aa03"
+    edge-node-base = "target:stage-edge-node-base-amd64-a35e13aa4d"
   }
   platforms = [
     "linux/amd64",
@@ -301,7 +295,6 @@ target "base_edge_node_amd64_gpu-py313" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -373,7 +366,7 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-2f86d5a9d7"
+    edge-node-base = "target:stage-edge-node-base-amd64-3a81f523cb"
   }
   platforms = [
     "linux/amd64",
@@ -390,7 +383,6 @@ target "base_edge_node_amd64_gpu-py312" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -445,7 +437,7 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-2d61043c7e"
+    edge-node-base = "target:stage-edge-node-base-amd64-cfa31db683"
   }
   platforms = [
     "linux/amd64",
@@ -462,7 +454,6 @@ target "base_edge_node_amd64_cpu-py313" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -534,7 +525,7 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-9d0143f418"
+    edge-node-base = "target:stage-edge-node-base-amd64-e5e6e56c4a"
   }
   platforms = [
     "linux/amd64",
@@ -551,7 +542,6 @@ target "base_edge_node_amd64_cpu-py312" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -606,7 +596,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-6dd304bbf7"
+    edge-node-base = "target:stage-edge-node-base-arm64-5a2b76d5a2"
   }
   platforms = [
     "linux/arm64",
@@ -623,7 +613,6 @@ target "base_edge_node_arm64_cpu-py313" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -695,7 +684,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-deb6904228"
+    edge-node-base = "target:stage-edge-node-base-arm64-959aebe1c4"
   }
   platforms = [
     "linux/arm64",
@@ -712,7 +701,6 @@ target "base_edge_node_arm64_cpu-py312" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"

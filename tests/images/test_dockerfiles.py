@@ -9,6 +9,7 @@ that exact shell text with a fake `uv` and checks what it did.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -463,27 +464,73 @@ def test_package_pins_do_not_reach_the_python_or_ffmpeg_builders():
 # --------------------------------------------------------------------------- downloads
 
 
+FINGERPRINTS = re.compile(r"^[0-9A-F]{40}( [0-9A-F]{40})*$")
+
+
+def _output_file(command: list[str]) -> str | None:
+    for flag in ("-o", "--output"):
+        if flag in command:
+            return command[command.index(flag) + 1]
+    return None
+
+
+def download_checks(text: str, declared: dict[str, str | None]) -> list[tuple[str, str]]:
+    """(downloaded file, how it is checked or 'UNCHECKED') for every download of a RUN line.
+
+    A file is checked when a `sha256sum -c` reads a line naming it (the command right before
+    it in the pipeline names the file), or when `gpgv --keyring K` verifies it against a keyring
+    exported from build args holding pinned fingerprints only."""
+    commands = simple_commands(text)
+    found = []
+    for number, command in enumerate(commands):
+        if command[:1] not in (["curl"], ["wget"]):
+            continue
+        target = _output_file(command)
+        if target is None:
+            # only an index read by jq (it selects a file, which is checked by its own sha256)
+            assert commands[number + 1][:1] == ["jq"], f"a download to stdout: {command}"
+            continue
+        how = "UNCHECKED"
+        for before, after in itertools.pairwise(commands):
+            if after[:1] == ["sha256sum"] and "-c" in after and any(target in w for w in before):
+                how = "sha256"
+        for gpgv in (c for c in commands if c[:1] == ["gpgv"]):
+            if target in gpgv and "--keyring" in gpgv:
+                keyring = gpgv[gpgv.index("--keyring") + 1]
+                exports = [c for c in commands if c[:3] == ["gpg", "--batch", "--export"]]
+                keys = [w for c in exports for w in c[3:] if not w.startswith((">", "<"))]
+                pinned = [re.fullmatch(r"\$\{(\w+)\}", w) for w in keys]
+                if keys and all(m and FINGERPRINTS.match(declared.get(m[1]) or "")
+                                for m in pinned) and keyring in text:
+                    how = "pinned signing keys"
+        found.append((target, how))
+    return found
+
+
 def test_every_download_is_checked_by_sha256_or_a_pinned_signing_key():
+    downloads = []
     scripts_with_downloads = set()
+    for path in dockerfiles():
+        dockerfile = load(path)
+        for stage in dockerfile.stages:
+            declared = dockerfile.declared_args([stage])
+            for ins in stage.of("RUN"):
+                text = ins.split()[1]
+                for c in simple_commands(text):
+                    if c[:1] in (["curl"], ["wget"]):
+                        assert "--proto" in c and "=https" in c[c.index("--proto") + 1], (
+                            f"{ins.where()}: download not restricted to https: {' '.join(c)}")
+                downloads += [(ins.where(), f, how) for f, how in download_checks(text, declared)]
     for where, text in run_commands():
-        commands = simple_commands(text)
-        fetches = [c for c in commands if c[:1] in (["curl"], ["wget"])]
-        if not fetches:
-            continue
-        if where.endswith(".sh"):
+        if where.endswith(".sh") and any(c[:1] in (["curl"], ["wget"])
+                                         for c in simple_commands(text)):
             scripts_with_downloads.add(where)
-            continue
-        for c in fetches:
-            assert "--proto" in c and "=https" in c[c.index("--proto") + 1], (
-                f"{where}: download not restricted to https: {' '.join(c)}"
-            )
-        to_file = [c for c in fetches if {"-o", "-O", "--output"} & set(c)
-                   or any(re.match(r"-\w*o$", w) for w in c)]
-        checks = [c for c in commands if c[:1] == ["sha256sum"] and "-c" in c]
-        assert len(checks) >= len(to_file) and checks, (
-            f"{where}: {len(to_file)} download(s), {len(checks)} sha256sum -c"
-        )
-    # the signing-key path is the one script allowed to download; its checks are tested below
+    unchecked = [d for d in downloads if d[2] == "UNCHECKED"]
+    assert not unchecked, unchecked
+    # uv, ffmpeg, Node's signed sums and tarball, npm: every one of them is seen and checked
+    assert {how for _w, _f, how in downloads} == {"sha256", "pinned signing keys"}
+    assert len(downloads) == 5, downloads
+    # apt repository keys: the one script that downloads; its fingerprint check is tested below
     assert scripts_with_downloads == {"images/shared/apt-repo.sh"}
     for where, text in run_commands():
         assert not re.search(r"apt-key|trusted=yes|allow-unauthenticated|--insecure|-k\b", text), (
