@@ -695,3 +695,26 @@ def test_shell_scripts_are_posix_sh_and_shellcheck_clean(allow_subprocess):
     done = subprocess.run([str(shellcheck), "--shell=sh", *map(str, scripts)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_readme_shows_a_derived_image_adding_a_compiler_hadolint_clean(
+    tmp_path: Path, allow_subprocess: None,
+) -> None:
+    """The images ship no C compiler (README says why); the README's way to add one is a valid,
+    lint-clean Dockerfile on top of an image."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### A C compiler"):]
+    block = re.search(r"```dockerfile\n(.*?)```", section, re.S)
+    assert block is not None
+    text = block.group(1)
+    assert text.startswith("FROM ratio1/base_edge_node_") and "gcc" in text
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(text.replace("<tag>", "1.0.0"))
+    hadolint = Path(sys.executable).parent / "hadolint"
+    done = subprocess.run([str(hadolint), "--no-color", "--ignore", "DL3008", str(dockerfile)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # and no image installs one itself
+    for path in dockerfiles():
+        assert not re.search(r"\b(gcc|g\+\+|build-essential)\b", load(path).text.split(
+            "FROM ${BASE_IMAGE} AS edge-node-base")[-1]), path
