@@ -173,7 +173,9 @@ fi
 # `docker run --rm` of the image, with --platform (and the CPU to emulate) when emulated.
 run_image() {
   # shellcheck disable=SC2086 # platform_flag is empty or one word
-  docker run --rm $platform_flag ${cpu_env:+-e "$cpu_env"} "$@"
+  # --init: a command killed by a signal (SIGILL under the emulated Pi CPU) must die, and as
+  # PID 1 under qemu it cannot.
+  docker run --rm --init $platform_flag ${cpu_env:+-e "$cpu_env"} "$@"
 }
 
 # ------------------------------------------------------------------------------ probe

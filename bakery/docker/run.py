@@ -91,6 +91,9 @@ def run_output(
         for source, chunk in client.container.run(
             image, list(args), entrypoint=entrypoint, remove=True, platform=platform,
             networks=["none"], pull="never", stream=True, gpus=gpus, envs=env or {},
+            # not PID 1: a command killed by a signal (SIGILL of a wheel for newer CPUs) must
+            # die, and under qemu emulation PID 1 cannot, hanging the run
+            init=True,
         ):
             if source == "stdout":
                 stdout.append(chunk)

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import containers, dind_run_flags, nested_image  # noqa: F401
+from tests.engine.conftest import (  # noqa: F401
+    arm64_emulation,
+    containers,
+    dind_run_flags,
+    nested_image,
+)
 from tests.imagetest.matrix import write_project
 
 

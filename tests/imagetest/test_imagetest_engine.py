@@ -18,7 +18,13 @@ import pytest
 
 from bakery.verify.compare import codec_promise
 from tests.engine.conftest import NestedImage
-from tests.engine.standin import MATCHING_PACKAGES, StandIn, build_standin
+from tests.engine.standin import (
+    DEBIAN_DOCKER,
+    MATCHING_PACKAGES,
+    MATCHING_TOOLS,
+    StandIn,
+    build_standin,
+)
 from tests.imagetest.matrix import ARM_TARGET, CPU_TARGET, SCRIPT, write_project
 from tests.verify.matrix import GPU, MULTI_MATRIX, write_results
 
@@ -240,3 +246,19 @@ def test_bakery_test_passes_a_correct_gpu_standin_and_require_gpu_fails_without_
         assert required.returncode == 1, required.stdout
         assert lines(required, "FAIL") == [
             f"FAIL gpu: expected a GPU check that runs (REQUIRE_GPU=1), found {NO_GPU}"]
+
+
+def test_script_runs_an_arm64_image_emulated_as_a_cortex_a72(arm64_emulation: None) -> None:
+    image = build_standin(StandIn(
+        arch="arm64",
+        packages={"torch": "2.9.1", "torchvision": "0.24.1", "torchaudio": "2.9.1",
+                  "transformers": "4.57.1", "tokenizers": "0.22.1"},
+        tools={**MATCHING_TOOLS, "docker": DEBIAN_DOCKER, "dockerd": DEBIAN_DOCKER}))
+    done = script(image, SKIP_NESTED="1", EXPECT_PLATFORM="linux/arm64", EXPECT_ARCH="aarch64",
+                  EXPECT_TORCH="2.9.1", EXPECT_TORCH_OP="ok", EXPECT_IMPORTS="torch",
+                  EXPECT_ACCELERATOR="cpu")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout.splitlines()
+    assert "platform: emulating a Cortex-A72 (Raspberry Pi 4): QEMU_CPU=cortex-a72" in out
+    for line in ("PASS arch aarch64", "PASS torch 2.9.1", "PASS import torch", "PASS torch op"):
+        assert line in out, done.stdout

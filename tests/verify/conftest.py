@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.engine.conftest import arm64_emulation  # noqa: F401 (a shared fixture)
 from tests.engine.images import docker
 
 
