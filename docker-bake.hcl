@@ -83,7 +83,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-a35e13aa4d" {
+target "stage-edge-node-base-amd64-804d5b1fa0" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -95,6 +95,7 @@ target "stage-edge-node-base-amd64-a35e13aa4d" {
     PYTHON_VERSION = "3.13.9"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cu128"
     TORCH_VERSION = "2.9.1+cu128"
     TORCHVISION_VERSION = "0.24.1+cu128"
@@ -115,7 +116,7 @@ target "stage-edge-node-base-amd64-a35e13aa4d" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-3a81f523cb" {
+target "stage-edge-node-base-amd64-93e3a01412" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -127,6 +128,7 @@ target "stage-edge-node-base-amd64-3a81f523cb" {
     PYTHON_VERSION = "3.12.12"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cu128"
     TORCH_VERSION = "2.9.1+cu128"
     TORCHVISION_VERSION = "0.24.1+cu128"
@@ -147,7 +149,7 @@ target "stage-edge-node-base-amd64-3a81f523cb" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-cfa31db683" {
+target "stage-edge-node-base-amd64-842a5b9c17" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -159,6 +161,7 @@ target "stage-edge-node-base-amd64-cfa31db683" {
     PYTHON_VERSION = "3.13.9"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"
     TORCH_VERSION = "2.9.1+cpu"
     TORCHVISION_VERSION = "0.24.1+cpu"
@@ -179,7 +182,7 @@ target "stage-edge-node-base-amd64-cfa31db683" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-e5e6e56c4a" {
+target "stage-edge-node-base-amd64-565f4c93c2" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -191,6 +194,7 @@ target "stage-edge-node-base-amd64-e5e6e56c4a" {
     PYTHON_VERSION = "3.12.12"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "e97906ca1b90dac91c23af20e282e2e37c8eb80c3721898733928a295f2defda"
+    PACKAGES_LOCK = ""
     TORCH_INDEX_URL = "https://download.pytorch.org/whl/cpu"
     TORCH_VERSION = "2.9.1+cpu"
     TORCHVISION_VERSION = "0.24.1+cpu"
@@ -211,7 +215,7 @@ target "stage-edge-node-base-amd64-e5e6e56c4a" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-5a2b76d5a2" {
+target "stage-edge-node-base-arm64-bc5ddfdb13" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -223,6 +227,7 @@ target "stage-edge-node-base-arm64-5a2b76d5a2" {
     PYTHON_VERSION = "3.13.9"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313.txt"
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"
@@ -243,7 +248,7 @@ target "stage-edge-node-base-arm64-5a2b76d5a2" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-959aebe1c4" {
+target "stage-edge-node-base-arm64-36e3318815" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -255,6 +260,7 @@ target "stage-edge-node-base-arm64-959aebe1c4" {
     PYTHON_VERSION = "3.12.12"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312.txt"
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"
@@ -278,7 +284,7 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-a35e13aa4d"
+    edge-node-base = "target:stage-edge-node-base-amd64-804d5b1fa0"
   }
   platforms = [
     "linux/amd64",
@@ -298,6 +304,7 @@ target "base_edge_node_amd64_gpu-py313" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "true"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -366,7 +373,7 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-3a81f523cb"
+    edge-node-base = "target:stage-edge-node-base-amd64-93e3a01412"
   }
   platforms = [
     "linux/amd64",
@@ -386,6 +393,7 @@ target "base_edge_node_amd64_gpu-py312" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "true"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -437,7 +445,7 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-cfa31db683"
+    edge-node-base = "target:stage-edge-node-base-amd64-842a5b9c17"
   }
   platforms = [
     "linux/amd64",
@@ -457,6 +465,7 @@ target "base_edge_node_amd64_cpu-py313" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -525,7 +534,7 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-e5e6e56c4a"
+    edge-node-base = "target:stage-edge-node-base-amd64-565f4c93c2"
   }
   platforms = [
     "linux/amd64",
@@ -545,6 +554,7 @@ target "base_edge_node_amd64_cpu-py312" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -596,7 +606,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-5a2b76d5a2"
+    edge-node-base = "target:stage-edge-node-base-arm64-bc5ddfdb13"
   }
   platforms = [
     "linux/arm64",
@@ -616,6 +626,7 @@ target "base_edge_node_arm64_cpu-py313" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313.txt"
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -684,7 +695,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-959aebe1c4"
+    edge-node-base = "target:stage-edge-node-base-arm64-36e3318815"
   }
   platforms = [
     "linux/arm64",
@@ -704,6 +715,7 @@ target "base_edge_node_arm64_cpu-py312" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312.txt"
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"

@@ -1,5 +1,6 @@
-"""Reading the JSON files bakery writes (results, lock): the file, its schema_version, then the
-model, each failure a one-line ConfigError that says what to run instead."""
+"""The files bakery keeps (results, lock, bake file): written atomically (`write_atomic`, from
+bakery.textfile), and read back (JSON: the file, its schema_version, then the model), each
+failure a one-line ConfigError that says what to run instead."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bakery.errors import ConfigError
+from bakery.textfile import read_text
+from bakery.textfile import write_atomic as write_atomic
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -21,19 +24,20 @@ def read_versioned(
     `missing` is None (else ConfigError with `missing`). `what` names the file's content in
     messages ("the build results"); `fix` says what to run when it cannot be used."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, what=what.removeprefix("the "))
     except FileNotFoundError:
         if missing is None:
             return None
         raise ConfigError(f"{path}: {missing}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); {fix}"
-        ) from None
+        # some messages end in "at" already ("Unterminated string starting at")
+        where = f"line {exc.lineno}, column {exc.colno}"
+        problem = f"{exc.msg} {where}" if exc.msg.endswith(" at") else f"{exc.msg} at {where}"
+        raise ConfigError(f"{path}: not valid JSON ({problem}); {fix}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be {what}; {fix}") from None
     found = raw.get("schema_version") if isinstance(raw, dict) else None
     if found != version:
         raise ConfigError(

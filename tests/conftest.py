@@ -5,6 +5,8 @@
 * `engine` tests need a real Docker engine. Where none answers they are skipped, except under
   BAKERY_REQUIRE_ENGINE=1 (CI sets it after starting dockerd), where that is a failure.
 * Git context from the environment of the machine running the tests never leaks in.
+* The fake docker (`fake_docker`) and the engine fixtures come from the plugins in
+  tests/support/, so no conftest imports another's fixtures.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -25,8 +26,8 @@ settings.register_profile(
 )
 settings.load_profile("bakery")
 
-ROOT = Path(__file__).resolve().parent.parent
-_REAL_POPEN_INIT = subprocess.Popen.__init__
+# One fixture set for each fake and each real dependency, for every test directory.
+pytest_plugins = ["tests.support.fake_docker", "tests.support.engine"]
 
 
 class SubprocessBlocked(AssertionError):

@@ -8,7 +8,7 @@ import pytest
 
 from bakery.errors import ConfigError
 from bakery.matrix import parse_matrix
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
+from tests.support.cli import MINIMAL_MATRIX, run_cli
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -86,7 +86,7 @@ def test_minimal_matrix_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[s
             id="duplicate-alias"),
         pytest.param(
             'aliases = ["gpu"]', 'aliases = ["edge_cpu-py313"]',
-            "the group 'edge_cpu-py313' has the same name as a target", id="duplicate-id"),
+            "images.edge_gpu.aliases[0]: 'edge_cpu-py313' is also the id of a target of image 'edge_cpu'", id="duplicate-id"),
         pytest.param(
             'legacy_tags = ["acme/edge:{machine}-{tag}"]',
             'legacy_tags = ["acme/edge:{machine}-{tag}", "acme/shared:latest"]',
@@ -121,6 +121,65 @@ def test_minimal_matrix_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[s
             "images.edge_cpu.torch: torch, torchvision and torchaudio must share one local tag",
             id="mismatched-torch-set"),
         pytest.param('schema_version = 1', 'schema_version = 1\n[[oops', "invalid TOML", id="toml"),
+        pytest.param('schema_version = 1', 'schema_version = 2',
+                     "schema_version: 2 is not supported; this bakery reads schema_version = 1",
+                     id="schema-version"),
+        pytest.param('uv = "0.9.11"', 'uv = "0.9.11"\npython = "9.9.9"',
+                     "versions.python: sets the build arg PYTHON_VERSION, which python already"
+                     " sets", id="arg-versions-python"),
+        pytest.param('[features.bitsandbytes]', '[features.torch]\npackage = "t"\nversion = "1"'
+                     '\n\n[features.bitsandbytes]',
+                     "features.torch.version: sets the build arg TORCH_VERSION, which"
+                     " images.*.torch.torch already sets", id="arg-feature-torch"),
+        pytest.param('[features.bitsandbytes]', '[features.flash-attn]\npackage = "a"\n'
+                     'version = "1"\n\n[features.flash_attn]\npackage = "b"\nversion = "1"'
+                     '\n\n[features.bitsandbytes]',
+                     "features.flash_attn: sets the build arg FLASH_ATTN, which"
+                     " features.flash-attn already sets", id="arg-feature-spellings"),
+        pytest.param('[features.tensorrt]', '[artifacts.uv]\nversion = "0.9.11"\n\n'
+                     '[features.tensorrt]',
+                     "artifacts.uv: sets the build arg UV_VERSION, which versions.uv already"
+                     " sets", id="arg-versions-and-artifacts"),
+        pytest.param('fallback = "3.12.12"', 'fallback = "3.13.5"',
+                     "python.fallback: '3.13.5' has the primary's minor version",
+                     id="fallback-same-minor"),
+        pytest.param('primary = "3.13.9"', 'primary = "v3.13.9"',
+                     "python.primary: 'v3.13.9' must be an exact X.Y.Z release", id="python-v"),
+        pytest.param('primary = "3.13.9"', 'primary = "03.013.09"',
+                     "python.primary: '03.013.09' must be an exact X.Y.Z release",
+                     id="python-zeros"),
+        pytest.param('primary = "3.13.9"', 'primary = "3.13.9.post1"',
+                     "python.primary: '3.13.9.post1' must be an exact X.Y.Z release",
+                     id="python-post"),
+        pytest.param('[release]', '[release]\nprefix = "a/b"',
+                     "release.prefix: 'a/b' cannot be part of a tag", id="release-prefix"),
+        pytest.param('pytorch-cpu = "https://download.pytorch.org/whl/cpu"',
+                     'pytorch-cpu = "https://download.pytorch.org:99999/whl/cpu"',
+                     "indexes.pytorch-cpu: 'https://download.pytorch.org:99999/whl/cpu': not a"
+                     " URL", id="index-url-port"),
+        pytest.param('pytorch-cpu = "https://download.pytorch.org/whl/cpu"',
+                     'pytorch-cpu = "https:///whl/cpu"',
+                     "indexes.pytorch-cpu: 'https:///whl/cpu': an http(s) URL needs a host",
+                     id="index-url-host"),
+        pytest.param('legacy_tags = ["acme/edge:{machine}-{tag}"]', 'legacy_tags = ["acme/{nope}"]',
+                     "images.edge_cpu.legacy_tags[0]: unknown placeholder {nope}",
+                     id="tag-unknown-field"),
+        pytest.param('legacy_tags = ["acme/edge:{machine}-{tag}"]',
+                     'legacy_tags = ["acme/edge:{tag:x}"]',
+                     "images.edge_cpu.legacy_tags[0]: {tag:x} in template 'acme/edge:{tag:x}':"
+                     " placeholders take no format spec", id="tag-format-spec"),
+        pytest.param('legacy_tags = ["acme/edge:{machine}-{tag}"]',
+                     'legacy_tags = ["acme/edge-{tag}"]',
+                     "images.edge_cpu.legacy_tags[0]: 'acme/edge-{tag}' has no tag part",
+                     id="tag-no-tag-part"),
+        pytest.param('[release]', '[cache]\nfrom = ["type=registry,ref=acme/c:{nope}"]\n\n'
+                     '[release]', "cache.from[0]: unknown placeholder {nope}",
+                     id="cache-unknown-field"),
+        pytest.param('[release]', '[cache]\nto = ["type=registry,ref=acme/c:{id!r}"]\n\n'
+                     '[release]', "cache.to[0]: {id!r} in template", id="cache-conversion"),
+        pytest.param('[release]', '[runners]\narm64 = "ubuntu-24.04-arm"\n\n[release]',
+                     "runners: no runner for 'amd64', which images.edge_cpu uses",
+                     id="runner-missing-arch"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(
@@ -151,8 +210,25 @@ def test_missing_matrix_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 def test_debug_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, MINIMAL_MATRIX.replace('arch = "amd64"', 'arch = "amd65"', 1))
-    with pytest.raises(ConfigError):
-        run_cli(capsys, "--debug", "plan", "--matrix", str(path), "--sha", "0" * 40)
+    result = run_cli(capsys, "--debug", "plan", "--matrix", str(path), "--sha", "0" * 40)
+    assert result.code == 2
+    assert "Traceback" in result.err and "ConfigError" in result.err
+    assert result.err.splitlines()[-1].startswith(f"bakery: error: {path}: images.edge_cpu.arch")
+
+
+def test_debug_is_a_global_option_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, MINIMAL_MATRIX)
+    after = run_cli(capsys, "plan", "--matrix", str(path), "--debug")
+    assert after.code == 2 and "Traceback" not in after.err
+    assert after.err.strip() == (
+        "bakery: error: No such option: --debug (see 'bakery plan --help')"
+    )
+    # "--debug" as the value of an option is that value, not the switch
+    value = run_cli(capsys, "plan", "--matrix", "--debug")
+    assert value.code == 2 and "Traceback" not in value.err
+    assert value.err.startswith("bakery: error: --debug: no such matrix file")
 
 
 def test_auto_flag_needs_a_lock(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from bakery.cli.common import load_plan
 from bakery.errors import ConfigError
 from bakery.matrix import parse_matrix
 from bakery.plan import expand, select_targets
-from bakery.plan.target import FlagDecision, ImageDecision
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
+from bakery.plan.load import load_plan
+from bakery.plan.target import FlagChoice, ImageChoice
+from tests.support.cli import MINIMAL_MATRIX, run_cli
+from tests.support.repo import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SHA = "0123456789abcdef0123456789abcdef01234567"
 GPU = "base_edge_node_amd64_gpu-py313"
 
@@ -198,9 +197,9 @@ def test_expansion_is_pure_and_repeatable() -> None:
 def test_lock_decisions_select_fallback_python_and_auto_flags() -> None:
     matrix = parse_matrix(MINIMAL_MATRIX.replace('features = { bitsandbytes = "on" }',
                                                  'features = { bitsandbytes = "auto" }'))
-    decision = ImageDecision(
+    decision = ImageChoice(
         python="3.12.12", python_reason="torch has no cp313 wheel",
-        flags={"bitsandbytes": FlagDecision(setting="auto", enabled=False,
+        flags={"bitsandbytes": FlagChoice(setting="auto", enabled=False,
                                             reason="no cp312 manylinux wheel")})
     plan = expand(matrix, decisions={"edge_cpu": decision})
     cpu = [t for t in plan.targets if t.image == "edge_cpu"]
@@ -209,6 +208,34 @@ def test_lock_decisions_select_fallback_python_and_auto_flags() -> None:
     assert cpu[0].python.reason == "torch has no cp313 wheel"
     assert cpu[0].flags["bitsandbytes"].enabled is False
     assert plan.groups["default"][0] == "edge_cpu-py312"
+
+
+def test_a_fallback_variant_says_its_auto_flags_were_decided_for_another_python() -> None:
+    matrix = parse_matrix(MINIMAL_MATRIX.replace('features = { bitsandbytes = "on" }',
+                                                 'features = { bitsandbytes = "auto" }'))
+    decision = ImageChoice(
+        python="3.13.9", python_reason="wheels for every package",
+        flags={"bitsandbytes": FlagChoice(setting="auto", enabled=True,
+                                          reason="preflight: wheels found for python 3.13.9")})
+    plan = expand(matrix, decisions={"edge_cpu": decision})
+    primary, fallback = plan.target("edge_cpu-py313"), plan.target("edge_cpu-py312")
+    assert primary.flags["bitsandbytes"].reason == "preflight: wheels found for python 3.13.9"
+    assert fallback.flags["bitsandbytes"].enabled is True
+    assert fallback.flags["bitsandbytes"].reason == (
+        "follows the decision for python 3.13.9 (preflight: wheels found for python 3.13.9);"
+        " not checked for python 3.12.12")
+
+
+def test_a_lock_naming_an_unknown_python_points_at_the_matrix() -> None:
+    decision = ImageChoice(python="3.10.1", python_reason="?")
+    with pytest.raises(ConfigError, match=r"^m\.toml: python: the lock selects python '3\.10\.1'"):
+        expand(parse_matrix(MINIMAL_MATRIX), decisions={"edge_cpu": decision}, source="m.toml")
+
+
+def test_an_unknown_target_id_is_a_key_error() -> None:
+    plan = expand(parse_matrix(MINIMAL_MATRIX))
+    with pytest.raises(KeyError, match="nope"):
+        plan.target("nope")
 
 
 def test_cli_basics(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,13 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bakery.cli.common import load_plan
+from bakery.plan.load import load_plan
 from bakery.render import render_bake_file
 from bakery.render.hcl import hcl_string
 from tests import bakehcl
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.cli import MINIMAL_MATRIX, run_cli
+from tests.support.repo import ROOT
 
 
 def _parser_can_read(value: str) -> bool:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.repo import ROOT
+
 WORKFLOW_PATH = ROOT / ".github" / "workflows" / "images.yml"
 WORKFLOW_TEXT = WORKFLOW_PATH.read_text()
 WORKFLOW: dict[Any, Any] = yaml.safe_load(WORKFLOW_TEXT)

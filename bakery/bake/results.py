@@ -35,15 +35,17 @@ Schema (documented in docs/building.md; `schema_version` changes on any incompat
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from bakery.bake.buildlog import BuildLog, Failure, strip_owner
 from bakery.bake.invocations import Invocation
+from bakery.frozen import Frozen
 from bakery.jsonfile import read_versioned
 from bakery.plan.target import GitInfo
 
@@ -53,11 +55,7 @@ Status = Literal["ok", "failed", "cancelled", "skipped"]
 Output = Literal["push", "load", "cache"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-
-class BuildError(_Frozen):
+class BuildError(Frozen, strict=True):
     """Why a target is not ok. `step` is the buildx step that failed, when the log names one."""
 
     step: str | None
@@ -65,7 +63,7 @@ class BuildError(_Frozen):
     log_tail: tuple[str, ...] = ()
 
 
-class Mismatch(_Frozen):
+class Mismatch(Frozen, strict=True):
     """One check where the image does not hold what the plan says; found None = absent."""
 
     check: str
@@ -73,23 +71,29 @@ class Mismatch(_Frozen):
     found: str | None
 
 
-class VerifyRecord(_Frozen):
+# A content digest as buildx and registries write it; anything else in a results file is
+# damage to report as such (not as a registry that cannot find the image).
+DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
+Digest = Annotated[str, StringConstraints(pattern=DIGEST_PATTERN)]
+
+
+class VerifyRecord(Frozen, strict=True):
     """`bakery verify`'s verdict on one target's built image, kept in the results file so
     `bakery release` publishes only verified digests."""
 
     ok: bool
     image: str
-    digest: str | None
+    digest: Digest | None
     verified_at: AwareDatetime
     mismatches: tuple[Mismatch, ...] = ()
-    probe: dict[str, Any] = {}
+    probe: dict[str, Any] = Field(default_factory=dict)
 
 
-class TargetResult(_Frozen):
+class TargetResult(Frozen, strict=True):
     id: str
     status: Status
     platform: str | None = None
-    digest: str | None = None
+    digest: Digest | None = None
     tags: tuple[str, ...] = ()
     duration_s: float | None = None
     started_at: AwareDatetime | None = None
@@ -100,7 +104,7 @@ class TargetResult(_Frozen):
     verify: VerifyRecord | None = None
 
 
-class Results(_Frozen):
+class Results(Frozen, strict=True):
     schema_version: Literal[1] = 1
     bakery_version: str
     matrix: str
@@ -191,6 +195,35 @@ def _error(failure: Failure) -> BuildError:
     return BuildError(step=failure.step, message=failure.message, log_tail=failure.log_tail)
 
 
+def _built(
+    invocation: Invocation, target: str, metadata: Mapping[str, Any] | None,
+    platforms: Mapping[str, str], require_image: bool, common: Mapping[str, Any],
+) -> TargetResult:
+    """The result of a target whose bake exited 0, from the metadata buildx wrote."""
+    meta = _target_metadata(metadata or {}, target) or {}
+    digest = _str_or_none(meta.get("containerimage.digest"))
+    names = tuple(n for n in (_str_or_none(meta.get("image.name")) or "").split(",") if n)
+    if digest is not None and not re.match(DIGEST_PATTERN, digest):
+        return TargetResult(
+            id=target, status="failed", platform=platforms.get(target), error=BuildError(
+                step=None, message=f"buildx exited 0 but its metadata ({invocation.metadata_file})"
+                f" names a malformed digest {digest[:80]!r} for this target",
+            ), **common,
+        )
+    if require_image and digest is None and not names:
+        return TargetResult(
+            id=target, status="failed", platform=platforms.get(target), error=BuildError(
+                step=None, message="buildx exited 0 but its metadata"
+                f" ({invocation.metadata_file}) names no digest and no image for this target:"
+                " nothing was pushed or loaded to verify or release",
+            ), **common,
+        )
+    return TargetResult(
+        id=target, status="ok", platform=platforms.get(target), digest=digest, tags=names,
+        build_ref=_str_or_none(meta.get("buildx.build.ref")), **common,
+    )
+
+
 def invocation_results(
     invocation: Invocation,
     *,
@@ -203,10 +236,13 @@ def invocation_results(
     cancelled: bool,
     platforms: Mapping[str, str],
     log_file: str | None,
+    require_image: bool = False,
 ) -> list[TargetResult]:
     """Per-target results of one finished invocation.
 
-    ok: exit 0 (digest and tags from the metadata file, keyed by target). cancelled: bakery
+    ok: exit 0 (digest and tags from the metadata file, keyed by target), except that with
+    `require_image` (--push, --load) a target whose metadata names neither a digest nor an
+    image is failed: it left nothing to verify or release. cancelled: bakery
     interrupted it. failed: the target the log names as failing; in a multi-target bake
     (`--fail-fast`) the others were cancelled by buildx, and when the log names no target
     every one of them is reported failed.
@@ -220,16 +256,8 @@ def invocation_results(
     }
     out = []
     if exit_code == 0:
-        for target in names:
-            meta = _target_metadata(metadata or {}, target) or {}
-            names_field = _str_or_none(meta.get("image.name"))
-            out.append(TargetResult(
-                id=target, status="ok", platform=platforms.get(target),
-                digest=_str_or_none(meta.get("containerimage.digest")),
-                tags=tuple(n for n in (names_field or "").split(",") if n),
-                build_ref=_str_or_none(meta.get("buildx.build.ref")), **common,
-            ))
-        return out
+        return [_built(invocation, target, metadata, platforms, require_image, common)
+                for target in names]
     if cancelled:
         for target in names:
             step = log.current_step(target if len(names) > 1 else None)

@@ -89,7 +89,9 @@ class _Running:
 
 
 class Runner:
-    """Run jobs `jobs` at a time; `run()` returns one result per target, in job order."""
+    """Run jobs `concurrency` at a time; `run()` returns one result per target, in job order.
+    With `require_image` (a --push or --load build), a target whose metadata names neither a
+    digest nor an image is failed: there is nothing to verify or release."""
 
     def __init__(
         self,
@@ -101,6 +103,7 @@ class Runner:
         platforms: Mapping[str, str],
         cwd: Path | None = None,
         log_dir: Path | None = None,
+        require_image: bool = False,
         grace_s: float = GRACE_S,
         poll_s: float = POLL_S,
     ) -> None:
@@ -111,6 +114,7 @@ class Runner:
         self._platforms = platforms
         self._cwd = cwd or Path.cwd()
         self._log_dir = log_dir
+        self._require_image = require_image
         self._grace_s = grace_s
         self._poll_s = poll_s
         self._cancel_requests = 0
@@ -270,6 +274,7 @@ class Runner:
             cancelled=cancel_at is not None and exited >= cancel_at,
             platforms=self._platforms,
             log_file=str(item.log_path) if item.log_path is not None else None,
+            require_image=self._require_image,
         )
 
     def _skipped(self, job: Job) -> list[TargetResult]:

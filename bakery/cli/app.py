@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -20,6 +22,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+INTERRUPTED = 130  # the exit code of a run stopped by Ctrl-C (128 + SIGINT)
+
+# Set by the global --debug option (`bakery --debug <command>`), read when reporting errors.
+_STATE = {"debug": False}
+
 
 def _version(value: bool) -> None:
     if value:
@@ -34,14 +41,27 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks for errors.")
+        bool, typer.Option("--debug", help="Show tracebacks for errors (before the command:"
+                           " bakery --debug plan).")
     ] = False,
 ) -> None:
     """Build, prove and publish the edge-node base images from matrix.toml."""
+    _STATE["debug"] = debug
 
 
 def _register() -> None:
-    from bakery.cli import bake, plan, preflight, release, render, test, verify
+    from bakery.cli import (
+        bake,
+        lock,
+        outdated,
+        plan,
+        preflight,
+        release,
+        render,
+        test,
+        update_cost,
+        verify,
+    )
 
     plan.register(app)
     render.register(app)
@@ -50,39 +70,98 @@ def _register() -> None:
     verify.register(app)
     release.register(app)
     test.register(app)
+    lock.register(app)
+    outdated.register(app)
+    update_cost.register(app)
 
 
 _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app; print `bakery: error: ...` and exit 1/2 on failure."""
+    """Entry point: run the app and exit with its code; every expected failure is one line."""
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
+    _STATE["debug"] = False
     try:
         result = app(args=args, prog_name="bakery", standalone_mode=False)
-    except BakeryError as exc:
-        if debug:
-            raise
-        message = str(exc)
-        first, _, rest = message.partition("\n")
-        print(f"bakery: error: {first}", file=sys.stderr)
-        if rest:
-            print(rest, file=sys.stderr, end="" if rest.endswith("\n") else "\n")
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        print("bakery: interrupted", file=sys.stderr)
-        sys.exit(130)
-    except typer.TyperException as exc:  # click's usage errors, as typer re-exports them
-        if debug:
-            raise
+        if sys.stdout is not None:  # None when started with stdout closed
+            sys.stdout.flush()
+        code = result if isinstance(result, int) else 0
+        if code == INTERRUPTED:  # typer turns KeyboardInterrupt into a silent Exit(130)
+            _show(False, "bakery: interrupted")
+    except BaseException as exc:  # sorted into exit codes by _report
+        code = _report(exc)
+    sys.exit(code)
+
+
+def _report(exc: BaseException) -> int:
+    """The exit code for `exc` after printing it as one line (with the traceback only under
+    --debug); an exception that is not an expected failure (a bug) propagates as it is."""
+    if isinstance(exc, SystemExit):
+        raise exc
+    debug = _STATE["debug"]
+    if isinstance(exc, KeyboardInterrupt | typer.Abort):
+        _quiet_stdout()
+        _show(debug, "bakery: interrupted")
+        return INTERRUPTED
+    if isinstance(exc, BakeryError):
+        _quiet_stdout()
+        _show(debug, f"bakery: error: {exc}")
+        return exc.exit_code
+    if isinstance(exc, typer.TyperException):  # click's usage errors, as typer vendors them
         ctx = getattr(exc, "ctx", None)
         format_message = getattr(exc, "format_message", None)
         message = format_message() if callable(format_message) else str(exc)
         message = message.replace("Value error, ", "")
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        print(f"bakery: error: {message}{hint}", file=sys.stderr)
-        sys.exit(getattr(exc, "exit_code", 2))
-        print("bakery: interrupted", file=sys.stderr)
-        sys.exit(130)
-    sys.exit(result if isinstance(result, int) else 0)
+        _show(debug, f"bakery: error: {message}{hint}")
+        code = getattr(exc, "exit_code", 2)
+        return code if isinstance(code, int) else 2
+    if isinstance(exc, BrokenPipeError):
+        # the reader went away (`bakery plan | head`): nothing left to tell it
+        _quiet_stdout()
+        if debug:
+            traceback.print_exc()
+        return 1
+    if isinstance(exc, UnicodeDecodeError):
+        _quiet_stdout()
+        _show(debug, f"bakery: error: input is not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return 2
+    if isinstance(exc, OSError):
+        broken_stdout = not _quiet_stdout()
+        where = exc.filename or ("standard output" if broken_stdout else None)
+        what = exc.strerror or str(exc)
+        _show(debug, f"bakery: error: {where}: {what}" if where else f"bakery: error: {what}")
+        return 1
+    raise exc
+
+
+def _show(debug: bool, line: str) -> None:
+    if debug:
+        traceback.print_exc()
+    first, _, rest = line.partition("\n")
+    try:
+        print(first, file=sys.stderr)
+        if rest:
+            print(rest, file=sys.stderr, end="" if rest.endswith("\n") else "\n")
+        sys.stderr.flush()
+    except OSError:
+        pass  # stderr itself is gone: the exit code is all that is left
+
+
+def _quiet_stdout() -> bool:
+    """Flush stdout; when that fails (full disk, closed pipe), point it at /dev/null so the
+    interpreter's own flush at exit does not print a second error. True when stdout was fine."""
+    if sys.stdout is None:
+        return True
+    try:
+        sys.stdout.flush()
+        return True
+    except (OSError, ValueError):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            sys.stdout = None  # not a real file (an in-process capture): nothing to redirect
+        return False

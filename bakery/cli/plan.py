@@ -13,8 +13,8 @@ from bakery.cli.common import (
     RefOption,
     ShaOption,
     TargetOption,
-    load_plan,
 )
+from bakery.plan.load import load_plan
 
 
 class PlanFormat(enum.StrEnum):

@@ -8,33 +8,28 @@ tags come from the plan; eligibility and sources from the bake results file, whe
 
 from __future__ import annotations
 
-import enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bakery.cli.common import (
     DEFAULT_MATRIX,
+    FormatOption,
     MatrixOption,
+    OutputFormat,
     RefOption,
+    ResultsOption,
     ShaOption,
     TargetOption,
-    default_results,
     docker_call,
-    load_plan,
 )
+from bakery.plan.load import default_results, load_plan
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from bakery.release.execute import TagOutcome
     from bakery.release.operations import TagOperation
-
-
-class ReleaseFormat(enum.StrEnum):
-    table = "table"
-    json = "json"
 
 
 def register(app: typer.Typer) -> None:
@@ -50,15 +45,8 @@ def release(
                            " command) and change nothing. Tags are still read (read-only), to"
                            " tell what is already in place from what would be created.")
     ] = False,
-    results: Annotated[
-        Path | None,
-        typer.Option("--results", help="The bake results file holding verify's verdicts"
-                     " (default: .bakery/results.json next to the matrix)."),
-    ] = None,
-    format: Annotated[
-        ReleaseFormat, typer.Option("--format", "-f", help="table, or json (schema in"
-                                    " docs/release.md).")
-    ] = ReleaseFormat.table,
+    results: ResultsOption = None,
+    format: FormatOption = OutputFormat.table,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
     """Create the legacy, compatibility and release tags of the selected targets (default:
@@ -89,7 +77,7 @@ def release(
         outcomes = _run(docker_call(), operations, dry_run=dry_run, err=err)
 
     ok = not refusals and all(o.state != "failed" for o in outcomes)
-    if format is ReleaseFormat.json:
+    if format is OutputFormat.json:
         typer.echo(views.release_json(outcomes, refusals, dry_run=dry_run, ok=ok), nl=False)
     else:
         views.release_table(outcomes, refusals, dry_run=dry_run, blocked=len(operations))
@@ -117,7 +105,8 @@ def release(
 def _run(
     docker_call: list[str], operations: list[TagOperation], *, dry_run: bool, err: Console
 ) -> list[TagOutcome]:
-    from bakery.docker.buildx import check_tools, make_client  # python-on-whales: only now
+    from bakery.docker.buildx import check_tools  # python-on-whales: only now
+    from bakery.docker.client import make_client
     from bakery.release.execute import execute
 
     client = make_client(docker_call)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from bakery.cli.common import DEFAULT_MATRIX, MatrixOption, load_plan
+from bakery.cli.common import DEFAULT_MATRIX, MatrixOption
+from bakery.plan.load import load_plan
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +34,8 @@ def render(
 ) -> None:
     """Write docker-bake.hcl from the plan, atomically. It is committed, so plain
     `docker buildx bake` works without Python."""
-    from bakery.render import check_bake_file, render_bake_file, write_atomic
+    from bakery.jsonfile import write_atomic
+    from bakery.render import check_bake_file, render_bake_file
 
     # release tags never reach the bake file, so the git context does not matter here
     loaded = load_plan(matrix, use_git=False, env={})

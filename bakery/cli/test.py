@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bakery.cli.common import (
     DEFAULT_MATRIX,
     MatrixOption,
+    ResultsOption,
     TargetOption,
-    default_results,
     docker_call,
-    load_plan,
 )
+from bakery.plan.load import default_results, load_plan
+
+if TYPE_CHECKING:
+    from bakery.imagetest.run import ImageTestTally
+    from bakery.plan.load import LoadedPlan
+    from bakery.plan.target import Target
 
 
 class NestedVia(enum.StrEnum):
@@ -32,45 +37,45 @@ def register(app: typer.Typer) -> None:
     app.command(name="test")(test)
 
 
+ImageOption = Annotated[
+    str | None,
+    typer.Option("--image", help="Test this image (exactly one target) instead of the"
+                 " bake result or the primary tag."),
+]
+SkipNestedOption = Annotated[
+    bool, typer.Option("--skip-nested", help="Skip the nested Docker check (SKIP_NESTED=1).")
+]
+NestedViaOption = Annotated[
+    NestedVia | None,
+    typer.Option("--nested-via", help="embedded: the image's own dockerd (EE_DD=true, with"
+                 " DIND_RUN_FLAGS); socket: the host's /var/run/docker.sock."
+                 " Default: NESTED_VIA, else embedded."),
+]
+PrintEnvOption = Annotated[
+    bool,
+    typer.Option("--print-env", help="Print one target's expectations as an expect file"
+                 " for `images/test_image.sh IMAGE --expect-file F`; run nothing."),
+]
+
+
 def test(
     target: TargetOption = None,
-    image: Annotated[
-        str | None,
-        typer.Option("--image", help="Test this image (exactly one target) instead of the"
-                     " bake result or the primary tag."),
-    ] = None,
-    skip_nested: Annotated[
-        bool, typer.Option("--skip-nested", help="Skip the nested Docker check (SKIP_NESTED=1).")
-    ] = False,
-    nested_via: Annotated[
-        NestedVia | None,
-        typer.Option("--nested-via", help="embedded: the image's own dockerd (EE_DD=true, with"
-                     " DIND_RUN_FLAGS); socket: the host's /var/run/docker.sock."
-                     " Default: NESTED_VIA, else embedded."),
-    ] = None,
+    image: ImageOption = None,
+    skip_nested: SkipNestedOption = False,
+    nested_via: NestedViaOption = None,
     require_gpu: Annotated[
         bool,
         typer.Option("--require-gpu", help="A GPU check of a cuda target that cannot run here"
                      " (no driver, no --gpus) fails instead of being skipped (REQUIRE_GPU=1)."),
     ] = False,
-    print_env: Annotated[
-        bool,
-        typer.Option("--print-env", help="Print one target's expectations as an expect file"
-                     " for `images/test_image.sh IMAGE --expect-file F`; run nothing."),
-    ] = False,
-    results: Annotated[
-        Path | None,
-        typer.Option("--results", help="The bake results file (default: .bakery/results.json"
-                     " next to the matrix, when present)."),
-    ] = None,
+    print_env: PrintEnvOption = False,
+    results: ResultsOption = None,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
     """Test built images on this host: only targets of the host's architecture (or emulated
     by a registered qemu binfmt handler); versions asserted against the plan, `uv pip check`,
     ffmpeg/node/ngrok, GPU checks when the host has one, nested Docker. Exit 1 when a target
     fails."""
-    import os
-
     from bakery.errors import BakeryError, ConfigError
     from bakery.imagetest import expectation_env
     from bakery.imagetest.expect import env_file
@@ -83,60 +88,44 @@ def test(
         raise ConfigError(f"{option} needs exactly one target; --target selects"
                           f" {len(targets)}: {', '.join(t.id for t in targets) or 'none'}")
     if print_env:
-        chosen = targets[0]
-        typer.echo(env_file(expectation_env(chosen, loaded.matrix),
-                            comment=f"{chosen.id}, from {matrix}"), nl=False)
+        typer.echo(env_file(expectation_env(targets[0], loaded.matrix),
+                            comment=f"{targets[0].id}, from {matrix}"), nl=False)
         return
+    tally = _run(loaded, targets, image=image, results=results, skip_nested=skip_nested,
+                 nested_via=nested_via, require_gpu=require_gpu)
+    typer.echo(tally.summary())
+    if tally.failed:
+        raise BakeryError(f"test: {len(tally.failed)} of {len(targets)} target(s) failed:"
+                          f" {', '.join(tally.failed)}")
+
+
+def _run(
+    loaded: LoadedPlan, targets: list[Target], *, image: str | None, results: Path | None,
+    skip_nested: bool, nested_via: NestedVia | None, require_gpu: bool = False,
+) -> ImageTestTally:
+    import os
 
     from bakery.bake.results import load_results
-    from bakery.docker.buildx import make_client
+    from bakery.docker.client import make_client
     from bakery.docker.host import engine_architecture
-    from bakery.imagetest.hostmatch import (
-        BINFMT_DIR,
-        docker_arch,
-        handler_enabled,
-        host_skip_reason,
-        qemu_handler,
-    )
-    from bakery.imagetest.run import image_for, run_script, script_env, script_path
+    from bakery.imagetest import expectation_env
+    from bakery.imagetest.hostmatch import BINFMT_DIR, docker_arch
+    from bakery.imagetest.run import run_script, script_env, script_path, test_targets
 
-    script = script_path(matrix)
-    results_path = results or default_results(matrix)
+    script = script_path(loaded.matrix_path)
+    results_path = results or default_results(loaded.matrix_path)
     bake_results = load_results(results_path) if results or results_path.exists() else None
-    client = make_client(docker_call())
-    host = engine_architecture(client)
+    host = engine_architecture(make_client(docker_call()))
     typer.echo(f"bakery test: host engine architecture {host} (linux/{docker_arch(host)})")
-    binfmt_dir = Path(os.environ.get("BINFMT_DIR") or BINFMT_DIR)
 
-    failed: list[str] = []
-    passed: list[str] = []
-    skipped: list[str] = []
-    for chosen in targets:
-        handler = qemu_handler(chosen.arch, binfmt_dir)
-        why = host_skip_reason(chosen.arch, host, handler, enabled=handler_enabled(handler))
-        if why is not None:
-            typer.echo(f"SKIP target {chosen.id}: {why}")
-            skipped.append(chosen.id)
-            continue
-        ref, why = image_for(chosen, bake_results, image)
-        if ref is None:
-            typer.echo(f"FAIL target {chosen.id}: expected an image to test, found none ({why})")
-            failed.append(chosen.id)
-            continue
-        typer.echo(f"== {chosen.id}: {script} {ref}")
+    def run(chosen: Target, ref: str) -> int:
         env = script_env(os.environ, expectation_env(chosen, loaded.matrix),
                          skip_nested=skip_nested,
                          nested_via=None if nested_via is None else nested_via.value,
                          require_gpu=require_gpu)
-        code = run_script(script, ref, env)
-        (passed if code == 0 else failed).append(chosen.id)
-        if code not in (0, 1):
-            typer.echo(f"FAIL target {chosen.id}: {script} exited {code} (usage or engine error)")
+        return run_script(script, ref, env)
 
-    typer.echo(f"bakery test: {len(passed)} passed, {len(failed)} failed,"
-               f" {len(skipped)} skipped (platform)")
-    if failed:
-        raise BakeryError(f"test: {len(failed)} of {len(targets)} target(s) failed:"
-                          f" {', '.join(failed)}")
-
-
+    return test_targets(
+        targets, results=bake_results, image=image, host=host, script=script, run=run,
+        binfmt_dir=Path(os.environ.get("BINFMT_DIR") or BINFMT_DIR), report=typer.echo,
+    )

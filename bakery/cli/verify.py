@@ -1,9 +1,12 @@
-"""`bakery verify`: run each built image and prove it holds what its tags claim."""
+"""`bakery verify`: run each built image and prove it holds what its tags claim.
+
+Parses the options, then `bakery.verify.run` selects the targets, runs the probe in each
+image (`verify_targets`) and records the verdicts in the results file for `bakery release`.
+"""
 
 from __future__ import annotations
 
-import enum
-import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,67 +14,36 @@ import typer
 
 from bakery.cli.common import (
     DEFAULT_MATRIX,
+    FormatOption,
     MatrixOption,
+    OutputFormat,
+    ResultsOption,
     TargetOption,
-    default_results,
     docker_call,
-    load_plan,
 )
-from bakery.errors import BakeryError, ConfigError
+from bakery.plan.load import default_results, load_plan
 
 if TYPE_CHECKING:
-    from bakery.bake.results import Results
-    from bakery.plan.target import Plan, Target
+    from rich.console import Console
 
+    from bakery.verify.run import VerifyVerdict
 
-class VerifyFormat(enum.StrEnum):
-    table = "table"
-    json = "json"
+ImageOption = Annotated[
+    str | None,
+    typer.Option("--image", help="Run this image instead of the bake result's digest"
+                 " (exactly one target)."),
+]
 
 
 def register(app: typer.Typer) -> None:
     app.command(name="verify")(verify)
 
 
-def _select(
-    plan: Plan, names: list[str] | None, results: Results | None, results_path: Path,
-    image: str | None,
-) -> list[Target]:
-    """--target as in `bakery plan`; without it, every planned target the results file holds."""
-    from bakery.plan import select_targets
-
-    if names:
-        targets = select_targets(plan, names)
-    elif results is not None:
-        built = {r.id for r in results.targets}
-        targets = [t for t in plan.targets if t.id in built]
-        if not targets:
-            raise ConfigError(f"{results_path}: none of its targets is in the plan; pass"
-                              " --target, or --matrix for the matrix it was built from")
-    else:
-        raise ConfigError("--image needs --target (the target whose plan the image must match)")
-    if image and len(targets) != 1:
-        raise ConfigError(f"--image runs one image; --target selects {len(targets)} targets"
-                          f" ({', '.join(t.id for t in targets[:4])}"
-                          f"{', ...' if len(targets) > 4 else ''})")
-    return targets
-
-
 def verify(
     target: TargetOption = None,
-    image: Annotated[
-        str | None,
-        typer.Option("--image", help="Run this image instead of the bake result's digest"
-                     " (exactly one target)."),
-    ] = None,
-    results: Annotated[
-        Path | None,
-        typer.Option("--results", help="The bake results file (default: .bakery/results.json"
-                     " next to the matrix); verdicts are recorded in it."),
-    ] = None,
-    format: Annotated[
-        VerifyFormat, typer.Option("--format", "-f", help="table or json.")
-    ] = VerifyFormat.table,
+    image: ImageOption = None,
+    results: ResultsOption = None,
+    format: FormatOption = OutputFormat.table,
     require_gpu: Annotated[
         bool,
         typer.Option("--require-gpu", help="The GPU check of a cuda target (torch.cuda with"
@@ -84,69 +56,52 @@ def verify(
     dockerd, ngrok, uv and `uv pip check` with the plan. Exit 0 when every target passes, 1
     otherwise; verdicts are written into the results file for `bakery release`.
     """
-    from rich.console import Console
-
-    from bakery.bake.results import load_results
-    from bakery.docker.buildx import make_client
+    from bakery.docker.client import make_client
     from bakery.docker.run import check_engine
+    from bakery.errors import BakeryError
     from bakery.verify.run import (
-        Verdict,
-        image_to_run,
         probe_source,
         record_verdicts,
+        select_for_verify,
+        verify_results,
         verify_target,
+        verify_targets,
     )
-    from bakery.views import verify as views
+    from bakery.views.verify import ConsoleReport
 
     loaded = load_plan(matrix, use_git=False)
-    results_path = results or default_results(matrix)
-    # --image may run without any results file; otherwise (or with --results) one is needed
-    have_results = results is not None or results_path.exists() or not image
-    bake_results = load_results(results_path) if have_results else None
-    targets = _select(loaded.plan, target, bake_results, results_path, image)
-
+    results_path, bake_results = verify_results(results, default_results(matrix), image=image)
+    targets = select_for_verify(loaded.plan, target or [], bake_results, results_path, image)
     client = make_client(docker_call())  # python-on-whales: imported only now
     check_engine(client)
-
-    err = Console(stderr=True, highlight=False, markup=False)
     source = probe_source()
-    verdicts: list[Verdict] = []
-    for number, chosen in enumerate(targets, 1):
-        ref, digest, why = image_to_run(chosen, bake_results, image)
-        step = f"[{number}/{len(targets)}] {chosen.id}"
-        if ref is None:
-            verdicts.append(Verdict(chosen.id, "not built", None, digest, why))
-            err.print(f"{step}: not built: {why}")
-            continue
-        started = time.monotonic()
-        if err.is_terminal:
-            with err.status(f"{step}: probing {ref}"):
-                verdict = verify_target(client, chosen, loaded.matrix, ref, digest, source,
-                                        require_gpu=require_gpu)
-        else:  # a CI log: one line before (the pull and run take a while) and one after
-            err.print(f"{step}: probing {ref}", soft_wrap=True)
-            verdict = verify_target(client, chosen, loaded.matrix, ref, digest, source,
-                                    require_gpu=require_gpu)
-        verdicts.append(verdict)
-        err.print(f"{step}: {verdict.status} ({time.monotonic() - started:.1f}s)")
-
-    recorded = record_verdicts(results_path, verdicts) if have_results else set()
-    if format is VerifyFormat.json:
-        typer.echo(views.verify_json(verdicts, results=str(results_path) if have_results
-                                     else None, recorded=sorted(recorded)), nl=False)
-    else:
-        views.verify_table(verdicts)
-        if recorded:
-            err.print(f"verdicts recorded in {results_path}")
-        unrecorded = [v.target for v in verdicts
-                      if v.target not in recorded and v.status != "not built"]
-        if unrecorded and not have_results:
-            err.print(f"no results file ({results_path}): the verdict is shown, not recorded")
-        elif unrecorded:
-            err.print(f"not recorded (no bake result in {results_path}):"
-                      f" {', '.join(unrecorded)}")
+    verdicts = verify_targets(
+        targets, bake_results, image, report=ConsoleReport(_stderr()),
+        probe=lambda t, ref, digest: verify_target(client, t, loaded.matrix, ref, digest, source,
+                                                   require_gpu=require_gpu),
+    )
+    recorded = record_verdicts(results_path, verdicts) if bake_results is not None else set()
+    _show(verdicts, format, results_path, recorded, have_results=bake_results is not None)
     failed = [v.target for v in verdicts if not v.ok]
     if failed:
         raise BakeryError(f"verify: {len(failed)} of {len(verdicts)} target(s) did not pass:"
                           f" {', '.join(failed)}")
 
+
+def _stderr() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, markup=False)
+
+
+def _show(verdicts: Sequence[VerifyVerdict], format: OutputFormat, results_path: Path,
+          recorded: set[str], *, have_results: bool) -> None:
+    from bakery.views import verify as views
+
+    if format is OutputFormat.json:
+        typer.echo(views.verify_json(verdicts, results=str(results_path) if have_results
+                                     else None, recorded=sorted(recorded)), nl=False)
+        return
+    views.verify_table(verdicts)
+    views.report_unrecorded(_stderr(), verdicts, results_path=results_path, recorded=recorded,
+                            have_results=have_results)

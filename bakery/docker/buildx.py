@@ -23,17 +23,13 @@ from python_on_whales import ClientNotFoundError, DockerClient, DockerException
 from python_on_whales.utils import run
 
 from bakery.bake.runner import Launch
+from bakery.docker.client import first_line, not_on_path
 from bakery.errors import MissingToolError
 
-INSTALL_DOCKER = "https://docs.docker.com/engine/install/"
 INSTALL_BUILDX = (
     "install the buildx plugin (Debian/Ubuntu: apt-get install docker-buildx-plugin;"
     " otherwise https://github.com/docker/buildx#installing)"
 )
-
-
-def make_client(client_call: Sequence[str]) -> DockerClient:
-    return DockerClient(client_call=list(client_call))
 
 
 def docker_prefix(client: DockerClient) -> tuple[str, ...]:
@@ -41,19 +37,7 @@ def docker_prefix(client: DockerClient) -> tuple[str, ...]:
     try:
         return tuple(str(part) for part in client.client_config.docker_cmd)
     except ClientNotFoundError:
-        binary = client.client_config.client_call[0]
-        raise MissingToolError(
-            f"the docker CLI {binary!r} is not on PATH; install Docker ({INSTALL_DOCKER})"
-            " or point BAKERY_DOCKER at the docker binary"
-        ) from None
-
-
-def _first_line(exc: DockerException) -> str:
-    for text in (exc.stderr, exc.stdout):
-        for line in (text or "").splitlines():
-            if line.strip():
-                return line.strip()
-    return f"exit code {exc.return_code}"
+        raise not_on_path(client.client_config.client_call[0]) from None
 
 
 def check_tools(client: DockerClient, builder: str | None) -> str:
@@ -63,7 +47,7 @@ def check_tools(client: DockerClient, builder: str | None) -> str:
     try:
         version = client.buildx.version()
     except DockerException as exc:
-        said = _first_line(exc)
+        said = first_line(exc)
         lowered = said.lower()
         if "is not a docker command" in lowered or "unknown command" in lowered:
             raise MissingToolError(
@@ -77,19 +61,61 @@ def check_tools(client: DockerClient, builder: str | None) -> str:
     if builder is not None:
         inspect.append(builder)
     try:
-        run(inspect)
+        out, err = run(inspect, return_stderr=True)
     except DockerException as exc:
-        said = _first_line(exc)
-        if builder is not None:
-            raise MissingToolError(
-                f"builder {builder!r} is not reachable ({said}); see `docker buildx ls`,"
-                f" or create it with `docker buildx create --name {builder} ...`"
-            ) from None
-        raise MissingToolError(
-            f"the current buildx builder is not reachable ({said}); start the Docker engine"
-            " or pick a builder with --builder"
-        ) from None
+        raise _unreachable(builder, first_line(exc)) from None
+    # buildx may exit 0 and still report the node unreachable ("Error: Cannot connect ...",
+    # "Status: inactive"): only a running node builds anything
+    problem = builder_problem(f"{out}\n{err}")
+    if problem is not None:
+        raise _unreachable(builder, problem)
     return version.strip()
+
+
+def builder_problem(inspect_output: str) -> str | None:
+    """What `docker buildx inspect --bootstrap` says is wrong with the builder, or None when
+    its nodes are running: an `Error:` line, a status other than running, or a line saying
+    the engine cannot be reached."""
+    for line in inspect_output.splitlines():
+        key, _, value = line.partition(":")
+        key, value = key.strip().lower(), value.strip()
+        if key == "error" and value:
+            return value
+        if key == "status" and value.lower() != "running":
+            return f"its node is {value or 'in no state'}"
+        if "cannot connect" in line.lower():
+            return line.strip().removeprefix("ERROR: ")
+    return None
+
+
+def _unreachable(builder: str | None, said: str) -> MissingToolError:
+    if builder is not None:
+        return MissingToolError(
+            f"builder {builder!r} is not reachable ({said}); see `docker buildx ls`,"
+            f" or create it with `docker buildx create --name {builder} ...`"
+        )
+    return MissingToolError(
+        f"the current buildx builder is not reachable ({said}); start the Docker engine"
+        " or pick a builder with --builder"
+    )
+
+
+class BuildxEngine:
+    """A `BuildEngine` for `bakery.bake.run.run_bake`: buildx through `client`, each bake
+    a child process with `env`."""
+
+    def __init__(self, client: DockerClient, env: Mapping[str, str]) -> None:
+        self._client = client
+        self._env = env
+
+    def check(self, builder: str | None) -> None:
+        check_tools(self._client, builder)
+
+    def prefix(self) -> tuple[str, ...]:
+        return docker_prefix(self._client)
+
+    def launcher(self, cwd: Path) -> Launch:
+        return launcher(cwd=cwd, env=self._env)
 
 
 class BakeProcess:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from python_on_whales import ClientNotFoundError, DockerClient, DockerException
 
-from bakery.docker.run import INSTALL_DOCKER, first_line
+from bakery.docker.client import first_line, not_on_path
 from bakery.errors import MissingToolError
 
 
@@ -16,10 +16,7 @@ def engine_architecture(client: DockerClient) -> str:
     try:
         architecture = client.system.info().architecture
     except ClientNotFoundError:
-        raise MissingToolError(
-            f"the docker CLI is not on PATH; install Docker ({INSTALL_DOCKER})"
-            " or point BAKERY_DOCKER at the docker binary"
-        ) from None
+        raise not_on_path(client.client_config.client_call[0]) from None
     except DockerException as exc:
         raise MissingToolError(f"no Docker engine answers: {first_line(exc)}") from None
     if not architecture:

@@ -10,11 +10,12 @@ size) with python-on-whales' own runner and the client's docker command.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from python_on_whales import DockerClient, DockerException
 from python_on_whales.utils import run
 
-from bakery.docker.run import first_line
+from bakery.docker.client import first_line
 
 
 class RegistryError(Exception):
@@ -68,6 +69,7 @@ def copy_to_tag(client: DockerClient, source: str, tag: str) -> None:
         ) from None
 
 
-def create_argv(source: str, tag: str) -> list[str]:
-    """The command `copy_to_tag` runs, for --dry-run and logs."""
-    return ["docker", "buildx", "imagetools", "create", "--tag", tag, source]
+def create_argv(docker: Sequence[str], source: str, tag: str) -> list[str]:
+    """The command `copy_to_tag` runs (after the client's `docker` command), for --dry-run
+    and logs."""
+    return [*docker, "buildx", "imagetools", "create", "--tag", tag, source]

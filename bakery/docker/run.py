@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from python_on_whales import ClientNotFoundError, DockerClient, DockerException
 
+from bakery.docker.client import first_line, not_on_path
 from bakery.errors import MissingToolError
 
-INSTALL_DOCKER = "https://docs.docker.com/engine/install/"
 # `docker run` exits 125 when docker itself fails (pull, create, start), 126 when the command
 # cannot be invoked and 127 when it is not found; any other code is the command's own.
 DOCKER_RUN_FAILURES = (125, 126, 127)
@@ -23,16 +23,6 @@ DOCKER_RUN_FAILURES = (125, 126, 127)
 
 class RunFailed(Exception):
     """The image could not be pulled or run, or the command failed; the message is one line."""
-
-
-def _lines(exc: DockerException) -> list[str]:
-    return [line.strip() for text in (exc.stderr, exc.stdout)
-            for line in (text or "").splitlines() if line.strip()]
-
-
-def first_line(exc: DockerException) -> str:
-    lines = _lines(exc)
-    return lines[0] if lines else f"exit code {exc.return_code}"
 
 
 def command_failure(exc: DockerException) -> str:
@@ -52,10 +42,7 @@ def check_engine(client: DockerClient) -> str:
     try:
         return str(client.version().server.version)  # type: ignore[union-attr]
     except ClientNotFoundError:
-        raise MissingToolError(
-            f"the docker CLI {binary!r} is not on PATH; install Docker ({INSTALL_DOCKER})"
-            " or point BAKERY_DOCKER at the docker binary"
-        ) from None
+        raise not_on_path(binary) from None
     except DockerException as exc:
         raise MissingToolError(
             f"no Docker engine answers `{binary} version`: {first_line(exc)}"

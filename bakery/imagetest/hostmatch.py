@@ -7,7 +7,8 @@ from pathlib import Path
 from bakery.matrix.models import MACHINES
 
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
-_DOCKER_NAMES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+# Docker's name for each name of an architecture: its own, and the kernel's (`uname -m`)
+_DOCKER_NAMES = {**{arch: arch for arch in MACHINES}, **{m: arch for arch, m in MACHINES.items()}}
 
 
 def docker_arch(name: str) -> str:

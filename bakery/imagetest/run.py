@@ -1,14 +1,17 @@
-"""Driving images/test_image.sh for one target: its path, its environment, the image to test."""
+"""Driving images/test_image.sh: its path, its environment, the image to test, and the loop
+over the selected targets (`test_targets`)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bakery.bake.results import Results
 from bakery.errors import ConfigError, MissingToolError
+from bakery.imagetest.hostmatch import handler_enabled, host_skip_reason, qemu_handler
 from bakery.plan.target import Target
 
 SCRIPT = Path("images") / "test_image.sh"
@@ -74,3 +77,52 @@ def run_script(script: Path, image: str, env: Mapping[str, str]) -> int:
         return subprocess.run(["sh", str(script), image], env=dict(env), check=False).returncode
     except OSError as exc:
         raise MissingToolError(f"cannot run {script} with sh: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ImageTestTally:
+    """Which targets `bakery test` passed, failed and skipped (not runnable on this host)."""
+
+    passed: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        return (f"bakery test: {len(self.passed)} passed, {len(self.failed)} failed,"
+                f" {len(self.skipped)} skipped (platform)")
+
+
+# (target, image) -> the script's exit status: 0 passed, 1 a check failed, other: usage/engine
+RunTest = Callable[[Target, str], int]
+
+
+def test_targets(
+    targets: Sequence[Target], *, results: Results | None, image: str | None, host: str,
+    binfmt_dir: Path, script: Path, run: RunTest, report: Callable[[str], None],
+) -> ImageTestTally:
+    """Run the test script on each target this host can run (natively or through an enabled
+    qemu handler), in order; a target with no image to test fails without running."""
+    passed: list[str] = []
+    failed: list[str] = []
+    skipped: list[str] = []
+    for target in targets:
+        handler = qemu_handler(target.arch, binfmt_dir)
+        why = host_skip_reason(target.arch, host, handler, enabled=handler_enabled(handler))
+        if why is not None:
+            report(f"SKIP target {target.id}: {why}")
+            skipped.append(target.id)
+            continue
+        ref, why = image_for(target, results, image)
+        if ref is None:
+            report(f"FAIL target {target.id}: expected an image to test, found none ({why})")
+            failed.append(target.id)
+            continue
+        report(f"== {target.id}: {script} {ref}")
+        code = run(target, ref)
+        (passed if code == 0 else failed).append(target.id)
+        if code not in (0, 1):
+            report(f"FAIL target {target.id}: {script} exited {code} (usage or engine error)")
+    return ImageTestTally(tuple(passed), tuple(failed), tuple(skipped))
+
+
+test_targets.__test__ = False  # type: ignore[attr-defined]  # a library function, not a test

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from packaging.version import Version
@@ -15,10 +16,12 @@ from bakery.tags.templates import check_template
 if TYPE_CHECKING:
     from bakery.matrix.models import Matrix
 
+# the groups every plan has (bakery.plan.expand makes them); no image or alias may take a name
 RESERVED_GROUPS = ("default", "all", "fallback", "dind")
 _ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _SEMVER_FIELDS = ("version", "major", "minor", "patch", "raw")
 _VERSION_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
+_TAG_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def check_matrix(matrix: Matrix, *, source: str) -> None:
@@ -48,12 +51,37 @@ def check_matrix(matrix: Matrix, *, source: str) -> None:
                 f" {known(list(matrix.indexes))}",
             )
     for name, url in matrix.indexes.items():
-        if not url.startswith(("https://", "http://")):
-            fail(f"indexes.{name}", f"{url!r} is not an http(s) URL")
+        url_problem = index_url_problem(url)
+        if url_problem:
+            fail(f"indexes.{name}", f"{url!r}: {url_problem}")
 
-    for name in [*matrix.versions, *matrix.artifacts, *matrix.features]:
-        if not _VERSION_KEY.match(name):
-            fail(name, "names must be lowercase letters, digits, '-' and '_' (build arg names)")
+    for section in ("versions", "artifacts", "features"):
+        for name in getattr(matrix, section):
+            if not _VERSION_KEY.match(name):
+                fail(f"{section}.{name}",
+                     "names must be lowercase letters, digits, '-' and '_' (build arg names)")
+    _check_build_args(matrix, fail)
+
+    if python.fallback is not None and _minor(python.fallback) == _minor(python.primary):
+        fail(
+            "python.fallback",
+            f"{python.fallback!r} has the primary's minor version ({_minor(python.primary)});"
+            " the fallback must be an older minor (its targets are named by minor, e.g. py312)",
+        )
+    for field in ("prefix", "suffix"):
+        value = getattr(matrix.release, field)
+        if value and not _TAG_PART.match(value):
+            fail(f"release.{field}", f"{value!r} cannot be part of a tag (allowed: letters,"
+                 " digits, '_', '.', '-')")
+    for i, rule in enumerate(matrix.release.rules):
+        prefix = getattr(rule, "prefix", None)
+        if prefix and not _TAG_PART.match(prefix):
+            fail(f"release.rules[{i}].prefix", f"{prefix!r} cannot be part of a tag (allowed:"
+                 " letters, digits, '_', '.', '-')")
+    for i, template in enumerate(matrix.cache.from_):
+        check_template(template, where=f"{source}: cache.from[{i}]")
+    for i, template in enumerate(matrix.cache.to):
+        check_template(template, where=f"{source}: cache.to[{i}]")
 
     if not matrix.images:
         fail("images", "no images defined")
@@ -107,6 +135,12 @@ def check_matrix(matrix: Matrix, *, source: str) -> None:
         for field in ("legacy_tags", "dind_tags"):
             for i, template in enumerate(getattr(image, field)):
                 check_template(template, where=f"{source}: {where}.{field}[{i}]")
+                if ":" not in template.rsplit("/", 1)[-1]:
+                    fail(f"{where}.{field}[{i}]", f"{template!r} has no tag part (REPO:TAG);"
+                         " without one docker would push it as :latest")
+        if image.arch not in matrix.runners:
+            fail("runners", f"no runner for {image.arch!r}, which {where} uses;"
+                 f" {known(list(matrix.runners))}")
         if image.dind_tags and not image.dind:
             fail(f"{where}.dind_tags", "set, but dind = false for this image")
 
@@ -128,6 +162,69 @@ def check_matrix(matrix: Matrix, *, source: str) -> None:
             _check_semver_pattern(rule.pattern, where=f"{source}: release.rules[{i}].pattern")
     if matrix.dind.suffix and not re.match(r"^[A-Za-z0-9_.-]+$", matrix.dind.suffix):
         fail("dind.suffix", f"{matrix.dind.suffix!r} cannot be part of a tag")
+
+
+def index_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a package index URL, or None when it can."""
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() for c in url) or not url.isprintable():
+        return "not a URL (it contains spaces or control characters)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "not an http(s) URL"
+    if not parts.hostname:
+        return "an http(s) URL needs a host"
+    if parts.query or parts.fragment:
+        return "an index URL takes no query or fragment"
+    return None
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return Version(version).release[:2]
+
+
+# Where each build arg bakery sets comes from: the fixed ones, then each matrix section.
+_FIXED_ARGS = {
+    "BASE_IMAGE": "base_image",
+    "PYTHON_VERSION": "python",
+    "FFMPEG_PROFILE": "images.*.ffmpeg_profile",
+    "TORCH_VERSION": "images.*.torch.torch",
+    "TORCHVISION_VERSION": "images.*.torch.torchvision",
+    "TORCHAUDIO_VERSION": "images.*.torch.torchaudio",
+    "TORCH_INDEX_URL": "images.*.torch.index",
+    "EE_DD_DEFAULT": "dind.ee_dd",
+}
+
+
+def _check_build_args(matrix: Matrix, fail: Callable[[str, str], None]) -> None:
+    """Two keys that become one build arg would silently overwrite each other (an image whose
+    PYTHON_VERSION is not the python its tags name): refuse, naming both keys."""
+    from bakery.plan.expand import arg_name
+
+    sources: dict[str, str] = dict(_FIXED_ARGS)
+
+    def claim(arg: str, key: str) -> None:
+        if arg in sources:
+            fail(key, f"sets the build arg {arg}, which {sources[arg]} already sets;"
+                 " rename one of them")
+        sources[arg] = key
+
+    for name in matrix.versions:
+        claim(f"{arg_name(name)}_VERSION", f"versions.{name}")
+    for name, artifact in matrix.artifacts.items():
+        claim(f"{arg_name(name)}_VERSION", f"artifacts.{name}")
+        if artifact.sha256 is not None:
+            claim(f"{arg_name(name)}_SHA256", f"artifacts.{name}.sha256")
+    for name, feature in matrix.features.items():
+        claim(arg_name(name), f"features.{name}")
+        claim(f"{arg_name(name)}_VERSION", f"features.{name}.version")
+        if feature.extra_index is not None:
+            claim(f"{arg_name(name)}_INDEX_URL", f"features.{name}.extra_index")
 
 
 def _check_semver_pattern(pattern: str, *, where: str) -> None:

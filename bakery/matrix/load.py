@@ -17,19 +17,18 @@ from bakery.errors import ConfigError
 from bakery.matrix.checks import check_matrix
 from bakery.matrix.models import Matrix
 from bakery.suggest import did_you_mean
+from bakery.textfile import read_text
 
 
 def load_matrix(path: Path) -> Matrix:
     """Read, validate and cross-check a matrix file; raise ConfigError naming file and key."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, what="matrix file")
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: no such matrix file (pass --matrix PATH, or run bakery in the directory"
             " that holds matrix.toml)"
         ) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     return parse_matrix(text, source=str(path))
 
 
@@ -39,6 +38,8 @@ def parse_matrix(text: str, *, source: str = "matrix.toml") -> Matrix:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: invalid TOML: nested too deeply") from None
     try:
         matrix = Matrix.model_validate(data)
     except ValidationError as exc:
@@ -125,6 +126,8 @@ def _describe(error: ErrorDetails) -> str:
         return f"{path}: unknown key {name!r}{did_you_mean(name, keys)}"
     if kind == "missing":
         return f"{path}: required key is missing"
+    if kind == "literal_error" and loc == ("schema_version",):
+        return f"schema_version: {value!r} is not supported; this bakery reads schema_version = 1"
     if kind == "literal_error":
         expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
         hint = did_you_mean(str(value), expected) if isinstance(value, str) else ""

@@ -16,6 +16,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 Arch = Literal["amd64", "arm64"]
 # Docker architecture -> `uname -m` name (what wheels, qemu and the legacy tags call it).
 MACHINES: dict[str, str] = {"amd64": "x86_64", "arm64": "aarch64"}
+# The index an index name of "pypi" means unless matrix.toml [indexes] names another.
+PYPI_SIMPLE = "https://pypi.org/simple"
 Accelerator = Literal["cpu", "cuda"]
 FlagSetting = Literal["on", "off", "auto"]
 
@@ -35,12 +37,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
 
 
+_RELEASE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+
+
 def _exact_version(value: str) -> str:
-    try:
-        parsed = Version(value)
-    except InvalidVersion as exc:
-        raise ValueError(f"{value!r} is not a version") from exc
-    if len(parsed.release) != 3 or parsed.local or parsed.pre or parsed.dev:
+    # written exactly as python.org names a release: no 'v', no leading zeros, no suffixes
+    if not _RELEASE.match(value):
         raise ValueError(f"{value!r} must be an exact X.Y.Z release (e.g. '3.13.9')")
     return value
 
@@ -218,7 +220,7 @@ class Matrix(_Model):
     def index_url(self, name: str) -> str:
         """The simple-API URL of a named index ("pypi" is built in)."""
         if name == "pypi":
-            return self.indexes.get("pypi", "https://pypi.org/simple")
+            return self.indexes.get("pypi", PYPI_SIMPLE)
         return self.indexes[name]
 
 

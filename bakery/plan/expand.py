@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from packaging.version import Version
 
 from bakery.errors import ConfigError
+from bakery.matrix.checks import RESERVED_GROUPS
 from bakery.matrix.models import Image, Matrix
 from bakery.plan.target import (
-    FlagDecision,
+    FlagChoice,
     GitInfo,
-    ImageDecision,
+    ImageChoice,
     Plan,
     PythonChoice,
     StageTarget,
@@ -48,16 +50,23 @@ def expand(
     matrix: Matrix,
     *,
     git: GitContext | None = None,
-    decisions: Mapping[str, ImageDecision] | None = None,
+    decisions: Mapping[str, ImageChoice] | None = None,
     source: str = "matrix.toml",
+    base_images: Mapping[str, str] | None = None,
+    package_locks: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Expand the matrix into its plan. `decisions` come from the preflight lock, if any."""
+    """Expand the matrix into its plan. `decisions` come from the preflight lock, if any;
+    `base_images` (platform -> pinned ref) and `package_locks` (`<image>-py<NN>` -> lock file)
+    from the package locks (bakery.lockfile)."""
+    locked = _Locked(base_images or {}, package_locks or {})
     git = git or GitContext()
     targets: list[Target] = []
     stages: dict[str, StageTarget] = {}
     for image_name, image in matrix.images.items():
         decision = (decisions or {}).get(image_name)
-        for target, used_stages in _image_targets(matrix, image_name, image, decision, git, source):
+        for target, used_stages in _image_targets(
+            matrix, image_name, image, decision, git, source, locked
+        ):
             for stage in used_stages:
                 stages.setdefault(stage.id, stage)
             targets.append(target)
@@ -73,7 +82,7 @@ def expand(
 
 
 def _python_choices(
-    matrix: Matrix, image_name: str, decision: ImageDecision | None, source: str
+    matrix: Matrix, image_name: str, decision: ImageChoice | None, source: str
 ) -> tuple[str, list[PythonChoice]]:
     policy = matrix.python
     if decision is None:
@@ -82,8 +91,8 @@ def _python_choices(
         selected, reason = decision.python, decision.python_reason
         if selected not in (policy.primary, policy.fallback):
             raise ConfigError(
-                f"the lock selects python {selected!r} for {image_name!r}, which matrix.toml"
-                f" does not name (python.primary/fallback); run `bakery preflight`"
+                f"{source}: python: the lock selects python {selected!r} for {image_name!r},"
+                " which is neither python.primary nor python.fallback; run `bakery preflight`"
             )
     choices = []
     if selected == policy.primary:
@@ -102,9 +111,9 @@ def _python_choices(
 
 
 def _flags(
-    matrix: Matrix, image: Image, decision: ImageDecision | None, image_name: str, source: str
-) -> dict[str, FlagDecision]:
-    flags: dict[str, FlagDecision] = {}
+    matrix: Matrix, image: Image, decision: ImageChoice | None, image_name: str, source: str
+) -> dict[str, FlagChoice]:
+    flags: dict[str, FlagChoice] = {}
     for flag, feature in matrix.features.items():
         setting = image.features.get(flag)
         if setting is None:
@@ -113,7 +122,7 @@ def _flags(
                 if feature.gpu_only and image.accelerator != "cuda"
                 else "not enabled for this image in matrix.toml"
             )
-            flags[flag] = FlagDecision(setting="off", enabled=False, reason=reason)
+            flags[flag] = FlagChoice(setting="off", enabled=False, reason=reason)
         elif setting == "auto":
             decided = (decision.flags.get(flag) if decision else None)
             if decided is None:
@@ -122,10 +131,10 @@ def _flags(
                     " preflight, and the lock has no decision for it; run `bakery preflight`"
                     " (or set the flag to 'on' or 'off')"
                 )
-            flags[flag] = FlagDecision(setting="auto", enabled=decided.enabled,
+            flags[flag] = FlagChoice(setting="auto", enabled=decided.enabled,
                                        reason=decided.reason)
         else:
-            flags[flag] = FlagDecision(
+            flags[flag] = FlagChoice(
                 setting=setting, enabled=setting == "on", reason=f"{setting} in matrix.toml"
             )
     return flags
@@ -135,9 +144,10 @@ def _image_targets(
     matrix: Matrix,
     image_name: str,
     image: Image,
-    decision: ImageDecision | None,
+    decision: ImageChoice | None,
     git: GitContext,
     source: str,
+    locked: _Locked,
 ) -> list[tuple[Target, list[StageTarget]]]:
     selected, choices = _python_choices(matrix, image_name, decision, source)
     flags = _flags(matrix, image, decision, image_name, source)
@@ -146,6 +156,7 @@ def _image_targets(
     targets = []
     for choice in choices:
         is_selected = choice.version == selected
+        variant_flags = flags if is_selected else _unchecked(flags, selected, choice.version)
         variants = ["default" if is_selected else "fallback"]
         if is_selected and image.dind:
             variants.append("dind")
@@ -192,11 +203,16 @@ def _image_targets(
                 if dind
                 else (),
                 release=tuple(
-                    _ref(f"{repo}:{tag}", f"{source}: release.rules")
+                    _ref(f"{repo}:{tag}", f"{source}: release.rules (for git ref {git.ref!r})")
                     for tag in release_tags(matrix.release, git, variant_suffix=variant_suffix)
                 ),
             )
             args = _build_args(matrix, image, choice.version, flags, dind)
+            args["BASE_IMAGE"] = locked.base_images.get(image.platform, matrix.base_image)
+            args["PACKAGES_LOCK"] = locked.package_locks.get(
+                f"{image_name}-py{_short(choice.version)}", ""
+            )
+            args = dict(sorted(args.items()))
             stages = _stages_for(matrix, image, args, source)
             targets.append((
                 Target(
@@ -209,7 +225,7 @@ def _image_targets(
                     machine=image.machine,
                     accelerator=image.accelerator,
                     python=choice,
-                    flags=flags,
+                    flags=variant_flags,
                     context=image.context,
                     dockerfile=image.dockerfile or f"images/{image_name}/Dockerfile",
                     contexts={name: f"target:{st.id}" for name, st in stages.items()},
@@ -225,12 +241,31 @@ def _image_targets(
     return targets
 
 
+def _unchecked(
+    flags: Mapping[str, FlagChoice], decided_for: str, python: str
+) -> dict[str, FlagChoice]:
+    """The flags of a variant on a python preflight did not decide for: `auto` flags follow
+    the decision for the image's python, and their reason says so."""
+    return {
+        name: flag.model_copy(update={"reason": f"follows the decision for python {decided_for}"
+                                      f" ({flag.reason}); not checked for python {python}"})
+        if flag.setting == "auto" else flag
+        for name, flag in flags.items()
+    }
+
+
+@dataclass(frozen=True)
+class _Locked:
+    base_images: Mapping[str, str]
+    package_locks: Mapping[str, str]
+
+
 def _ref(text: str, where: str) -> str:
     return str(ImageRef.parse(text, where=where))
 
 
 def _build_args(
-    matrix: Matrix, image: Image, python: str, flags: Mapping[str, FlagDecision], dind: bool
+    matrix: Matrix, image: Image, python: str, flags: Mapping[str, FlagChoice], dind: bool
 ) -> dict[str, str]:
     args = {"BASE_IMAGE": matrix.base_image, "PYTHON_VERSION": python}
     for name, version in matrix.versions.items():
@@ -260,7 +295,7 @@ def _labels(
     image_name: str,
     image: Image,
     python: str,
-    flags: Mapping[str, FlagDecision],
+    flags: Mapping[str, FlagChoice],
     primary_tag: str,
     target_id: str,
     args: Mapping[str, str],
@@ -338,19 +373,29 @@ def _check_unique(targets: list[Target], matrix: Matrix) -> None:
                         f" {target.id} ({kind}); make the templates in matrix.toml distinct"
                     )
                 claimed[ref] = f"{target.id} ({kind})"
-    group_names = {"default", "all", "fallback", "dind", *matrix.images}
-    group_names.update(a for image in matrix.images.values() for a in image.aliases)
-    for name in group_names:
+    group_names = dict.fromkeys(RESERVED_GROUPS, "a built-in group")
+    for image_name, image in matrix.images.items():
+        group_names[image_name] = f"images.{image_name} (the image's group)"
+        for i, alias in enumerate(image.aliases):
+            group_names[alias] = f"images.{image_name}.aliases[{i}]"
+    for name, origin in group_names.items():
         if name in owners:
-            raise ConfigError(f"the group {name!r} has the same name as a target; rename the image")
+            raise ConfigError(
+                f"{origin}: {name!r} is also the id of a target of {owners[name]}; a group and"
+                " a target cannot share a name (rename the alias or the image)"
+            )
 
 
 def _groups(matrix: Matrix, targets: list[Target]) -> dict[str, tuple[str, ...]]:
     groups: dict[str, tuple[str, ...]] = {
         "default": tuple(t.id for t in targets if t.variant == "default"),
     }
+    by_image: dict[str, list[str]] = {name: [] for name in matrix.images}
+    for t in targets:  # one pass: the plan stays linear in the number of images
+        if t.variant != "fallback":
+            by_image[t.image].append(t.id)
     for image_name, image in matrix.images.items():
-        members = tuple(t.id for t in targets if t.image == image_name and t.variant != "fallback")
+        members = tuple(by_image[image_name])
         groups[image_name] = members
         for alias in image.aliases:
             groups[alias] = members

@@ -1,47 +1,43 @@
-"""What one bake target is: frozen values, the oracle every other command compares with."""
+"""What one bake target is: frozen values, the oracle every other command compares with
+(docs/design.md, "One source, one oracle")."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
+
+from bakery.frozen import Frozen
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class PythonChoice(_Frozen):
+class PythonChoice(Frozen):
     version: str
     role: Literal["primary", "fallback"]
     reason: str
 
 
-class FlagDecision(_Frozen):
+class FlagChoice(Frozen):
     setting: Literal["on", "off", "auto"]
     enabled: bool
     reason: str
 
 
-class ImageDecision(_Frozen):
+class ImageChoice(Frozen):
     """What preflight decided for one image (read from the lock)."""
 
     python: str
     python_reason: str
-    flags: dict[str, FlagDecision] = {}
+    flags: dict[str, FlagChoice] = Field(default_factory=dict)
 
 
-class TagSet(_Frozen):
+class TagSet(Frozen):
     primary: tuple[str, ...]
     legacy: tuple[str, ...] = ()
     compatibility: tuple[str, ...] = ()
     release: tuple[str, ...] = ()
 
-    def all(self) -> tuple[str, ...]:
-        return self.primary + self.legacy + self.compatibility + self.release
 
-
-class Target(_Frozen):
+class Target(Frozen):
     id: str
     image: str
     repository: str
@@ -51,7 +47,7 @@ class Target(_Frozen):
     machine: str
     accelerator: str
     python: PythonChoice
-    flags: dict[str, FlagDecision]
+    flags: dict[str, FlagChoice]
     context: str
     dockerfile: str
     contexts: dict[str, str]
@@ -62,7 +58,7 @@ class Target(_Frozen):
     cache_to: tuple[str, ...]
 
 
-class StageTarget(_Frozen):
+class StageTarget(Frozen):
     """A shared builder stage (python, ffmpeg, ...) that image targets use as a named context."""
 
     id: str
@@ -74,13 +70,13 @@ class StageTarget(_Frozen):
     args: dict[str, str]
 
 
-class GitInfo(_Frozen):
+class GitInfo(Frozen):
     ref: str | None
     sha: str | None
     source: str
 
 
-class Plan(_Frozen):
+class Plan(Frozen):
     schema_version: Literal[1] = 1
     git: GitInfo
     targets: tuple[Target, ...]
@@ -88,4 +84,8 @@ class Plan(_Frozen):
     groups: dict[str, tuple[str, ...]]
 
     def target(self, target_id: str) -> Target:
-        return next(t for t in self.targets if t.id == target_id)
+        """The target with this id; KeyError (naming it) when the plan has none."""
+        for target in self.targets:
+            if target.id == target_id:
+                return target
+        raise KeyError(target_id)

@@ -7,28 +7,24 @@ No I/O here; fetching is ``bakery.preflight.index`` and orchestration ``bakery.p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from bakery.frozen import Frozen
 from bakery.matrix.models import Arch
 from bakery.preflight.index import ProjectPage
-from bakery.preflight.wheels import Target, WheelCheck, check_wheel, project_missing
+from bakery.preflight.wheels import WheelCheck, WheelTarget, check_wheel, project_missing
 
 FlagSetting = Literal["on", "off", "auto"]
 PageKey = tuple[str, str]
 _PYTHON = r"^3\.\d+(\.\d+)?$"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class PackagePin(_Frozen):
+class PackagePin(Frozen):
     """A pinned package and the index (by name, as in matrix.toml) it comes from."""
 
     name: str = Field(min_length=1)
@@ -49,7 +45,7 @@ class PackagePin(_Frozen):
         return (self.index, str(canonicalize_name(self.name)))
 
 
-class FeatureSpec(_Frozen):
+class FeatureSpec(Frozen):
     """A feature flag of one image: its setting and the packages it installs."""
 
     name: str = Field(min_length=1)
@@ -57,7 +53,7 @@ class FeatureSpec(_Frozen):
     packages: tuple[PackagePin, ...] = Field(min_length=1)
 
 
-class ImageSpec(_Frozen):
+class ImageSpec(Frozen):
     """What preflight needs to know about one image."""
 
     name: str = Field(min_length=1)
@@ -71,7 +67,7 @@ class ImageSpec(_Frozen):
     plain_linux_indexes: tuple[str, ...] = ()
 
 
-class PackageDecision(_Frozen):
+class PackageDecision(Frozen):
     """The check of one package on the selected python."""
 
     name: str
@@ -87,7 +83,7 @@ class PackageDecision(_Frozen):
     plain_linux: bool = False
 
 
-class FlagDecision(_Frozen):
+class FlagDecision(Frozen):
     name: str
     setting: FlagSetting
     enabled: bool
@@ -95,7 +91,7 @@ class FlagDecision(_Frozen):
     packages: tuple[PackageDecision, ...] = ()
 
 
-class ImageDecision(_Frozen):
+class ImageDecision(Frozen):
     """Everything preflight decided for one image. ``errors`` empty means usable."""
 
     image: str
@@ -123,16 +119,6 @@ class ImageDecision(_Frozen):
             if canonicalize_name(decision.name) == wanted:
                 return decision
         raise KeyError(name)
-
-
-class PreflightFailed(Exception):
-    """One or more images cannot be built as the matrix says; one line per problem."""
-
-    def __init__(self, errors: Sequence[str]) -> None:
-        self.errors = tuple(errors)
-        count = len(self.errors)
-        lines = "\n".join(f"  - {e}" for e in self.errors)
-        super().__init__(f"preflight found {count} problem{'s' if count != 1 else ''}:\n{lines}")
 
 
 def decide_image(image: ImageSpec, pages: Mapping[PageKey, ProjectPage]) -> ImageDecision:
@@ -200,20 +186,6 @@ def decide_image(image: ImageSpec, pages: Mapping[PageKey, ProjectPage]) -> Imag
     )
 
 
-def decide_images(
-    images: Sequence[ImageSpec], pages: Mapping[PageKey, ProjectPage]
-) -> tuple[ImageDecision, ...]:
-    """Decide every image, in the order given."""
-    return tuple(decide_image(image, pages) for image in images)
-
-
-def raise_for_errors(decisions: Sequence[ImageDecision]) -> None:
-    """Raise ``PreflightFailed`` listing every error of every image, if there is any."""
-    errors = [f"{d.image}: {e}" for d in decisions for e in d.errors]
-    if errors:
-        raise PreflightFailed(errors)
-
-
 def needed_pages(images: Sequence[ImageSpec]) -> tuple[PageKey, ...]:
     """The (index name, project) answers ``decide_image`` will read, without duplicates."""
     keys: dict[PageKey, None] = {}
@@ -224,12 +196,6 @@ def needed_pages(images: Sequence[ImageSpec]) -> tuple[PageKey, ...]:
             for pin in feature.packages:
                 keys[pin.key] = None
     return tuple(keys)
-
-
-def decisions_to_json(decisions: Sequence[ImageDecision]) -> str:
-    """Deterministic JSON (sorted keys, images sorted by name) for the lock file."""
-    data = [d.model_dump(mode="json") for d in sorted(decisions, key=lambda d: d.image)]
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 class _Checker:
@@ -247,7 +213,7 @@ class _Checker:
         return self._memo[memo_key]
 
     def _compute(self, pin: PackagePin, python: str) -> WheelCheck:
-        target = Target(
+        target = WheelTarget(
             python=python,
             arch=self._image.arch,
             glibc=self._image.glibc,

@@ -12,10 +12,10 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -131,10 +131,17 @@ class FetchOptions:
     cache_dir: Path | None = None
     ttl: float = 3600.0
     offline: bool = False
-    timeout: float = 30.0
+    # Seconds one project page may take in all, retries included (a trickling server);
+    # seconds of silence that end an attempt (a server that accepts and never answers).
+    timeout: float = 20.0
+    silence: float = 5.0
     retries: int = 2
     backoff: float = 0.5
     max_workers: int = 8
+    # The biggest answer accepted (decompressed); PyPI's largest project pages are a few MB.
+    max_bytes: int = 64 * 1024 * 1024
+    # Told (once per problem) when the cache cannot be written; the cache is optional.
+    on_cache_error: Callable[[str], None] | None = None
 
 
 def normalize_index_url(url: str) -> str:
@@ -188,7 +195,7 @@ def fetch_many(
                     )
                 errors[req] = answer
             else:
-                _write_cache(opts.cache_dir, answer)
+                _write_cache(opts.cache_dir, answer, opts)
                 results[req] = answer
     if errors:
         ordered = [errors[req] for req in unique if req in errors]
@@ -204,43 +211,111 @@ def _fetch_network(
 ) -> dict[IndexRequest, ProjectPage | PackageIndexError]:
     import httpx
 
+    from bakery.preflight.pool import map_daemon
+
     workers = max(1, min(opts.max_workers, len(pending)))
-    with httpx.Client(
-        timeout=httpx.Timeout(opts.timeout),
+    client = httpx.Client(
+        timeout=httpx.Timeout(min(opts.silence, opts.timeout)),
         limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers),
         headers={"Accept": ACCEPT, "User-Agent": USER_AGENT},
         follow_redirects=True,
-    ) as client:
+    )
 
-        def run(req: IndexRequest) -> ProjectPage | PackageIndexError:
-            try:
-                return _fetch_one(client, req, opts)
-            except PackageIndexError as exc:
-                return exc
+    def run(req: IndexRequest) -> ProjectPage | PackageIndexError:
+        try:
+            return _fetch_one(client, req, opts)
+        except PackageIndexError as exc:
+            return exc
 
-        if workers == 1:
-            return {req: run(req) for req in pending}
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bakery-index") as pool:
-            return dict(zip(pending, pool.map(run, pending), strict=True))
+    # On Ctrl-C the client stays open: daemon threads may still be reading from it, and the
+    # process is about to end anyway.
+    answers = map_daemon(run, pending, workers=workers, name="bakery-index")
+    client.close()
+    return dict(zip(pending, answers, strict=True))
+
+
+class _Timeout(Exception):
+    """An attempt ran out of time: `cause` says how (silence, or a trickle past the deadline)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    url: str
+    content_type: str
+    charset: str | None
+    body: bytes
+
+
+def _get(client: httpx.Client, url: str, opts: FetchOptions, deadline: float) -> _Answer:
+    """One GET, bounded in total time (`deadline`) and in size (`opts.max_bytes`); the body
+    is read only for a 200."""
+    import httpx
+
+    silence = max(0.001, min(opts.silence, deadline - time.monotonic()))
+    try:
+        with client.stream("GET", url, timeout=httpx.Timeout(silence)) as response:
+            answer = _Answer(
+                status=response.status_code,
+                url=str(response.url),
+                content_type=response.headers.get("content-type", ""),
+                charset=response.charset_encoding,
+                body=b"",
+            )
+            if response.status_code != 200:
+                return answer
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > opts.max_bytes:
+                raise _TooLarge(f"the answer is {int(declared)} bytes, more than the"
+                                f" {opts.max_bytes} bytes this client accepts")
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > opts.max_bytes:
+                    raise _TooLarge(f"the answer is more than the {opts.max_bytes} bytes this"
+                                    " client accepts")
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise _Timeout(f"the answer did not complete within {opts.timeout:g}s"
+                                   f" ({size} bytes received)")
+            return _Answer(answer.status, answer.url, answer.content_type, answer.charset,
+                           b"".join(chunks))
+    except httpx.TimeoutException as exc:
+        if isinstance(exc, httpx.ConnectTimeout):
+            raise _Timeout(f"no connection within {silence:.3g}s") from None
+        raise _Timeout(f"no answer within {silence:.3g}s") from None
+
+
+class _TooLarge(Exception):
+    """The answer is bigger than FetchOptions.max_bytes."""
 
 
 def _fetch_one(client: httpx.Client, req: IndexRequest, opts: FetchOptions) -> ProjectPage:
     import httpx
 
     attempts = max(0, opts.retries) + 1
+    deadline = time.monotonic() + opts.timeout
     cause = "no attempt made"
+    made = 0
     for attempt in range(attempts):
         if attempt:
-            time.sleep(opts.backoff * 2 ** (attempt - 1))
+            pause = opts.backoff * 2 ** (attempt - 1)
+            if time.monotonic() + pause >= deadline:
+                break
+            time.sleep(pause)
+        made += 1
         try:
-            response = client.get(req.page_url)
-        except httpx.TimeoutException:
-            cause = f"timed out after {opts.timeout:g}s"
-            continue
+            answer = _get(client, req.page_url, opts, deadline)
+        except (_Timeout, _TooLarge) as exc:
+            # an index that is silent, trickles or floods will not do better on a retry
+            raise IndexUnavailable(req.index_url, req.project, str(exc)) from None
+        except httpx.InvalidURL as exc:
+            raise IndexUnavailable(req.index_url, req.project, f"invalid URL: {exc}") from None
         except httpx.HTTPError as exc:
             cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             continue
-        status = response.status_code
+        status = answer.status
         if status == 404:
             return ProjectPage(
                 index_url=req.index_url,
@@ -252,14 +327,21 @@ def _fetch_one(client: httpx.Client, req: IndexRequest, opts: FetchOptions) -> P
             )
         # 5xx and 429 are transient by nature; any other non-200 will not improve on retry.
         if status >= 500 or status == 429:
-            cause = f"HTTP {status} from {response.url}"
+            cause = f"HTTP {status} from {answer.url}"
             continue
         if status != 200:
-            raise IndexUnavailable(req.index_url, req.project, f"HTTP {status} from {response.url}")
+            raise IndexUnavailable(req.index_url, req.project, f"HTTP {status} from {answer.url}")
+        try:
+            text = answer.body.decode(answer.charset or "utf-8")
+        except (UnicodeDecodeError, LookupError):
+            raise IndexUnavailable(
+                req.index_url, req.project,
+                f"the answer from {answer.url} is not text in {answer.charset or 'utf-8'}",
+            ) from None
         api, files = parse_response(
-            response.headers.get("content-type", ""),
-            response.text,
-            str(response.url),
+            answer.content_type,
+            text,
+            answer.url,
             index_url=req.index_url,
             project=req.project,
         )
@@ -271,7 +353,7 @@ def _fetch_one(client: httpx.Client, req: IndexRequest, opts: FetchOptions) -> P
             fetched_at=time.time(),
             api=api,
         )
-    suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
+    suffix = f" (after {made} attempts)" if made > 1 else ""
     raise IndexUnavailable(req.index_url, req.project, cause + suffix)
 
 
@@ -286,7 +368,11 @@ def parse_response(
         if mime in HTML_CONTENT_TYPES:
             return "html", parse_html_page(body, page_url)
     except ValueError as exc:
-        raise IndexUnavailable(index_url, project, f"invalid simple-API page: {exc}") from exc
+        raise IndexUnavailable(index_url, project, f"invalid simple-API page: {exc}") from None
+    except RecursionError:
+        raise IndexUnavailable(
+            index_url, project, "invalid simple-API page: nested too deeply"
+        ) from None
     shown = mime or "none"
     raise IndexUnavailable(
         index_url, project, f"not a simple-API answer (content-type {shown!r} from {page_url})"
@@ -332,6 +418,10 @@ def parse_html_page(body: str, page_url: str) -> tuple[IndexFile, ...]:
     parser.feed(body)
     parser.close()
     _check_api_version(parser.api_version)
+    if not parser.anchors and parser.api_version is None:
+        # a project page lists its files as links; a page with neither links nor the
+        # simple-API version marker is some other page (a login wall, a proxy's error)
+        raise ValueError("an HTML page with no links and no simple-API version: not an index page")
     base = urljoin(page_url, parser.base) if parser.base else page_url
     files = []
     for attrs, text in parser.anchors:
@@ -457,6 +547,8 @@ def _read_cache(cache_dir: Path | None, req: IndexRequest) -> ProjectPage | None
         return None
     path = cache_path(cache_dir, req)
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return None  # a FIFO or a directory in the cache is no answer (and never waited on)
         data = json.loads(path.read_text(encoding="utf-8"))
         # An entry for another index or project (hash clash, hand edit) is not an answer.
         if (
@@ -475,12 +567,14 @@ def _read_cache(cache_dir: Path | None, req: IndexRequest) -> ProjectPage | None
             api=_API_NAMES[data["api"]],
             from_cache=True,
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         # Missing or unreadable entries are a miss; the next online run rewrites them.
         return None
 
 
-def _write_cache(cache_dir: Path | None, page: ProjectPage) -> None:
+def _write_cache(cache_dir: Path | None, page: ProjectPage, opts: FetchOptions) -> None:
+    """Store `page`; a cache that cannot be written is reported to `opts.on_cache_error` and
+    otherwise ignored (the answer is already in hand)."""
     if cache_dir is None:
         return
     path = cache_path(cache_dir, IndexRequest(page.index_url, page.project))
@@ -493,16 +587,21 @@ def _write_cache(cache_dir: Path | None, page: ProjectPage) -> None:
         "api": page.api,
         "files": [_file_to_json(f) for f in page.files],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(payload, handle, separators=(",", ":"))
         Path(tmp).replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
+        tmp = None
+    except OSError as exc:
+        if opts.on_cache_error is not None:
+            opts.on_cache_error(f"{cache_dir}: cannot write the index cache: {exc.strerror}")
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink()
 
 
 def _file_to_json(f: IndexFile) -> dict[str, Any]:

@@ -15,18 +15,20 @@ matrix and index rewrites it byte for byte, so its git diff shows only real chan
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bakery.errors import ConfigError
+from bakery.frozen import Frozen
 from bakery.jsonfile import read_versioned
 from bakery.matrix import Matrix
-from bakery.plan.target import FlagDecision as PlanFlag
-from bakery.plan.target import ImageDecision as PlanDecision
+from bakery.plan.target import FlagChoice, ImageChoice
 from bakery.preflight.spec import fingerprint
 
 if TYPE_CHECKING:
@@ -34,10 +36,6 @@ if TYPE_CHECKING:
 
 LOCK_SCHEMA_VERSION = 1
 RUN_PREFLIGHT = "run `bakery preflight`"
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class _Kept(BaseModel):
@@ -61,15 +59,15 @@ class LockedDecision(_Kept):
     errors: tuple[()] = ()  # preflight never locks an image it could not decide
 
 
-class LockEntry(_Frozen):
+class LockEntry(Frozen):
     inputs: str
     decision: LockedDecision
 
 
-class Lock(_Frozen):
+class Lock(Frozen):
     schema_version: Literal[1] = 1
     generated_by: str = "bakery preflight: do not edit; re-run it after changing matrix.toml"
-    images: dict[str, LockEntry] = {}
+    images: dict[str, LockEntry] = Field(default_factory=dict)
 
 
 def lock_path(matrix_path: Path) -> Path:
@@ -82,6 +80,23 @@ def read_lock(path: Path) -> Lock | None:
     return read_versioned(
         path, Lock, version=LOCK_SCHEMA_VERSION, what="the lock", fix=RUN_PREFLIGHT
     )
+
+
+@contextlib.contextmanager
+def locked_dir(directory: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `directory` (flock on the directory itself, so no
+    lock file is left behind): two preflight runs read-merge-write the lock one at a time."""
+    import fcntl
+
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise ConfigError(f"{directory}: cannot open to lock: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def lock_json(lock: Lock) -> str:
@@ -111,9 +126,9 @@ def _auto_flags(matrix: Matrix, name: str) -> list[str]:
 
 def plan_decisions(
     matrix: Matrix, lock: Lock | None, path: Path, *, source: str = "matrix.toml"
-) -> dict[str, PlanDecision]:
+) -> dict[str, ImageChoice]:
     """The decisions the plan uses, per image; ConfigError for a stale or missing decision."""
-    decisions: dict[str, PlanDecision] = {}
+    decisions: dict[str, ImageChoice] = {}
     for name in matrix.images:
         entry = lock.images.get(name) if lock else None
         auto = _auto_flags(matrix, name)
@@ -137,13 +152,26 @@ def plan_decisions(
     return decisions
 
 
-def _plan_decision(decision: LockedDecision) -> PlanDecision:
-    flags: Mapping[str, PlanFlag] = {
-        f.name: PlanFlag(setting=f.setting, enabled=f.enabled, reason=f"preflight: {f.reason}")
+def _plan_decision(decision: LockedDecision) -> ImageChoice:
+    flags: Mapping[str, FlagChoice] = {
+        f.name: FlagChoice(setting=f.setting, enabled=f.enabled, reason=f"preflight: {f.reason}")
         for f in decision.flags
     }
-    return PlanDecision(
+    return ImageChoice(
         python=decision.python,
         python_reason=f"preflight: {decision.python_reason}",
         flags=dict(flags),
     )
+
+
+def write_lock(path: Path, matrix: Matrix, decisions: Sequence[ImageDecision]) -> None:
+    """Record `decisions` (all decided) in the lock at `path`, atomically; an unchanged lock
+    is not rewritten, so its modification time says when a decision last changed."""
+    from bakery.textfile import read_text, write_atomic
+
+    # another preflight may be writing the lock too: read, merge and write under a lock
+    with locked_dir(path.parent):
+        old = read_lock(path)
+        text = lock_json(updated_lock(old, matrix, decisions))
+        if old is None or read_text(path, what="lock") != text:
+            write_atomic(path, text)

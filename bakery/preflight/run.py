@@ -8,7 +8,6 @@ an error naming the index. Such an image is never locked; `bakery preflight` exi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bakery.matrix import Matrix
@@ -18,7 +17,6 @@ from bakery.preflight.decide import (
     ImageSpec,
     PageKey,
     decide_image,
-    decide_images,
     needed_pages,
 )
 from bakery.preflight.index import (
@@ -28,9 +26,8 @@ from bakery.preflight.index import (
     ProjectPage,
     fetch_many,
 )
+from bakery.preflight.pool import map_daemon
 from bakery.preflight.spec import image_spec
-
-PYPI_SIMPLE = "https://pypi.org/simple/"
 
 
 @dataclass(frozen=True)
@@ -67,12 +64,13 @@ def fetch_pages(
     problems: dict[str, IndexProblem] = {}
     if not by_index:
         return pages, problems
-    with ThreadPoolExecutor(max_workers=len(by_index), thread_name_prefix="bakery-idx") as pool:
-        answers = dict(zip(
-            by_index,
-            pool.map(lambda name: _fetch_index(by_index[name], options), by_index),
-            strict=True,
-        ))
+    names = list(by_index)
+    answers = dict(zip(
+        names,
+        map_daemon(lambda name: _fetch_index(by_index[name], options), names,
+                   workers=len(names), name="bakery-idx"),
+        strict=True,
+    ))
     for index, answer in answers.items():
         if isinstance(answer, PackageIndexError):
             problems[index] = IndexProblem(index, urls[index], _describe(answer))
@@ -130,34 +128,7 @@ def preflight_matrix(
             "errors": (*errors, *partial.errors),
             "python": None,
             "python_reason": f"undecided: index {', '.join(sorted(spec_down))} did not answer"
-                             f" (as far as checked: {partial.python_reason})",
+                             + (f" (as far as checked: {partial.python_reason})"
+                                if reduced.packages else " (no package could be checked)"),
         }))
     return tuple(decisions)
-
-
-class UnknownIndex(ValueError):
-    """A package names an index that is not configured."""
-
-
-def run_preflight(
-    images: Sequence[ImageSpec],
-    indexes: Mapping[str, str],
-    options: FetchOptions | None = None,
-) -> tuple[ImageDecision, ...]:
-    """Fetch every page the images need (concurrently, once each) and decide every image.
-
-    ``indexes`` maps index names to simple-API base URLs; "pypi" defaults to PyPI.
-    Raises ``PackageIndexError`` when an index cannot answer and ``UnknownIndex`` for an
-    unconfigured index name. Per-image problems are in ``ImageDecision.errors``
-    (see ``raise_for_errors``).
-    """
-    urls = {"pypi": PYPI_SIMPLE, **indexes}
-    requests: dict[tuple[str, str], IndexRequest] = {}
-    for index_name, project in needed_pages(images):
-        if index_name not in urls:
-            known = ", ".join(sorted(urls))
-            raise UnknownIndex(f"unknown index {index_name!r} for {project!r} (known: {known})")
-        requests[(index_name, project)] = IndexRequest(urls[index_name], project)
-    fetched = fetch_many(requests.values(), options)
-    pages = {key: fetched[request] for key, request in requests.items()}
-    return decide_images(images, pages)

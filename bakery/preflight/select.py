@@ -11,17 +11,17 @@ from collections.abc import Sequence
 
 from bakery.matrix import Matrix
 from bakery.plan import expand, select_targets
-from bakery.plan.target import FlagDecision, ImageDecision
+from bakery.plan.target import FlagChoice, ImageChoice
 from bakery.tags.git import GitContext
 
 
 def select_images(matrix: Matrix, names: Sequence[str], *, source: str) -> list[str]:
     provisional = {
-        name: ImageDecision(
+        name: ImageChoice(
             python=matrix.python.primary,
             python_reason="not decided yet",
             flags={
-                flag: FlagDecision(setting="auto", enabled=False, reason="not decided yet")
+                flag: FlagChoice(setting="auto", enabled=False, reason="not decided yet")
                 for flag, setting in image.features.items()
                 if setting == "auto"
             },

@@ -53,7 +53,7 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Target:
+class WheelTarget:
     """Where the wheel must install: CPython version, architecture, glibc."""
 
     python: str
@@ -133,7 +133,7 @@ def linux_platforms(machine: str, glibc: tuple[int, int], *, allow_plain: bool) 
     return tuple(platforms)
 
 
-def supported_tags(target: Target) -> tuple[Tag, ...]:
+def supported_tags(target: WheelTarget) -> tuple[Tag, ...]:
     """Every wheel tag the target installs, in preference order (best first)."""
     return _supported_tags(
         target.python_minor, target.machine, target.glibc, target.allow_plain_linux
@@ -153,7 +153,7 @@ def _supported_tags(
 
 
 def check_wheel(
-    files: Iterable[IndexFile], *, project: str, version: str, target: Target
+    files: Iterable[IndexFile], *, project: str, version: str, target: WheelTarget
 ) -> WheelCheck:
     """Find the best installable wheel of ``project==version`` for ``target``, else say why.
 
@@ -262,7 +262,9 @@ def check_wheel(
     )
 
 
-def project_missing(*, project: str, version: str, target: Target, index_url: str) -> WheelCheck:
+def project_missing(
+    *, project: str, version: str, target: WheelTarget, index_url: str
+) -> WheelCheck:
     """The result for a project the index does not know (HTTP 404)."""
     name = canonicalize_name(project)
     return WheelCheck(
@@ -310,7 +312,9 @@ def _negated_build(build: tuple[()] | tuple[int, str]) -> tuple[int, str]:
     return (-build[0], build[1])
 
 
-def _explain_mismatch(wheels: Sequence[_Wheel], target: Target, head: str) -> tuple[Verdict, str]:
+def _explain_mismatch(
+    wheels: Sequence[_Wheel], target: WheelTarget, head: str
+) -> tuple[Verdict, str]:
     py_pairs = {(t.interpreter, t.abi) for t in supported_tags(target)}
     platforms = set(linux_platforms(target.machine, target.glibc, allow_plain=False)) | {"any"}
     tags = [t for w in wheels for t in w.tags]
@@ -355,7 +359,7 @@ def _python_labels(wheels: Sequence[_Wheel]) -> tuple[str, ...]:
     return _compact(_python_label(t) for w in wheels for t in w.tags)
 
 
-def _platform_labels(wheels: Sequence[_Wheel], target: Target) -> tuple[str, ...]:
+def _platform_labels(wheels: Sequence[_Wheel], target: WheelTarget) -> tuple[str, ...]:
     return _labels_of_platforms([t for w in wheels for t in w.tags], target)
 
 
@@ -365,7 +369,7 @@ def _python_label(tag: Tag) -> str:
     return f"{tag.interpreter}-{tag.abi}"
 
 
-def _platform_label(platform: str, target: Target) -> str:
+def _platform_label(platform: str, target: WheelTarget) -> str:
     match = _MANYLINUX.match(platform)
     if match is not None:
         glibc = (int(match[1]), int(match[2]))
@@ -381,7 +385,7 @@ def _platform_label(platform: str, target: Target) -> str:
     return platform
 
 
-def _labels_of_platforms(tags: Iterable[Tag], target: Target) -> tuple[str, ...]:
+def _labels_of_platforms(tags: Iterable[Tag], target: WheelTarget) -> tuple[str, ...]:
     return tuple(sorted({_platform_label(t.platform, target) for t in tags}))
 
 

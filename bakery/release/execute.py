@@ -31,6 +31,7 @@ class TagOutcome:
     state: State
     previous: str | None = None  # the digest the tag pointed at before (moved, would move)
     message: str | None = None  # why it failed
+    command: str = ""  # the equivalent shell command, with the docker command bakery runs
 
 
 Progress = Callable[[int, int, TagOperation], None]
@@ -46,32 +47,30 @@ def execute(
     """Bring every tag of `operations` to its digest (dry_run: only read the tags and say what
     would change). Returns one outcome per operation, in order."""
     outcomes: list[TagOutcome] = []
+    docker = [str(part) for part in client.client_config.client_call]
     for number, op in enumerate(operations, 1):
         if progress is not None:
             progress(number, len(operations), op)
+        command = shlex.join(create_argv(docker, op.source, op.tag))
         try:
             current = tag_digest(client, op.tag)
         except RegistryError as exc:
-            outcomes.append(TagOutcome(operation=op, state="failed", message=str(exc)))
+            outcomes.append(TagOutcome(operation=op, state="failed", message=str(exc),
+                                       command=command))
             continue
         if current == op.digest:
-            outcomes.append(TagOutcome(operation=op, state="present"))
+            outcomes.append(TagOutcome(operation=op, state="present", command=command))
             continue
         if dry_run:
-            outcomes.append(TagOutcome(operation=op, previous=current,
+            outcomes.append(TagOutcome(operation=op, previous=current, command=command,
                                        state="would create" if current is None else "would move"))
             continue
         try:
             copy_to_tag(client, op.source, op.tag)
         except RegistryError as exc:
             outcomes.append(TagOutcome(operation=op, state="failed", previous=current,
-                                       message=str(exc)))
+                                       message=str(exc), command=command))
             continue
-        outcomes.append(TagOutcome(operation=op, previous=current,
+        outcomes.append(TagOutcome(operation=op, previous=current, command=command,
                                    state="created" if current is None else "moved"))
     return outcomes
-
-
-def command_line(op: TagOperation) -> str:
-    """The shell command equivalent to one operation (what --dry-run prints)."""
-    return shlex.join(create_argv(op.source, op.tag))

@@ -85,7 +85,9 @@ def release_tags(config: ReleaseConfig, git: GitContext, *, variant_suffix: str 
                 continue
             default_prefix = "pr-" if rule.event == "pr" else ""
             rule_prefix = rule.prefix if rule.prefix is not None else default_prefix
-            tags.append((rule_prefix or prefix) + sanitize(git.name) + suffix)
+            head = rule_prefix or prefix
+            room = max(1, 128 - len(head) - len(suffix))  # a tag holds at most 128 characters
+            tags.append(head + sanitize(git.name)[:room] + suffix)
             latest_auto = latest_auto or rule.event == "tag"
         elif isinstance(rule, EdgeRule) and git.kind == "branch" and git.name == rule.branch:
             tags.append(prefix + "edge" + suffix)

@@ -33,9 +33,18 @@ def placeholders(template: str) -> list[str]:
 def check_template(template: str, *, where: str, fields: tuple[str, ...] = TEMPLATE_FIELDS) -> None:
     """Raise ConfigError when a template has broken braces or an unknown placeholder."""
     try:
-        names = placeholders(template)
+        parts = list(string.Formatter().parse(template))
     except ValueError as exc:
         raise ConfigError(f"{where}: invalid tag template {template!r}: {exc}") from None
+    for _, name, spec, conversion in parts:
+        if name is not None and (spec or conversion):
+            extra = (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            shown = f"{{{name}{extra}}}"
+            raise ConfigError(
+                f"{where}: {shown} in template {template!r}: placeholders take no format"
+                f" spec or conversion; write {{{name}}}"
+            )
+    names = [name for _, name, _, _ in parts if name is not None]
     for name in names:
         if name not in fields:
             raise ConfigError(

@@ -1,14 +1,17 @@
-"""Verify targets: which image to run for each, run the probe in it, judge the answer."""
+"""Verify targets: which targets and which image for each, run the probe in it, judge the
+answer, record the verdicts in the results file."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from python_on_whales import DockerClient
 
@@ -22,16 +25,20 @@ from bakery.bake.results import (
     with_verify,
 )
 from bakery.docker.run import RunFailed, run_output
+from bakery.errors import ConfigError
+from bakery.jsonfile import write_atomic
 from bakery.matrix import Matrix
-from bakery.plan.target import Target
-from bakery.render.bakefile import write_atomic
+from bakery.plan.select import select_targets
+from bakery.plan.target import Plan, Target
 from bakery.verify.compare import Check, compare, expectations, feature_packages
 
 Status = Literal["passed", "failed", "not built", "error"]
 
 
 @dataclass(frozen=True)
-class Verdict:
+class VerifyVerdict:
+    """`bakery verify`'s judgement of one target (`record()`: the form the results file keeps)."""
+
     target: str
     status: Status
     image: str | None = None
@@ -100,7 +107,7 @@ def verify_target(
     source: str,
     *,
     require_gpu: bool = False,
-) -> Verdict:
+) -> VerifyVerdict:
     """Run the probe in `image` (no GPU needed: CUDA is what torch was built for) and judge.
 
     A cuda target also gets a GPU check (`torch.cuda.is_available()` with `--gpus all`) when
@@ -111,7 +118,7 @@ def verify_target(
         output = run_output(client, image, "python3", args, platform=target.platform,
                             env=emulation_env(target))
     except RunFailed as exc:
-        return Verdict(target.id, "error", image, digest, str(exc))
+        return VerifyVerdict(target.id, "error", image, digest, str(exc))
     lines = [line for line in output.splitlines() if line.strip()]
     try:
         probe = json.loads(lines[-1]) if lines else None
@@ -119,13 +126,14 @@ def verify_target(
         probe = None
     if not isinstance(probe, dict):
         tail = lines[-1][:200] if lines else "no output"
-        return Verdict(target.id, "error", image, digest, f"the probe printed no report: {tail}")
+        return VerifyVerdict(target.id, "error", image, digest,
+                             f"the probe printed no report: {tail}")
     checks = tuple(compare(expectations(target, matrix), probe))
     if target.accelerator == "cuda":
         gpu = gpu_check(client, image, target.platform, require_gpu)
         checks += () if gpu is None else (gpu,)
     status: Status = "passed" if all(c.ok for c in checks) else "failed"
-    return Verdict(target.id, status, image, digest, None, checks, probe)
+    return VerifyVerdict(target.id, status, image, digest, None, checks, probe)
 
 
 GPU_CHECK = "gpu torch.cuda"
@@ -155,7 +163,7 @@ def gpu_check(client: DockerClient, image: str, platform: str, required: bool) -
     return Check(GPU_CHECK, "True", found, found == "True")
 
 
-def record_verdicts(path: Path, verdicts: Sequence[Verdict]) -> set[str]:
+def record_verdicts(path: Path, verdicts: Sequence[VerifyVerdict]) -> set[str]:
     """Write each probed verdict into the results file at `path`; return the ids recorded.
 
     The file is read again just before writing (a verify run takes minutes; only the `verify`
@@ -169,3 +177,73 @@ def record_verdicts(path: Path, verdicts: Sequence[Verdict]) -> set[str]:
     if records:
         write_atomic(path, results_json(with_verify(current, records)))
     return set(records)
+
+
+def verify_results(
+    results: Path | None, default: Path, *, image: str | None
+) -> tuple[Path, Results | None]:
+    """(results path, its results or None): the results file named with --results, else the
+    default one; with --image and no --results, a missing default file is no error (the
+    verdict is then shown, not recorded)."""
+    path = results or default
+    if results is None and image and not path.exists():
+        return path, None
+    return path, load_results(path)
+
+
+def select_for_verify(
+    plan: Plan, names: Sequence[str], results: Results | None, results_path: Path,
+    image: str | None,
+) -> list[Target]:
+    """--target as in `bakery plan`; without it, every planned target the results file holds.
+    --image runs one image, so it needs exactly one target."""
+    if names:
+        targets = select_targets(plan, names)
+    elif results is not None:
+        built = {r.id for r in results.targets}
+        targets = [t for t in plan.targets if t.id in built]
+        if not targets:
+            raise ConfigError(f"{results_path}: none of its targets is in the plan; pass"
+                              " --target, or --matrix for the matrix it was built from")
+    else:
+        raise ConfigError("--image needs --target (the target whose plan the image must match)")
+    if image and len(targets) != 1:
+        raise ConfigError(f"--image runs one image; --target selects {len(targets)} targets"
+                          f" ({', '.join(t.id for t in targets[:4])}"
+                          f"{', ...' if len(targets) > 4 else ''})")
+    return targets
+
+
+Probe = Callable[[Target, str, str | None], VerifyVerdict]
+
+
+class VerifyReport(Protocol):
+    """Where `verify_targets` says what it is doing (a console, a test's list)."""
+
+    def line(self, text: str) -> None: ...
+
+    def busy(self, text: str) -> AbstractContextManager[object]:
+        """Shown while a probe runs (a spinner on a terminal, one line in a log)."""
+        ...
+
+
+def verify_targets(
+    targets: Sequence[Target], results: Results | None, image: str | None, *,
+    probe: Probe, report: VerifyReport,
+) -> list[VerifyVerdict]:
+    """One verdict per target, in order: `not built` (nothing to run, said why) without
+    running anything, else what `probe(target, image, digest)` judged."""
+    verdicts: list[VerifyVerdict] = []
+    for number, target in enumerate(targets, 1):
+        ref, digest, why = image_to_run(target, results, image)
+        step = f"[{number}/{len(targets)}] {target.id}"
+        if ref is None:
+            verdicts.append(VerifyVerdict(target.id, "not built", None, digest, why))
+            report.line(f"{step}: not built: {why}")
+            continue
+        started = time.monotonic()
+        with report.busy(f"{step}: probing {ref}"):
+            verdict = probe(target, ref, digest)
+        verdicts.append(verdict)
+        report.line(f"{step}: {verdict.status} ({time.monotonic() - started:.1f}s)")
+    return verdicts

@@ -64,6 +64,7 @@ def plan_table(plan: Plan, targets: Sequence[Target]) -> None:
         head.append(f"  {target.platform}  python {target.python.version} ({target.python.role})")
         head.append(f"  {target.python.reason}", style="dim")
         console.print(head)
+        _lock_lines(console, target)
         for name, flag in target.flags.items():
             line = Text("  flag     ", style="dim")
             line.append(f"{name} {'on' if flag.enabled else 'off'}",
@@ -84,3 +85,24 @@ def plan_table(plan: Plan, targets: Sequence[Target]) -> None:
             line = Text(f"  {name:<26}", style="cyan")
             line.append(" ".join(shown))
             console.print(line)
+
+
+def _lock_lines(console: Any, target: Target) -> None:
+    """The base image (by digest once `bakery lock` pinned it) and the package lock."""
+    from rich.text import Text
+
+    base = target.args.get("BASE_IMAGE", "")
+    line = Text("  base     ", style="dim")
+    line.append(base, style="" if "@sha256:" in base else "yellow")
+    if "@sha256:" not in base:
+        line.append("  not pinned by digest (bakery lock --base)", style="dim")
+    console.print(line)
+    lock = target.args.get("PACKAGES_LOCK")
+    if lock is not None:
+        line = Text("  packages ", style="dim")
+        if lock:
+            line.append(lock)
+        else:
+            key = target.id.removesuffix("-dind")
+            line.append(f"not locked (bakery lock --target {key})", style="yellow")
+        console.print(line)

@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bakery.release.execute import TagOutcome, command_line
+from bakery.release.execute import TagOutcome
 from bakery.release.operations import Refusal
 
 RELEASE_SCHEMA_VERSION = 1
@@ -37,7 +37,7 @@ def release_document(
             {"target": o.operation.target, "tag": o.operation.tag, "kind": o.operation.kind,
              "source": o.operation.source, "digest": o.operation.digest, "state": o.state,
              "previous": o.previous, "message": o.message,
-             "command": command_line(o.operation)}
+             "command": o.command}
             for o in outcomes
         ],
     }
@@ -81,7 +81,7 @@ def release_table(outcomes: Sequence[TagOutcome], refusals: Sequence[Refusal], *
                       " operation(s) would run:")
         for outcome in todo:
             # soft_wrap: never break a command line, it must stay copy-pasteable
-            console.print(f"  {command_line(outcome.operation)}", soft_wrap=True)
+            console.print(f"  {outcome.command}", soft_wrap=True)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[_LABEL[outcome.state]] = counts.get(_LABEL[outcome.state], 0) + 1

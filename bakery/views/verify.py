@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from bakery.verify.run import Verdict
+from bakery.verify.run import VerifyVerdict
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 VERIFY_SCHEMA_VERSION = 1
 
 
 def verify_document(
-    verdicts: Sequence[Verdict], *, results: str | None, recorded: Sequence[str]
+    verdicts: Sequence[VerifyVerdict], *, results: str | None, recorded: Sequence[str]
 ) -> dict[str, Any]:
     """The `--format json` document (schema in docs/verify.md)."""
     return {
@@ -44,13 +49,13 @@ def verify_document(
 
 
 def verify_json(
-    verdicts: Sequence[Verdict], *, results: str | None, recorded: Sequence[str]
+    verdicts: Sequence[VerifyVerdict], *, results: str | None, recorded: Sequence[str]
 ) -> str:
     doc = verify_document(verdicts, results=results, recorded=recorded)
     return json.dumps(doc, indent=2) + "\n"
 
 
-def verify_table(verdicts: Sequence[Verdict]) -> None:
+def verify_table(verdicts: Sequence[VerifyVerdict]) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -86,3 +91,36 @@ def verify_table(verdicts: Sequence[Verdict]) -> None:
     passed = sum(v.ok for v in verdicts)
     console.print(Text(f"{len(verdicts)} target(s): {passed} passed,"
                        f" {len(verdicts) - passed} not"))
+
+
+class ConsoleReport:
+    """`bakery verify`'s progress on stderr: a spinner while a probe runs on a terminal; in a
+    CI log, one line before (the pull and run take a while) and one after."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+
+    def line(self, text: str) -> None:
+        self._console.print(text, soft_wrap=True)
+
+    def busy(self, text: str) -> AbstractContextManager[object]:
+        if self._console.is_terminal:
+            return self._console.status(text)
+        self.line(text)
+        return nullcontext()
+
+
+def report_unrecorded(
+    console: Console, verdicts: Sequence[VerifyVerdict], *, results_path: Path,
+    recorded: Collection[str], have_results: bool,
+) -> None:
+    """Say where the verdicts went: recorded in the results file, or why (some) were not."""
+    if recorded:
+        console.print(f"verdicts recorded in {results_path}")
+    unrecorded = [v.target for v in verdicts
+                  if v.target not in recorded and v.status != "not built"]
+    if unrecorded and not have_results:
+        console.print(f"no results file ({results_path}): the verdict is shown, not recorded")
+    elif unrecorded:
+        console.print(f"not recorded (no bake result in {results_path}):"
+                      f" {', '.join(unrecorded)}")

@@ -16,8 +16,9 @@ import pytest
 
 from bakery.bake.invocations import REVISION_LABEL
 from bakery.bake.results import load_results
-from tests.bake.conftest import ARM, CPU, DEFAULT_IDS, GPU, ROOT, SHA, FakeDocker
-from tests.cli_helpers import Result, run_cli
+from tests.support.cli import Result, run_cli
+from tests.support.fake_docker import SHA, FakeDocker
+from tests.support.repo import ARM, CPU, DEFAULT_IDS, GPU, ROOT
 
 REVISION = f"{REVISION_LABEL}={SHA}"
 PIP_STEP = ("[python 3/4] RUN uv pip install --system --no-cache --no-compile torch==2.9.1"
@@ -25,7 +26,7 @@ PIP_STEP = ("[python 3/4] RUN uv pip install --system --no-cache --no-compile to
 
 
 def primary_tags(target: str) -> tuple[str, ...]:
-    from bakery.cli.common import load_plan
+    from bakery.plan.load import load_plan
 
     return load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan.target(target).tags.primary
 
@@ -358,8 +359,11 @@ def one_line_error(result: Result) -> str:
      " found); see `docker buildx ls`"),
     ({"FAKE_DOCKER_DAEMON_DOWN": "1"}, [], "the current buildx builder is not reachable"
      " (ERROR: Cannot connect to the Docker daemon"),
+    # buildx exits 0 here and names the problem on the node's Error line
+    ({"FAKE_DOCKER_DAEMON_DOWN": "0"}, [], "the current buildx builder is not reachable"
+     " (Cannot connect to the Docker daemon at unix:///var/run/docker.sock."),
     ({"BAKERY_DOCKER": "/nonexistent/docker"}, [],
-     "the docker CLI '/nonexistent/docker' is not on PATH; install Docker"),
+     "BAKERY_DOCKER: '/nonexistent/docker' does not exist"),
 ])
 def test_missing_tools_exit_2_with_one_line(
     fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
@@ -390,14 +394,62 @@ def test_usage_errors_exit_2(
     assert fake_docker.calls() == []
 
 
+# -- output paths: checked before building, never a traceback after -----------------------
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda out: (out / "results.json").mkdir(parents=True), "results.json: --results names a"
+     " directory"),
+    (lambda out: (out.mkdir(), (out / "logs").write_text("")), "/logs: not a directory"),
+    (lambda out: (out.mkdir(), (out / "metadata").write_text("")), "/metadata: not a directory"),
+])
+def test_an_unusable_output_path_is_exit_2_before_anything_is_built(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
+    make: Any, message: str,
+) -> None:
+    make(out)
+    result = bake(capsys, out)
+    assert result.code == 2
+    assert message in one_line_error(result)
+    assert fake_docker.bakes() == []
+
+
+def test_a_results_file_that_cannot_be_written_says_where_logs_and_metadata_are(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def full_disk(fd: int) -> None:  # the results file's write reaches the disk last
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("bakery.textfile.os.fsync", full_disk)
+    result = bake(capsys, out, "--target", GPU)
+    assert result.code == 1
+    assert f"{GPU}" in result.out  # the summary still shows what was built
+    error = result.err.strip().splitlines()[-1]
+    assert error.startswith("bakery: error: ") and "No space left on device" in error
+    assert f"build log is in {out / 'logs'}" in error
+    assert f"buildx metadata in {out / 'metadata'}" in error
+    assert (out / "logs" / f"{GPU}.log").is_file()
+    assert (out / "metadata" / f"{GPU}.json").is_file()
+
+
+def test_a_push_whose_metadata_names_no_image_is_failed(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path
+) -> None:
+    fake_docker.set("FAKE_DOCKER_NO_METADATA", "1")
+    result = bake(capsys, out, "--push", "--target", GPU)
+    assert result.code == 1
+    (target,) = load_results(out / "results.json").targets
+    assert target.status == "failed" and target.digest is None
+    assert target.error is not None and "names no digest and no image" in target.error.message
+
+
 # -- cancellation (a real SIGINT to a running `bakery bake`) ------------------------------
 
 
-def test_sigint_cancels_running_builds_and_skips_the_rest(
-    fake_docker: FakeDocker, out: Path
-) -> None:
+def interrupted_bake(fake_docker: FakeDocker, out: Path) -> tuple[int, str, str]:
+    """`bakery bake` of the default group, with SIGINT once two 60 s builds are running."""
     fake_docker.behave(**{"*": {"sleep": 60}})
-    started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bakery", "bake", "--matrix", str(ROOT / "matrix.toml"),
          "--results", str(out / "results.json"), "--jobs", "2", "--progress", "plain"],
@@ -413,7 +465,15 @@ def test_sigint_cancels_running_builds_and_skips_the_rest(
         stdout, stderr = proc.communicate(timeout=30)
     finally:
         proc.kill()
-    assert proc.returncode == 1, stderr
+    return proc.returncode, stdout, stderr
+
+
+def test_sigint_cancels_running_builds_and_skips_the_rest(
+    fake_docker: FakeDocker, out: Path
+) -> None:
+    started = time.monotonic()
+    code, stdout, stderr = interrupted_bake(fake_docker, out)
+    assert code == 1, stderr
     assert time.monotonic() - started < 30  # nobody waited for the 60 s builds
     doc = load_results(out / "results.json")
     assert [(r.id, r.status) for r in doc.targets] == [
@@ -426,6 +486,18 @@ def test_sigint_cancels_running_builds_and_skips_the_rest(
     assert len(fake_docker.bakes()) == 2
     assert "bakery: cancelling: interrupting 2 running build(s)" in stderr
     assert "3 target(s): 2 cancelled, 1 skipped" in stdout
+
+
+def test_an_interrupted_run_that_built_nothing_keeps_the_previous_results(
+    fake_docker: FakeDocker, out: Path
+) -> None:
+    out.mkdir()
+    (out / "results.json").write_text("the previous run's results\n")
+    code, stdout, stderr = interrupted_bake(fake_docker, out)
+    assert code == 1, stderr
+    assert (out / "results.json").read_text() == "the previous run's results\n"
+    assert "3 target(s): 2 cancelled, 1 skipped" in stdout
+    assert f"nothing was built; {out / 'results.json'} is left as it was" in stderr
 
 
 def test_the_real_docker_cli_without_buildx_is_reported(

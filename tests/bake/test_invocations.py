@@ -20,11 +20,12 @@ from bakery.bake.invocations import (
     parse_overrides,
     plan_invocations,
 )
-from bakery.cli.common import load_plan
 from bakery.errors import ConfigError
 from bakery.plan import Plan, select_targets
+from bakery.plan.load import load_plan
 from bakery.plan.target import StageTarget
-from tests.bake.conftest import ROOT, FakeDocker
+from tests.support.fake_docker import FakeDocker
+from tests.support.repo import ROOT
 
 META = Path(".bakery/metadata")
 

@@ -23,8 +23,8 @@ from bakery.bake.results import (
 )
 from bakery.errors import ConfigError
 from bakery.plan.target import GitInfo
-from tests.bake.conftest import ROOT
 from tests.bake.test_buildlog import CAUSE, MULTI, SINGLE, feed
+from tests.support.repo import ROOT
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 PLATFORMS = {"gpu": "linux/amd64", "cpu": "linux/amd64"}

@@ -15,7 +15,7 @@ from bakery.bake.invocations import Invocation
 from bakery.bake.results import TargetResult
 from bakery.bake.runner import Job, Runner, RunningProcess
 from bakery.docker import buildx
-from tests.bake.conftest import FakeDocker
+from tests.support.fake_docker import FakeDocker
 
 
 class Recorder:

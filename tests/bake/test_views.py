@@ -15,8 +15,8 @@ from bakery.bake.buildlog import BuildLog
 from bakery.bake.invocations import Invocation
 from bakery.bake.results import BuildError, Results, TargetResult
 from bakery.plan.target import GitInfo
-from bakery.views.results import LiveView, PlainView, make_view, print_summary, short_digest
-from tests.bake.conftest import ROOT
+from bakery.views.bake import LiveView, PlainView, make_view, print_summary, short_digest
+from tests.support.repo import ROOT
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 DIGEST = "sha256:" + "cd" * 32

@@ -31,7 +31,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.repo import ROOT
+
 FAKE = ROOT / "tests" / "fakes" / "docker"
 BAKERY = Path(sys.executable).parent / "bakery"
 

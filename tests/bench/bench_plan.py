@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.repo import ROOT
 
 
 def synthetic_matrix(images: int) -> str:

@@ -20,19 +20,11 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from bakery.preflight import (
-    PYPI_SIMPLE,
-    FeatureSpec,
-    FetchOptions,
-    ImageSpec,
-    IndexRequest,
-    PackagePin,
-    ProjectPage,
-    decisions_to_json,
-    fetch_many,
-    run_preflight,
-)
-from bakery.preflight.wheels import Target, check_wheel
+from bakery.matrix.models import PYPI_SIMPLE
+from bakery.preflight.decide import FeatureSpec, ImageSpec, PackagePin, decide_image
+from bakery.preflight.index import FetchOptions, IndexRequest, ProjectPage, fetch_many
+from bakery.preflight.run import fetch_pages
+from bakery.preflight.wheels import WheelTarget, check_wheel
 
 PYTHONS = ("3.13.9", "3.12.12")
 ARCHES = ("amd64", "arm64")
@@ -84,7 +76,7 @@ def newest_10x_with_cp313(page: ProjectPage) -> str | None:
         parts = f.filename.split("-")
         if f.filename.endswith(".whl") and len(parts) >= 2:
             versions.add(parts[1])
-    target = Target(python="3.13.9", arch="amd64")
+    target = WheelTarget(python="3.13.9", arch="amd64")
     for version in sorted(versions, key=Version, reverse=True):
         if Version(version).major != 10:
             continue
@@ -108,7 +100,7 @@ def live() -> None:
         for name, version in pins:
             for python in PYTHONS:
                 for arch in ARCHES:
-                    target = Target(python=python, arch=arch)  # type: ignore[arg-type]
+                    target = WheelTarget(python=python, arch=arch)  # type: ignore[arg-type]
                     result = check_wheel(
                         by_name[name].files, project=name, version=version, target=target
                     )
@@ -143,9 +135,13 @@ def live() -> None:
             for arch in ARCHES
         ]
         started = time.perf_counter()
-        decisions = run_preflight(images, {}, options)
-        print(f"\nrun_preflight (warm cache): {time.perf_counter() - started:.3f} s")
-        print(decisions_to_json(decisions))
+        pages, problems = fetch_pages(images, {"pypi": PYPI_SIMPLE}, options)
+        decisions = [decide_image(image, pages) for image in images]
+        print(f"\nfetch_pages + decide_image (warm cache): {time.perf_counter() - started:.3f} s")
+        for problem in problems.values():
+            print(f"index problem: {problem.message}")
+        for decision in decisions:
+            print(decision.model_dump_json(indent=2))
 
 
 def shipped(runs: int) -> None:

@@ -24,13 +24,13 @@ from pathlib import Path
 from bakery.verify.compare import codec_promise
 from bakery.verify.probe import module_of
 from tests.engine.images import build_image, build_rootfs_image
+from tests.support.repo import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "entrypoint.sh"
 
 SHARED_DOCKERFILE = ROOT / "images" / "shared" / "Dockerfile"
 # What an edge-node image carries for DinD (images/shared/runtime.packages), Debian names, plus
-# python3: one rootfs serves the DinD test image (tests/engine/conftest.py) and the stand-ins.
+# python3: one rootfs serves the DinD test image (tests/support/engine.py) and the stand-ins.
 # Debian's docker.io also brings /usr/bin/docker-init (tini), the images' PID 1.
 STANDIN_PACKAGES = (
     "ca-certificates", "docker.io", "e2fsprogs", "fuse-overlayfs", "iptables", "openssl",

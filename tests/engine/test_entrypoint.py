@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import ENTRYPOINT, READY_TEXT, Containers, NestedImage, wait_for_log
 from tests.engine.images import docker
+from tests.support.engine import ENTRYPOINT, READY_TEXT, Containers, NestedImage, wait_for_log
 
 pytestmark = pytest.mark.engine
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import READY_TEXT, Containers, NestedImage
 from tests.engine.images import docker
+from tests.support.engine import READY_TEXT, Containers, NestedImage
 
 pytestmark = pytest.mark.engine
 

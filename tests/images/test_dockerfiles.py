@@ -294,6 +294,12 @@ def test_ml_stack_is_installed_from_the_targets_torch_index_with_its_pins(bake, 
         assert check == ["pip", "check"]
         assert install[:4] == ["pip", "install", "--system", "--no-compile"]
         args = target["args"]
+        if args["PACKAGES_LOCK"]:
+            # a locked target installs exactly its lock, every file checked by sha256
+            assert install[4:6] == ["--require-hashes", "-r"], name
+            assert install[6:] == [str(ROOT / args["PACKAGES_LOCK"])], name
+            checked += 1
+            continue
         index = args["TORCH_INDEX_URL"]
         expected_index = ["--extra-index-url", index] if index else []
         pins = [f"{pkg}=={args[f'{pkg.upper()}_VERSION']}"
@@ -666,8 +672,9 @@ def test_build_context_sources_exist_and_are_not_dockerignored():
         for ins in load(path).instructions():
             if ins.kind in ("COPY", "ADD") and ins.copy_from() is None:
                 sources.update(ins.split()[1].split()[:-1])
-            sources.update(m["source"] for m in ins.mounts()
-                           if m.get("type") == "bind" and "from" not in m)
+            # a build-arg source is checked at its default (the package lock: its directory)
+            sources.update(re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", m["source"])
+                           for m in ins.mounts() if m.get("type") == "bind" and "from" not in m)
     assert "entrypoint.sh" in sources
     for source in sorted(sources):
         assert (ROOT / source).exists(), f"{source} is used by a Dockerfile but missing"

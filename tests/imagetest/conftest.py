@@ -1,5 +1,5 @@
-"""The engine fixtures of tests/engine (nested busybox tar, DinD flags, containers), shared
-here, and a project directory (matrix.toml + images/test_image.sh) pinned to the stand-ins."""
+"""A project directory (matrix.toml + images/test_image.sh) pinned to the stand-in images; the
+engine fixtures (nested busybox tar, DinD flags, containers) come from tests/support/engine.py."""
 
 from __future__ import annotations
 
@@ -7,12 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import (  # noqa: F401
-    arm64_emulation,
-    containers,
-    dind_run_flags,
-    nested_image,
-)
 from tests.imagetest.matrix import write_project
 
 

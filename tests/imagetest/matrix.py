@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support.repo import ROOT
 from tests.verify.matrix import STANDIN_MATRIX
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "images" / "test_image.sh"
 
 MATRIX = STANDIN_MATRIX + """

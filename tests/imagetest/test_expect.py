@@ -8,18 +8,18 @@ from pathlib import Path
 import pytest
 
 from bakery.bake.results import load_results
-from bakery.cli.common import Loaded, load_plan
 from bakery.imagetest import docker_arch, env_file, expectation_env, host_skip_reason
 from bakery.imagetest.hostmatch import handler_enabled, qemu_handler
 from bakery.imagetest.run import PROBE, image_for, script_env, script_path
+from bakery.plan.load import LoadedPlan, load_plan
 from bakery.verify.compare import codec_promise
-from tests.cli_helpers import MINIMAL_MATRIX, run_cli
 from tests.engine.standin import DEBIAN_DOCKER, DEBIAN_PYTHON, MATCHING_PACKAGES, MATCHING_TOOLS
 from tests.imagetest.matrix import ARM_TARGET, CPU_PRIMARY, CPU_TARGET, MATRIX, write_project
+from tests.support.cli import MINIMAL_MATRIX, run_cli
 from tests.verify.matrix import write_results
 
 
-def _loaded(tmp_path: Path, text: str = MATRIX) -> Loaded:
+def _loaded(tmp_path: Path, text: str = MATRIX) -> LoadedPlan:
     path = tmp_path / "matrix.toml"
     path.write_text(text)
     return load_plan(path, env={}, use_git=False)

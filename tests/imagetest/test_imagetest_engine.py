@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from bakery.verify.compare import codec_promise
-from tests.engine.conftest import NestedImage
 from tests.engine.standin import (
     DEBIAN_DOCKER,
     MATCHING_PACKAGES,
@@ -26,6 +25,7 @@ from tests.engine.standin import (
     build_standin,
 )
 from tests.imagetest.matrix import ARM_TARGET, CPU_TARGET, SCRIPT, write_project
+from tests.support.engine import NestedImage
 from tests.verify.matrix import GPU, MULTI_MATRIX, write_results
 
 pytestmark = [

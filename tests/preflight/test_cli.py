@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run_cli
 from tests.preflight.conftest import IndexServer
+from tests.support.cli import run_cli
+from tests.support.repo import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 MATRIX = """\
 schema_version = 1
 namespace = "acme"
@@ -195,7 +195,11 @@ def test_dry_run_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--index-url", "gpu-index"), "--index-url: 'gpu-index' is not NAME=URL"),
+    (("--index-url", "gpu-index"), "--index-url: 'gpu-index': not NAME=URL"),
+    (("--index-url", "gpu-index=http://[::1"), "--index-url: 'gpu-index=http://[::1': not a URL"),
+    (("--index-url", "gpu-index=ftp://x/simple"), "not an http(s) URL"),
+    (("--max-age", "-1"), "--max-age: -1.0 is not a number of seconds"),
+    (("--max-age", "nan"), "--max-age: nan is not a number of seconds"),
     (("--index-url", "nope=http://127.0.0.1:1/simple/"), "no index named 'nope'"),
     (("--target", "gpux"), "did you mean"),
 ])

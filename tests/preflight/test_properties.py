@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bakery.matrix.models import MACHINES
 from bakery.preflight.index import IndexFile, parse_html_page, parse_json_page
-from bakery.preflight.wheels import Target, Verdict, _compact, check_wheel
+from bakery.preflight.wheels import Verdict, WheelTarget, _compact, check_wheel
 
 GLIBC = 39
 FLOOR = {"x86_64": 5, "aarch64": 17}
@@ -91,7 +91,7 @@ def test_wheel_tag_compatibility_matches_the_oracle(
     tag = st.tuples(interpreter_abi(minor), platform(MACHINES[arch]))
     tags = data.draw(st.lists(tag, min_size=1, max_size=3))
     machine = MACHINES[arch]
-    target = Target(python=f"3.{minor}.1", arch=arch, allow_plain_linux=allow_plain)  # type: ignore[arg-type]
+    target = WheelTarget(python=f"3.{minor}.1", arch=arch, allow_plain_linux=allow_plain)  # type: ignore[arg-type]
     files = [
         IndexFile(filename=f"pkg-1.0-{i}-{interp}-{abi}-{plat}.whl", url=f"http://127.0.0.1/{i}")
         for i, ((interp, abi), plat) in enumerate(tags, start=1)
@@ -161,7 +161,8 @@ def render_html(files: list[IndexFile]) -> str:
         if f.core_metadata:
             attrs.append('data-core-metadata="true"')
         anchors.append(f"<a {' '.join(attrs)}>{html.escape(f.filename)}</a><br/>")
-    return "<!DOCTYPE html><html><body>" + "\n".join(anchors) + "</body></html>"
+    head = '<head><meta name="pypi:repository-version" content="1.1"></head>'
+    return f"<!DOCTYPE html><html>{head}<body>" + "\n".join(anchors) + "</body></html>"
 
 
 @given(st.lists(index_file(), max_size=6))

@@ -7,9 +7,9 @@ from packaging.tags import Tag
 
 from bakery.preflight.index import IndexFile, IndexRequest, fetch_many
 from bakery.preflight.wheels import (
-    Target,
     Verdict,
     WheelCheck,
+    WheelTarget,
     check_wheel,
     linux_platforms,
     supported_tags,
@@ -36,7 +36,7 @@ def check(
     *,
     plain: bool = False,
 ) -> WheelCheck:
-    target = Target(python=python, arch=arch, allow_plain_linux=plain)  # type: ignore[arg-type]
+    target = WheelTarget(python=python, arch=arch, allow_plain_linux=plain)  # type: ignore[arg-type]
     return check_wheel(pages[project], project=project, version=version, target=target)
 
 
@@ -122,7 +122,7 @@ def test_glibc_newer_than_the_target(pages: dict[str, tuple[IndexFile, ...]]) ->
     result = check(pages, "new-glibc", "1.0")
     assert not result.ok and result.verdict is Verdict.NO_WHEEL_FOR_PLATFORM
     assert "x86_64 with glibc 2.40" in result.reason
-    newer = Target(python=PY313, arch="amd64", glibc=(2, 40))
+    newer = WheelTarget(python=PY313, arch="amd64", glibc=(2, 40))
     assert check_wheel(pages["new-glibc"], project="new-glibc", version="1.0", target=newer).ok
 
 
@@ -182,7 +182,7 @@ def test_best_tag_and_build_number_win() -> None:
         f("other-1.0-cp313-cp313-manylinux_2_39_x86_64.whl"),
         f("p-1.0-cp313-cp313-not a wheel.whl"),
     ]
-    target = Target(python=PY313, arch="amd64")
+    target = WheelTarget(python=PY313, arch="amd64")
     result = check_wheel(files, project="p", version="1.0", target=target)
     assert result.wheel == "p-1.0-cp313-cp313-manylinux_2_34_x86_64.whl"
     result = check_wheel(files[:4], project="p", version="1.0", target=target)
@@ -190,7 +190,7 @@ def test_best_tag_and_build_number_win() -> None:
 
 
 def test_supported_tags_shape() -> None:
-    tags = supported_tags(Target(python=PY313, arch="amd64"))
+    tags = supported_tags(WheelTarget(python=PY313, arch="amd64"))
     assert tags[0] == Tag("cp313", "cp313", "manylinux_2_39_x86_64")
     assert Tag("cp39", "abi3", "manylinux2014_x86_64") in tags
     assert Tag("cp313", "none", "manylinux_2_28_x86_64") in tags
@@ -205,9 +205,9 @@ def test_supported_tags_shape() -> None:
 
 def test_target_validation() -> None:
     with pytest.raises(ValueError, match="invalid python version"):
-        Target(python="3", arch="amd64")
+        WheelTarget(python="3", arch="amd64")
     with pytest.raises(ValueError, match="unknown arch"):
-        Target(python=PY313, arch="riscv64")  # type: ignore[arg-type]
+        WheelTarget(python=PY313, arch="riscv64")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -229,5 +229,5 @@ def test_target_validation() -> None:
 )
 def test_platform_boundaries(platform: str, arch: str, ok: bool) -> None:
     files = [IndexFile(filename=f"p-1.0-cp313-cp313-{platform}.whl", url="http://127.0.0.1/p")]
-    target = Target(python=PY313, arch=arch)  # type: ignore[arg-type]
+    target = WheelTarget(python=PY313, arch=arch)  # type: ignore[arg-type]
     assert check_wheel(files, project="p", version="1.0", target=target).ok is ok

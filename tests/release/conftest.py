@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.bake.conftest import FakeDocker, fake_docker
 from tests.release.data import IDS, digest, entry, primary, write_results
-
-__all__ = ["FakeRegistry", "fake_docker", "project", "registry"]
+from tests.support.cli import MINIMAL_MATRIX
+from tests.support.fake_docker import FakeDocker
 
 
 @dataclass
@@ -40,8 +39,6 @@ def registry(tmp_path: Path, fake_docker: FakeDocker, monkeypatch: pytest.Monkey
 
 @pytest.fixture
 def project(tmp_path: Path, registry: FakeRegistry) -> Path:
-    from tests.cli_helpers import MINIMAL_MATRIX
-
     (tmp_path / "matrix.toml").write_text(MINIMAL_MATRIX)
     write_results(tmp_path / ".bakery" / "results.json", [entry(t) for t in IDS])
     return tmp_path

@@ -13,7 +13,7 @@ from bakery.bake.results import Results
 from bakery.matrix import parse_matrix
 from bakery.plan import Plan, expand
 from bakery.tags.git import GitContext
-from tests.cli_helpers import MINIMAL_MATRIX
+from tests.support.cli import MINIMAL_MATRIX
 
 REF = "refs/tags/v1.2.0"
 SHA = "0123456789abcdef0123456789abcdef01234567"

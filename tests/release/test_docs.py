@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from bakery.release.execute import STATES, TagOutcome
 from bakery.release.operations import Refusal, TagOperation
 from bakery.views.release import release_document
+from tests.support.repo import ROOT
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "release.md").read_text()
+DOC = (ROOT / "docs" / "release.md").read_text()
 
 
 def test_the_json_example_names_every_field() -> None:

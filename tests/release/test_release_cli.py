@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-from tests.bake.conftest import FakeDocker
-from tests.cli_helpers import Result, run_cli
 from tests.release.conftest import FakeRegistry
 from tests.release.data import (
     CPU,
@@ -25,6 +23,8 @@ from tests.release.data import (
     to_create,
     write_results,
 )
+from tests.support.cli import Result, run_cli
+from tests.support.fake_docker import FakeDocker
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -107,7 +107,8 @@ def test_dry_run_prints_every_operation_and_creates_nothing(
     assert imagetools(fake_docker, "create") == [] and registry.tags() == before
     for target in IDS:
         for tag in to_create(target):
-            line = (f"docker buildx imagetools create --tag {tag}"
+            # the docker command is the one bakery runs (BAKERY_DOCKER), not a bare `docker`
+            line = (f"{fake_docker.path} buildx imagetools create --tag {tag}"
                     f" {repository(target)}@{digest(target)}")
             assert (line in done.out) == (tag != "acme/edge_gpu:1.2.0"), tag
     assert "would move from sha256:" in done.out and "already present" in done.out
@@ -225,7 +226,7 @@ def test_json_summary_schema(
         "source": f"acme/edge_gpu@{digest('edge_gpu-py313')}",
         "digest": digest("edge_gpu-py313"), "state": "moved",
         "previous": digest("last release"), "message": None,
-        "command": "docker buildx imagetools create --tag acme/edge_gpu:latest"
+        "command": f"{fake_docker.path} buildx imagetools create --tag acme/edge_gpu:latest"
                    f" acme/edge_gpu@{digest('edge_gpu-py313')}",
     }
     write_results(project / ".bakery" / "results.json",
@@ -241,7 +242,7 @@ def test_json_summary_schema(
      " docker: 'buildx' is not a docker command.); install the buildx plugin"),
     ({"FAKE_DOCKER_NO_BUILDX": "2"}, "docker buildx is not installed"),
     ({"BAKERY_DOCKER": "/nonexistent/docker"},
-     "the docker CLI '/nonexistent/docker' is not on PATH; install Docker"),
+     "BAKERY_DOCKER: '/nonexistent/docker' does not exist"),
     ({"BAKERY_DOCKER": "'unclosed"}, "BAKERY_DOCKER: \"'unclosed\": No closing quotation"),
 ])
 def test_missing_tools_exit_2_with_one_line(

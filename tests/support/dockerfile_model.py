@@ -27,7 +27,8 @@ from typing import Any
 
 from dockerfile_parse import DockerfileParser
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.repo import ROOT
+
 SHARED = "images/shared/Dockerfile"
 DEFAULT_SHELL = ("/bin/sh", "-c")
 

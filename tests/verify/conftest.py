@@ -1,27 +1,20 @@
-"""Fixtures for `bakery verify` tests.
-
-* `registry`: a real registry on 127.0.0.1 (Debian's docker-registry), for engine tests.
-* `fake_docker`: tests/verify/fake_docker behind BAKERY_DOCKER, recording every call.
-"""
+"""`registry`: a real registry on 127.0.0.1 (Debian's docker-registry), for the engine tests of
+`bakery verify` (the fake docker comes from tests/support)."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.engine.conftest import arm64_emulation  # noqa: F401 (a shared fixture)
 from tests.engine.images import docker
 
 
@@ -81,38 +74,3 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     process.terminate()
     process.wait(timeout=10)
     log.close()
-
-
-FAKE = Path(__file__).resolve().parents[1] / "fakes" / "docker"
-
-
-@dataclass
-class FakeDocker:
-    path: Path
-    log: Path
-    monkeypatch: pytest.MonkeyPatch
-
-    def images_by_ref(self, behaviour: dict[str, dict[str, Any]]) -> None:
-        """image reference -> what the fake does with it (see tests/verify/fake_docker)."""
-        self.monkeypatch.setenv("FAKE_VERIFY_IMAGES", json.dumps(behaviour))
-
-    def calls(self) -> list[list[str]]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
-
-    def runs(self) -> list[list[str]]:
-        return [argv for argv in self.calls() if argv[:2] == ["container", "run"]]
-
-
-@pytest.fixture
-def fake_docker(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, allow_subprocess: None
-) -> FakeDocker:
-    log = tmp_path / "docker-calls.jsonl"
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
-    monkeypatch.setenv("BAKERY_DOCKER", str(FAKE))
-    monkeypatch.setenv("FAKE_VERIFY_LOG", str(log))
-    for name in ("FAKE_VERIFY_IMAGES", "FAKE_VERIFY_DOWN"):
-        monkeypatch.delenv(name, raising=False)
-    return FakeDocker(path=FAKE, log=log, monkeypatch=monkeypatch)

@@ -15,7 +15,7 @@ from bakery.plan import expand
 from bakery.plan.target import Target
 from bakery.tags.git import GitContext
 from bakery.verify.compare import codec_promise, compare, expectations, expected_cuda
-from tests.cli_helpers import MINIMAL_MATRIX
+from tests.support.cli import MINIMAL_MATRIX
 from tests.verify.matrix import GOOD_PROBE, STANDIN_MATRIX, TARGET
 
 GOOD = GOOD_PROBE

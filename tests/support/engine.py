@@ -1,4 +1,6 @@
-"""Fixtures for tests that run a real Docker engine (every test here is marked `engine`).
+"""The pytest plugin for tests that run a real Docker engine (each of them is marked `engine`),
+registered by tests/conftest.py: tests/engine, tests/imagetest and tests/verify use these
+fixtures (`arm64_emulation` too).
 
 * `dind_image`: a Debian bookworm image with Debian's docker.io (and its docker-init), python3,
   fuse-overlayfs, iptables and openssl, plus the project's own entrypoint.sh (its bytes,
@@ -34,8 +36,8 @@ from tests.engine.images import (
     save_image,
 )
 from tests.engine.standin import image_entrypoint, standin_rootfs
+from tests.support.repo import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "entrypoint.sh"
 
 DEFAULT_DIND_RUN_FLAGS = (

@@ -1,0 +1,256 @@
+"""`bakery lock`: resolve the package locks of the selected targets and pin the base image,
+then write everything, or nothing.
+
+* A target that cannot be resolved (a pin without a wheel for its python and platform, a
+  conflict) fails the run: no file is written, and the target is named with uv's reason.
+* A target whose index does not answer (or a base image whose registry does not) is *kept*:
+  its committed lock stays as it is, the index is named, the other targets are refreshed.
+* Otherwise every lock file and then the manifest are written atomically; unchanged files are
+  not touched. Packages keep their locked versions unless named with `--upgrade-package`
+  (or `--upgrade` for all), as long as the pins allow them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from bakery.lockfile.manifest import (
+    BaseLock,
+    LockedTarget,
+    Manifest,
+    file_sha256,
+    locks_dir,
+    manifest_json,
+    manifest_path,
+    read_manifest,
+    stale_reason,
+)
+from bakery.lockfile.requirements import LockedPackage, parse_lock
+from bakery.lockfile.spec import LockSpec, lock_file_name
+from bakery.lockfile.uv import Resolved, find_uv, resolve
+from bakery.matrix.models import Matrix
+
+Status = Literal["new", "updated", "unchanged", "kept", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    package: str
+    old: str | None
+    new: str | None
+    index: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    platform: str
+    python: str
+    status: Status
+    reason: str = ""
+    changes: tuple[Change, ...] = ()
+    packages: int = 0
+
+
+@dataclass(frozen=True)
+class BaseOutcome:
+    image: str
+    status: Status
+    reason: str = ""
+    changes: tuple[Change, ...] = ()
+    digests: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LockResult:
+    outcomes: tuple[Outcome, ...]
+    base: BaseOutcome | None
+    written: bool
+    manifest: Path
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status != "failed" for o in self.outcomes) and (
+            self.base is None or self.base.status != "failed"
+        )
+
+    @property
+    def changed(self) -> bool:
+        statuses = [o.status for o in self.outcomes]
+        if self.base is not None:
+            statuses.append(self.base.status)
+        return any(s in ("new", "updated") for s in statuses)
+
+
+def changes(old: dict[str, LockedPackage], new: dict[str, LockedPackage]) -> tuple[Change, ...]:
+    """Per package: added (old None), removed (new None), another version or index."""
+    out = []
+    for name in sorted(set(old) | set(new)):
+        before, after = old.get(name), new.get(name)
+        if before is not None and after is not None and (
+            before.version == after.version and before.hashes == after.hashes
+        ):
+            continue
+        out.append(Change(
+            package=name,
+            old=before.version if before else None,
+            new=after.version if after else None,
+            index=(after or before).index if (after or before) else "",  # type: ignore[union-attr]
+        ))
+    return tuple(out)
+
+
+def unreachable_indexes(specs: Sequence[LockSpec], timeout: float = 15.0) -> dict[str, str]:
+    """{index URL: why} for every index of `specs` that does not answer (any HTTP answer,
+    a 404 included, counts as an answer). Asked through the preflight index client."""
+    from bakery.preflight.index import FetchOptions, IndexRequest, PackageIndexError, fetch_many
+
+    probes: dict[str, IndexRequest] = {}
+    for spec in specs:
+        project = spec.requirements[0].split("==", 1)[0]
+        for url in spec.indexes:
+            probes.setdefault(url, IndexRequest(url, project))
+    options = FetchOptions(cache_dir=None, retries=0, timeout=timeout)
+
+    def probe(request: IndexRequest) -> str | None:
+        try:
+            fetch_many([request], options)
+        except PackageIndexError as exc:
+            return str(exc)
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, len(probes))) as pool:
+        answers = dict(zip(probes, pool.map(probe, probes.values()), strict=True))
+    return {url: why for url, why in answers.items() if why is not None}
+
+
+def refresh_locks(
+    matrix: Matrix,
+    matrix_path: Path,
+    specs: Sequence[LockSpec],
+    *,
+    all_keys: Sequence[str],
+    upgrade: tuple[str, ...] | bool = (),
+    base: bool = True,
+    platforms: Sequence[str] = (),
+    dry_run: bool = False,
+    uv_env: dict[str, str] | None = None,
+    jobs: int = 3,
+) -> LockResult:
+    """Resolve `specs`, pin the base for `platforms` (when `base`), write all or nothing."""
+    from bakery.jsonfile import write_atomic
+
+    path = manifest_path(matrix_path)
+    directory = locks_dir(matrix_path)
+    manifest = read_manifest(path) or Manifest()
+    uv = find_uv() if specs else ""
+    down = unreachable_indexes(specs) if specs else {}
+
+    def previous(spec: LockSpec) -> str | None:
+        entry = manifest.targets.get(spec.key)
+        if entry is None or upgrade is True:
+            return None
+        try:
+            return (directory / entry.file).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    outcomes: list[Outcome] = []
+    new_texts: dict[str, str] = {}
+    entries = {k: v for k, v in manifest.targets.items() if k in all_keys}
+    reachable = [s for s in specs if not any(url in down for url in s.indexes)]
+    with (
+        tempfile.TemporaryDirectory(prefix="bakery-lock-") as tmp,
+        ThreadPoolExecutor(max_workers=max(1, jobs)) as pool,
+    ):
+        resolved: list[Resolved] = list(pool.map(
+            lambda s: resolve(s, previous(s), Path(tmp), upgrade=upgrade, uv=uv, env=uv_env),
+            reachable,
+        ))
+    by_key = {r.spec.key: r for r in resolved}
+    for spec in specs:
+        old_entry = manifest.targets.get(spec.key)
+        result = by_key.get(spec.key)
+        if result is None:
+            urls = [url for url in spec.indexes if url in down]
+            kept = "the committed lock is kept" if old_entry else "no lock yet"
+            outcomes.append(Outcome(
+                spec.key, spec.platform, spec.python, "kept",
+                f"{'; '.join(down[u] for u in urls)}; {kept}",
+            ))
+            continue
+        if result.text is None:
+            outcomes.append(Outcome(spec.key, spec.platform, spec.python, "failed",
+                                    result.error or "uv failed"))
+            continue
+        new = parse_lock(result.text)
+        old_text = previous(spec) if old_entry else None
+        if old_text is None and old_entry is not None:
+            try:
+                old_text = (directory / old_entry.file).read_text(encoding="utf-8")
+            except FileNotFoundError:
+                old_text = None
+        diff = changes(parse_lock(old_text) if old_text else {}, new)
+        fresh = stale_reason(spec, old_entry, directory) is None
+        status: Status = "new" if old_entry is None else (
+            "unchanged" if fresh and old_text == result.text else "updated"
+        )
+        outcomes.append(Outcome(spec.key, spec.platform, spec.python, status, "", diff, len(new)))
+        new_texts[spec.key] = result.text
+        entries[spec.key] = LockedTarget(
+            inputs=spec.fingerprint(),
+            file=lock_file_name(spec.key),
+            sha256=file_sha256(result.text),
+            python=spec.python,
+            platform=spec.uv_platform,
+            requirements=spec.requirements,
+            indexes=spec.indexes,
+            packages=len(new),
+        )
+
+    base_outcome, base_lock = (None, manifest.base)
+    if base:
+        base_outcome, base_lock = _refresh_base(matrix.base_image, manifest.base, platforms)
+
+    failed = any(o.status == "failed" for o in outcomes)
+    new_manifest = Manifest(base=base_lock, targets=dict(sorted(entries.items())))
+    written = False
+    if not failed and not dry_run:
+        directory.mkdir(parents=True, exist_ok=True)
+        for key, text in new_texts.items():
+            target = directory / lock_file_name(key)
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                write_atomic(target, text)
+        for old_key, old in manifest.targets.items():
+            if old_key not in entries:
+                (directory / old.file).unlink(missing_ok=True)
+        text = manifest_json(new_manifest)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            write_atomic(path, text)
+        written = True
+    return LockResult(tuple(outcomes), base_outcome, written, path)
+
+
+def _refresh_base(
+    image: str, old: BaseLock | None, platforms: Sequence[str]
+) -> tuple[BaseOutcome, BaseLock | None]:
+    from bakery.lockfile.registry import RegistryError, resolve_platform_digests
+
+    try:
+        digests = resolve_platform_digests(image, platforms)
+    except RegistryError as exc:
+        kept = "the committed pin is kept" if old else "the base stays unpinned"
+        return BaseOutcome(image, "kept", f"{exc}; {kept}"), old
+    before = old.digests if old is not None and old.image == image else {}
+    diff = tuple(
+        Change(platform, before.get(platform), digests.get(platform), image)
+        for platform in sorted(set(before) | set(digests))
+        if before.get(platform) != digests.get(platform)
+    )
+    status: Status = "new" if old is None else ("updated" if diff else "unchanged")
+    return BaseOutcome(image, status, "", diff, digests), BaseLock(image=image, digests=digests)

@@ -1,0 +1,120 @@
+"""Reading and writing the text files bakery owns, so that neither can go silently wrong.
+
+Reading: only a regular file (a FIFO or a device is refused, never waited on), strict UTF-8
+without a byte-order mark; every failure is one ConfigError line naming the file.
+
+Writing: atomically (a temporary file in the same directory, renamed over the target), through
+a symlink to the file it points at (the link stays a link), and never over anything that is not
+a regular file. A failure leaves the path exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from pathlib import Path
+
+from bakery.errors import BakeryError, ConfigError
+
+_BOM = b"\xef\xbb\xbf"
+# A write that fails for these reasons is the machine's problem, not the input's.
+_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EIO}
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_text(path: Path, *, what: str = "file") -> str:
+    """The UTF-8 text of the regular file at `path`. FileNotFoundError passes through (callers
+    decide whether a missing file is an error); every other problem is a ConfigError."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"{path}: is {_kind(mode)}, not a regular file (the {what})")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    if data.startswith(_BOM):
+        raise ConfigError(
+            f"{path}: starts with a UTF-8 byte-order mark; save the {what} as UTF-8 without one"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})"
+        ) from None
+
+
+def write_target(path: Path) -> Path:
+    """The file a write to `path` replaces: `path` itself, or the file its symlinks lead to.
+    ConfigError when that is anything but a regular file or absent."""
+    try:
+        mode: int | None = path.stat().st_mode  # follows links, /proc's magic ones too
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror}") from None
+    target = Path(os.path.realpath(path))
+    if mode is not None and not stat.S_ISREG(mode):
+        shown = path if target == path.absolute() else f"{path} (-> {target})"
+        raise ConfigError(f"{shown}: is {_kind(mode)}; bakery only replaces regular files")
+    if mode is not None and not target.exists():
+        # /dev/stdout and the like: a link that leads to an open file, not to a path
+        raise ConfigError(f"{path}: is not a path to a file; bakery only replaces regular files")
+    return target
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same directory and a rename:
+    never half-written, never replacing a link, a directory or a device (see module doc).
+    A failure is ConfigError (exit 2), or BakeryError (exit 1) when the disk is full."""
+    import tempfile  # lazy: most commands only read
+
+    target = write_target(path)
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            mode = target.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(target)
+        tmp = None
+    except OSError as exc:
+        error = BakeryError if exc.errno in _FAILURES else ConfigError
+        raise error(f"{path}: cannot write: {exc.strerror or exc}; left unchanged") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -1,0 +1,74 @@
+"""`test_targets` called directly: which targets run on this host, which image each gets,
+and the tally; the script is a function, so nothing is spawned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bakery.bake.results import load_results
+from bakery.imagetest import run as imagetest
+from bakery.plan.load import load_plan
+from bakery.plan.target import Target
+from tests.imagetest.matrix import ARM_TARGET, CPU_PRIMARY, CPU_TARGET, MATRIX
+from tests.verify.matrix import write_results
+
+SCRIPT = Path("images/test_image.sh")
+
+
+def targets(tmp_path: Path) -> list[Target]:
+    (tmp_path / "matrix.toml").write_text(MATRIX)
+    plan = load_plan(tmp_path / "matrix.toml", env={}, use_git=False).plan
+    return [plan.target(CPU_TARGET), plan.target(ARM_TARGET)]
+
+
+def run_all(tmp_path: Path, codes: dict[str, int], **options: object) -> tuple[
+        imagetest.ImageTestTally, list[str], list[tuple[str, str]]]:
+    report: list[str] = []
+    ran: list[tuple[str, str]] = []
+
+    def run(target: Target, ref: str) -> int:
+        ran.append((target.id, ref))
+        return codes.get(target.id, 0)
+
+    binfmt = tmp_path / "binfmt"
+    binfmt.mkdir(exist_ok=True)
+    settings: dict[str, object] = {"results": None, "image": None, "host": "x86_64",
+                                   "binfmt_dir": binfmt, **options}
+    tally = imagetest.test_targets(targets(tmp_path), script=SCRIPT, run=run,
+                                   report=report.append, **settings)  # type: ignore[arg-type]
+    return tally, report, ran
+
+
+def test_a_foreign_architecture_is_skipped_without_a_qemu_handler(tmp_path: Path) -> None:
+    tally, report, ran = run_all(tmp_path, {})
+    assert ran == [(CPU_TARGET, CPU_PRIMARY)]
+    assert tally == imagetest.ImageTestTally(passed=(CPU_TARGET,), skipped=(ARM_TARGET,))
+    assert report[0] == f"== {CPU_TARGET}: {SCRIPT} {CPU_PRIMARY}"
+    assert report[1].startswith(f"SKIP target {ARM_TARGET}: linux/arm64 does not match")
+    assert tally.summary() == "bakery test: 1 passed, 0 failed, 1 skipped (platform)"
+
+
+def test_an_enabled_qemu_handler_runs_it_and_failures_are_tallied(tmp_path: Path) -> None:
+    (tmp_path / "binfmt").mkdir()
+    (tmp_path / "binfmt" / "qemu-aarch64").write_text("enabled\ninterpreter /usr/bin/qemu\n")
+    tally, report, ran = run_all(tmp_path, {CPU_TARGET: 1, ARM_TARGET: 2})
+    assert [target for target, _ in ran] == [CPU_TARGET, ARM_TARGET]
+    assert tally.failed == (CPU_TARGET, ARM_TARGET) and tally.passed == ()
+    assert report[-1] == (f"FAIL target {ARM_TARGET}: {SCRIPT} exited 2 (usage or engine"
+                          " error)")
+
+
+def test_a_target_whose_build_failed_fails_without_running(tmp_path: Path) -> None:
+    results = load_results(write_results(
+        tmp_path / "r.json", {CPU_TARGET: ("acme/edge_cpu:x", None)}, status={
+            CPU_TARGET: "failed"}))
+    tally, report, ran = run_all(tmp_path, {}, results=results)
+    assert ran == []
+    assert tally.failed == (CPU_TARGET,)
+    assert (f"FAIL target {CPU_TARGET}: expected an image to test, found none (its build is"
+            " failed)") in report
+
+
+def test_an_image_option_is_what_runs(tmp_path: Path) -> None:
+    _, _, ran = run_all(tmp_path, {}, image="my/image:1")
+    assert ran == [(CPU_TARGET, "my/image:1")]

@@ -1,0 +1,161 @@
+"""The base image pinned by digest per platform, resolved from a real registry on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+
+import httpx
+import pytest
+
+from bakery.lockfile.registry import RegistryError, parse_reference, resolve_platform_digests
+from tests.lockfile.conftest import Project
+from tests.support.cli import run_cli
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def _blob(client: httpx.Client, base: str, data: bytes) -> dict[str, object]:
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    start = client.post(f"{base}/blobs/uploads/")
+    assert start.status_code == 202, start.text
+    location = start.headers["location"]
+    sep = "&" if "?" in location else "?"
+    done = client.put(f"{location}{sep}digest={digest}", content=data,
+                      headers={"Content-Type": "application/octet-stream"})
+    assert done.status_code == 201, done.text
+    return {"digest": digest, "size": len(data)}
+
+
+def _layer(marker: str, size: int = 0) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        info = tarfile.TarInfo(f"etc/{marker}")
+        body = marker.encode() + hashlib.sha256(marker.encode()).digest() * (size // 32)
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+def push_base(host: str, repository: str, tag: str, release: str,
+              platforms: tuple[str, ...] = ("amd64", "arm64"),
+              layers: tuple[bytes, ...] = ()) -> dict[str, str]:
+    """Push a multi-platform image (an OCI index over one manifest per architecture) with the
+    registry's HTTP API; return {platform: manifest digest}. Its layers are `layers` (the same
+    on every platform) or one small layer per platform."""
+    base = f"http://{host}/v2/{repository}"
+    digests: dict[str, str] = {}
+    entries = []
+    with httpx.Client(timeout=30) as client:
+        for arch in platforms:
+            config = json.dumps({"architecture": arch, "os": "linux",
+                                 "rootfs": {"type": "layers", "diff_ids": []},
+                                 "config": {"Labels": {"release": release}}}).encode()
+            manifest = json.dumps({
+                "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                           **_blob(client, base, config)},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                            **_blob(client, base, data)}
+                           for data in (layers or (_layer(f"{release}-{arch}"),))],
+            }).encode()
+            digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+            put = client.put(f"{base}/manifests/{digest}", content=manifest,
+                             headers={"Content-Type": OCI_MANIFEST})
+            assert put.status_code == 201, put.text
+            digests[f"linux/{arch}"] = digest
+            entries.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": len(manifest),
+                            "platform": {"os": "linux", "architecture": arch}})
+        index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
+                            "manifests": entries}).encode()
+        put = client.put(f"{base}/manifests/{tag}", content=index,
+                         headers={"Content-Type": OCI_INDEX})
+        assert put.status_code == 201, put.text
+    return digests
+
+
+def test_references_default_like_docker():
+    hub = parse_reference("ubuntu:24.04")
+    assert (hub.registry, hub.repository, hub.tag) == ("registry-1.docker.io", "library/ubuntu",
+                                                     "24.04")
+    local = parse_reference("localhost:5000/team/base")
+    assert (local.registry, local.repository, local.tag, local.scheme) == (
+        "localhost:5000", "team/base", "latest", "http")
+
+
+def test_each_platform_gets_its_own_manifest_digest(registry, allow_subprocess):
+    pushed = push_base(registry.host, "digests/ubuntu", "24.04", "one")
+    found = resolve_platform_digests(f"{registry.host}/digests/ubuntu:24.04",
+                                     ["linux/arm64", "linux/amd64"])
+    assert found == pushed
+    with pytest.raises(RegistryError, match="has no image for linux/s390x"):
+        resolve_platform_digests(f"{registry.host}/digests/ubuntu:24.04", ["linux/s390x"])
+    with pytest.raises(RegistryError, match="HTTP 404"):
+        resolve_platform_digests(f"{registry.host}/digests/ubuntu:25.04", ["linux/amd64"])
+
+
+def test_lock_pins_the_base_used_by_the_plan_and_refreshes_it(capsys, project: Project,
+                                                              registry):
+    image = f"{registry.host}/lockbase/ubuntu:24.04"
+    first = push_base(registry.host, "lockbase/ubuntu", "24.04", "first")
+    project.write(base_image=image)
+
+    result = run_cli(capsys, "lock", "--base-only", "--matrix", str(project.matrix))
+    assert result.code == 0, result.err
+    manifest = json.loads((project.locks / "manifest.json").read_text())
+    assert manifest["base"] == {"image": image, "digests": first}
+    assert manifest["targets"] == {}
+
+    plan = run_cli(capsys, "plan", "--format", "json", "--matrix", str(project.matrix))
+    args = {t["id"]: t["args"] for t in json.loads(plan.out)["targets"]}
+    assert args["edge_amd-py313"]["BASE_IMAGE"] == f"{image}@{first['linux/amd64']}"
+    assert args["edge_arm-py312"]["BASE_IMAGE"] == f"{image}@{first['linux/arm64']}"
+    table = run_cli(capsys, "plan", "--target", "arm", "--matrix", str(project.matrix))
+    assert f"{image}@{first['linux/arm64']}" in table.out
+
+    # the tag moves upstream: one command moves the pin, and says from what to what
+    second = push_base(registry.host, "lockbase/ubuntu", "24.04", "second")
+    result = run_cli(capsys, "lock", "--base-only", "--matrix", str(project.matrix))
+    assert result.code == 0, result.err
+    assert f"{first['linux/amd64']} -> {second['linux/amd64']}" in result.out
+    manifest = json.loads((project.locks / "manifest.json").read_text())
+    assert manifest["base"]["digests"] == second
+
+
+def test_a_pin_for_another_base_image_is_refused(capsys, project: Project, registry):
+    image = f"{registry.host}/stale/ubuntu:24.04"
+    push_base(registry.host, "stale/ubuntu", "24.04", "x")
+    project.write(base_image=image)
+    assert run_cli(capsys, "lock", "--base-only", "--matrix", str(project.matrix)).code == 0
+
+    project.write(base_image=f"{registry.host}/stale/ubuntu:26.04")
+    result = run_cli(capsys, "plan", "--matrix", str(project.matrix))
+    assert result.code == 2
+    assert f"base.image: pinned for '{image}'" in result.err
+    assert "run `bakery lock --base`" in result.err
+
+
+def test_an_unreachable_registry_keeps_the_pin_and_says_so(capsys, project: Project, registry,
+                                                          dead_index_url):
+    image = f"{registry.host}/kept/ubuntu:24.04"
+    pushed = push_base(registry.host, "kept/ubuntu", "24.04", "x")
+    project.write(base_image=image)
+    assert run_cli(capsys, "lock", "--base-only", "--matrix", str(project.matrix)).code == 0
+    before = project.snapshot()
+
+    port = dead_index_url.split(":")[2].split("/")[0]
+    dead = f"127.0.0.1:{port}/kept/ubuntu:24.04"
+    (project.locks / "manifest.json").write_text(
+        (project.locks / "manifest.json").read_text().replace(image, dead))
+    project.write(base_image=dead)
+    before = project.snapshot()
+    result = run_cli(capsys, "lock", "--base-only", "--matrix", str(project.matrix))
+    assert result.code == 0, result.err
+    assert f"registry 127.0.0.1:{port} is unreachable" in result.out
+    assert "the committed pin is kept" in result.out
+    assert project.snapshot() == before
+    assert json.loads(before["locks/manifest.json"])["base"]["digests"] == pushed

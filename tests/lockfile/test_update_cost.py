@@ -1,0 +1,46 @@
+"""The update cost of a candidate: what a device holding the released image downloads,
+measured on a real registry on 127.0.0.1 (two stand-in releases pushed by its HTTP API)."""
+
+from __future__ import annotations
+
+import json
+
+from bakery.updates.cost import update_cost
+from tests.lockfile.test_base import _layer, push_base
+from tests.support.cli import run_cli
+
+
+def test_two_releases_sharing_all_but_one_layer_cost_exactly_that_layer(registry, capsys,
+                                                                      allow_subprocess):
+    # CUDA runtime, torch and kin, the rest: the torch layer is the one a bump replaces
+    cuda, torch_old, rest = _layer("cuda", 4000), _layer("torch-2.9", 3000), _layer("rest", 500)
+    torch_new = _layer("torch-2.10", 3100)
+    repo = f"{registry.host}/cost/edge"
+    push_base(registry.host, "cost/edge", "released", "r1", layers=(cuda, torch_old, rest))
+    push_base(registry.host, "cost/edge", "candidate", "r2", layers=(cuda, torch_new, rest))
+
+    cost = update_cost(f"{repo}:candidate", f"{repo}:released", "linux/arm64")
+    assert cost.download == len(torch_new)
+    assert [layer.size for layer in cost.new_layers] == [len(torch_new)]
+    assert cost.total == len(cuda) + len(torch_new) + len(rest)
+    assert cost.layers == 3
+
+    same = update_cost(f"{repo}:released", f"{repo}:released", "linux/amd64")
+    assert same.download == 0 and same.new_layers == ()
+
+    first = update_cost(f"{repo}:candidate", f"{repo}:never-released", "linux/amd64")
+    assert first.download == first.total
+    assert "does not exist yet" in first.note
+
+    result = run_cli(capsys, "update-cost", f"{repo}:candidate", "--released",
+                     f"{repo}:released", "--platform", "linux/amd64", "--format", "json")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["download"] == len(torch_new) and doc["layers"] == 3
+
+
+def test_an_unreachable_registry_is_an_error_naming_it(capsys, dead_index_url):
+    port = dead_index_url.split(":")[2].split("/")[0]
+    result = run_cli(capsys, "update-cost", f"127.0.0.1:{port}/edge:candidate")
+    assert result.code == 1
+    assert f"registry 127.0.0.1:{port} is unreachable" in result.err

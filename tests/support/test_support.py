@@ -1,0 +1,53 @@
+"""The shared test helpers do what the tests that use them rely on."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from bakery.plan.load import load_plan
+from tests.support.cli import run_cli
+from tests.support.fake_docker import FAKE, SETTINGS, FakeDocker
+from tests.support.repo import DEFAULT_IDS, ROOT
+
+
+def test_default_ids_are_the_default_group_of_the_shipped_matrix() -> None:
+    plan = load_plan(ROOT / "matrix.toml", env={}, use_git=False).plan
+    assert list(plan.groups["default"]) == DEFAULT_IDS
+
+
+def test_run_cli_returns_the_exit_code_and_both_streams(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    ok = run_cli(capsys, "--version")
+    assert (ok.code, ok.err) == (0, "") and ok.out.startswith("bakery ")
+    bad = run_cli(capsys, "plan", "--format", "yaml")
+    assert bad.code == 2 and bad.out == "" and "--format" in bad.err
+
+
+def test_the_fake_logs_every_call_in_one_format(fake_docker: FakeDocker) -> None:
+    fake_docker.images_by_ref({"acme/x:1": {"probe": {"python": "3.13.9"}}})
+    docker = str(fake_docker.path)
+    assert subprocess.run([docker, "buildx", "version"], check=False).returncode == 0
+    assert subprocess.run([docker, "image", "pull", "acme/x:1"], capture_output=True,
+                          check=False).returncode == 0
+    run = subprocess.run([docker, "container", "run", "acme/x:1"], capture_output=True,
+                         text=True, check=False)
+    assert json.loads(run.stdout) == {"python": "3.13.9"}
+    assert fake_docker.calls() == [["buildx", "version"], ["image", "pull", "acme/x:1"],
+                                   ["container", "run", "acme/x:1"]]
+    assert fake_docker.runs() == [["container", "run", "acme/x:1"]]
+    assert all({"argv", "cwd", "pid"} <= set(e) for e in fake_docker.events())
+
+
+def test_the_fake_refuses_a_setting_it_does_not_read(fake_docker: FakeDocker) -> None:
+    with pytest.raises(KeyError, match="FAKE_DOCKER_TYPO"):
+        fake_docker.set("FAKE_DOCKER_TYPO", "1")
+
+
+def test_every_setting_the_fake_reads_is_cleared_per_test() -> None:
+    read = set(re.findall(r"FAKE_DOCKER_[A-Z_]+", FAKE.read_text()))
+    assert read - {"FAKE_DOCKER_LOG"} == set(SETTINGS)
