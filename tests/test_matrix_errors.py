@@ -79,7 +79,7 @@ def test_minimal_matrix_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[s
             "path component 'Edge' must be lowercase", id="template-uppercase-repo"),
         pytest.param(
             '"acme/edge:{machine}-{tag}"', '"acme/edge:-{machine}"',
-            "acme/edge:-x86_64 is not a valid image name: a tag must match", id="template-bad-tag"),
+            "'acme/edge:-x86_64' is not a valid image name: tag '-x86_64': a tag must match", id="template-bad-tag"),
         pytest.param(
             'aliases = ["gpu"]', 'aliases = ["cpu"]',
             "images.edge_gpu.aliases[0]: 'cpu' is already an alias of 'edge_cpu'",

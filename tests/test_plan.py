@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -36,7 +37,8 @@ def test_json_lists_every_documented_field(shipped: dict[str, object]) -> None:
     assert shipped["git"] == {"ref": "refs/tags/v1.4.0", "sha": SHA, "source": "cli"}
     fields = {"id", "image", "repository", "variant", "platform", "arch", "machine",
               "accelerator", "python", "flags", "context", "dockerfile", "contexts", "args",
-              "tags", "labels", "cache_from", "cache_to"}
+              "tags", "candidate", "labels", "cache_from", "cache_to", "derived_from",
+              "attest"}
     for target in shipped["targets"]:  # type: ignore[attr-defined]
         assert set(target) == fields
         assert set(target["tags"]) == {"primary", "legacy", "compatibility", "release"}
@@ -87,7 +89,11 @@ def test_dind_variant_differs_only_in_the_ee_dd_default(shipped: dict[str, objec
     base, dind = targets[GPU], targets[f"{GPU}-dind"]
     assert base["args"]["EE_DD_DEFAULT"] == "false"  # type: ignore[index]
     assert dind["args"] == {**base["args"], "EE_DD_DEFAULT": "true"}  # type: ignore[dict-item]
-    assert dind["dockerfile"] == base["dockerfile"] and dind["contexts"] == base["contexts"]
+    # built FROM the image's own target in the same bake: the same layers, config differs
+    assert dind["derived_from"] == GPU and base["derived_from"] is None
+    assert dind["dockerfile"] == "images/shared/Dockerfile.dind"
+    assert dind["contexts"] == {"image": f"target:{GPU}"}
+    assert dind["cache_to"] == [] and base["cache_to"]
 
 
 def test_build_args_carry_every_pin(shipped: dict[str, object]) -> None:
@@ -154,6 +160,16 @@ def test_target_filter_in_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert [t["id"] for t in doc["targets"]] == ["base_edge_node_arm64_cpu-py313",
                                                  "base_edge_node_arm64_cpu-py313-dind"]
     assert "gpu" not in doc["groups"]
+
+
+def test_gha_matrix_has_one_job_per_family(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, "plan", "-f", "gha-matrix", "--matrix", str(ROOT / "matrix.toml"),
+                     "--sha", SHA, "--target", "cpu", "--target", "fallback")
+    assert result.code == 0
+    jobs = [job["target"] for job in json.loads(result.out)["include"]]
+    # the image and its DinD variant: one job, by the image's group; the fallbacks alone
+    assert jobs == ["base_edge_node_amd64_gpu-py312", "base_edge_node_amd64_cpu",
+                    "base_edge_node_amd64_cpu-py312", "base_edge_node_arm64_cpu-py312"]
 
 
 def test_gha_matrix(capsys: pytest.CaptureFixture[str]) -> None:
@@ -245,3 +261,40 @@ def test_cli_basics(capsys: pytest.CaptureFixture[str]) -> None:
         assert command in help_text
     result = run_cli(capsys, "plan", "--format", "yaml")
     assert result.code == 2 and "yaml" in result.err
+
+
+@pytest.mark.parametrize("namespace", ["localhost:5000/acme", "ghcr.io/ratio1",
+                                       "registry.example.com:8443/team/edge"])
+def test_a_namespace_may_name_a_registry(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         namespace: str) -> None:
+    from tests.support.cli import MINIMAL_MATRIX
+
+    text = MINIMAL_MATRIX.replace('namespace = "acme"', f'namespace = "{namespace}"')
+    text = text.replace('"acme/edge', f'"{namespace}/edge')
+    (tmp_path / "matrix.toml").write_text(text)
+    (tmp_path / "docker-bake.hcl.j2").write_text(
+        (Path(__file__).parents[1] / "docker-bake.hcl.j2").read_text())
+    result = run_cli(capsys, "plan", "--matrix", str(tmp_path / "matrix.toml"), "--format",
+                     "json", "--ref", "refs/tags/v1.0.0", "--sha", "0" * 40)
+    assert result.code == 0, result.err
+    target = next(t for t in json.loads(result.out)["targets"] if t["id"] == "edge_cpu-py313")
+    assert target["repository"] == f"{namespace}/edge_cpu"
+    assert target["tags"]["legacy"] == [f"{namespace}/edge:x86_64-{target['tags']['primary'][0].split(':')[-1]}"]
+    assert target["tags"]["release"][0] == f"{namespace}/edge_cpu:1.0.0"
+    rendered = run_cli(capsys, "render", "--matrix", str(tmp_path / "matrix.toml"))
+    assert rendered.code == 0, rendered.err
+    assert f'"{namespace}/edge_cpu' in (tmp_path / "docker-bake.hcl").read_text()
+
+
+def test_docker_hub_spellings_of_one_tag_collide(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support.cli import MINIMAL_MATRIX
+
+    text = MINIMAL_MATRIX.replace('dind_tags = ["acme/edge_dind:{machine}-{tag}"]',
+                                  'dind_tags = ["docker.io/acme/edge:{machine}-{tag}-d"]')
+    text = text.replace('legacy_tags = ["acme/edge:{machine}-{tag}"]',
+                        'legacy_tags = ["acme/edge:{machine}-{tag}-d"]')
+    (tmp_path / "matrix.toml").write_text(text)
+    result = run_cli(capsys, "plan", "--matrix", str(tmp_path / "matrix.toml"), "--sha", "0" * 40)
+    assert result.code == 2
+    assert "is claimed by two targets" in result.err

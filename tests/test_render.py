@@ -62,15 +62,23 @@ def assert_bake_matches_plan(bake_text: str, plan: dict[str, object]) -> None:
     assert set(resolved) == image_ids | stage_ids
     for target in targets:
         bake = resolved[target["id"]]
-        assert bake["tags"] == target["tags"]["primary"], target["id"]
-        assert bake["args"] == target["args"], target["id"]
+        # candidates only: nothing a user pulls is written by bake --push
+        assert bake["tags"] == [target["candidate"]], target["id"]
+        assert target["candidate"] not in target["tags"]["primary"]
+        parent = next((t for t in targets if t["id"] == target["derived_from"]), None)
+        if parent is None:
+            assert bake["args"] == target["args"], target["id"]
+        else:  # a derived variant gets only the args in which it differs from its image
+            assert bake["args"] == {k: v for k, v in target["args"].items()
+                                    if parent["args"].get(k) != v}, target["id"]
         assert bake["platforms"] == [target["platform"]]
         assert bake["context"] == target["context"]
         assert bake["dockerfile"] == target["dockerfile"]
         assert bake["labels"] == target["labels"]
         assert bake.get("contexts", {}) == target["contexts"]
-        assert bake["cache-from"] == target["cache_from"]
-        assert bake["cache-to"] == target["cache_to"]
+        assert bake.get("cache-from", []) == target["cache_from"]
+        assert bake.get("cache-to", []) == target["cache_to"]
+        assert bake.get("attest", []) == target["attest"]
     for stage in plan["stages"]:  # type: ignore[attr-defined]
         bake = resolved[stage["id"]]
         assert (bake["dockerfile"], bake["target"], bake["args"], bake["platforms"]) == (
@@ -118,12 +126,13 @@ def test_a_user_matrix_with_stages_and_interpolation_renders_exactly(
     assert_bake_matches_plan(bake_text, plan)
 
 
-def test_dind_variant_inherits_and_changes_only_config(capsys: pytest.CaptureFixture[str]) -> None:
+def test_dind_variant_is_built_from_its_image_target(capsys: pytest.CaptureFixture[str]) -> None:
     parsed = bakehcl.parse((ROOT / "docker-bake.hcl").read_text())["target"]
     dind = parsed["base_edge_node_amd64_gpu-py313-dind"]
-    assert dind["inherits"] == ["base_edge_node_amd64_gpu-py313"]
+    assert dind["contexts"] == {"image": "target:base_edge_node_amd64_gpu-py313"}
+    assert dind["dockerfile"] == "images/shared/Dockerfile.dind"
     assert dind["args"] == {"EE_DD_DEFAULT": "true"}
-    assert "dockerfile" not in dind and "context" not in dind and "platforms" not in dind
+    assert "inherits" not in dind and "cache-to" not in dind and "cache-from" not in dind
 
 
 def test_render_is_deterministic() -> None:

@@ -101,15 +101,17 @@ def test_triggers_and_concurrency() -> None:
     assert "github.ref" in WORKFLOW["concurrency"]["group"]
 
 
-def test_release_runs_only_on_tag_pushes_after_every_build() -> None:
+def test_release_runs_on_pushes_to_main_and_tags_after_every_build() -> None:
+    # bake --push only publishes candidates: main's edge/branch/sha names come from release
     release = JOBS["release"]
     condition = release["if"]
     assert "startsWith(github.ref, 'refs/tags/v')" in condition
+    assert "github.ref == 'refs/heads/main'" in condition
     assert "github.event_name == 'push'" in condition
     # No status function: the implicit success() keeps a failed build from being released.
     assert not re.search(r"\b(always|failure|cancelled)\(", condition)
     assert release["needs"] == "build"
-    # Nothing else runs only on tags, and nothing else releases.
+    # Nothing else runs only on tags or main, and nothing else releases.
     for name, job in JOBS.items():
         if name != "release":
             assert "refs/tags" not in str(job.get("if", "")), name

@@ -80,7 +80,7 @@ def plan_invocations(
         raise ConfigError("--target selects no targets; see `bakery plan --target all`")
     overrides = dict(overrides or {})
     groups: list[tuple[str, tuple[Target, ...]]] = (
-        [(FAIL_FAST_NAME, tuple(targets))] if fail_fast else [(t.id, (t,)) for t in targets]
+        [(FAIL_FAST_NAME, tuple(targets))] if fail_fast else _families(targets)
     )
     out = []
     for name, members in groups:
@@ -96,14 +96,20 @@ def plan_invocations(
     return out
 
 
+def _families(targets: Sequence[Target]) -> list[tuple[str, tuple[Target, ...]]]:
+    """One invocation per family: an image target and the variants derived from it are built
+    together, so the variant's `FROM image` is that very build (the same layers); families
+    stay isolated from each other."""
+    families: dict[str, list[Target]] = {}
+    for target in targets:
+        families.setdefault(target.family, []).append(target)
+    return [(name, tuple(members)) for name, members in families.items()]
+
+
 def _built_names(members: Iterable[Target]) -> list[str]:
     names = []
     for target in members:
         names.append(target.id)
-        if target.variant == "dind":
-            # the bake file makes a DinD variant inherit its image's target, and bake applies
-            # an override of a parent to what inherits from it
-            names.append(target.id.removesuffix("-dind"))
         names.extend(
             ref.removeprefix("target:")
             for ref in target.contexts.values()

@@ -22,9 +22,12 @@ from bakery.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import Console
 
     from bakery.bake.request import BakeRequest
+    from bakery.plan.target import Target
 
 
 class Progress(enum.StrEnum):
@@ -43,7 +46,8 @@ LoadOption = Annotated[
 
 PushOption = Annotated[
     bool,
-    typer.Option("--push", help="Push the primary tags (release moves the others later)."),
+    typer.Option("--push", help="Push candidates to staging ([publish] in matrix.toml);"
+                 " `bakery release` creates the public names after `bakery verify`."),
 ]
 
 BuilderOption = Annotated[
@@ -122,7 +126,8 @@ def bake(
 
     if load and push:
         raise ConfigError("--load and --push exclude each other: --push publishes the"
-                          " primary tags, --load puts the images into the local engine")
+                          " candidates to staging, --load puts the images into the local"
+                          " engine")
     request = BakeRequest(
         matrix=matrix, targets=tuple(target or ()), builder=builder,
         output="push" if push else "load" if load else "cache", overrides=tuple(set_ or ()),
@@ -144,8 +149,17 @@ def _dry_run(request: BakeRequest) -> None:
             prepared.commands(tuple(docker_call())),
             cwd=None if Path.cwd().resolve() == cwd else cwd,
             metadata_dir=prepared.invocations[0].metadata_file.parent,
-            concurrency=prepared.concurrency, notes=prepared.notes,
+            concurrency=prepared.concurrency, notes=[*prepared.notes, *_staging_notes(
+                prepared.selected, push=request.output == "push")],
         ), nl=False)
+
+
+def _staging_notes(selected: Sequence[Target], *, push: bool) -> list[str]:
+    """What --push publishes: each target's candidate, never a name users pull."""
+    if not push:
+        return []
+    return [f"{t.id}: pushes {t.candidate} only (staging; `bakery release` creates the public"
+            " names from its verified digest)" for t in selected]
 
 
 def _build(request: BakeRequest, progress: Progress) -> int:

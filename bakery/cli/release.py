@@ -1,5 +1,5 @@
-"""`bakery release`: legacy, compatibility and release tags onto verified digests, with `docker
-buildx imagetools create` (no rebuild; multi-arch manifests kept).
+"""`bakery release`: every public name onto verified candidates' digests, with `docker buildx
+imagetools create` (no rebuild; multi-arch manifests kept). Options in, `run_release` out.
 
 Targets resolve exactly as in `bakery plan --target` (default: every target of the plan); the
 tags come from the plan; eligibility and sources from the bake results file, where
@@ -8,6 +8,8 @@ tags come from the plan; eligibility and sources from the bake results file, whe
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -26,9 +28,10 @@ from bakery.cli.common import (
 from bakery.plan.load import default_results, load_plan
 
 if TYPE_CHECKING:
+    from python_on_whales import DockerClient
     from rich.console import Console
 
-    from bakery.release.execute import TagOutcome
+    from bakery.release.execute import Progress
     from bakery.release.operations import TagOperation
 
 
@@ -49,12 +52,13 @@ def release(
     format: FormatOption = OutputFormat.table,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
-    """Create the legacy, compatibility and release tags of the selected targets (default:
-    all), each copied from that target's own verified digest. A target is released only when
-    its bake is ok and pushed and `bakery verify` passed on that very digest; any other
-    selected target is refused and then nothing at all is created (with --target, every named
-    target must be releasable). Tags already on the right digest are left alone, so a second
-    run changes nothing. Exit 0 when every tag is in place, 1 on a refusal or a failed
+    """Create every public name (primary, legacy, compatibility, release tags) of the selected
+    targets (default: all), each copied from that target's own verified candidate. A target is
+    released only when its bake is ok and pushed and `bakery verify` passed on that very
+    digest; any other selected target is refused and then nothing at all is created (with
+    --target, every named target must be releasable). Tags already on the right digest are left
+    alone, so a second run changes nothing. Every operation is attempted even when one fails; a
+    second run finishes the rest. Exit 0 when every tag is in place, 1 on a refusal or a failed
     operation, 2 for bad input or missing docker/buildx.
     """
 
@@ -63,63 +67,49 @@ def release(
     from bakery.bake.results import load_results
     from bakery.errors import BakeryError
     from bakery.plan import select_targets
-    from bakery.release.operations import release_operations
+    from bakery.release.run import run_release
     from bakery.views import release as views
 
     loaded = load_plan(matrix, ref=ref, sha=sha)
     targets = select_targets(loaded.plan, target or ["all"])
-    results_path = results if results is not None else default_results(matrix)
-    operations, refusals = release_operations(targets, load_results(results_path))
+    results_doc = load_results(results if results is not None else default_results(matrix))
     err = Console(stderr=True, highlight=False)
+    with _progress(err, dry_run=dry_run) as progress:
+        report = run_release(_connect, targets, results_doc, dry_run=dry_run,
+                             plan=loaded.plan, progress=progress)
 
-    outcomes: list[TagOutcome] = []
-    if not refusals:  # a refusal stops everything before Docker is even asked
-        outcomes = _run(docker_call(), operations, dry_run=dry_run, err=err)
-
-    ok = not refusals and all(o.state != "failed" for o in outcomes)
     if format is OutputFormat.json:
-        typer.echo(views.release_json(outcomes, refusals, dry_run=dry_run, ok=ok), nl=False)
+        typer.echo(views.release_json(report.outcomes, report.refusals, dry_run=dry_run,
+                                      ok=report.ok), nl=False)
     else:
-        views.release_table(outcomes, refusals, dry_run=dry_run, blocked=len(operations))
-
-    if refusals:
-        blocking = "; ".join(f"{r.target}: {r.reason}" for r in refusals)
-        if target:
-            hint = "every target named with --target must be releasable"
-        else:
-            hint = "release the others by naming them with --target"
-        raise BakeryError(
-            f"release refused {len(refusals)} of {len(targets)} target(s), so nothing was"
-            f" created ({hint}): {blocking}"
-        )
-    failed = [o for o in outcomes if o.state == "failed"]
-    if failed:
-        done = [o.operation.tag for o in outcomes if o.state in ("created", "moved")]
-        raise BakeryError(
-            f"release: {len(failed)} of {len(outcomes)} tag(s) failed and are not in place:"
-            f" {', '.join(o.operation.tag for o in failed)}; created or moved: "
-            f"{', '.join(done) or 'none'}; run it again to retry (tags in place are skipped)"
-        )
+        views.release_table(report.outcomes, report.refusals, dry_run=dry_run,
+                            blocked=len(report.operations))
+    error = report.error(named=bool(target))
+    if error is not None:
+        raise BakeryError(error)
 
 
-def _run(
-    docker_call: list[str], operations: list[TagOperation], *, dry_run: bool, err: Console
-) -> list[TagOutcome]:
+def _connect() -> DockerClient:
     from bakery.docker.buildx import check_tools  # python-on-whales: only now
     from bakery.docker.client import make_client
-    from bakery.release.execute import execute
 
-    client = make_client(docker_call)
+    client = make_client(docker_call())
     check_tools(client, None)  # missing docker / buildx / engine: one line, exit 2
+    return client
+
+
+@contextlib.contextmanager
+def _progress(err: Console, *, dry_run: bool) -> Iterator[Progress]:
+    """One status line on a terminal, else a plain line per operation (CI logs)."""
     verb = "checking" if dry_run else "releasing"
-    if err.is_terminal:
-        with err.status(f"release: {verb} {len(operations)} tag(s)") as status:
-            def live(number: int, total: int, op: TagOperation) -> None:
-                status.update(f"release: [{number}/{total}] {op.tag}")
+    if not err.is_terminal:
+        def plain(number: int, total: int, op: TagOperation) -> None:
+            err.print(f"release: [{number}/{total}] {op.tag} <- {op.source}", soft_wrap=True)
 
-            return execute(client, operations, dry_run=dry_run, progress=live)
+        yield plain
+        return
+    with err.status(f"release: {verb}") as status:
+        def live(number: int, total: int, op: TagOperation) -> None:
+            status.update(f"release: [{number}/{total}] {op.tag}")
 
-    def plain(number: int, total: int, op: TagOperation) -> None:
-        err.print(f"release: [{number}/{total}] {op.tag} <- {op.source}", soft_wrap=True)
-
-    return execute(client, operations, dry_run=dry_run, progress=plain)
+        yield live

@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
 ImageOption = Annotated[
     str | None,
     typer.Option("--image", help="Test this image (exactly one target) instead of the"
-                 " bake result or the primary tag."),
+                 " bake result or the candidate name bake gives it."),
 ]
 SkipNestedOption = Annotated[
     bool, typer.Option("--skip-nested", help="Skip the nested Docker check (SKIP_NESTED=1).")

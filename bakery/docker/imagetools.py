@@ -16,6 +16,7 @@ from python_on_whales import DockerClient, DockerException
 from python_on_whales.utils import run
 
 from bakery.docker.client import first_line
+from bakery.tags.refs import parse_reference, split_domain
 
 
 class RegistryError(Exception):
@@ -23,12 +24,11 @@ class RegistryError(Exception):
 
 
 def registry_of(ref: str) -> str:
-    """The registry host of an image reference, like docker's own parsing: the first path
-    component when it has a `.` or `:` or is `localhost`, else Docker Hub."""
-    head, sep, _ = ref.partition("/")
-    if sep and ("." in head or ":" in head or head == "localhost"):
-        return head
-    return "docker.io"
+    """The registry host of an image reference, as Docker reads it (`docker.io` for Hub)."""
+    try:
+        return parse_reference(ref).registry
+    except ValueError:  # still name the registry the text points at
+        return split_domain(ref.partition("@")[0])[0]
 
 
 def _not_found(line: str) -> bool:
@@ -39,6 +39,14 @@ def _not_found(line: str) -> bool:
 def tag_digest(client: DockerClient, tag: str) -> str | None:
     """The manifest digest `tag` points at; None when the tag does not exist. Any other
     failure (registry unreachable, unauthorized, ...) is a RegistryError naming the registry."""
+    found = manifest_info(client, tag)
+    return None if found is None else found[0]
+
+
+def manifest_info(client: DockerClient, tag: str) -> tuple[str, tuple[str, ...]] | None:
+    """(digest, what it holds) of `tag`: for an index the digests of its manifests, for a
+    single manifest its own digest. None when the tag does not exist. `--format '{{json
+    .Manifest}}'` prints a manifest's descriptor, or an index with its `manifests`."""
     command = [*client.client_config.docker_cmd, "buildx", "imagetools", "inspect", tag,
                "--format", "{{json .Manifest}}"]
     try:
@@ -49,27 +57,55 @@ def tag_digest(client: DockerClient, tag: str) -> str | None:
             return None
         raise RegistryError(f"registry {registry_of(tag)}: cannot read {tag}: {line}") from None
     try:
-        digest = json.loads(str(output))["digest"]
-    except (ValueError, KeyError, TypeError):
+        doc = json.loads(str(output))
+        digest = str(doc["digest"])
+        children = tuple(str(m["digest"]) for m in doc.get("manifests") or ()) or (digest,)
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise RegistryError(
             f"registry {registry_of(tag)}: unexpected answer from `docker buildx imagetools"
             f" inspect {tag}`: {str(output)[:80]!r}"
         ) from None
-    return str(digest)
+    return digest, children
 
 
-def copy_to_tag(client: DockerClient, source: str, tag: str) -> None:
-    """`docker buildx imagetools create --tag TAG SOURCE`: a carbon copy of SOURCE's manifest
-    (an index stays an index: every platform is kept; nothing is rebuilt or pulled)."""
+def attestations(client: DockerClient, ref: str) -> dict[str, bool]:
+    """Which attestations the image at `ref` carries: {"provenance": .., "sbom": ..}, read
+    with `imagetools inspect --format '{{json .Provenance}}'` (`{"SLSA": ...}` when present,
+    `{}` when not) and `'{{json .SBOM}}'` (`{"SPDX": ...}`)."""
+    found = {}
+    for name, template, key in (("provenance", "{{json .Provenance}}", "SLSA"),
+                                ("sbom", "{{json .SBOM}}", "SPDX")):
+        command = [*client.client_config.docker_cmd, "buildx", "imagetools", "inspect", ref,
+                   "--format", template]
+        try:
+            output = str(run(command))
+        except DockerException as exc:
+            raise RegistryError(f"registry {registry_of(ref)}: cannot read {ref}:"
+                                f" {first_line(exc)}") from None
+        try:
+            doc = json.loads(output or "{}")
+        except ValueError:
+            raise RegistryError(f"registry {registry_of(ref)}: unexpected answer for {ref}:"
+                                f" {output[:80]!r}") from None
+        found[name] = isinstance(doc, dict) and bool(doc.get(key))
+    return found
+
+
+def copy_to_tag(client: DockerClient, source: str | Sequence[str], tag: str) -> None:
+    """`docker buildx imagetools create --tag TAG SOURCE...`: one source is a carbon copy of
+    its manifest (an index stays an index: every platform is kept; nothing is rebuilt or
+    pulled); several make an index of all their manifests (a multi-architecture name)."""
+    sources = [source] if isinstance(source, str) else list(source)
     try:
-        client.buildx.imagetools.create(sources=[source], tags=[tag])
+        client.buildx.imagetools.create(sources=sources, tags=[tag])
     except DockerException as exc:
         raise RegistryError(
             f"registry {registry_of(tag)}: cannot create {tag}: {first_line(exc)}"
         ) from None
 
 
-def create_argv(docker: Sequence[str], source: str, tag: str) -> list[str]:
+def create_argv(docker: Sequence[str], source: str | Sequence[str], tag: str) -> list[str]:
     """The command `copy_to_tag` runs (after the client's `docker` command), for --dry-run
     and logs."""
-    return [*docker, "buildx", "imagetools", "create", "--tag", tag, source]
+    sources = [source] if isinstance(source, str) else list(source)
+    return [*docker, "buildx", "imagetools", "create", "--tag", tag, *sources]

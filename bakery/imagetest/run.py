@@ -58,7 +58,7 @@ def script_env(
 def image_for(target: Target, results: Results | None,
               override: str | None) -> tuple[str | None, str | None]:
     """(image to test, why there is none): --image, else the bake result's image (by digest
-    after a push), else the target's primary tag."""
+    after a push), else the candidate name bake gives it."""
     if override:
         return override, None
     if results is not None and any(r.id == target.id for r in results.targets):
@@ -66,7 +66,7 @@ def image_for(target: Target, results: Results | None,
 
         ref, _digest, why = image_to_run(target, results, None)
         return ref, why
-    return target.tags.primary[0], None
+    return target.candidate, None
 
 
 def run_script(script: Path, image: str, env: Mapping[str, str]) -> int:

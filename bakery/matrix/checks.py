@@ -10,7 +10,7 @@ from packaging.version import Version
 
 from bakery.errors import ConfigError
 from bakery.suggest import did_you_mean, known
-from bakery.tags.refs import repository_problem
+from bakery.tags.refs import namespace_problem, repository_problem
 from bakery.tags.templates import check_template
 
 if TYPE_CHECKING:
@@ -30,9 +30,9 @@ def check_matrix(matrix: Matrix, *, source: str) -> None:
     def fail(path: str, message: str) -> None:
         raise ConfigError(f"{source}: {path}: {message}")
 
-    problem = repository_problem(matrix.namespace)
-    if problem or "/" in matrix.namespace:
-        fail("namespace", f"{matrix.namespace!r} is not a valid namespace: {problem or 'no /'}")
+    problem = namespace_problem(matrix.namespace)
+    if problem:
+        fail("namespace", f"{matrix.namespace!r} is not a valid namespace: {problem}")
 
     python = matrix.python
     if python.fallback is not None and Version(python.fallback) >= Version(python.primary):

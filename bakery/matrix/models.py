@@ -110,13 +110,43 @@ class CacheConfig(_Model):
     to: Strs = ()
 
 
+class PublishConfig(_Model):
+    """Where `bakery bake --push` puts candidates (never a name users pull): `staging` is a
+    namespace, candidates go to `<staging>/<image>:<primary tag>`; without it, to
+    `<namespace>/<image>-staging:<primary tag>`. `bakery release` creates every user-visible
+    name from a candidate's verified digest."""
+
+    staging: str | None = None
+    # attestations attached by BuildKit (bake `attest`), carried over by every copy release
+    # makes; `bakery verify` checks a pushed candidate has them. Needs a builder that can
+    # export them (docker-container, remote, cloud; not the plain `docker` driver).
+    provenance: Literal["off", "min", "max"] = "off"
+    sbom: bool = False
+
+
+class MultiArch(_Model):
+    """One name joining images of different architectures (an OCI index), e.g.
+    `ratio1/base_edge_node_cpu:{tag}` from the amd64 and arm64 CPU images. The members are
+    the images' default targets; they must share python, torch release and transformers."""
+
+    images: Strs
+    tags: Strs
+
+
 class DindConfig(_Model):
     suffix: str = "-d"
+    # built FROM the image target (named context `image`) in the same bake invocation
+    dockerfile: str = "images/shared/Dockerfile.dind"
     ee_dd: Literal["true", "1", "yes", "on"] = "true"
 
 
 class _Rule(_Model):
     enable: bool = True
+    # set (even to "") they replace the flavor's [release] prefix / suffix for this rule
+    prefix: str | None = None
+    suffix: str | None = None
+    # higher first; defaults as metadata-action: semver 900, edge 700, ref 600, raw 200, sha 100
+    priority: int | None = None
 
 
 class RawRule(_Rule):
@@ -126,7 +156,7 @@ class RawRule(_Rule):
 
 class ShaRule(_Rule):
     type: Literal["sha"]
-    prefix: str = "sha-"
+    prefix: str | None = "sha-"
     format: Literal["short", "long"] = "short"
 
 
@@ -139,7 +169,6 @@ class SemverRule(_Rule):
 class RefRule(_Rule):
     type: Literal["ref"]
     event: Literal["branch", "tag", "pr"]
-    prefix: str | None = None
 
 
 class EdgeRule(_Rule):
@@ -211,6 +240,8 @@ class Matrix(_Model):
     features: dict[str, Feature] = Field(default_factory=dict)
     stages: dict[str, Stage] = Field(default_factory=dict)
     cache: CacheConfig = CacheConfig()
+    publish: PublishConfig = PublishConfig()
+    multiarch: dict[str, MultiArch] = Field(default_factory=dict)
     dind: DindConfig = DindConfig()
     release: ReleaseConfig = ReleaseConfig()
     labels: dict[str, str] = Field(default_factory=dict)

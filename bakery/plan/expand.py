@@ -14,10 +14,12 @@ from packaging.version import Version
 from bakery.errors import ConfigError
 from bakery.matrix.checks import RESERVED_GROUPS
 from bakery.matrix.models import Image, Matrix
+from bakery.plan.multiarch import multiarch_indexes
 from bakery.plan.target import (
     FlagChoice,
     GitInfo,
     ImageChoice,
+    MultiArchIndex,
     Plan,
     PythonChoice,
     StageTarget,
@@ -26,9 +28,9 @@ from bakery.plan.target import (
 )
 from bakery.suggest import did_you_mean
 from bakery.tags.git import GitContext
-from bakery.tags.refs import ImageRef, normalize_version
-from bakery.tags.release import release_tags
-from bakery.tags.templates import fill
+from bakery.tags.refs import ImageRef, namespace_problem, normalize_version
+from bakery.tags.release import latest_moves, release_tags
+from bakery.tags.templates import fill, is_floating
 
 
 def arg_name(key: str) -> str:
@@ -71,13 +73,15 @@ def expand(
                 stages.setdefault(stage.id, stage)
             targets.append(target)
 
-    _check_unique(targets, matrix)
+    indexes = multiarch_indexes(matrix, targets, git, source) if matrix.multiarch else ()
+    _check_unique(targets, matrix, indexes)
     groups = _groups(matrix, targets)
     return Plan(
         git=GitInfo(ref=git.ref, sha=git.sha, source=git.source),
         targets=tuple(targets),
         stages=tuple(stages.values()),
         groups=groups,
+        multiarch=indexes,
     )
 
 
@@ -151,7 +155,9 @@ def _image_targets(
 ) -> list[tuple[Target, list[StageTarget]]]:
     selected, choices = _python_choices(matrix, image_name, decision, source)
     flags = _flags(matrix, image, decision, image_name, source)
-    repo = f"{matrix.namespace}/{image_name}"
+    repo = ImageRef.parse(f"{matrix.namespace}/{image_name}", where=f"{source}: namespace"
+                          ).repository
+    staging = _staging_repository(matrix, image_name, source)
     transformers = matrix.versions.get("transformers", "")
     targets = []
     for choice in choices:
@@ -182,23 +188,26 @@ def _image_targets(
                 "accelerator": image.accelerator,
                 "id": target_id,
             }
-            # the DinD variant differs only in config: it shares its image target's cache
-            cache_values = {**values, "id": target_id.removesuffix("-dind")}
+            cache_values = values
             variant_suffix = ("" if is_selected else f"-py{_short(choice.version)}") + (
                 matrix.dind.suffix if dind else ""
             )
             where = f"{source}: images.{image_name}"
+            # a name without {tag} floats (`...:latest`): it moves only when `latest` does
+            floats = latest_moves(matrix.release, git)
             tags = TagSet(
                 primary=(_ref(f"{repo}:{primary_tag}", f"{where} (primary tag)"),),
                 legacy=tuple(
                     _ref(fill(t, values), f"{where}.legacy_tags[{i}]")
                     for i, t in enumerate(image.legacy_tags)
+                    if floats or not is_floating(t)
                 )
                 if variant == "default"
                 else (),
                 compatibility=tuple(
                     _ref(fill(t, values), f"{where}.dind_tags[{i}]")
                     for i, t in enumerate(image.dind_tags)
+                    if floats or not is_floating(t)
                 )
                 if dind
                 else (),
@@ -214,6 +223,9 @@ def _image_targets(
             )
             args = dict(sorted(args.items()))
             stages = _stages_for(matrix, image, args, source)
+            parent = target_id.removesuffix("-dind") if dind else None
+            contexts = ({"image": f"target:{parent}"} if parent
+                        else {name: f"target:{st.id}" for name, st in stages.items()})
             targets.append((
                 Target(
                     id=target_id,
@@ -227,18 +239,54 @@ def _image_targets(
                     python=choice,
                     flags=variant_flags,
                     context=image.context,
-                    dockerfile=image.dockerfile or f"images/{image_name}/Dockerfile",
-                    contexts={name: f"target:{st.id}" for name, st in stages.items()},
+                    dockerfile=(matrix.dind.dockerfile if dind
+                                else image.dockerfile or f"images/{image_name}/Dockerfile"),
+                    contexts=contexts,
                     args=args,
                     tags=tags,
+                    candidate=_ref(f"{staging}:{primary_tag}", f"{source}: publish.staging"),
                     labels=_labels(matrix, image_name, image, choice.version, flags, primary_tag,
                                    target_id, args),
-                    cache_from=tuple(fill(c, cache_values) for c in matrix.cache.from_),
-                    cache_to=tuple(fill(c, cache_values) for c in matrix.cache.to),
+                    # a derived variant builds nothing of its own: no cache to read or write
+                    cache_from=() if dind else tuple(fill(c, cache_values)
+                                                     for c in matrix.cache.from_),
+                    cache_to=() if dind else tuple(fill(c, cache_values) for c in matrix.cache.to),
+                    derived_from=parent,
+                    attest=_attest(matrix),
                 ),
-                list(stages.values()),
+                [] if dind else list(stages.values()),
             ))
     return targets
+
+
+def _staging_repository(matrix: Matrix, image_name: str, source: str) -> str:
+    """Where bake pushes the candidates of one image: `<publish.staging>/<image>`, else
+    `<namespace>/<image>-staging` (a repository of its own, next to the product one)."""
+    staging = matrix.publish.staging
+    if staging is None:
+        return f"{matrix.namespace}/{image_name}-staging"
+    problem = namespace_problem(staging)
+    if problem:
+        raise ConfigError(f"{source}: publish.staging: {staging!r} is not a valid namespace:"
+                          f" {problem}")
+    return ImageRef.parse(f"{staging}/{image_name}", where=f"{source}: publish.staging"
+                          ).repository
+
+
+def _attest(matrix: Matrix) -> tuple[str, ...]:
+    publish = matrix.publish
+    out = [] if publish.provenance == "off" else [f"type=provenance,mode={publish.provenance}"]
+    if publish.sbom:
+        out.append("type=sbom")
+    return tuple(out)
+
+
+def _cache_ref(entry: str) -> ImageRef | None:
+    """The image reference of a `type=registry,ref=...` cache entry, if it has one."""
+    fields = dict(part.partition("=")[::2] for part in entry.split(","))
+    if fields.get("type", "registry") != "registry" or "ref" not in fields:
+        return None
+    return ImageRef.parse(fields["ref"], where=f"cache: {entry!r}")
 
 
 def _unchecked(
@@ -261,7 +309,7 @@ class _Locked:
 
 
 def _ref(text: str, where: str) -> str:
-    return str(ImageRef.parse(text, where=where))
+    return str(ImageRef.parse(text, where=where, default_tag="latest"))
 
 
 def _build_args(
@@ -354,7 +402,8 @@ def _stages_for(
     return out
 
 
-def _check_unique(targets: list[Target], matrix: Matrix) -> None:
+def _check_unique(targets: list[Target], matrix: Matrix,
+                  indexes: tuple[MultiArchIndex, ...] = ()) -> None:
     owners: dict[str, str] = {}
     for target in targets:
         if target.id in owners:
@@ -373,6 +422,31 @@ def _check_unique(targets: list[Target], matrix: Matrix) -> None:
                         f" {target.id} ({kind}); make the templates in matrix.toml distinct"
                     )
                 claimed[ref] = f"{target.id} ({kind})"
+    for index in indexes:
+        for ref in index.tags:
+            if ref in claimed:
+                raise ConfigError(
+                    f"tag {ref!r} is claimed twice: by {claimed[ref]} and by multiarch"
+                    f".{index.id}; make the templates in matrix.toml distinct"
+                )
+            claimed[ref] = f"multiarch.{index.id}"
+    public = {ImageRef.parse(ref).canonical_repository for ref in claimed}
+    for target in targets:
+        candidate = ImageRef.parse(target.candidate)
+        if candidate.canonical_repository in public:
+            raise ConfigError(
+                f"publish.staging: {target.id}'s candidate {target.candidate} is in"
+                f" {candidate.repository}, a repository users pull from; staging must be a"
+                " repository of its own"
+            )
+        for entry in (*target.cache_from, *target.cache_to):
+            cache = _cache_ref(entry)
+            if cache is not None and cache.canonical_repository in public:
+                raise ConfigError(
+                    f"cache: {target.id}'s cache {cache} is in {cache.repository}, a repository"
+                    " users pull from; give the cache a repository of its own (e.g."
+                    " ref={repo}-cache:{id})"
+                )
     group_names = dict.fromkeys(RESERVED_GROUPS, "a built-in group")
     for image_name, image in matrix.images.items():
         group_names[image_name] = f"images.{image_name} (the image's group)"

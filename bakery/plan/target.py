@@ -53,9 +53,21 @@ class Target(Frozen):
     contexts: dict[str, str]
     args: dict[str, str]
     tags: TagSet
+    # what `bakery bake --push` publishes: the staging name every tag above is copied from
+    candidate: str
     labels: dict[str, str]
     cache_from: tuple[str, ...]
     cache_to: tuple[str, ...]
+    # bake `attest` entries: provenance (mode=min|max) and SBOM attestations
+    attest: tuple[str, ...] = ()
+    # the image target this one is built FROM (named context `image`, same bake invocation):
+    # a DinD variant shares every layer of its image
+    derived_from: str | None = None
+
+    @property
+    def family(self) -> str:
+        """The image target whose bake invocation builds this target."""
+        return self.derived_from or self.id
 
 
 class StageTarget(Frozen):
@@ -76,12 +88,22 @@ class GitInfo(Frozen):
     source: str
 
 
+class MultiArchIndex(Frozen):
+    """A name `bakery release` creates as an index of its members' verified candidates."""
+
+    id: str
+    tags: tuple[str, ...]
+    members: tuple[str, ...]  # target ids, one per architecture
+    platforms: tuple[str, ...]  # the members' platforms, in the same order
+
+
 class Plan(Frozen):
     schema_version: Literal[1] = 1
     git: GitInfo
     targets: tuple[Target, ...]
     stages: tuple[StageTarget, ...]
     groups: dict[str, tuple[str, ...]]
+    multiarch: tuple[MultiArchIndex, ...] = ()
 
     def target(self, target_id: str) -> Target:
         """The target with this id; KeyError (naming it) when the plan has none."""

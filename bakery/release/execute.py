@@ -17,7 +17,14 @@ from typing import Literal
 
 from python_on_whales import DockerClient
 
-from bakery.docker.imagetools import RegistryError, copy_to_tag, create_argv, tag_digest
+from bakery.docker.imagetools import (
+    RegistryError,
+    copy_to_tag,
+    create_argv,
+    manifest_info,
+    registry_of,
+    tag_digest,
+)
 from bakery.release.operations import TagOperation
 
 State = Literal["created", "moved", "present", "would create", "would move", "failed"]
@@ -51,14 +58,14 @@ def execute(
     for number, op in enumerate(operations, 1):
         if progress is not None:
             progress(number, len(operations), op)
-        command = shlex.join(create_argv(docker, op.source, op.tag))
+        command = shlex.join(create_argv(docker, op.all_sources, op.tag))
         try:
-            current = tag_digest(client, op.tag)
+            current, in_place = _current(client, op)
         except RegistryError as exc:
             outcomes.append(TagOutcome(operation=op, state="failed", message=str(exc),
                                        command=command))
             continue
-        if current == op.digest:
+        if in_place:
             outcomes.append(TagOutcome(operation=op, state="present", command=command))
             continue
         if dry_run:
@@ -66,7 +73,7 @@ def execute(
                                        state="would create" if current is None else "would move"))
             continue
         try:
-            copy_to_tag(client, op.source, op.tag)
+            copy_to_tag(client, op.all_sources, op.tag)
         except RegistryError as exc:
             outcomes.append(TagOutcome(operation=op, state="failed", previous=current,
                                        message=str(exc), command=command))
@@ -74,3 +81,23 @@ def execute(
         outcomes.append(TagOutcome(operation=op, previous=current, command=command,
                                    state="created" if current is None else "moved"))
     return outcomes
+
+
+def _current(client: DockerClient, op: TagOperation) -> tuple[str | None, bool]:
+    """(the digest the tag points at now, whether it already holds what `op` would write).
+    A multi-architecture name is in place when its index holds exactly the manifests of the
+    members' candidates (an index made again from the same sources has the same content)."""
+    if not op.sources:
+        digest = tag_digest(client, op.tag)
+        return digest, digest == op.digest
+    found = manifest_info(client, op.tag)
+    if found is None:
+        return None, False
+    wanted: set[str] = set()
+    for source in op.sources:
+        member = manifest_info(client, source)
+        if member is None:
+            raise RegistryError(f"registry {registry_of(source)}: {source} is gone")
+        wanted.update(member[1])
+    return found[0], set(found[1]) == wanted
+

@@ -1,20 +1,30 @@
-"""Image references as small immutable values, validated before anything runs."""
+"""Image references (`[registry[:port]/]path[:tag][@digest]`) as one small immutable value.
+
+Parsed with the grammar of the distribution reference library that Docker itself uses, and
+normalized the way Docker normalizes (`ubuntu` is `docker.io/library/ubuntu`, `index.docker.io`
+is `docker.io`), so two spellings of one name always compare equal, as they do for the
+registry. Written here rather than taken from a package: the point is an error message that
+says exactly which part is wrong, where the reference library only says "invalid reference
+format".
+"""
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bakery.errors import ConfigError
 
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-# distribution/reference: lowercase path components separated by '/', optional registry host
 _COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_HOST = re.compile(
-    r"^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*"
-    r"[a-zA-Z0-9])?)*)(?::[0-9]+)?$"
-)
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_HOST = re.compile(rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])$")
+_DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
+_SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
 MAX_NAME_LENGTH = 255
+DOCKER_HUB = "docker.io"
+_HUB_ALIASES = ("index.docker.io", "registry-1.docker.io")
 
 
 def normalize_version(version: str) -> str:
@@ -33,53 +43,173 @@ def tag_problem(tag: str) -> str | None:
     return None
 
 
-def repository_problem(repository: str) -> str | None:
-    """Why `repository` is not a valid repository name, or None when it is."""
-    if not repository:
-        return "a repository name cannot be empty"
-    if len(repository) > MAX_NAME_LENGTH:
-        return f"a repository name is at most {MAX_NAME_LENGTH} characters"
-    parts = repository.split("/")
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        if not _HOST.match(parts[0]):
-            return f"{parts[0]!r} is not a valid registry host"
-        parts = parts[1:]
-    for part in parts:
+def _digest_problem(digest: str) -> str | None:
+    if digest.startswith("sha256:") and not _SHA256.match(digest):
+        return f"{digest!r} is not a sha256 digest (sha256: and 64 lowercase hex digits)"
+    if not _DIGEST.match(digest):
+        return f"{digest!r} is not a digest (algorithm:hex, e.g. sha256: and 64 hex digits)"
+    return None
+
+
+def _host_problem(domain: str) -> str | None:
+    host, port = domain, None
+    if (not domain.endswith("]") and ":" in domain) or "]:" in domain:
+        host, _, port = domain.rpartition(":")
+    if port is not None and not port.isdigit():
+        return f"registry {domain!r}: the port {port!r} must be a number"
+    if not _HOST.match(host):
+        return (f"{domain!r} is not a valid registry host (letters, digits and '-' in"
+                " dot-separated labels, optional :port)")
+    return None
+
+
+def split_domain(name: str) -> tuple[str, str]:
+    """Docker's rule: the first component is a registry when it has a `.` or `:`, is
+    `localhost`, or has an upper-case letter; otherwise the name is on Docker Hub."""
+    head, sep, rest = name.partition("/")
+    if not sep or ("." not in head and ":" not in head and head != "localhost"
+                   and head.lower() == head):
+        return DOCKER_HUB, name
+    return head, rest
+
+
+def _path_problem(path: str) -> str | None:
+    if not path:
+        return "the repository path is empty"
+    for part in path.split("/"):
+        if not part:
+            return "empty path component (a '/' at either end or two in a row)"
         if not _COMPONENT.match(part):
-            if part.lower() != part:
+            if part.lower() != part and _COMPONENT.match(part.lower()):
                 return f"path component {part!r} must be lowercase"
-            return f"path component {part!r} must match [a-z0-9]+ joined by '.', '_', '__' or '-'"
+            return (f"path component {part!r} must be lowercase letters and digits, joined by"
+                    " '.', '_', '__' or dashes")
     return None
 
 
 @dataclass(frozen=True, order=True)
 class ImageRef:
-    """`repository:tag`, both validated."""
+    """A normalized image reference: registry (`docker.io`, `ghcr.io`, `localhost:5000`),
+    repository path (`library/ubuntu`, `ratio1/base`), and an optional tag and digest.
 
-    repository: str
-    tag: str
+    Equal values name the same thing in the registry, however they were spelled.
+    `str()` gives Docker's familiar spelling (`ubuntu:24.04`, `ratio1/x:t`,
+    `ghcr.io/ratio1/x:t`); `canonical` the fully qualified one.
+    """
 
-    def __post_init__(self) -> None:
-        problem = repository_problem(self.repository) or tag_problem(self.tag)
-        if problem is None and len(str(self)) > MAX_NAME_LENGTH:
-            problem = f"the full name is at most {MAX_NAME_LENGTH} characters"
-        if problem:
-            raise ValueError(f"{self.repository}:{self.tag!s} is not a valid image name: {problem}")
-
-    def __str__(self) -> str:
-        return f"{self.repository}:{self.tag}"
+    registry: str
+    path: str
+    tag: str | None = None
+    digest: str | None = None
 
     @classmethod
-    def parse(cls, text: str, *, where: str = "") -> ImageRef:
-        """Parse `repo[:tag]` (tag defaults to `latest`); ConfigError naming `where` if invalid."""
-        slash = text.rfind("/")
-        colon = text.rfind(":")
-        if colon > slash:
-            repository, tag = text[:colon], text[colon + 1 :]
-        else:
-            repository, tag = text, "latest"
+    def parse(cls, text: str, *, where: str = "", default_tag: str | None = None) -> ImageRef:
+        """Parse and normalize `text`; ConfigError (prefixed with `where`) when invalid."""
         try:
-            return cls(repository, tag)
+            ref = parse_reference(text)
         except ValueError as exc:
             prefix = f"{where}: " if where else ""
             raise ConfigError(f"{prefix}{exc}") from None
+        if ref.tag is None and ref.digest is None and default_tag is not None:
+            ref = replace(ref, tag=default_tag)
+        return ref
+
+    @property
+    def repository(self) -> str:
+        """The repository in Docker's familiar spelling (`ubuntu`, `ratio1/x`, `ghcr.io/a/b`)."""
+        if self.registry == DOCKER_HUB:
+            path = self.path
+            if path.startswith("library/") and path.count("/") == 1:
+                return path.removeprefix("library/")
+            return path
+        return f"{self.registry}/{self.path}"
+
+    @property
+    def canonical_repository(self) -> str:
+        return f"{self.registry}/{self.path}"
+
+    @property
+    def canonical(self) -> str:
+        return self.canonical_repository + self._suffix()
+
+    def _suffix(self) -> str:
+        return (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
+
+    def __str__(self) -> str:
+        return self.repository + self._suffix()
+
+    def with_tag(self, tag: str) -> ImageRef:
+        return _checked(replace(self, tag=tag, digest=None))
+
+    def with_digest(self, digest: str) -> ImageRef:
+        """`repository@digest` (the tag dropped: a digest names the content alone)."""
+        return _checked(replace(self, tag=None, digest=digest))
+
+    def same_repository(self, other: ImageRef) -> bool:
+        return (self.registry, self.path) == (other.registry, other.path)
+
+
+def _checked(ref: ImageRef) -> ImageRef:
+    return parse_reference(ref.canonical)
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_reference(text: str) -> ImageRef:
+    """Parse one reference; ValueError with a message naming the part that is wrong.
+    (Cached: a plan parses each name several times, and the value is immutable.)"""
+    if not text:
+        raise ValueError("an image name cannot be empty")
+    if text != text.strip():
+        raise ValueError(f"{text!r} is not a valid image name: leading or trailing whitespace")
+    name, at, digest = text.partition("@")
+    if at and (problem := _digest_problem(digest)):
+        raise ValueError(f"{text!r} is not a valid image name: {problem}")
+    tag: str | None = None
+    last = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > last:
+        name, tag = name[:colon], name[colon + 1 :]
+        if problem := tag_problem(tag):
+            raise ValueError(f"{text!r} is not a valid image name: tag {tag!r}: {problem}")
+    domain, path = split_domain(name)
+    problem = _host_problem(domain)
+    if (problem is None and domain != DOCKER_HUB and "." not in domain and ":" not in domain
+            and domain != "localhost"):
+        # only its capitals make Docker read it as a registry host: surely a typo
+        problem = (f"path component {domain!r} must be lowercase (Docker would take it for a"
+                   " registry host)")
+    problem = problem or _path_problem(path)
+    if problem:
+        raise ValueError(f"{text!r} is not a valid image name: {problem}")
+    if domain in _HUB_ALIASES:
+        domain = DOCKER_HUB
+    if domain == DOCKER_HUB and "/" not in path:
+        path = f"library/{path}"
+    full = f"{domain}/{path}"
+    if len(full) > MAX_NAME_LENGTH:
+        raise ValueError(f"{text!r} is not a valid image name: the name ({full}) is"
+                         f" {len(full)} characters, at most {MAX_NAME_LENGTH} are allowed")
+    return ImageRef(domain, path, tag, digest or None)
+
+
+def namespace_problem(namespace: str) -> str | None:
+    """Why `namespace` (where repositories `<namespace>/<image>` live: `ratio1`,
+    `ghcr.io/ratio1`, `localhost:5000/acme/edge`) is not valid, or None."""
+    if "@" in namespace or (":" in namespace.rpartition("/")[2] and "/" in namespace):
+        return "a namespace names no tag or digest"
+    try:
+        parse_reference(f"{namespace}/x")
+    except ValueError as exc:
+        return str(exc).replace(f"'{namespace}/x' is not a valid image name: ", "")
+    return None
+
+
+def repository_problem(repository: str) -> str | None:
+    """Why `repository` (no tag, no digest) is not a valid repository name, or None."""
+    try:
+        ref = parse_reference(repository)
+    except ValueError as exc:
+        return str(exc).replace(f"{repository!r} is not a valid image name: ", "")
+    if ref.tag or ref.digest:
+        return "a repository names no tag or digest"
+    return None

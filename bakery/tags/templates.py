@@ -56,3 +56,12 @@ def check_template(template: str, *, where: str, fields: tuple[str, ...] = TEMPL
 def fill(template: str, values: Mapping[str, str]) -> str:
     """Fill a checked template."""
     return template.format_map(dict(values))
+
+
+def is_floating(template: str) -> bool:
+    """A legacy or compatibility name floats when its tag is fixed text that no build pins
+    (`ratio1/base_edge_node_amd64:latest`, `acme/edge:stable`; no tag means `latest`): such a
+    name moves with `latest`. A tag with a placeholder (`{machine}-{tag}`) names one build."""
+    last = template.rpartition("/")[2]
+    _, colon, tag = last.rpartition(":")
+    return not colon or not placeholders(tag)

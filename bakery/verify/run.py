@@ -24,12 +24,14 @@ from bakery.bake.results import (
     results_json,
     with_verify,
 )
+from bakery.docker.imagetools import RegistryError, attestations
 from bakery.docker.run import RunFailed, run_output
 from bakery.errors import ConfigError
 from bakery.jsonfile import write_atomic
 from bakery.matrix import Matrix
 from bakery.plan.select import select_targets
 from bakery.plan.target import Plan, Target
+from bakery.tags.refs import ImageRef, parse_reference
 from bakery.verify.compare import Check, compare, expectations, feature_packages
 
 Status = Literal["passed", "failed", "not built", "error"]
@@ -67,10 +69,8 @@ def probe_source() -> str:
 
 
 def _repository(tag: str) -> str:
-    """`host:5000/ns/name:tag` -> `host:5000/ns/name` (a ':' after the last '/' is the tag)."""
-    head, _, last = tag.rpartition("/")
-    name = last.split("@", 1)[0].split(":", 1)[0]
-    return f"{head}/{name}" if head else name
+    """`host:5000/ns/name:tag` -> `host:5000/ns/name`."""
+    return parse_reference(tag).repository
 
 
 def image_to_run(
@@ -78,7 +78,7 @@ def image_to_run(
 ) -> tuple[str | None, str | None, str | None]:
     """(image reference, digest, why there is none) for one target."""
     if override:
-        digest = override.split("@", 1)[1] if "@" in override else None
+        digest = ImageRef.parse(override, where="--image").digest
         return override, digest, None
     result: TargetResult | None = None
     if results is not None:
@@ -132,6 +132,8 @@ def verify_target(
     if target.accelerator == "cuda":
         gpu = gpu_check(client, image, target.platform, require_gpu)
         checks += () if gpu is None else (gpu,)
+    if target.attest and digest and "@" in image:
+        checks += tuple(attestation_checks(client, target, image))
     status: Status = "passed" if all(c.ok for c in checks) else "failed"
     return VerifyVerdict(target.id, status, image, digest, None, checks, probe)
 
@@ -161,6 +163,23 @@ def gpu_check(client: DockerClient, image: str, platform: str, required: bool) -
         return Check(GPU_CHECK, "True", f"cannot run here: {exc}", False)
     found = output.strip().splitlines()[-1] if output.strip() else "no output"
     return Check(GPU_CHECK, "True", found, found == "True")
+
+
+def attestation_checks(client: DockerClient, target: Target, image: str) -> list[Check]:
+    """Whether the pushed candidate carries the attestations the matrix asks for."""
+    wanted = {"provenance": next((a.split("mode=", 1)[1] for a in target.attest
+                                  if a.startswith("type=provenance")), None),
+              "sbom": "present" if "type=sbom" in target.attest else None}
+    try:
+        found = attestations(client, image)
+    except RegistryError as exc:
+        return [Check(name=f"attestation {name}", expected=f"present ({mode})"
+                      if name == "provenance" else "present", found=f"unreadable: {exc}",
+                      ok=False) for name, mode in wanted.items() if mode]
+    return [Check(name=f"attestation {name}",
+                  expected=f"present (mode={mode})" if name == "provenance" else "present",
+                  found="present" if found[name] else None, ok=found[name])
+            for name, mode in wanted.items() if mode]
 
 
 def record_verdicts(path: Path, verdicts: Sequence[VerifyVerdict]) -> set[str]:

@@ -26,6 +26,12 @@ def plan_document(plan: Plan, targets: Sequence[Target], *, matrix_path: str) ->
         "targets": [t.model_dump(mode="json") for t in targets],
         "stages": [s.model_dump(mode="json") for s in plan.stages if s.id in stage_ids],
         "groups": {name: members for name, members in groups.items() if members},
+        "multiarch": [
+            {"id": index.id, "tags": list(index.tags),
+             "members": [{"target": m, "platform": p}
+                         for m, p in zip(index.members, index.platforms, strict=True)]}
+            for index in plan.multiarch if ids & set(index.members)
+        ],
     }
 
 
@@ -34,16 +40,21 @@ def plan_json(plan: Plan, targets: Sequence[Target], *, matrix_path: str) -> str
 
 
 def gha_matrix(matrix: Matrix, targets: Sequence[Target]) -> str:
-    """A `strategy.matrix` value: `{"include": [{target, platform, runner, ...}]}`."""
+    """A `strategy.matrix` value: `{"include": [{target, platform, runner, ...}]}`, one job
+    per family: an image target and its DinD variant are one job named by the image's group
+    (`bake --target <image>` builds both in one invocation, so they share every layer; on two
+    runners they would not)."""
+    ids = {t.id for t in targets}
     include = [
         {
-            "target": t.id,
+            "target": t.image if any(u.derived_from == t.id for u in targets) else t.id,
             "image": t.image,
             "platform": t.platform,
             "runner": matrix.runners[t.arch],  # type: ignore[index]
             "gpu": t.accelerator == "cuda",
         }
         for t in targets
+        if t.derived_from not in ids
     ]
     return json.dumps({"include": include}, separators=(",", ":")) + "\n"
 
@@ -71,12 +82,30 @@ def plan_table(plan: Plan, targets: Sequence[Target]) -> None:
                         style="green" if flag.enabled else "yellow")
             line.append(f"  {flag.reason}", style="dim")
             console.print(line)
+        line = Text("  staged   ", style="dim")
+        line.append(target.candidate)
+        line.append("  bake --push; release copies every name below from its verified digest",
+                    style="dim")
+        console.print(line)
         for kind, label in _TAG_KINDS:
             for ref in getattr(target.tags, kind):
                 line = Text(f"  {label:<9}", style="dim")
                 line.append(ref, style="bold" if kind == "primary" else "")
                 console.print(line)
     ids = {t.id for t in targets}
+    shown_indexes = [i for i in plan.multiarch if ids & set(i.members)]
+    if shown_indexes:
+        console.print()
+        console.print(Text("multi-arch names (release joins the members' verified candidates)",
+                           style="bold"))
+    for index in shown_indexes:
+        joined = ", ".join(f"{m} ({p})" for m, p in zip(index.members, index.platforms,
+                                                         strict=True))
+        for tag in index.tags:
+            line = Text(f"  {index.id:<12} ", style="cyan")
+            line.append(tag)
+            line.append(f"  <- {joined}", style="dim")
+            console.print(line)
     console.print()
     console.print(Text("groups", style="bold"))
     for name, members in plan.groups.items():

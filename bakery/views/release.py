@@ -1,11 +1,12 @@
-"""How `bakery release` reports: target -> tag -> created / moved / already present / refused.
+"""How `bakery release` reports: target -> tag -> created / moved / already in place / refused.
 
 JSON (`--format json`; `schema_version` changes on any incompatible edit; docs/release.md):
 
     {"schema_version": 1, "ok": true, "dry_run": false,
      "refused": [{"target": "...", "reason": "..."}],
      "tags": [{"target": "...", "tag": "repo:tag", "kind": "legacy" | "compatibility" | "release",
-               "source": "repo@sha256:...", "digest": "sha256:...",
+               "source": "repo@sha256:...", "sources": ["repo@sha256:..."],
+               "digest": "sha256:...",
                "state": "created" | "moved" | "present" | "would create" | "would move" | "failed",
                "previous": "sha256:..." | null, "message": "..." | null,
                "command": "docker buildx imagetools create --tag repo:tag repo@sha256:..."}]}
@@ -21,7 +22,7 @@ from bakery.release.execute import TagOutcome
 from bakery.release.operations import Refusal
 
 RELEASE_SCHEMA_VERSION = 1
-_LABEL = {"created": "created", "moved": "moved", "present": "already present",
+_LABEL = {"created": "created", "moved": "moved", "present": "already in place",
           "would create": "would create", "would move": "would move", "failed": "FAILED"}
 
 
@@ -35,7 +36,8 @@ def release_document(
         "refused": [{"target": r.target, "reason": r.reason} for r in refusals],
         "tags": [
             {"target": o.operation.target, "tag": o.operation.tag, "kind": o.operation.kind,
-             "source": o.operation.source, "digest": o.operation.digest, "state": o.state,
+             "source": o.operation.source, "sources": list(o.operation.all_sources),
+             "digest": o.operation.digest, "state": o.state,
              "previous": o.previous, "message": o.message,
              "command": o.command}
             for o in outcomes

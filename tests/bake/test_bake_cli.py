@@ -28,7 +28,7 @@ PIP_STEP = ("[python 3/4] RUN uv pip install --system --no-cache --no-compile to
 def primary_tags(target: str) -> tuple[str, ...]:
     from bakery.plan.load import load_plan
 
-    return load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan.target(target).tags.primary
+    return (load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan.target(target).candidate,)
 
 
 def fake_digest(target: str) -> str:
@@ -72,9 +72,10 @@ def test_default_selection_is_the_default_group_one_bake_each(
 
 
 @pytest.mark.parametrize(("args", "targets", "flags", "sets"), [
-    (["--target", "gpu", "--load"], [GPU, f"{GPU}-dind"], ["--load"], [REVISION]),
+    # an image and its DinD variant: one family, one bake
+    (["--target", "gpu", "--load"], [(GPU, f"{GPU}-dind")], ["--load"], [REVISION]),
     (["--target", GPU, "--push"], [GPU], ["--push"], [REVISION]),
-    (["--target", "arm64", "--builder", "cloud", "--push"], [ARM, f"{ARM}-dind"],
+    (["--target", "arm64", "--builder", "cloud", "--push"], [(ARM, f"{ARM}-dind")],
      ["--builder", "cloud", "--push"], [REVISION]),
     (["--target", "*-py312", "--set", "*.args.UV_VERSION=0.9.12", "--set",
       f"{REVISION_LABEL}=override"], [f"{i}-py312" for i in
@@ -87,16 +88,19 @@ def test_default_selection_is_the_default_group_one_bake_each(
 ])
 def test_command_lines(
     fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
-    args: list[str], targets: list[str], flags: list[str], sets: list[str] | None,
+    args: list[str], targets: list[str | tuple[str, ...]], flags: list[str],
+    sets: list[str] | None,
 ) -> None:
     fake_docker.monkeypatch.setenv("FAKE_DOCKER_BUILDERS", "default,cloud")
     result = bake(capsys, out, *args)
     assert result.code == 0, result.err
     expected = []
-    for target in targets:
+    for family in targets:
+        members = family if isinstance(family, tuple) else (family,)
         pairs = sets if sets is not None else (
-            [REVISION, f"{CPU}.args.A=1"] if target == CPU else [REVISION])
-        expected.append(expected_argv(out, target, *flags, sets=tuple(pairs)))
+            [REVISION, f"{CPU}.args.A=1"] if members[0] == CPU else [REVISION])
+        expected.append(expected_argv(out, members[0], *flags, sets=tuple(pairs),
+                                      targets=members))
     assert sorted(fake_docker.bakes()) == sorted(expected)
     if "--builder" in args:
         assert ["buildx", "inspect", "--bootstrap", "cloud"] in fake_docker.calls()
@@ -197,15 +201,16 @@ def test_results_file_default_location_and_schema(
                         "targets"}
     assert raw["schema_version"] == 1 and raw["ok"] is True and raw["output"] == "cache"
     assert raw["matrix"] == "matrix.toml" and raw["bake_file"] == "docker-bake.hcl"
-    assert raw["jobs"] == 2  # min(4, 2 targets)
+    assert raw["jobs"] == 1  # one family (the image and its DinD variant): one bake
     target = raw["targets"][0]
     assert target["id"] == "edge_cpu-py313" and target["platform"] == "linux/amd64"
-    assert target["tags"] == ["acme/edge_cpu:py3.13.9-th2.9.1.cpu-tr4.57.1"]
+    assert target["tags"] == ["acme/edge_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1"]
     assert target["error"] is None and target["started_at"].endswith("Z")
     assert target["log_file"] == ".bakery/logs/edge_cpu-py313.log"
     assert target["command"][1:] == [
         "buildx", "bake", "--progress", "plain", "--file", "docker-bake.hcl", "--set", REVISION,
-        "--metadata-file", ".bakery/metadata/edge_cpu-py313.json", "edge_cpu-py313"]
+        "--metadata-file", ".bakery/metadata/edge_cpu-py313.json", "edge_cpu-py313",
+        "edge_cpu-py313-dind"]
     assert (small_repo / target["log_file"]).exists()
     assert f"results in {Path('.bakery') / 'results.json'}" in result.out
 
@@ -236,9 +241,9 @@ def test_dry_run_prints_the_exact_commands_and_runs_nothing(
     commands = [shlex.split(line) for line in result.out.splitlines()
                 if not line.startswith("#")]
     assert commands[0] == ["mkdir", "-p", str(out / "metadata")]
-    assert commands[1:] == [[str(fake_docker.path), *expected_argv(out, t, "--push")]
-                            for t in (GPU, f"{GPU}-dind")]
-    assert "2 docker buildx bake invocation(s); bakery runs up to 2 at a time" in result.out
+    assert commands[1:] == [[str(fake_docker.path), *expected_argv(
+        out, GPU, "--push", targets=(GPU, f"{GPU}-dind"))]]
+    assert "1 docker buildx bake invocation" in result.out
 
 
 @pytest.mark.parametrize("selection", [["gpu"], ["fallback", "arm64"], ["*-dind"], ["all"],
@@ -253,8 +258,11 @@ def test_bake_builds_exactly_what_plan_shows(
                    *flags)
     planned = [t["id"] for t in json.loads(plan.out)["targets"]]
     result = bake(capsys, out, "--dry-run", *flags)
-    built = [shlex.split(line)[-1] for line in result.out.splitlines()
-             if " buildx bake " in line and not line.startswith("#")]
+    built = []
+    for line in result.out.splitlines():
+        if " buildx bake " in line and not line.startswith("#"):
+            argv = shlex.split(line)
+            built += argv[argv.index("--metadata-file") + 2:]
     assert built == planned and planned
 
 
@@ -315,7 +323,7 @@ def test_render_builds_from_a_temporary_rendered_file(
     doc = load_results(out / "results.json")
     assert doc.bake_file == str(used)
     # the fake read the tags from the rendered file
-    assert doc.targets[0].tags == ("acme/edge_gpu:py3.13.9-th2.9.1-tr4.57.1",)
+    assert doc.targets[0].tags == ("acme/edge_gpu-staging:py3.13.9-th2.9.1-tr4.57.1",)
 
 
 def test_dry_run_with_render_keeps_the_rendered_file_it_prints(

@@ -35,12 +35,22 @@ def plan() -> Plan:
     return load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan
 
 
-def test_one_invocation_per_target_in_plan_order(plan: Plan) -> None:
-    targets = select_targets(plan, ["gpu", "arm64"])
+def test_one_invocation_per_family_in_plan_order(plan: Plan) -> None:
+    targets = select_targets(plan, ["gpu", "arm64", "fallback"])
     invocations = plan_invocations(targets, fail_fast=False, metadata_dir=META)
-    assert [i.targets for i in invocations] == [(t.id,) for t in targets]
-    assert [i.name for i in invocations] == [t.id for t in targets]
-    assert [i.metadata_file for i in invocations] == [META / f"{t.id}.json" for t in targets]
+    gpu, arm = "base_edge_node_amd64_gpu-py313", "base_edge_node_arm64_cpu-py313"
+    gpu12, arm12 = "base_edge_node_amd64_gpu-py312", "base_edge_node_arm64_cpu-py312"
+    cpu12 = "base_edge_node_amd64_cpu-py312"
+    # an image and its DinD variant in one bake (the variant is built FROM that very build);
+    # every other target alone, so one broken family never hides another's result
+    assert [i.targets for i in invocations] == [
+        (gpu, f"{gpu}-dind"), (gpu12,), (cpu12,), (arm, f"{arm}-dind"), (arm12,)]
+    assert [i.name for i in invocations] == [gpu, gpu12, cpu12, arm, arm12]
+    assert [i.metadata_file for i in invocations] == [
+        META / f"{name}.json" for name in (gpu, gpu12, cpu12, arm, arm12)]
+    (alone,) = plan_invocations(select_targets(plan, [f"{gpu}-dind"]), fail_fast=False,
+                                metadata_dir=META)
+    assert (alone.name, alone.targets) == (gpu, (f"{gpu}-dind",))
 
 
 def test_fail_fast_is_one_invocation_for_everything(plan: Plan) -> None:
@@ -66,15 +76,16 @@ def test_overrides_reach_only_invocations_that_build_a_matching_target(plan: Pla
     (cpu,) = select_targets(plan, ["base_edge_node_amd64_cpu-py313"])
     overrides = {
         "*.args.UV_VERSION": "0.9.12",
-        f"{gpu.id}.args.TENSORRT": "false",   # also reaches the DinD variant, which inherits
+        f"{gpu.id}.args.TENSORRT": "false",
         "*-py313-dind.args.EE_DD_DEFAULT": "false",
     }
     by_name = {i.name: i for i in plan_invocations(
         [gpu, gpu_dind, cpu], fail_fast=False, metadata_dir=META, overrides=overrides)}
-    assert by_name[gpu.id].overrides == {
-        "*.args.UV_VERSION": "0.9.12", f"{gpu.id}.args.TENSORRT": "false"}
-    assert by_name[gpu_dind.id].overrides == overrides
+    assert by_name[gpu.id].overrides == overrides  # the family's bake builds all three
     assert by_name[cpu.id].overrides == {"*.args.UV_VERSION": "0.9.12"}
+    (dind_alone,) = plan_invocations([gpu_dind], fail_fast=False, metadata_dir=META,
+                                     overrides={f"{cpu.id}.args.X": "1"})
+    assert dind_alone.overrides == {}
 
 
 def test_overrides_follow_shared_stages_used_as_named_contexts(plan: Plan) -> None:

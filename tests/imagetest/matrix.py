@@ -20,7 +20,8 @@ features = { bitsandbytes = "off" }
 """
 CPU_TARGET = "edge_cpu-py311"
 ARM_TARGET = "edge_arm-py311"
-CPU_PRIMARY = "acme/edge_cpu:py3.11.2-th2.9.1.cpu-tr4.57.1"
+# the name bake gives the image (its candidate, in staging): what `bakery test` runs by default
+CPU_CANDIDATE = "acme/edge_cpu-staging:py3.11.2-th2.9.1.cpu-tr4.57.1"
 
 
 def write_project(directory: Path) -> Path:

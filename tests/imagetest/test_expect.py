@@ -14,7 +14,7 @@ from bakery.imagetest.run import PROBE, image_for, script_env, script_path
 from bakery.plan.load import LoadedPlan, load_plan
 from bakery.verify.compare import codec_promise
 from tests.engine.standin import DEBIAN_DOCKER, DEBIAN_PYTHON, MATCHING_PACKAGES, MATCHING_TOOLS
-from tests.imagetest.matrix import ARM_TARGET, CPU_PRIMARY, CPU_TARGET, MATRIX, write_project
+from tests.imagetest.matrix import ARM_TARGET, CPU_TARGET, MATRIX, write_project
 from tests.support.cli import MINIMAL_MATRIX, run_cli
 from tests.verify.matrix import write_results
 
@@ -118,13 +118,13 @@ def test_image_for_a_target(tmp_path: Path) -> None:
     loaded = _loaded(tmp_path)
     cpu = loaded.plan.target(CPU_TARGET)
     assert image_for(cpu, None, "my/image:1") == ("my/image:1", None)
-    assert image_for(cpu, None, None) == (CPU_PRIMARY, None)
+    assert image_for(cpu, None, None) == (cpu.candidate, None)
     digest = "sha256:" + "a" * 64
     pushed = load_results(write_results(tmp_path / "r.json",
                                         {CPU_TARGET: ("localhost:5000/acme/edge_cpu:x", digest)}))
     assert image_for(cpu, pushed, None) == (f"localhost:5000/acme/edge_cpu@{digest}", None)
     arm = loaded.plan.target(ARM_TARGET)
-    assert image_for(arm, pushed, None)[0] == arm.tags.primary[0]  # not in the results
+    assert image_for(arm, pushed, None)[0] == arm.candidate  # not in the results
 
 
 def test_script_path_is_next_to_the_matrix(tmp_path: Path) -> None:

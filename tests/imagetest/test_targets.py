@@ -9,7 +9,7 @@ from bakery.bake.results import load_results
 from bakery.imagetest import run as imagetest
 from bakery.plan.load import load_plan
 from bakery.plan.target import Target
-from tests.imagetest.matrix import ARM_TARGET, CPU_PRIMARY, CPU_TARGET, MATRIX
+from tests.imagetest.matrix import ARM_TARGET, CPU_CANDIDATE, CPU_TARGET, MATRIX
 from tests.verify.matrix import write_results
 
 SCRIPT = Path("images/test_image.sh")
@@ -41,9 +41,9 @@ def run_all(tmp_path: Path, codes: dict[str, int], **options: object) -> tuple[
 
 def test_a_foreign_architecture_is_skipped_without_a_qemu_handler(tmp_path: Path) -> None:
     tally, report, ran = run_all(tmp_path, {})
-    assert ran == [(CPU_TARGET, CPU_PRIMARY)]
+    assert ran == [(CPU_TARGET, CPU_CANDIDATE)]
     assert tally == imagetest.ImageTestTally(passed=(CPU_TARGET,), skipped=(ARM_TARGET,))
-    assert report[0] == f"== {CPU_TARGET}: {SCRIPT} {CPU_PRIMARY}"
+    assert report[0] == f"== {CPU_TARGET}: {SCRIPT} {CPU_CANDIDATE}"
     assert report[1].startswith(f"SKIP target {ARM_TARGET}: linux/arm64 does not match")
     assert tally.summary() == "bakery test: 1 passed, 0 failed, 1 skipped (platform)"
 

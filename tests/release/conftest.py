@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.release.data import IDS, digest, entry, primary, write_results
+from tests.release.data import IDS, candidate, digest, entry, write_results
 from tests.support.cli import MINIMAL_MATRIX
 from tests.support.fake_docker import FakeDocker
 
@@ -28,9 +28,9 @@ class FakeRegistry:
 @pytest.fixture
 def registry(tmp_path: Path, fake_docker: FakeDocker, monkeypatch: pytest.MonkeyPatch
              ) -> FakeRegistry:
-    """What `bakery bake --push` left in the registry: each target's primary tag."""
+    """What `bakery bake --push` left in the registry: each target's candidate, in staging."""
     path = tmp_path / "registry.json"
-    path.write_text(json.dumps({primary(t): digest(t) for t in IDS}))
+    path.write_text(json.dumps({candidate(t): digest(t) for t in IDS}))
     monkeypatch.setenv("FAKE_DOCKER_REGISTRY", str(path))
     for name in ("FAKE_DOCKER_CREATE_FAIL", "FAKE_DOCKER_REGISTRY_DOWN"):
         monkeypatch.delenv(name, raising=False)

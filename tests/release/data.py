@@ -34,7 +34,12 @@ def digest(name: str) -> str:
 
 
 def repository(target: str) -> str:
-    return plan().target(target).repository
+    """The staging repository bake pushed `target`'s candidate to (release copies from it)."""
+    return plan().target(target).candidate.rsplit(":", 1)[0]
+
+
+def candidate(target: str) -> str:
+    return plan().target(target).candidate
 
 
 def primary(target: str) -> str:
@@ -42,9 +47,10 @@ def primary(target: str) -> str:
 
 
 def to_create(target: str) -> list[str]:
-    """The tags release creates for `target`, in plan order: legacy, compatibility, release."""
+    """The names release creates for `target`, in plan order: primary, legacy, compatibility,
+    release."""
     tags = plan().target(target).tags
-    return [*tags.legacy, *tags.compatibility, *tags.release]
+    return [*tags.primary, *tags.legacy, *tags.compatibility, *tags.release]
 
 
 def verify_record(target: str, **changes: Any) -> dict[str, Any]:
@@ -54,10 +60,10 @@ def verify_record(target: str, **changes: Any) -> dict[str, Any]:
 
 
 def entry(target: str, **changes: Any) -> dict[str, Any]:
-    """One target's result: built ok, pushed under its primary tag, verified on its digest."""
+    """One target's result: built ok, pushed as its candidate, verified on its digest."""
     return {
         "id": target, "status": "ok", "platform": "linux/amd64", "digest": digest(target),
-        "tags": [primary(target)], "duration_s": 1.0, "started_at": "2026-11-28T10:00:00Z",
+        "tags": [candidate(target)], "duration_s": 1.0, "started_at": "2026-11-28T10:00:00Z",
         "error": None, "command": [], "build_ref": None, "log_file": None,
         "verify": verify_record(target),
     } | changes

@@ -80,7 +80,7 @@ def test_a_second_run_changes_nothing(
     assert len(imagetools(fake_docker, "create")) == creates  # not one create call
     assert registry.tags() == before
     total = sum(len(to_create(t)) for t in IDS)
-    assert f"{total} already present" in again.out and "created" not in again.out
+    assert f"{total} already in place" in again.out and "created" not in again.out
     as_json = release(capsys, project, "--target", "dind", "--format", "json")
     assert {t["state"] for t in json.loads(as_json.out)["tags"]} == {"present"}
 
@@ -111,7 +111,7 @@ def test_dry_run_prints_every_operation_and_creates_nothing(
             line = (f"{fake_docker.path} buildx imagetools create --tag {tag}"
                     f" {repository(target)}@{digest(target)}")
             assert (line in done.out) == (tag != "acme/edge_gpu:1.2.0"), tag
-    assert "would move from sha256:" in done.out and "already present" in done.out
+    assert "would move from sha256:" in done.out and "already in place" in done.out
     doc = json.loads(release(capsys, project, "--dry-run", "--format", "json").out)
     states = {t["tag"]: t["state"] for t in doc["tags"]}
     assert doc["dry_run"] is True and doc["ok"] is True
@@ -185,8 +185,8 @@ def test_a_failure_midway_says_what_was_and_was_not_done(
                                  " Unauthorized")
     assert {t["state"] for t in tags.values()} == {"created"}
     error = one_line(done)
-    assert "1 of 11 tag(s) failed and are not in place: acme/edge_cpu:1.2.0;" in error
-    assert "created or moved: acme/edge:x86_64-py3.13.9-th2.9.1.cpu-tr4.57.1, " in error
+    assert "1 of 14 tag(s) failed and are not in place: acme/edge_cpu:1.2.0;" in error
+    assert "created or moved: acme/edge_cpu:py3.13.9-th2.9.1.cpu-tr4.57.1, " in error
     assert "acme/edge_cpu:1.2.0" not in registry.tags()
     # the retry does only what is missing
     monkeypatch.delenv("FAKE_DOCKER_CREATE_FAIL")
@@ -208,7 +208,7 @@ def test_an_unreachable_registry_is_a_failure_naming_it(
     assert messages == {f"registry docker.io: cannot read {tag}: ERROR: failed to do request:"
                         ' Head "https://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000: connect:'
                         " connection refused" for tag in to_create("edge_gpu-py313")}
-    assert "3 of 3 tag(s) failed" in one_line(done)
+    assert "4 of 4 tag(s) failed" in one_line(done)
 
 
 def test_json_summary_schema(
@@ -223,11 +223,12 @@ def test_json_summary_schema(
     latest = next(t for t in doc["tags"] if t["tag"] == "acme/edge_gpu:latest")
     assert latest == {
         "target": "edge_gpu-py313", "tag": "acme/edge_gpu:latest", "kind": "release",
-        "source": f"acme/edge_gpu@{digest('edge_gpu-py313')}",
+        "source": f"acme/edge_gpu-staging@{digest('edge_gpu-py313')}",
+        "sources": [f"acme/edge_gpu-staging@{digest('edge_gpu-py313')}"],
         "digest": digest("edge_gpu-py313"), "state": "moved",
         "previous": digest("last release"), "message": None,
         "command": f"{fake_docker.path} buildx imagetools create --tag acme/edge_gpu:latest"
-                   f" acme/edge_gpu@{digest('edge_gpu-py313')}",
+                   f" acme/edge_gpu-staging@{digest('edge_gpu-py313')}",
     }
     write_results(project / ".bakery" / "results.json",
                   [entry(t, verify=None) if t == "edge_gpu-py312" else entry(t) for t in IDS])
