@@ -27,7 +27,7 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
 )
 DOCKER_HUB = "registry-1.docker.io"
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
