@@ -84,7 +84,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-bf0e0d1200" {
+target "stage-edge-node-base-amd64-804d5b1fa0" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -109,7 +109,6 @@ target "stage-edge-node-base-amd64-bf0e0d1200" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -118,7 +117,7 @@ target "stage-edge-node-base-amd64-bf0e0d1200" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-94c202e22c" {
+target "stage-edge-node-base-amd64-93e3a01412" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -143,7 +142,6 @@ target "stage-edge-node-base-amd64-94c202e22c" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -152,7 +150,7 @@ target "stage-edge-node-base-amd64-94c202e22c" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-2a64968a87" {
+target "stage-edge-node-base-amd64-842a5b9c17" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -177,7 +175,6 @@ target "stage-edge-node-base-amd64-2a64968a87" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -186,7 +183,7 @@ target "stage-edge-node-base-amd64-2a64968a87" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-1283739635" {
+target "stage-edge-node-base-amd64-565f4c93c2" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -211,7 +208,6 @@ target "stage-edge-node-base-amd64-1283739635" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -220,7 +216,7 @@ target "stage-edge-node-base-amd64-1283739635" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-b75e2c71d4" {
+target "stage-edge-node-base-arm64-bc5ddfdb13" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -245,7 +241,6 @@ target "stage-edge-node-base-arm64-b75e2c71d4" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "slim"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -254,7 +249,7 @@ target "stage-edge-node-base-arm64-b75e2c71d4" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-a7ed1fc974" {
+target "stage-edge-node-base-arm64-36e3318815" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -279,7 +274,6 @@ target "stage-edge-node-base-arm64-a7ed1fc974" {
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "slim"
     NODE_VERSION = "22.23.3"
-    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NGROK_VERSION = "3.30.0"
@@ -291,7 +285,7 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-bf0e0d1200"
+    edge-node-base = "target:stage-edge-node-base-amd64-804d5b1fa0"
   }
   platforms = [
     "linux/amd64",
@@ -308,7 +302,6 @@ target "base_edge_node_amd64_gpu-py313" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -347,7 +340,6 @@ target "base_edge_node_amd64_gpu-py313" {
     "ai.ratio1.edge-node.uv" = "0.9.11"
     "org.opencontainers.image.base.name" = "ubuntu:24.04"
     "org.opencontainers.image.description" = "Edge node base, x86_64 with CUDA 12.8 PyTorch"
-    "org.opencontainers.image.licenses" = "Apache-2.0"
     "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
     "org.opencontainers.image.title" = "base_edge_node_amd64_gpu"
     "org.opencontainers.image.vendor" = "Ratio1"
@@ -398,7 +390,6 @@ target "base_edge_node_amd64_gpu-py313-dind" {
     "ai.ratio1.edge-node.uv" = "0.9.11"
     "org.opencontainers.image.base.name" = "ubuntu:24.04"
     "org.opencontainers.image.description" = "Edge node base, x86_64 with CUDA 12.8 PyTorch"
-    "org.opencontainers.image.licenses" = "Apache-2.0"
     "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
     "org.opencontainers.image.title" = "base_edge_node_amd64_gpu"
     "org.opencontainers.image.vendor" = "Ratio1"
@@ -414,7 +405,7 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-94c202e22c"
+    edge-node-base = "target:stage-edge-node-base-amd64-93e3a01412"
   }
   platforms = [
     "linux/amd64",
@@ -431,7 +422,6 @@ target "base_edge_node_amd64_gpu-py312" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -470,7 +460,6 @@ target "base_edge_node_amd64_gpu-py312" {
     "ai.ratio1.edge-node.uv" = "0.9.11"
     "org.opencontainers.image.base.name" = "ubuntu:24.04"
     "org.opencontainers.image.description" = "Edge node base, x86_64 with CUDA 12.8 PyTorch"
-    "org.opencontainers.image.licenses" = "Apache-2.0"
     "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
     "org.opencontainers.image.title" = "base_edge_node_amd64_gpu"
     "org.opencontainers.image.vendor" = "Ratio1"
@@ -492,7 +481,7 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-2a64968a87"
+    edge-node-base = "target:stage-edge-node-base-amd64-842a5b9c17"
   }
   platforms = [
     "linux/amd64",
@@ -509,7 +498,6 @@ target "base_edge_node_amd64_cpu-py313" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -548,7 +536,6 @@ target "base_edge_node_amd64_cpu-py313" {
     "ai.ratio1.edge-node.uv" = "0.9.11"
     "org.opencontainers.image.base.name" = "ubuntu:24.04"
     "org.opencontainers.image.description" = "Edge node base, x86_64 CPU-only PyTorch"
-    "org.opencontainers.image.licenses" = "Apache-2.0"
     "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
     "org.opencontainers.image.title" = "base_edge_node_amd64_cpu"
     "org.opencontainers.image.vendor" = "Ratio1"
@@ -599,7 +586,6 @@ target "base_edge_node_amd64_cpu-py313-dind" {
     "ai.ratio1.edge-node.uv" = "0.9.11"
     "org.opencontainers.image.base.name" = "ubuntu:24.04"
     "org.opencontainers.image.description" = "Edge node base, x86_64 CPU-only PyTorch"
-    "org.opencontainers.image.licenses" = "Apache-2.0"
     "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
     "org.opencontainers.image.title" = "base_edge_node_amd64_cpu"
     "org.opencontainers.image.vendor" = "Ratio1"
@@ -615,7 +601,7 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-1283739635"
+    edge-node-base = "target:stage-edge-node-base-amd64-565f4c93c2"
   }
   platforms = [
     "linux/amd64",
@@ -632,7 +618,6 @@ target "base_edge_node_amd64_cpu-py312" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "00b5c43d88958dbbf45339c4d5e9a76289c7e25876fd08270b379e485e151fc5"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -671,7 +656,6 @@ target "base_edge_node_amd64_cpu-py312" {
     "ai.ratio1.edge-node.uv" = "0.9.11"
     "org.opencontainers.image.base.name" = "ubuntu:24.04"
     "org.opencontainers.image.description" = "Edge node base, x86_64 CPU-only PyTorch"
-    "org.opencontainers.image.licenses" = "Apache-2.0"
     "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
     "org.opencontainers.image.title" = "base_edge_node_amd64_cpu"
     "org.opencontainers.image.vendor" = "Ratio1"
@@ -693,7 +677,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-b75e2c71d4"
+    edge-node-base = "target:stage-edge-node-base-arm64-bc5ddfdb13"
   }
   platforms = [
     "linux/arm64",
@@ -710,7 +694,6 @@ target "base_edge_node_arm64_cpu-py313" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -749,7 +732,6 @@ target "base_edge_node_arm64_cpu-py313" {
     "ai.ratio1.edge-node.uv" = "0.9.11"
     "org.opencontainers.image.base.name" = "ubuntu:24.04"
     "org.opencontainers.image.description" = "Edge node base, arm64 (Raspberry Pi / arm64v8) CPU-only PyTorch"
-    "org.opencontainers.image.licenses" = "Apache-2.0"
     "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
     "org.opencontainers.image.title" = "base_edge_node_arm64_cpu"
     "org.opencontainers.image.vendor" = "Ratio1"
@@ -800,7 +782,6 @@ target "base_edge_node_arm64_cpu-py313-dind" {
     "ai.ratio1.edge-node.uv" = "0.9.11"
     "org.opencontainers.image.base.name" = "ubuntu:24.04"
     "org.opencontainers.image.description" = "Edge node base, arm64 (Raspberry Pi / arm64v8) CPU-only PyTorch"
-    "org.opencontainers.image.licenses" = "Apache-2.0"
     "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
     "org.opencontainers.image.title" = "base_edge_node_arm64_cpu"
     "org.opencontainers.image.vendor" = "Ratio1"
@@ -816,7 +797,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-a7ed1fc974"
+    edge-node-base = "target:stage-edge-node-base-arm64-36e3318815"
   }
   platforms = [
     "linux/arm64",
@@ -833,7 +814,6 @@ target "base_edge_node_arm64_cpu-py312" {
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
     NGROK_VERSION = "3.30.0"
-    NODE_SHA256 = "894b9938b215d40b3a38db094ef436d02b3bc7dd16f04fca145a4735cd9e9035"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -872,7 +852,6 @@ target "base_edge_node_arm64_cpu-py312" {
     "ai.ratio1.edge-node.uv" = "0.9.11"
     "org.opencontainers.image.base.name" = "ubuntu:24.04"
     "org.opencontainers.image.description" = "Edge node base, arm64 (Raspberry Pi / arm64v8) CPU-only PyTorch"
-    "org.opencontainers.image.licenses" = "Apache-2.0"
     "org.opencontainers.image.source" = "https://github.com/Ratio1/edge_node_base_images"
     "org.opencontainers.image.title" = "base_edge_node_arm64_cpu"
     "org.opencontainers.image.vendor" = "Ratio1"

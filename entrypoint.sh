@@ -1,34 +1,45 @@
 #!/bin/sh
 # entrypoint.sh: the Docker-in-Docker launcher of every edge-node image.
-# The same bytes go into every image; POSIX sh only.
+# The same bytes go into every image; POSIX sh only. The images run it under an init
+# (ENTRYPOINT ["/usr/bin/docker-init", "--", "/usr/local/bin/entrypoint.sh"], docker-init being
+# Docker's tini), which forwards signals to it and reaps zombies; the images have no CMD.
 #
-# EE_DD unset, empty, 0, false, no or off (any case): exec the command at once. Nothing else
-#   happens and nothing is written to stdout.
+# EE_DD unset, empty, 0, false, no or off (any case): exec the command at once (without one,
+#   an interactive shell: bash, else sh). Nothing else happens and nothing is written.
 # Any other EE_DD value: start dockerd, wait until `docker info` answers, then run the command
 #   and stay as its supervisor: SIGTERM/SIGINT/SIGHUP/SIGQUIT go to the command; when it ends,
-#   dockerd is stopped gracefully (its shutdown stops the inner containers with their stop
-#   signal) and the container exits with the command's status. Without a command the container
-#   runs dockerd as its service until it is stopped (exit 0 after a clean stop).
-#   If dockerd does not answer in time, or dies, the reason (the tail of its log) goes to stderr
-#   and the exit status is 1. Diagnostics always go to stderr, never to stdout.
+#   dockerd is stopped (see below) and the container exits with the command's status.
+#   Without a command (the image default) dockerd is the container's service, as in
+#   docker:dind: the container stays up until it is stopped, and exits 0 after a clean stop.
+#   Stopping: the inner containers get their stop signal first, all at once, then dockerd gets
+#   SIGTERM; the whole shutdown is bounded by DOCKERD_STOP_TIMEOUT, which by default fits in
+#   the 10 s `docker stop` grants before its SIGKILL.
+#   dockerd's own output goes to the container's stderr (`docker logs`, bounded by Docker's log
+#   driver), never to a file that grows inside the container. If dockerd does not answer in
+#   time, or dies, the reason goes to stderr and the exit status is 1. The entrypoint's own
+#   messages always go to stderr, never to stdout.
 #
 # Settings (environment), used only when EE_DD is on:
 #   DOCKERD_START_TIMEOUT   seconds to wait for `docker info` (default 60)
-#   DOCKERD_STOP_TIMEOUT    seconds dockerd gets to stop before SIGKILL (default 30); give the
-#                           outer container more: `docker stop -t 40`
+#   DOCKERD_STOP_TIMEOUT    seconds the whole shutdown may take (default 8: inside the default
+#                           grace of `docker stop`). The inner containers get all but 3 of
+#                           them (at least 1) before they are killed, dockerd the rest before
+#                           SIGKILL. A larger value needs a larger grace: `docker stop -t 40`
 #   DOCKERD_STORAGE_DRIVER  storage driver (DOCKER_DRIVER is read too). Default: overlay2 if a
 #                           test overlay mount works in the data root, else fuse-overlayfs if
 #                           /dev/fuse and the binary exist, else vfs
 #   DOCKERD_DATA_ROOT       dockerd --data-root (default /var/lib/docker; a volume there lets
 #                           overlay2 work)
-#   DOCKER_TLS_CERTDIR      where TLS material lives (default /certs): ca/ (kept when present,
-#                           so a user-provided CA is used), server/, client/ (DOCKER_CERT_PATH
-#                           for clients). dockerd listens on the unix socket and on
+#   DOCKER_TLS_CERTDIR      where TLS material lives (default /certs): ca/, server/, client/
+#                           (DOCKER_CERT_PATH for clients). Renewed at every start: the server
+#                           and client certificates are issued again; the CA this script made
+#                           (CN "edge-node dockerd CA") is made again when it expires within
+#                           30 days; a CA of your own (any other) is kept and used as it is.
+#                           dockerd listens on the unix socket and on
 #                           tcp://0.0.0.0:2376 with --tlsverify. Set it to the empty string for
 #                           plain tcp on 2375 instead (no TLS: only on trusted networks).
 #   DOCKER_TLS_SAN          extra subjectAltNames of the server certificate, e.g.
 #                           "DNS:edge-1 IP:10.0.0.5"
-#   DOCKERD_LOG             dockerd's log file (default /var/log/dockerd.log)
 #   DOCKERD_ARGS            extra dockerd arguments, split on whitespace
 # Needs: dockerd, docker (CLI), openssl; uses iptables-legacy when nftables does not work.
 
@@ -36,8 +47,8 @@ ee_dd=${EE_DD-}
 case $ee_dd in
   '' | 0 | [Ff][Aa][Ll][Ss][Ee] | [Nn][Oo] | [Oo][Ff][Ff])
     if [ "$#" -eq 0 ]; then
-      echo "entrypoint.sh: no command given (and EE_DD=${ee_dd:-<unset>}: no dockerd to run)" >&2
-      exit 2
+      # The image default: an interactive shell.
+      if command -v bash >/dev/null 2>&1; then set -- bash; else set -- sh; fi
     fi
     exec "$@"
     ;;
@@ -49,9 +60,8 @@ log() { printf '%s: %s\n' "$me" "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 start_timeout=${DOCKERD_START_TIMEOUT:-60}
-stop_timeout=${DOCKERD_STOP_TIMEOUT:-30}
+stop_timeout=${DOCKERD_STOP_TIMEOUT:-8}
 data_root=${DOCKERD_DATA_ROOT:-/var/lib/docker}
-dockerd_log=${DOCKERD_LOG:-/var/log/dockerd.log}
 socket=unix:///var/run/docker.sock
 
 for setting in "DOCKERD_START_TIMEOUT=$start_timeout" "DOCKERD_STOP_TIMEOUT=$stop_timeout"; do
@@ -68,16 +78,20 @@ for tool in dockerd docker; do
   command -v "$tool" >/dev/null 2>&1 || die "EE_DD=$ee_dd but '$tool' is not installed"
 done
 
-# Run the docker CLI against the local engine only, whatever the command's own environment says.
-local_docker() {
+# Run the docker CLI against the local engine only, whatever the command's own environment says,
+# for at most $1 seconds.
+docker_within() {
   (
     unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
+    seconds=$1
+    shift
     if command -v timeout >/dev/null 2>&1; then
-      exec timeout 10 docker --host "$socket" "$@"
+      exec timeout "$seconds" docker --host "$socket" "$@"
     fi
     exec docker --host "$socket" "$@"
   )
 }
+local_docker() { docker_within 10 "$@"; }
 
 # True while the process runs; false once it is gone or a zombie (not yet reaped: kill -0 would
 # still succeed on it).
@@ -98,6 +112,7 @@ exit_for_signal() {
 # A signal that arrives before the command runs stops the start-up; later ones go to the
 # process being supervised ($child).
 child=
+service=
 pending_signal=
 got_signal=
 signalled=
@@ -105,7 +120,9 @@ signalled=
 on_signal() {
   got_signal=$1
   signalled=$1
-  if [ -n "$child" ]; then
+  if [ -n "$service" ]; then
+    :
+  elif [ -n "$child" ]; then
     kill "-$1" "$child" 2>/dev/null
   else
     pending_signal=$1
@@ -145,8 +162,7 @@ fi
 
 # ------------------------------------------------------------------------------ storage
 overlay_works() {
-  probe=$1/.entrypoint-overlay-probe.$$
-  rm -rf "$probe"
+  probe=$(mktemp -d "$1/.entrypoint-overlay-probe.XXXXXX" 2>/dev/null) || return 1
   mkdir -p "$probe/lower" "$probe/upper" "$probe/work" "$probe/merged" 2>/dev/null || return 1
   ok=1
   if mount -t overlay overlay \
@@ -203,12 +219,17 @@ if ! iptables -nL >/dev/null 2>&1; then
 fi
 
 # ------------------------------------------------------------------------------ TLS
-# CA in ca/ (kept if present: a user-provided CA is used as is; without its key, existing
-# server certificates are used as they are). Server and client certificates are issued again
-# at every start, so the server's names follow the container's hostname and addresses.
+# CA in ca/: kept if present (a user-provided CA is used as is; without its key, existing
+# server certificates are used as they are), except the CA this script made itself, which is
+# made again when it expires within 30 days. Server and client certificates are issued again at
+# every start, so they never expire on a running node and the server's names follow the
+# container's hostname and addresses.
+generated_ca_cn="edge-node dockerd CA"
+renew_before=$((30 * 24 * 3600))
+
 # openssl, with its chatter (stdout too: never ours to use) kept back unless it fails.
 ossl() {
-  ossl_err=${TMPDIR:-/tmp}/entrypoint-openssl.$$
+  ossl_err=$(mktemp) || return 1
   if openssl "$@" >"$ossl_err" 2>&1; then
     rm -f "$ossl_err"
     return 0
@@ -234,17 +255,34 @@ tls_issue() { # dir common-name extensions-file
   ossl verify -CAfile "$1/ca.pem" "$1/cert.pem"
 }
 
+# True when the certificate in $1 is still valid $renew_before seconds from now.
+tls_lasts() {
+  openssl x509 -noout -checkend "$renew_before" -in "$1" >/dev/null 2>&1
+}
+
 tls_generate() {
   umask 077
   mkdir -p "$certdir/ca" "$certdir/server" "$certdir/client" || return 1
+  if [ -s "$certdir/ca/cert.pem" ] && ! tls_lasts "$certdir/ca/cert.pem"; then
+    subject=$(openssl x509 -noout -subject -nameopt RFC2253 -in "$certdir/ca/cert.pem" 2>/dev/null)
+    if [ "$subject" = "subject=CN=$generated_ca_cn" ] && [ -s "$certdir/ca/key.pem" ]; then
+      log "the CA in $certdir/ca (made here) expires within 30 days or has expired:" \
+        "making a new one; clients need the new $certdir/client material"
+      rm -f "$certdir/ca/cert.pem" "$certdir/ca/key.pem" || return 1
+    else
+      log "WARNING: the CA in $certdir/ca (yours: kept) expires within 30 days or has expired"
+    fi
+  fi
   if [ ! -s "$certdir/ca/cert.pem" ]; then
     tls_key "$certdir/ca/key.pem" || return 1
     ossl req -new -x509 -key "$certdir/ca/key.pem" -days 825 -sha256 \
-      -subj "/CN=edge-node dockerd CA" -out "$certdir/ca/cert.pem" || return 1
+      -subj "/CN=$generated_ca_cn" -out "$certdir/ca/cert.pem" || return 1
   elif [ ! -s "$certdir/ca/key.pem" ]; then
     if [ -s "$certdir/server/cert.pem" ] && [ -s "$certdir/server/key.pem" ] \
       && [ -s "$certdir/server/ca.pem" ]; then
       log "no $certdir/ca/key.pem: using the server certificate in $certdir/server as it is"
+      tls_lasts "$certdir/server/cert.pem" \
+        || log "WARNING: $certdir/server/cert.pem expires within 30 days or has expired"
       return 0
     fi
     log "$certdir/ca/cert.pem comes without ca/key.pem: provide the CA key, or" \
@@ -252,7 +290,7 @@ tls_generate() {
     return 1
   fi
 
-  ext=$certdir/server/extfile.cnf
+  ext=$(mktemp) || return 1
   san="DNS:localhost,DNS:docker,IP:127.0.0.1,IP:::1"
   host=$(hostname 2>/dev/null || cat /etc/hostname 2>/dev/null) && [ -n "$host" ] \
     && san="$san,DNS:$host"
@@ -302,8 +340,6 @@ start_dockerd() {
   fi
   # shellcheck disable=SC2086 # DOCKERD_ARGS is a whitespace-separated list on purpose
   set -- "$@" ${DOCKERD_ARGS:-}
-  { mkdir -p "$(dirname "$dockerd_log")" && printf '' >"$dockerd_log"; } 2>/dev/null \
-    || die "cannot write the dockerd log $dockerd_log"
   # Its own session: a Ctrl-C on the terminal reaches the command, not dockerd, which is stopped
   # only once the command has ended.
   if command -v setsid >/dev/null 2>&1; then
@@ -311,31 +347,38 @@ start_dockerd() {
   else
     set -- dockerd "$@"
   fi
-  PATH=$dockerd_path "$@" </dev/null >>"$dockerd_log" 2>&1 &
+  # Its output (stdout too: never the command's) goes to our stderr, i.e. `docker logs`.
+  PATH=$dockerd_path "$@" </dev/null 1>&2 &
   dockerd_pid=$!
 }
 start_dockerd
 
-dockerd_log_tail() {
-  log "last lines of $dockerd_log (grpc chatter left out):"
-  grep -v 'module=grpc' "$dockerd_log" 2>/dev/null | tail -n 20 >&2
-}
-
-# Stop dockerd gracefully (it stops its containers first), bounded by DOCKERD_STOP_TIMEOUT.
+# Stop the inner containers (their stop signal, all at once), then dockerd, all within
+# DOCKERD_STOP_TIMEOUT seconds; sets $dockerd_status (0: dockerd stopped cleanly).
 stop_dockerd() {
-  alive "$dockerd_pid" || return 0
-  kill -TERM "$dockerd_pid" 2>/dev/null
-  waited=0
-  while alive "$dockerd_pid"; do
-    if [ "$waited" -ge "$stop_timeout" ]; then
-      log "dockerd did not stop within ${stop_timeout}s: killing it"
-      kill -KILL "$dockerd_pid" 2>/dev/null
-      break
+  dockerd_status=0
+  if alive "$dockerd_pid"; then
+    deadline=$(($(date +%s) + stop_timeout))
+    grace=$((stop_timeout - 3))
+    [ "$grace" -ge 1 ] || grace=1
+    running=$(local_docker ps --quiet 2>/dev/null)
+    if [ -n "$running" ]; then
+      # shellcheck disable=SC2086 # one container id per word
+      docker_within "$((grace + 2))" stop --time "$grace" $running >/dev/null 2>&1 \
+        || log "could not stop every inner container in ${grace}s: dockerd stops the rest"
     fi
-    sleep 1
-    waited=$((waited + 1))
-  done
+    kill -TERM "$dockerd_pid" 2>/dev/null
+    while alive "$dockerd_pid"; do
+      if [ "$(date +%s)" -ge "$deadline" ]; then
+        log "dockerd did not stop within DOCKERD_STOP_TIMEOUT=${stop_timeout}s: killing it"
+        kill -KILL "$dockerd_pid" 2>/dev/null
+        break
+      fi
+      sleep 0.2 2>/dev/null || sleep 1
+    done
+  fi
   wait "$dockerd_pid" 2>/dev/null
+  dockerd_status=$?
   return 0
 }
 
@@ -349,14 +392,13 @@ while ! info_error=$(local_docker info 2>&1 >/dev/null); do
   if ! alive "$dockerd_pid"; then
     wait "$dockerd_pid" 2>/dev/null
     log "dockerd exited (status $?) before it answered" \
-      "(storage driver: $driver; does the container have the privileges DinD needs?)"
-    dockerd_log_tail
+      "(storage driver: $driver; does the container have the privileges DinD needs?" \
+      "dockerd's own messages are above)"
     exit 1
   fi
   if [ $(($(date +%s) - started)) -ge "$start_timeout" ]; then
     log "dockerd did not answer within DOCKERD_START_TIMEOUT=${start_timeout}s" \
       "(storage driver: $driver); docker info said: $info_error"
-    dockerd_log_tail
     stop_dockerd
     exit 1
   fi
@@ -385,13 +427,27 @@ supervise() {
 }
 
 if [ "$#" -eq 0 ]; then
-  # No command: dockerd is the service. A stop signal goes to dockerd (graceful shutdown).
+  # No command: dockerd is the service. A stop signal stops the inner containers, then dockerd
+  # (on_signal only notes it while $service is set).
+  service=yes
   child=$dockerd_pid
-  supervise
-  if [ "$status" -ne 0 ]; then
-    log "dockerd exited with status $status${signalled:+ after SIG$signalled}"
-    dockerd_log_tail
+  status=1
+  while [ -z "$signalled" ] && alive "$dockerd_pid"; do
+    wait "$dockerd_pid"
+    status=$?
+  done
+  if [ -n "$signalled" ]; then
+    log "got SIG$signalled: stopping the inner containers, then dockerd"
+    stop_dockerd
+    [ "$dockerd_status" -eq 0 ] || log "dockerd exited with status $dockerd_status"
+    exit "$dockerd_status"
   fi
+  # Gone on its own: its status is collected by now, or still to be collected.
+  wait "$dockerd_pid" 2>/dev/null
+  again=$?
+  [ "$again" -ne 127 ] && status=$again
+  log "dockerd exited on its own with status $status"
+  [ "$status" -ne 0 ] || status=1
   exit "$status"
 fi
 

@@ -8,14 +8,16 @@
 #
 # Installed: the engine (docker.io, containerd, runc, iptables) and what tests/engine/images.py
 # needs to build test images without a registry (debootstrap for a Debian root filesystem,
-# busybox-static for a FROM-scratch image). The preinstalled 28.x client in /usr/local/bin stays
-# first on PATH; Debian's 20.10 client lands in /usr/bin.
+# busybox-static for a FROM-scratch image) and arm64 emulation (qemu-user-static and
+# binfmt-support: the qemu-aarch64 handler is registered, so the arm64 stand-ins and the
+# Raspberry Pi gate run here). The preinstalled 28.x client in /usr/local/bin stays first on
+# PATH; Debian's 20.10 client lands in /usr/bin.
 set -euo pipefail
 
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
 ENGINE_START_TIMEOUT=${ENGINE_START_TIMEOUT:-60}
 ENGINE_PACKAGES=(docker.io containerd runc iptables)
-TOOL_PACKAGES=(debootstrap busybox-static docker-registry)
+TOOL_PACKAGES=(debootstrap busybox-static docker-registry qemu-user-static binfmt-support)
 
 log() { printf 'start-engine: %s\n' "$*" >&2; }
 
@@ -44,6 +46,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# arm64 containers, emulated: binfmt_misc mounted and Debian's qemu-aarch64 handler enabled (it
+# is registered with the F flag, so containers need no qemu of their own).
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
+    || log "binfmt_misc cannot be mounted: the arm64 tests will be skipped"
+fi
+if [ -e /proc/sys/fs/binfmt_misc/register ]; then
+  update-binfmts --enable qemu-aarch64 || log "the qemu-aarch64 handler could not be enabled"
 fi
 
 if engine_answers; then

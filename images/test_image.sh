@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_image.sh: test one built edge-node image on this host. POSIX sh; needs only
-# a docker CLI and engine (no Python, no jq on the host: the image's own python3 reads the probe).
-# `bakery test` is a thin driver around this script, so both always check the same things.
+# a docker CLI and engine (no Python, no jq on the host: the image's own python3 runs the probe,
+# bakery/verify/probe.py, which also judges: the same comparison `bakery verify` makes).
+# `bakery test` is a thin driver around this script, so all three check the same things.
 #
 #   images/test_image.sh IMAGE [--expect-file FILE]
 #
@@ -20,11 +21,17 @@
 #   EXPECT_TOKENIZERS   exact versions (torch with its local tag, e.g. 2.9.1+cpu)
 #   EXPECT_TORCH_CUDA   the CUDA version torch was built for (12.8), or `none`
 #   EXPECT_FFMPEG, EXPECT_NODE, EXPECT_NPM, EXPECT_DOCKER, EXPECT_DOCKERD, EXPECT_NGROK,
-#   EXPECT_UV           tool versions. ffmpeg, node and ngrok must be present in any case.
+#   EXPECT_UV           tool versions (compared as PEP 440 versions where they are ones)
 #   EXPECT_PACKAGES     "dist=version dist=absent ...": more distributions (feature packages)
+#   EXPECT_IMPORTS      "torch tensorrt ...": modules that must import
+#   EXPECT_TORCH_OP     ok: a tiny torch matmul runs
+#   EXPECT_PYTHON_HEADERS ok: Python.h is in sysconfig's include dir
+#   EXPECT_FFMPEG_CODECS "encoder:libx264 decoder:h264 ...": what the ffmpeg profile promises
+#   EXPECT_EE_DD        the image's EE_DD default (false; true for the -d variants)
 # Always checked: `uv pip check` passes.
 #
 # Settings:
+#   REQUIRE_GPU=1       a GPU check that cannot run (no driver, no --gpus) fails, not skips
 #   SKIP_NESTED=1       skip the nested Docker check
 #   NESTED_VIA          embedded (default): start the image's own dockerd (EE_DD=true) with
 #                       DIND_RUN_FLAGS; socket: use the host engine through DOCKER_SOCKET
@@ -78,7 +85,7 @@ if [ -n "$expect_file" ]; then
     case $line in *=*) ;; *) die "$expect_file:$lineno: expected KEY=VALUE, got '$line'" ;; esac
     case $key in
       '' | [0-9]* | *[!A-Z0-9_]*) die "$expect_file:$lineno: '$key' is not a variable name" ;;
-      EXPECT_* | SKIP_NESTED | NESTED_* | DIND_RUN_FLAGS | DOCKER_SOCKET) ;;
+      EXPECT_* | SKIP_NESTED | NESTED_* | DIND_RUN_FLAGS | DOCKER_SOCKET | REQUIRE_GPU) ;;
       *) die "$expect_file:$lineno: unknown setting '$key'" ;;
     esac
     case $value in
@@ -142,11 +149,18 @@ if [ -z "$platform" ]; then
 fi
 image_arch=$(docker_arch "${platform#*/}")
 platform_flag=
+cpu_env=
 if [ "$image_arch" != "$host" ]; then
   handler=${BINFMT_DIR:-/proc/sys/fs/binfmt_misc}/qemu-$(qemu_name "$image_arch")
   if [ -r "$handler" ] && grep -qx enabled "$handler"; then
     echo "platform: $platform on a linux/$host host, emulated by qemu ($handler)"
     platform_flag=--platform=$platform
+    # Emulate the oldest CPU the arm64 image must run on, the Raspberry Pi 4's Cortex-A72 (no
+    # LSE atomics): a wheel built for newer cores fails here, not on the devices.
+    if [ "$image_arch" = arm64 ]; then
+      cpu_env=QEMU_CPU=cortex-a72
+      echo "platform: emulating a Cortex-A72 (Raspberry Pi 4): $cpu_env"
+    fi
   else
     skip image "$platform does not match the linux/$host host and no qemu binfmt handler is\
  registered ($handler); run it on a $image_arch host or register qemu-user-static"
@@ -156,141 +170,51 @@ else
   echo "platform: $platform matches the host"
 fi
 
-# `docker run --rm` of the image, with --platform when emulated.
+# `docker run --rm` of the image, with --platform (and the CPU to emulate) when emulated.
 run_image() {
   # shellcheck disable=SC2086 # platform_flag is empty or one word
-  docker run --rm $platform_flag "$@"
+  # --init: a command killed by a signal (SIGILL under the emulated Pi CPU) must die, and as
+  # PID 1 under qemu it cannot.
+  docker run --rm --init $platform_flag ${cpu_env:+-e "$cpu_env"} "$@"
 }
 
 # ------------------------------------------------------------------------------ probe
 probe=${PROBE:-$(dirname "$0")/../bakery/verify/probe.py}
 [ -r "$probe" ] || die "the probe $probe is missing (set PROBE to bakery/verify/probe.py)"
 
-# Runs in the image's python3: runs the probe (read from stdin) and prints its JSON report as
-# flat `key=value` lines the shell can read; a null value gets no line.
-flatten='
-import contextlib, io, json, sys
-source = sys.stdin.read()
-out = io.StringIO()
-sys.argv = ["probe.py"] + sys.argv[1:]
-with contextlib.redirect_stdout(out):
-    exec(compile(source, "probe.py", "exec"), {"__name__": "__main__"})
-report = json.loads(out.getvalue().strip().splitlines()[-1])
-def emit(key, value):
-    if value is not None:
-        print(key + "=" + " | ".join(str(value).splitlines()))
-emit("arch", report.get("arch"))
-emit("python", report.get("python"))
-for name, version in (report.get("packages") or {}).items():
-    emit("package." + name, version)
-emit("torch_cuda", report.get("torch_cuda"))
-for name, version in (report.get("tools") or {}).items():
-    emit("tool." + name, version)
-check = report.get("uv_pip_check")
-if check is not None:
-    emit("uv_pip_check", "ok" if check.get("ok") else "failed: " + str(check.get("output")))
-for name, message in (report.get("errors") or {}).items():
-    emit("error." + name, message)
-'
-
-dists=
-for pair in ${EXPECT_PACKAGES:-}; do
-  dists="$dists ${pair%%=*}"
+# The EXPECT_* variables go into the image, where the probe judges them with the same code
+# `bakery verify` uses (probe.py --expect-env: PASS/FAIL/SKIP lines).
+set --
+for variable in $(env | sed -n 's/^\(EXPECT_[A-Z0-9_]*\)=.*/\1/p'); do
+  set -- "$@" -e "$variable"
 done
-# shellcheck disable=SC2086 # dists: one word per distribution name
-report=$(run_image -i --network none --entrypoint python3 "$image" -c "$flatten" $dists \
+checks=$(run_image -i --network none "$@" --entrypoint python3 "$image" - --expect-env \
   <"$probe" 2>&1)
 probe_status=$?
-
-# found KEY: print the probe's value for KEY; status 1 when the probe has none.
-found() {
-  printf '%s\n' "$report" | awk -v key="$1=" \
-    'index($0, key) == 1 { print substr($0, length(key) + 1); hit = 1; exit } END { exit !hit }'
-}
-
-# check NAME EXPECTED KEY: assert the probe's KEY equals EXPECTED ("absent": has no value).
-check() {
-  if value=$(found "$3"); then :; else value=; fi
-  if [ "$2" = absent ]; then
-    if [ -z "$value" ]; then pass "$1 absent"; else fail "$1" absent "$value"; fi
-  elif [ -z "$value" ]; then
-    case $3 in
-      uv_pip_check) why="uv is not installed" ;;
-      *) why=$(found "error.${3#*.}") || why="not installed" ;;
-    esac
-    fail "$1" "$2" "absent ($why)"
-  elif [ "$value" = "$2" ]; then
-    pass "$1 $value"
-  else
-    fail "$1" "$2" "$value"
-  fi
-}
-
-# expect NAME VARIABLE KEY: `check` when the variable is set, else a reasoned skip.
-expect() {
-  eval "wanted=\${$2:-}"
-  if [ -n "$wanted" ]; then
-    check "$1" "$wanted" "$3"
-  else
-    skip "$1" "$2 is not set"
-  fi
-}
-
-if [ "$probe_status" -ne 0 ] || ! found python >/dev/null; then
-  why=$(printf '%s\n' "$report" | grep -i error | head -n 1)
-  [ -n "$why" ] || why=$(printf '%s\n' "$report" | tail -n 1)
-  fail probe "a JSON report from $probe" "$why"
+if [ "$probe_status" -ne 0 ] || ! printf '%s\n' "$checks" | grep -q '^\(PASS\|FAIL\) '; then
+  why=$(printf '%s\n' "$checks" | grep -i error | tail -n 1)
+  [ -n "$why" ] || why=$(printf '%s\n' "$checks" | tail -n 1)
+  fail probe "a judgement from $probe" "$why"
   skip versions "the probe did not run"
 else
-  expect python EXPECT_PYTHON python
-  expect arch EXPECT_ARCH arch
-  for name in torch torchvision torchaudio transformers tokenizers; do
-    variable=EXPECT_$(echo "$name" | tr '[:lower:]' '[:upper:]')
-    expect "$name" "$variable" "package.$name"
-  done
-  if [ -n "${EXPECT_TORCH_CUDA:-}" ] && [ "${EXPECT_TORCH_CUDA}" = none ] \
-    && found package.torch >/dev/null && ! found torch_cuda >/dev/null \
-    && ! found error.torch_cuda >/dev/null; then
-    pass "torch cuda none"
-  else
-    expect "torch cuda" EXPECT_TORCH_CUDA torch_cuda
-  fi
-  for name in ffmpeg node npm docker dockerd ngrok uv; do
-    variable=EXPECT_$(echo "$name" | tr '[:lower:]' '[:upper:]')
-    eval "wanted=\${$variable:-}"
-    if [ -n "$wanted" ]; then
-      check "$name" "$wanted" "tool.$name"
-    else
-      case $name in
-        ffmpeg | node | ngrok)
-          if value=$(found "tool.$name"); then
-            pass "$name present ($value)"
-          else
-            why=$(found "error.$name") || why="not on PATH"
-            fail "$name" present "absent ($why)"
-          fi
-          ;;
-        *) skip "$name" "$variable is not set" ;;
-      esac
-    fi
-  done
-  for pair in ${EXPECT_PACKAGES:-}; do
-    case $pair in
-      ?*=?*) check "${pair%%=*}" "${pair#*=}" "package.${pair%%=*}" ;;
-      *) fail EXPECT_PACKAGES "dist=version or dist=absent" "'$pair'" ;;
-    esac
-  done
-  [ -n "${EXPECT_PACKAGES:-}" ] || skip packages "EXPECT_PACKAGES is not set"
-  check "uv pip check" ok uv_pip_check
+  printf '%s\n' "$checks" | grep '^\(PASS\|FAIL\|SKIP\) '
+  passed=$((passed + $(printf '%s\n' "$checks" | grep -c '^PASS ')))
+  failed=$((failed + $(printf '%s\n' "$checks" | grep -c '^FAIL ')))
+  skipped=$((skipped + $(printf '%s\n' "$checks" | grep -c '^SKIP ')))
 fi
 
 # ------------------------------------------------------------------------------ GPU
 gpu_skip() {
+  if [ "${REQUIRE_GPU:-0}" != 0 ] && [ -n "${REQUIRE_GPU:-}" ]; then
+    fail "gpu" "a GPU check that runs (REQUIRE_GPU=$REQUIRE_GPU)" "$1"
+    return
+  fi
   skip "gpu nvidia-smi" "$1"
   skip "gpu torch.cuda" "$1"
 }
 if [ "${EXPECT_ACCELERATOR:-}" = cpu ]; then
-  gpu_skip "a cpu image (EXPECT_ACCELERATOR=cpu)"
+  skip "gpu nvidia-smi" "a cpu image (EXPECT_ACCELERATOR=cpu)"
+  skip "gpu torch.cuda" "a cpu image (EXPECT_ACCELERATOR=cpu)"
 elif ! command -v nvidia-smi >/dev/null 2>&1; then
   gpu_skip "nvidia-smi is not on this host's PATH (no NVIDIA driver)"
 elif ! nvidia-smi -L >/dev/null 2>&1; then

@@ -105,11 +105,11 @@ def test_build_args_carry_every_pin(shipped: dict[str, object]) -> None:
     assert args["PYTHON_VERSION"] == "3.13.9"  # type: ignore[index]
     assert args["TENSORRT"] == "true"  # type: ignore[index]
     assert args["TENSORRT_INDEX_URL"] == "https://pypi.nvidia.com"  # type: ignore[index]
-    assert args["NODE_SHA256"].startswith("00b5c43d")  # type: ignore[index]
+    assert args["UV_SHA256"].startswith("e97906ca")  # type: ignore[index]
     arm = by_id(shipped)["base_edge_node_arm64_cpu-py313"]["args"]
     assert arm["TORCH_INDEX_URL"] == "" and arm["TENSORRT"] == "false"  # type: ignore[index]
     assert arm["FFMPEG_PROFILE"] == "slim"  # type: ignore[index]
-    assert arm["NODE_SHA256"].startswith("894b9938")  # type: ignore[index]
+    assert arm["UV_SHA256"].startswith("d901269e")  # type: ignore[index]
 
 
 def test_flags_say_why(shipped: dict[str, object]) -> None:

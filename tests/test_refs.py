@@ -168,3 +168,10 @@ def test_namespaces(namespace: str, problem: str | None) -> None:
 def test_valid_repositories(repo: str) -> None:
     assert repository_problem(repo) is None
     assert "names no tag" in (repository_problem(repo + ":t") or "")
+
+
+@pytest.mark.parametrize("text", ["acme/x:0\n", "acme/x\n", "acme/x@sha256:" + "a" * 64 + "\n"])
+def test_a_trailing_newline_is_not_part_of_a_valid_name(text: str) -> None:
+    """`$` in a pattern also matches before a final newline; names must not slip through."""
+    with pytest.raises(ValueError, match="is not a valid image name"):
+        parse_reference(text)

@@ -63,6 +63,11 @@ def test(
     image: ImageOption = None,
     skip_nested: SkipNestedOption = False,
     nested_via: NestedViaOption = None,
+    require_gpu: Annotated[
+        bool,
+        typer.Option("--require-gpu", help="A GPU check of a cuda target that cannot run here"
+                     " (no driver, no --gpus) fails instead of being skipped (REQUIRE_GPU=1)."),
+    ] = False,
     print_env: PrintEnvOption = False,
     results: ResultsOption = None,
     matrix: MatrixOption = DEFAULT_MATRIX,
@@ -87,7 +92,7 @@ def test(
                             comment=f"{targets[0].id}, from {matrix}"), nl=False)
         return
     tally = _run(loaded, targets, image=image, results=results, skip_nested=skip_nested,
-                 nested_via=nested_via)
+                 nested_via=nested_via, require_gpu=require_gpu)
     typer.echo(tally.summary())
     if tally.failed:
         raise BakeryError(f"test: {len(tally.failed)} of {len(targets)} target(s) failed:"
@@ -96,7 +101,7 @@ def test(
 
 def _run(
     loaded: LoadedPlan, targets: list[Target], *, image: str | None, results: Path | None,
-    skip_nested: bool, nested_via: NestedVia | None,
+    skip_nested: bool, nested_via: NestedVia | None, require_gpu: bool = False,
 ) -> ImageTestTally:
     import os
 
@@ -116,7 +121,8 @@ def _run(
     def run(chosen: Target, ref: str) -> int:
         env = script_env(os.environ, expectation_env(chosen, loaded.matrix),
                          skip_nested=skip_nested,
-                         nested_via=None if nested_via is None else nested_via.value)
+                         nested_via=None if nested_via is None else nested_via.value,
+                         require_gpu=require_gpu)
         return run_script(script, ref, env)
 
     return test_targets(

@@ -44,6 +44,11 @@ def verify(
     image: ImageOption = None,
     results: ResultsOption = None,
     format: FormatOption = OutputFormat.table,
+    require_gpu: Annotated[
+        bool,
+        typer.Option("--require-gpu", help="The GPU check of a cuda target (torch.cuda with"
+                     " --gpus all) fails when it cannot run here, instead of being left out."),
+    ] = False,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
     """Run each target's built image with a probe and compare python, torch (with its local
@@ -72,7 +77,8 @@ def verify(
     source = probe_source()
     verdicts = verify_targets(
         targets, bake_results, image, report=ConsoleReport(_stderr()),
-        probe=lambda t, ref, digest: verify_target(client, t, loaded.matrix, ref, digest, source),
+        probe=lambda t, ref, digest: verify_target(client, t, loaded.matrix, ref, digest, source,
+                                                   require_gpu=require_gpu),
     )
     recorded = record_verdicts(results_path, verdicts) if bake_results is not None else set()
     _show(verdicts, format, results_path, recorded, have_results=bake_results is not None)

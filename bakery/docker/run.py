@@ -59,9 +59,12 @@ def run_output(
     args: Sequence[str],
     *,
     platform: str | None = None,
+    gpus: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> str:
-    """stdout of `docker run --rm --network none --entrypoint ENTRYPOINT [--platform P] IMAGE
-    ARGS...`, the image pulled first when it is not local. RunFailed with one line otherwise."""
+    """stdout of `docker run --rm --network none --entrypoint ENTRYPOINT [--platform P]
+    [--gpus G] IMAGE ARGS...`, the image pulled first when it is not local. RunFailed with one
+    line otherwise."""
     try:
         if not client.image.exists(image):
             # pulled here, quietly, so pull progress never mixes with the command's output
@@ -74,7 +77,10 @@ def run_output(
         # the exception carries none); streamed, stderr lands in the DockerException
         for source, chunk in client.container.run(
             image, list(args), entrypoint=entrypoint, remove=True, platform=platform,
-            networks=["none"], pull="never", stream=True,
+            networks=["none"], pull="never", stream=True, gpus=gpus, envs=env or {},
+            # not PID 1: a command killed by a signal (SIGILL of a wheel for newer CPUs) must
+            # die, and under qemu emulation PID 1 cannot, hanging the run
+            init=True,
         ):
             if source == "stdout":
                 stdout.append(chunk)

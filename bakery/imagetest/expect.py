@@ -1,7 +1,9 @@
 """Plan target -> the EXPECT_* variables images/test_image.sh asserts (pure).
 
-The values are those `bakery verify` compares with (`bakery.verify.compare.expectations`), so
-`bakery test`, `bakery verify` and the script read one source: the plan.
+The values are those `bakery verify` compares with (`bakery.verify.compare.expectations`), and
+the variable of each check is the probe's own table (`bakery.verify.probe.ENV_NAMES`), which
+the probe reads back inside the image (`probe.py --expect-env`): `bakery test`, `bakery verify`
+and the script read one source, the plan, and judge with one function.
 """
 
 from __future__ import annotations
@@ -10,37 +12,43 @@ from collections.abc import Mapping
 
 from bakery.matrix import Matrix
 from bakery.plan.target import Target
-from bakery.verify.compare import PACKAGE_ARGS, TOOL_ARGS, expectations
+from bakery.verify.compare import expectations
+from bakery.verify.probe import ENV_NAMES, OK, PRESENT
 
-# check name (as in bakery.verify.compare) -> variable; None: the script always checks it
-_VARIABLES: dict[str, str | None] = {
-    "python": "EXPECT_PYTHON",
-    "arch": "EXPECT_ARCH",
-    "torch cuda": "EXPECT_TORCH_CUDA",
-    "uv pip check": None,
-    **{name: f"EXPECT_{name.upper()}" for name in PACKAGE_ARGS},
-    **{name: f"EXPECT_{name.upper()}" for name in TOOL_ARGS},
-}
+# Always checked by the script (no variable needed).
+_ALWAYS = {"uv pip check"}
 
 
 def expectation_env(target: Target, matrix: Matrix) -> dict[str, str]:
     """The EXPECT_* variables for one target, in a stable order.
 
-    Feature packages go into EXPECT_PACKAGES as `dist=version` (flag on) or `dist=absent`."""
+    Feature packages go into EXPECT_PACKAGES as `dist=version` (flag on) or `dist=absent`,
+    modules that must import into EXPECT_IMPORTS, promised codecs into EXPECT_FFMPEG_CODECS."""
     env = {
         "EXPECT_PLATFORM": target.platform,
         "EXPECT_ACCELERATOR": target.accelerator,
     }
     packages: list[str] = []
+    imports: list[str] = []
+    codecs: list[str] = []
     for name, expected in expectations(target, matrix).items():
-        if name in _VARIABLES:
-            variable = _VARIABLES[name]
-            if variable is not None:
-                env[variable] = expected
+        if name in _ALWAYS:
+            continue
+        if name in ENV_NAMES:
+            env[ENV_NAMES[name]] = expected
+        elif name.startswith("import ") and expected == OK:
+            imports.append(name.split(" ", 1)[1])
+        elif name.startswith("ffmpeg ") and expected == PRESENT:
+            _ffmpeg, kind, codec = name.split(" ", 2)
+            codecs.append(f"{kind}:{codec}")
         else:
             packages.append(f"{name}={expected}")
     if packages:
         env["EXPECT_PACKAGES"] = " ".join(sorted(packages))
+    if imports:
+        env["EXPECT_IMPORTS"] = " ".join(imports)
+    if codecs:
+        env["EXPECT_FFMPEG_CODECS"] = " ".join(codecs)
     return env
 
 

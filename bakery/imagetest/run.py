@@ -39,6 +39,7 @@ def script_env(
     *,
     skip_nested: bool = False,
     nested_via: str | None = None,
+    require_gpu: bool = False,
 ) -> dict[str, str]:
     """The environment for one run: `base` without any EXPECT_*, then the plan's expectations,
     bakery's own probe, and the command-line settings (which win over the environment)."""
@@ -49,6 +50,8 @@ def script_env(
         env["SKIP_NESTED"] = "1"
     if nested_via is not None:
         env["NESTED_VIA"] = nested_via
+    if require_gpu:
+        env["REQUIRE_GPU"] = "1"
     return env
 
 

@@ -27,7 +27,7 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
 )
 DOCKER_HUB = "registry-1.docker.io"
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -36,11 +36,13 @@ class RegistryError(BakeryError):
 
 
 @dataclass(frozen=True, slots=True)
-class Reference:
+class Endpoint:
+    """Where the distribution API serves an image: host (Docker Hub's API host for docker.io),
+    repository path, and the tag or digest to ask for."""
+
     registry: str
     repository: str
-    tag: str
-    text: str
+    reference: str
 
     @property
     def scheme(self) -> str:
@@ -48,28 +50,17 @@ class Reference:
         return "http" if host in ("localhost", "127.0.0.1") else "https"
 
 
-def parse_reference(text: str, *, allow_digest: bool = False) -> Reference:
-    """`ubuntu:24.04` -> registry-1.docker.io, library/ubuntu, 24.04 (docker's defaulting);
-    with `allow_digest`, `repo@sha256:...` keeps the digest in place of the tag."""
-    if "@" in text:
-        if not allow_digest:
-            raise ConfigError(f"base_image: {text!r} already carries a digest; name a tag")
-        name, _, digest = text.partition("@")
-        name = name.rpartition(":")[0] if ":" in name.rsplit("/", 1)[-1] else name
-        return _reference(name, digest, text)
-    name, _, tag = text.rpartition(":") if ":" in text.rsplit("/", 1)[-1] else (text, "", "")
-    return _reference(name, tag or "latest", text)
+def endpoint(text: str, *, allow_digest: bool = False) -> Endpoint:
+    """`ubuntu:24.04` -> registry-1.docker.io, library/ubuntu, 24.04 (names parsed and
+    normalized by bakery.tags.refs, as everywhere); with `allow_digest`, `repo@sha256:...`
+    asks for the digest."""
+    from bakery.tags.refs import ImageRef
 
-
-def _reference(name: str, tag: str, text: str) -> Reference:
-    first, sep, rest = name.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        registry, repository = first, rest
-    else:
-        registry, repository = DOCKER_HUB, name
-    if registry == DOCKER_HUB and "/" not in repository:
-        repository = f"library/{repository}"
-    return Reference(registry, repository, tag, text)
+    ref = ImageRef.parse(text, where="image")
+    if ref.digest and not allow_digest:
+        raise ConfigError(f"base_image: {text!r} already carries a digest; name a tag")
+    host = DOCKER_HUB if ref.registry == "docker.io" else ref.registry
+    return Endpoint(host, ref.path, ref.digest or ref.tag or "latest")
 
 
 def resolve_platform_digests(
@@ -79,14 +70,14 @@ def resolve_platform_digests(
     registry when it cannot answer, or a platform the image does not have."""
     import httpx
 
-    ref = parse_reference(reference)
+    ref = endpoint(reference)
     wanted = sorted(set(platforms))
     base = f"{ref.scheme}://{ref.registry}/v2/{ref.repository}"
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
             session = _Session(client, ref)
             body, media_type, digest = session.get(
-                f"{base}/manifests/{ref.tag}", (*INDEX_TYPES, *MANIFEST_TYPES)
+                f"{base}/manifests/{ref.reference}", (*INDEX_TYPES, *MANIFEST_TYPES)
             )
             if media_type in INDEX_TYPES:
                 found = _from_index(body)
@@ -118,13 +109,13 @@ def image_layers(reference: str, platform: str, *, timeout: float = 20.0) -> tup
     order; RegistryError when the registry cannot answer or has no such image."""
     import httpx
 
-    ref = parse_reference(reference, allow_digest=True)
+    ref = endpoint(reference, allow_digest=True)
     base = f"{ref.scheme}://{ref.registry}/v2/{ref.repository}"
     accept = (*INDEX_TYPES, *MANIFEST_TYPES)
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
             session = _Session(client, ref)
-            body, media_type, _ = session.get(f"{base}/manifests/{ref.tag}", accept)
+            body, media_type, _ = session.get(f"{base}/manifests/{ref.reference}", accept)
             if media_type in INDEX_TYPES:
                 digest = _from_index(body).get(platform)
                 if digest is None:
@@ -151,7 +142,7 @@ def _from_index(body: dict[str, Any]) -> dict[str, str]:
 
 
 class _Session:
-    def __init__(self, client: httpx.Client, ref: Reference) -> None:
+    def __init__(self, client: httpx.Client, ref: Endpoint) -> None:
         self.client = client
         self.ref = ref
         self.token: str | None = None

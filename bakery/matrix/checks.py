@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 
 # the groups every plan has (bakery.plan.expand makes them); no image or alias may take a name
 RESERVED_GROUPS = ("default", "all", "fallback", "dind")
-_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+_ID = re.compile(r"^[a-zA-Z0-9_-]+\Z")
 _SEMVER_FIELDS = ("version", "major", "minor", "patch", "raw")
-_VERSION_KEY = re.compile(r"^[a-z][a-z0-9_-]*$")
-_TAG_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
+_VERSION_KEY = re.compile(r"^[a-z][a-z0-9_-]*\Z")
+_TAG_PART = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 
 
 def check_matrix(matrix: Matrix, *, source: str) -> None:

@@ -21,8 +21,8 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 Accelerator = Literal["cpu", "cuda"]
 FlagSetting = Literal["on", "off", "auto"]
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
 
 
 def _as_tuple(value: object) -> object:
@@ -37,7 +37,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
 
 
-_RELEASE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+_RELEASE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
 
 
 def _exact_version(value: str) -> str:

@@ -12,7 +12,7 @@ from typing import Literal
 from bakery.errors import ConfigError
 
 RefKind = Literal["branch", "tag", "pr"]
-_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+_SHA = re.compile(r"^[0-9a-f]{7,40}\Z")
 
 
 @dataclass(frozen=True)

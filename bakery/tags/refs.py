@@ -38,15 +38,15 @@ def tag_problem(tag: str) -> str | None:
         return "a tag cannot be empty"
     if len(tag) > 128:
         return f"a tag is at most 128 characters, this one has {len(tag)}"
-    if not TAG_PATTERN.match(tag):
+    if not TAG_PATTERN.fullmatch(tag):
         return "a tag must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
     return None
 
 
 def _digest_problem(digest: str) -> str | None:
-    if digest.startswith("sha256:") and not _SHA256.match(digest):
+    if digest.startswith("sha256:") and not _SHA256.fullmatch(digest):
         return f"{digest!r} is not a sha256 digest (sha256: and 64 lowercase hex digits)"
-    if not _DIGEST.match(digest):
+    if not _DIGEST.fullmatch(digest):
         return f"{digest!r} is not a digest (algorithm:hex, e.g. sha256: and 64 hex digits)"
     return None
 
@@ -57,7 +57,7 @@ def _host_problem(domain: str) -> str | None:
         host, _, port = domain.rpartition(":")
     if port is not None and not port.isdigit():
         return f"registry {domain!r}: the port {port!r} must be a number"
-    if not _HOST.match(host):
+    if not _HOST.fullmatch(host):
         return (f"{domain!r} is not a valid registry host (letters, digits and '-' in"
                 " dot-separated labels, optional :port)")
     return None
@@ -79,8 +79,8 @@ def _path_problem(path: str) -> str | None:
     for part in path.split("/"):
         if not part:
             return "empty path component (a '/' at either end or two in a row)"
-        if not _COMPONENT.match(part):
-            if part.lower() != part and _COMPONENT.match(part.lower()):
+        if not _COMPONENT.fullmatch(part):
+            if part.lower() != part and _COMPONENT.fullmatch(part.lower()):
                 return f"path component {part!r} must be lowercase"
             return (f"path component {part!r} must be lowercase letters and digits, joined by"
                     " '.', '_', '__' or dashes")

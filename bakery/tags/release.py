@@ -36,10 +36,10 @@ from bakery.tags.git import GitContext
 SEMVER = re.compile(
     r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
     r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+(?P<build>[0-9A-Za-z-]+"
-    r"(?:\.[0-9A-Za-z-]+)*))?$"
+    r"(?:\.[0-9A-Za-z-]+)*))?\Z"
 )
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
-_RAW_ONLY = re.compile(r"^\{\{\s*raw\s*\}\}$")
+_RAW_ONLY = re.compile(r"^\{\{\s*raw\s*\}\}\Z")
 _INVALID_TAG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 MAX_TAG = 128
 PRIORITIES = {"semver": 900, "edge": 700, "ref": 600, "raw": 200, "sha": 100}

@@ -1,14 +1,17 @@
-"""What a target's image must hold (from the plan) against what the probe found in it (pure).
+"""What a target's image must hold and do (from the plan) against what the probe found in it.
 
 Each check has a name, the expected value and the found one. A feature whose flag is off must
-be absent; a tool or pin the plan does not set is not checked. Versions compare with
-`packaging` when both sides parse (so the local tag `+cu128` counts), else as strings.
+be absent; a tool or pin the plan does not set is not checked. The judgement itself is the
+probe's (`bakery.verify.probe.judge`, stdlib only), the very code images/test_image.sh runs
+inside the image, so verify, `bakery test` and the script compare alike: versions by PEP 440
+meaning (the local tag `+cu128` counts), everything else as text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -16,9 +19,12 @@ from packaging.version import InvalidVersion, Version
 from bakery.matrix import Matrix
 from bakery.plan.expand import arg_name
 from bakery.plan.target import Target
+from bakery.verify.probe import ABSENT, CORE, OK, PRESENT, judge, module_of, same_version
 
-ABSENT = "absent"
-OK = "ok"
+__all__ = ["Check", "compare", "expectations", "same_version"]
+
+# The codec promises of the ffmpeg profiles (images/shared/ffmpeg/PROFILE.codecs).
+CODECS_DIR = Path(__file__).resolve().parents[2] / "images" / "shared" / "ffmpeg"
 
 # probe "tools" key -> the build arg holding its expected version
 TOOL_ARGS = {
@@ -66,6 +72,15 @@ def expected_cuda(torch_version: str, arch: str) -> str | None:
     return None  # PyPI's x86_64 torch carries CUDA without saying which in its version
 
 
+def codec_promise(profile: str, directory: Path = CODECS_DIR) -> list[str]:
+    """`encoder NAME` / `decoder NAME` lines of PROFILE.codecs ([] when there is no file)."""
+    path = directory / f"{profile}.codecs"
+    if not path.is_file():
+        return []
+    lines = (line.split("#", 1)[0].split() for line in path.read_text().splitlines())
+    return [f"{words[0]} {words[1]}" for words in lines if len(words) == 2]
+
+
 def expectations(target: Target, matrix: Matrix) -> dict[str, str]:
     """Check name -> expected value for one target."""
     args = target.args
@@ -76,63 +91,31 @@ def expectations(target: Target, matrix: Matrix) -> dict[str, str]:
     cuda = expected_cuda(args.get("TORCH_VERSION", ""), target.arch)
     if cuda is not None:
         expect["torch cuda"] = cuda
+    enabled_features = []
     for flag, feature in sorted(matrix.features.items()):
         decision = target.flags.get(flag)
         enabled = decision is not None and decision.enabled
         pinned = args.get(f"{arg_name(flag)}_VERSION") or feature.version
         expect[feature.package] = pinned if enabled else ABSENT
+        if enabled:
+            enabled_features.append(feature.package)
+    # what the packages are for: each imports, and torch computes
+    for package in [p for p in CORE if p in expect] + enabled_features:
+        expect[f"import {module_of(package)}"] = OK
+    if "torch" in expect:
+        expect["torch op"] = OK
+    expect["python headers"] = OK
     for tool, arg in TOOL_ARGS.items():
         if args.get(arg):
             expect[tool] = args[arg]
+    for codec in codec_promise(args.get("FFMPEG_PROFILE", "")):
+        expect[f"ffmpeg {codec}"] = PRESENT
+    if args.get("EE_DD_DEFAULT"):
+        expect["EE_DD default"] = args["EE_DD_DEFAULT"]
     expect["uv pip check"] = OK
     return expect
 
 
-def _found(name: str, probe: Mapping[str, Any]) -> str | None:
-    packages = probe.get("packages") or {}
-    tools = probe.get("tools") or {}
-    if name in ("python", "arch"):
-        value = probe.get(name)
-    elif name == "torch cuda":
-        failed = (probe.get("errors") or {}).get("torch_cuda")
-        if failed:
-            return f"import torch failed: {failed}"
-        value = probe.get("torch_cuda") or ("none" if packages.get("torch") else None)
-    elif name == "uv pip check":
-        verdict = probe.get("uv_pip_check")
-        if verdict is None:
-            return None
-        if verdict.get("ok"):
-            return OK
-        # one line: uv's complaints without its "Checked N packages" preamble
-        lines = [line.strip() for line in str(verdict.get("output") or "").splitlines()
-                 if line.strip() and not line.strip().startswith("Checked ")]
-        return "failed: " + ("; ".join(lines)[-300:] or "no output")
-    elif name in tools:
-        value = tools.get(name)
-    else:
-        value = packages.get(name)
-    return None if value is None else str(value)
-
-
-def same_version(expected: str, found: str) -> bool:
-    try:
-        return Version(expected) == Version(found)
-    except InvalidVersion:
-        return expected == found
-
-
 def compare(expect: Mapping[str, str], probe: Mapping[str, Any]) -> list[Check]:
-    checks = []
-    for name, expected in expect.items():
-        found = _found(name, probe)
-        if expected == ABSENT:
-            ok = found is None
-        elif found is None:
-            ok = False
-        elif expected in (OK, "none") or name == "arch":
-            ok = found == expected
-        else:
-            ok = same_version(expected, found)
-        checks.append(Check(name=name, expected=expected, found=found, ok=ok))
-    return checks
+    return [Check(name=name, expected=expected, found=found, ok=ok)
+            for name, expected, found, ok in judge(dict(expect), dict(probe))]

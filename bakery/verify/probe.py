@@ -1,16 +1,28 @@
-"""Runs INSIDE an image (its own python3, stdlib only) and prints, as one JSON object, what the
-image really holds. `bakery verify`, `bakery test` and images/test_image.sh all use this file:
+"""Runs INSIDE an image (its own python3, stdlib only) and says what the image really holds and
+does; it also holds THE comparison of expected against found (`judge`). `bakery verify`,
+`bakery test` and images/test_image.sh all use this file, so all three judge alike:
 
-    docker run --rm -i --entrypoint python3 IMAGE - [DIST ...] < bakery/verify/probe.py
+    docker run --rm -i --entrypoint python3 IMAGE - [--expect-env] [DIST ...] < probe.py
 
 Arguments are extra distribution names to report (the feature packages); each comes back with
-its installed version or null when absent. Nothing here needs a GPU: CUDA is read from the
-version torch was built for (torch.version.cuda), not from a device.
+its installed version or null when absent. `--expect-env` prints, instead of the report, one
+line per check (`PASS name found` / `FAIL name: expected X, found Y`) for the EXPECT_*
+variables in the environment (ENV_NAMES), judged by `judge`: images/test_image.sh runs that.
+On the host, bakery imports `judge` from here (bakery.verify.compare).
 
-Output (probe_version 1):
-    {"probe_version": 1, "arch": "x86_64", "python": "3.13.9",
+Nothing here needs a GPU: CUDA is read from the version torch was built for
+(torch.version.cuda), not from a device, and the torch operation runs on the CPU.
+
+Output (probe_version 2):
+    {"probe_version": 2, "arch": "x86_64", "python": "3.13.9",
      "packages": {"torch": "2.9.1+cu128", ..., "flash-attn": null},
+     "imports": {"torch": null, "tensorrt": "ModuleNotFoundError: ..."},   # null = imported
      "torch_cuda": "12.8" | null,
+     "torch_op": "ok" | "RuntimeError: ..." | null,                       # null = no torch
+     "python_headers": "/opt/python/include/python3.13/Python.h" | null,
+     "ffmpeg_codecs": {"encoders": [...], "decoders": [...]} | null,      # null = no ffmpeg
+     "ee_dd": "false" | null,                                             # the image's EE_DD
+     "lse_atomics": false | true | null,                  # aarch64: the CPU has LSE atomics
      "tools": {"ffmpeg": "7.1.5", "node": "22.23.3", "npm": "10.9.9", "docker": "28.5.2",
                "dockerd": "28.5.2", "ngrok": "3.30.0", "uv": "0.9.11"},   # null = not found
      "uv_pip_check": {"ok": true, "output": "..."} | null,                 # null = no uv
@@ -19,15 +31,23 @@ Output (probe_version 1):
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import platform
 import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 CORE = ("torch", "torchvision", "torchaudio", "transformers", "tokenizers")
+# distribution -> the module its users import (where the names differ)
+MODULES = {"tensorrt-cu12-bindings": "tensorrt", "tensorrt-cu12": "tensorrt",
+           "flash-attn": "flash_attn"}
 TOOLS = {
     # name: (argv, regex for the version in its output)
     "ffmpeg": (["ffmpeg", "-hide_banner", "-version"], r"ffmpeg version n?([0-9][^\s]*)"),
@@ -39,7 +59,13 @@ TOOLS = {
     "uv": (["uv", "--version"], r"uv ([^\s]+)"),
 }
 TIMEOUT = 30
+ABSENT = "absent"
+OK = "ok"
+PRESENT = "present"
 errors: dict[str, str] = {}
+
+
+# ----------------------------------------------------------------------------- the probe
 
 
 def run(argv: list[str]) -> tuple[int, str] | None:
@@ -75,6 +101,19 @@ def dist_version(name: str) -> str | None:
         return None
 
 
+def module_of(dist: str) -> str:
+    return MODULES.get(dist, dist.replace("-", "_"))
+
+
+def import_error(module: str) -> str | None:
+    """None when `import module` works, else the error in one line."""
+    try:
+        importlib.import_module(module)
+    except BaseException as exc:  # an import may raise anything, even SystemExit
+        return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    return None
+
+
 def torch_cuda() -> str | None:
     if dist_version("torch") is None:
         return None
@@ -88,6 +127,58 @@ def torch_cuda() -> str | None:
         return None
 
 
+def torch_op() -> str | None:
+    """A tiny operation on the CPU: "ok", the error, or None without torch."""
+    if dist_version("torch") is None:
+        return None
+    try:
+        import torch  # type: ignore[import-not-found,unused-ignore]
+
+        x = torch.ones(2, 2)
+        value = float((x @ x).sum().item())
+    except BaseException as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    return OK if value == 8.0 else f"ones(2, 2) @ ones(2, 2) summed to {value}, not 8"
+
+
+def python_headers() -> str | None:
+    """Python.h in sysconfig's include dir (what C extensions compile against), or None."""
+    header = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    return str(header) if header.is_file() else None
+
+
+def ffmpeg_codecs() -> dict[str, list[str]] | None:
+    found: dict[str, list[str]] = {}
+    for kind in ("encoders", "decoders"):
+        answer = run(["ffmpeg", "-hide_banner", f"-{kind}"])
+        if answer is None:
+            return None
+        code, output = answer
+        if code != 0:
+            errors[f"ffmpeg -{kind}"] = f"exit {code}: {output.strip()[:300]}"
+            return None
+        # " V....D libx264   libx264 H.264 ..." after the legend, which ends at " ------"
+        lines = output.split(" ------", 1)[-1].splitlines()
+        found[kind] = sorted({line.split()[1] for line in lines if len(line.split()) >= 2})
+    return found
+
+
+def lse_atomics() -> bool | None:
+    """On aarch64: whether the CPU has the LSE atomics (ARMv8.1; a Raspberry Pi 4's Cortex-A72
+    has not, nor has qemu emulating one with QEMU_CPU=cortex-a72). None elsewhere."""
+    if platform.machine() != "aarch64":
+        return None
+    try:
+        import ctypes
+
+        getauxval = ctypes.CDLL(None).getauxval
+        getauxval.restype = ctypes.c_ulong
+        return bool(getauxval(16) & (1 << 8))  # AT_HWCAP, HWCAP_ATOMICS
+    except (OSError, AttributeError) as exc:
+        errors["lse_atomics"] = f"{type(exc).__name__}: {exc}"
+        return None
+
+
 def uv_pip_check() -> dict[str, object] | None:
     answer = run(["uv", "pip", "check", "--python", sys.executable])
     if answer is None:
@@ -96,19 +187,201 @@ def uv_pip_check() -> dict[str, object] | None:
     return {"ok": code == 0, "output": output.strip()[-2000:]}
 
 
-def main(extra: list[str]) -> None:
+def report(extra: list[str]) -> dict[str, Any]:
     names = list(CORE) + [n for n in extra if n not in CORE]
-    report: dict[str, object] = {
-        "probe_version": 1,
+    packages = {name: dist_version(name) for name in names}
+    modules = sorted({module_of(n) for n, version in packages.items() if version is not None})
+    found: dict[str, Any] = {
+        "probe_version": 2,
         "arch": platform.machine(),
         "python": platform.python_version(),
-        "packages": {name: dist_version(name) for name in names},
+        "packages": packages,
+        "imports": {module: import_error(module) for module in modules},
         "torch_cuda": torch_cuda(),
+        "torch_op": torch_op(),
+        "python_headers": python_headers(),
+        "ffmpeg_codecs": ffmpeg_codecs(),
+        "ee_dd": os.environ.get("EE_DD"),
+        "lse_atomics": lse_atomics(),
         "tools": {name: tool_version(name) for name in TOOLS},
         "uv_pip_check": uv_pip_check(),
     }
-    report["errors"] = errors
-    json.dump(report, sys.stdout, sort_keys=True)
+    found["errors"] = errors
+    return found
+
+
+# ----------------------------------------------------------------------------- the judgement
+
+# PEP 440, the pattern of its appendix B: versions compare by meaning (1.0 == 1.0.0,
+# 2.9.1+CU128 == 2.9.1+cu128), the local tag included; anything else compares as text.
+_PEP440 = re.compile(
+    r"^\s*v?(?:(?P<epoch>[0-9]+)!)?(?P<release>[0-9]+(?:\.[0-9]+)*)"
+    r"(?P<pre>[-_.]?(?P<pre_l>a|b|c|rc|alpha|beta|pre|preview)[-_.]?(?P<pre_n>[0-9]+)?)?"
+    r"(?P<post>(?:-(?P<post_n1>[0-9]+))|(?:[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>[0-9]+)?))?"
+    r"(?P<dev>[-_.]?(?P<dev_l>dev)[-_.]?(?P<dev_n>[0-9]+)?)?"
+    r"(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?\s*$",
+    re.IGNORECASE,
+)
+_PRE = {"alpha": "a", "beta": "b", "c": "rc", "pre": "rc", "preview": "rc"}
+
+
+def version_key(text: str) -> tuple[Any, ...] | None:
+    """A PEP 440 version as a comparable tuple (None when `text` is not one)."""
+    match = _PEP440.match(text)
+    if match is None:
+        return None
+    release = [int(part) for part in match.group("release").split(".")]
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()
+    pre = None
+    if match.group("pre"):
+        label = match.group("pre_l").lower()
+        pre = (_PRE.get(label, label), int(match.group("pre_n") or 0))
+    post = None
+    if match.group("post"):
+        post = int(match.group("post_n1") or match.group("post_n2") or 0)
+    dev = int(match.group("dev_n") or 0) if match.group("dev") else None
+    local = None
+    if match.group("local"):
+        local = tuple(int(p) if p.isdigit() else p.lower()
+                      for p in re.split(r"[-_.]", match.group("local")))
+    return (int(match.group("epoch") or 0), tuple(release), pre, post, dev, local)
+
+
+def same_version(expected: str, found: str) -> bool:
+    want, got = version_key(expected), version_key(found)
+    if want is None or got is None:
+        return expected == found
+    return want == got
+
+
+def found_value(name: str, probe: dict[str, Any]) -> str | None:
+    """What the report says for the check `name` (None: nothing found)."""
+    packages = probe.get("packages") or {}
+    tools = probe.get("tools") or {}
+    value: Any
+    if name in ("python", "arch"):
+        value = probe.get(name)
+    elif name == "torch cuda":
+        failed = (probe.get("errors") or {}).get("torch_cuda")
+        if failed:
+            return f"import torch failed: {failed}"
+        value = probe.get("torch_cuda") or ("none" if packages.get("torch") else None)
+    elif name.startswith("import "):
+        imports = probe.get("imports") or {}
+        module = name[len("import "):]
+        if module not in imports:
+            return None
+        return OK if imports[module] is None else f"failed: {imports[module]}"
+    elif name == "torch op":
+        value = probe.get("torch_op")
+    elif name == "python headers":
+        value = OK if probe.get("python_headers") else None
+    elif name.startswith("ffmpeg encoder ") or name.startswith("ffmpeg decoder "):
+        codecs = probe.get("ffmpeg_codecs")
+        if codecs is None:
+            return None
+        kind, codec = name.split()[1:3]
+        return PRESENT if codec in (codecs.get(f"{kind}s") or []) else None
+    elif name == "EE_DD default":
+        value = probe.get("ee_dd")
+    elif name == "uv pip check":
+        verdict = probe.get("uv_pip_check")
+        if verdict is None:
+            return None
+        if verdict.get("ok"):
+            return OK
+        # one line: uv's complaints without its "Checked N packages" preamble
+        lines = [line.strip() for line in str(verdict.get("output") or "").splitlines()
+                 if line.strip() and not line.strip().startswith("Checked ")]
+        return "failed: " + ("; ".join(lines)[-300:] or "no output")
+    elif name in tools:
+        value = tools.get(name)
+    else:
+        value = packages.get(name)
+    return None if value is None else str(value)
+
+
+def exact(name: str, expected: str) -> bool:
+    """Checks compared as text, not as versions."""
+    return (expected in (OK, PRESENT, "none") or name in ("arch", "EE_DD default")
+            or name.startswith("import "))
+
+
+def judge(expect: dict[str, str], probe: dict[str, Any]) -> list[tuple[str, str, str | None, bool]]:
+    """(check, expected, found, ok) for every expectation, in order."""
+    checks = []
+    for name, expected in expect.items():
+        found = found_value(name, probe)
+        if expected == ABSENT:
+            ok = found is None
+        elif found is None:
+            ok = False
+        elif exact(name, expected):
+            ok = found == expected
+        else:
+            ok = same_version(expected, found)
+        checks.append((name, expected, found, ok))
+    return checks
+
+
+# ------------------------------------------------------------ expectations as EXPECT_* variables
+
+# check name -> variable (images/test_image.sh's interface; bakery test writes them)
+ENV_NAMES = {
+    "python": "EXPECT_PYTHON",
+    "arch": "EXPECT_ARCH",
+    "torch cuda": "EXPECT_TORCH_CUDA",
+    "torch op": "EXPECT_TORCH_OP",
+    "python headers": "EXPECT_PYTHON_HEADERS",
+    "EE_DD default": "EXPECT_EE_DD",
+    **{name: f"EXPECT_{name.upper()}" for name in CORE},
+    **{name: f"EXPECT_{name.upper()}" for name in TOOLS},
+}
+# list-valued variables: EXPECT_IMPORTS="torch tensorrt" (each must import),
+# EXPECT_FFMPEG_CODECS="encoder:libx264 decoder:h264", EXPECT_PACKAGES="dist=version dist=absent"
+LISTS = ("EXPECT_IMPORTS", "EXPECT_FFMPEG_CODECS", "EXPECT_PACKAGES")
+
+
+def expect_from_env(environ: dict[str, str]) -> dict[str, str]:
+    """The expectations the EXPECT_* variables state (unset or empty: not checked)."""
+    expect = {name: environ[var] for name, var in ENV_NAMES.items() if environ.get(var)}
+    for module in environ.get("EXPECT_IMPORTS", "").split():
+        expect[f"import {module}"] = OK
+    for codec in environ.get("EXPECT_FFMPEG_CODECS", "").split():
+        kind, _, name = codec.partition(":")
+        expect[f"ffmpeg {kind} {name}"] = PRESENT
+    for pair in environ.get("EXPECT_PACKAGES", "").split():
+        dist, _, version = pair.partition("=")
+        expect[dist] = version
+    return expect
+
+
+def print_checks(expect: dict[str, str], probe: dict[str, Any]) -> None:
+    """One line per check; a SKIP line for each single-valued variable left unset."""
+    for name, var in ENV_NAMES.items():
+        if name not in expect:
+            print(f"SKIP {name}: {var} is not set")
+    for name, expected, found, ok in judge(expect, probe):
+        if ok:
+            shown = ABSENT if found is None else found
+            print(f"PASS {name}" + ("" if shown in (OK, PRESENT) else f" {shown}"))
+        else:
+            shown = ABSENT if found is None else " | ".join(found.splitlines())
+            print(f"FAIL {name}: expected {expected}, found {shown}")
+
+
+def main(argv: list[str]) -> None:
+    as_checks = "--expect-env" in argv
+    extra = [a for a in argv if a != "--expect-env"]
+    if as_checks:
+        expect = expect_from_env(dict(os.environ))
+        expect["uv pip check"] = OK  # always checked
+        extra += [name for name in expect if "=" not in name and " " not in name
+                  and name not in ENV_NAMES]
+        print_checks(expect, report(extra))
+        return
+    json.dump(report(extra), sys.stdout, sort_keys=True)
     sys.stdout.write("\n")
 
 

@@ -105,11 +105,18 @@ def verify_target(
     image: str,
     digest: str | None,
     source: str,
+    *,
+    require_gpu: bool = False,
 ) -> VerifyVerdict:
-    """Run the probe in `image` (no GPU needed: CUDA is what torch was built for) and judge."""
+    """Run the probe in `image` (no GPU needed: CUDA is what torch was built for) and judge.
+
+    A cuda target also gets a GPU check (`torch.cuda.is_available()` with `--gpus all`) when
+    this host can run one; where it cannot, the check is left out, or, with `require_gpu`,
+    fails with the reason."""
     args = ["-c", source, *feature_packages(matrix)]
     try:
-        output = run_output(client, image, "python3", args, platform=target.platform)
+        output = run_output(client, image, "python3", args, platform=target.platform,
+                            env=emulation_env(target))
     except RunFailed as exc:
         return VerifyVerdict(target.id, "error", image, digest, str(exc))
     lines = [line for line in output.splitlines() if line.strip()]
@@ -122,10 +129,40 @@ def verify_target(
         return VerifyVerdict(target.id, "error", image, digest,
                              f"the probe printed no report: {tail}")
     checks = tuple(compare(expectations(target, matrix), probe))
+    if target.accelerator == "cuda":
+        gpu = gpu_check(client, image, target.platform, require_gpu)
+        checks += () if gpu is None else (gpu,)
     if target.attest and digest and "@" in image:
         checks += tuple(attestation_checks(client, target, image))
     status: Status = "passed" if all(c.ok for c in checks) else "failed"
     return VerifyVerdict(target.id, status, image, digest, None, checks, probe)
+
+
+GPU_CHECK = "gpu torch.cuda"
+# The oldest arm64 CPU the images must run on: the Raspberry Pi 4's Cortex-A72 (ARMv8.0, no LSE
+# atomics). Where an arm64 image runs emulated (qemu-user through binfmt_misc), qemu reads
+# QEMU_CPU and emulates that CPU, so a wheel built for newer cores (one using LSE atomics)
+# fails `import torch` or the probe's matmul here, not on the devices. Native arm64 hosts
+# ignore the variable.
+PI_CPU = {"QEMU_CPU": "cortex-a72"}
+
+
+def emulation_env(target: Target) -> dict[str, str]:
+    return dict(PI_CPU) if target.arch == "arm64" else {}
+
+
+def gpu_check(client: DockerClient, image: str, platform: str, required: bool) -> Check | None:
+    """torch sees a GPU through `--gpus all`; None when it cannot run here and is not required."""
+    try:
+        output = run_output(client, image, "python3",
+                            ["-c", "import torch; print(torch.cuda.is_available())"],
+                            platform=platform, gpus="all")
+    except RunFailed as exc:
+        if not required:
+            return None
+        return Check(GPU_CHECK, "True", f"cannot run here: {exc}", False)
+    found = output.strip().splitlines()[-1] if output.strip() else "no output"
+    return Check(GPU_CHECK, "True", found, found == "True")
 
 
 def attestation_checks(client: DockerClient, target: Target, image: str) -> list[Check]:

@@ -30,6 +30,8 @@ expect npm "$NPM_VERSION" "$(npm --version)"
 expect docker "$DOCKER_VERSION" "$(docker --version | sed -n 's/^Docker version \([^,]*\),.*/\1/p')"
 expect dockerd "$DOCKER_VERSION" "$(dockerd --version | sed -n 's/^Docker version \([^,]*\),.*/\1/p')"
 expect ngrok "$NGROK_VERSION" "$(ngrok version | sed -n 's/^ngrok version \(.*\)$/\1/p')"
+# The image's PID 1 (ENTRYPOINT): Docker CE's tini.
+expect docker-init tini "$(/usr/bin/docker-init --version 2>/dev/null | cut -d ' ' -f 1)"
 for module in torch torchvision torchaudio transformers tokenizers; do
     case "$module" in
         torch) want=$TORCH_VERSION ;;

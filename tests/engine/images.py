@@ -105,18 +105,22 @@ def build_rootfs_image(
     suite: str = "bookworm",
     mirror: str = DEBIAN_MIRROR,
     cmd: Sequence[str] = ("/bin/bash",),
+    arch: str = "amd64",
     timeout: float = 900,
 ) -> str:
     """Return `name:<hash>`, a Debian `suite` minbase image with `packages` (and their
-    dependencies, no recommends) installed.
+    dependencies, no recommends) installed, for the Debian/Docker architecture `arch`.
 
-    Built with `debootstrap --variant=minbase --include=...` into a temporary directory and
-    imported with `docker import`; apt caches and lists are dropped first. Reused when an image
-    with the same inputs exists. Needs root and debootstrap; talks to `mirror` only.
+    Built with `debootstrap --arch=ARCH --variant=minbase --include=...` into a temporary
+    directory and imported with `docker import`; apt caches and lists are dropped first. Another
+    architecture than the host's needs a qemu binfmt handler (qemu-user-static) and is slow
+    (minutes); its image config then names that architecture (see `set_architecture`). Reused
+    when an image with the same inputs exists. Needs root and debootstrap; talks to `mirror`.
     """
     key = _hash({
         "recipe": RECIPE_VERSION, "kind": "rootfs", "suite": suite, "mirror": mirror,
         "packages": sorted(set(packages)), "cmd": list(cmd),
+        **({} if arch == "amd64" else {"arch": arch}),
     })
     ref = f"{name}:{key}"
     require_engine()
@@ -130,7 +134,7 @@ def build_rootfs_image(
 
     with tempfile.TemporaryDirectory(prefix="bakery-rootfs-", dir="/var/tmp") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        command = [debootstrap, "--variant=minbase"]
+        command = [debootstrap, f"--arch={arch}", "--variant=minbase"]
         if packages:
             command.append("--include=" + ",".join(sorted(set(packages))))
         command += [suite, str(rootfs), mirror]
@@ -167,7 +171,39 @@ def build_rootfs_image(
                 f"{imported.returncode}): {imported.stderr.strip()[-1000:]}"
             )
         # debootstrap's files are root's; TemporaryDirectory removes them (we are root).
+    if arch != "amd64":
+        set_architecture(ref, arch)
     return ref
+
+
+def set_architecture(ref: str, arch: str) -> None:
+    """Make `ref`'s image config name `arch` (`docker import` records the engine's own, and
+    ignores --platform on this engine): docker save, edit the config, docker load."""
+    with tempfile.TemporaryDirectory(prefix="bakery-arch-", dir="/var/tmp") as tmp:
+        saved = Path(tmp) / "image.tar"
+        docker("save", "-o", str(saved), ref, timeout=300)
+        work = Path(tmp) / "image"
+        work.mkdir()
+        subprocess.run(["tar", "-C", str(work), "-xf", str(saved)], check=True, timeout=300)
+        manifest = json.loads((work / "manifest.json").read_text())
+        old = work / manifest[0]["Config"]
+        config = json.loads(old.read_text())
+        config["architecture"] = arch
+        data = json.dumps(config, separators=(",", ":")).encode()
+        name = hashlib.sha256(data).hexdigest() + ".json"
+        old.unlink()
+        (work / name).write_bytes(data)
+        manifest[0]["Config"] = name
+        (work / "manifest.json").write_text(json.dumps(manifest))
+        saved.unlink()
+        with subprocess.Popen(["tar", "-C", str(work), "-c", "."], stdout=subprocess.PIPE) as tar:
+            loaded = subprocess.run([docker_cli(), "load"], stdin=tar.stdout,
+                                    capture_output=True, text=True, timeout=300, check=False)
+            assert tar.stdout is not None
+            tar.stdout.close()
+            tar.wait(timeout=60)
+        if loaded.returncode != 0:
+            raise ImageBuildError(f"docker load of {ref} as {arch}: {loaded.stderr.strip()}")
 
 
 def build_scratch_image(

@@ -3,10 +3,12 @@
 The real images cannot be built here (no registry, no downloads), so a stand-in is a Debian
 bookworm image with what the probe (bakery/verify/probe.py) looks at: python3 (Debian's 3.11.2),
 Debian's docker.io (docker and dockerd 20.10.24+dfsg1, a real engine for nested runs), the
-project's entrypoint.sh as ENTRYPOINT, and, per stand-in, fake Python distributions (a
-dist-info directory with the version; `torch` also gets a module whose `torch.version.cuda` is
-set) and small shell programs that answer `--version` like ffmpeg, node, npm, ngrok and uv do.
-`uv pip check` answers ok or reports a conflict, as the stand-in says.
+project's entrypoint.sh started as the real images start it, and, per stand-in, fake Python
+distributions (a dist-info directory with the version, and a module to import under the name
+users import, unless the stand-in breaks it; `torch` computes a tiny matmul and sets
+`torch.version.cuda`), Python.h where sysconfig looks (unless left out), and small shell
+programs that answer `--version` like ffmpeg, node, npm, ngrok and uv do; ffmpeg also lists
+the encoders and decoders the stand-in says. `uv pip check` answers ok or reports a conflict.
 
     ref = build_standin(StandIn(packages={"torch": "2.9.1+cpu", ...}, tools={"uv": "0.9.11"}))
 
@@ -19,19 +21,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bakery.verify.compare import codec_promise
+from bakery.verify.probe import module_of
 from tests.engine.images import build_image, build_rootfs_image
 from tests.support.repo import ROOT
 
 ENTRYPOINT = ROOT / "entrypoint.sh"
 
-# The DinD packages of tests/support/engine.py plus python3: one rootfs serves both.
+SHARED_DOCKERFILE = ROOT / "images" / "shared" / "Dockerfile"
+# What an edge-node image carries for DinD (images/shared/runtime.packages), Debian names, plus
+# python3: one rootfs serves the DinD test image (tests/support/engine.py) and the stand-ins.
+# Debian's docker.io also brings /usr/bin/docker-init (tini), the images' PID 1.
 STANDIN_PACKAGES = (
     "ca-certificates", "docker.io", "e2fsprogs", "fuse-overlayfs", "iptables", "openssl",
     "pigz", "procps", "uidmap", "xz-utils", "python3",
 )
+
+
+def image_entrypoint() -> str:
+    """The ENTRYPOINT line of the real images (images/shared/Dockerfile), so the test images
+    start exactly as they do: the init, then entrypoint.sh, and no CMD."""
+    lines = [line for line in SHARED_DOCKERFILE.read_text().splitlines()
+             if line.startswith("ENTRYPOINT ")]
+    if len(lines) != 1:
+        raise AssertionError(f"{SHARED_DOCKERFILE}: expected one ENTRYPOINT line, got {lines}")
+    return lines[0]
 DEBIAN_PYTHON = "3.11.2"
 DEBIAN_DOCKER = "20.10.24+dfsg1"
 SITE = "/usr/local/lib/python3.11/dist-packages"
+INCLUDE = "/usr/include/python3.11"  # sysconfig.get_paths()["include"] of Debian's python3
 
 # What each fake tool prints for its version query, as the real one does.
 _VERSION_LINES = {
@@ -40,6 +58,8 @@ _VERSION_LINES = {
     "npm": "{v}",
     "ngrok": "ngrok version {v}",
     "uv": "uv {v}",
+    "docker": "Docker version {v}, build stand-in",
+    "dockerd": "Docker version {v}, build stand-in",
 }
 
 MATCHING_PACKAGES: Mapping[str, str] = {
@@ -60,10 +80,28 @@ class StandIn:
     torch_cuda: str | None = None
     uv_check_ok: bool = True
     ee_dd_default: str = "false"
+    # modules whose distribution is installed but whose import fails (metadata without code)
+    broken_modules: tuple[str, ...] = ()
+    python_headers: bool = True
+    # `encoder NAME` / `decoder NAME` lines ffmpeg lists: the full profile's promise by default
+    codecs: tuple[str, ...] = field(default_factory=lambda: tuple(codec_promise("full")))
+    # "arm64": a small arm64 rootfs (python3 only; docker and dockerd are stand-in programs
+    # too), run under qemu emulation on an amd64 host
+    arch: str = "amd64"
+    # a torch built for newer Arm cores: it dies of SIGILL on a CPU without LSE atomics (as
+    # torch 2.10.0's aarch64 wheel did on the Raspberry Pi 4's Cortex-A72)
+    torch_needs_lse: bool = False
 
 
-def standin_rootfs() -> str:
-    return build_rootfs_image("bakery-test-standin-rootfs", STANDIN_PACKAGES)
+# The arm64 stand-ins carry python3 only: debootstrap runs emulated (minutes), keep it small.
+ARM64_PACKAGES = ("python3",)
+
+
+def standin_rootfs(arch: str = "amd64") -> str:
+    if arch == "amd64":
+        return build_rootfs_image("bakery-test-standin-rootfs", STANDIN_PACKAGES)
+    return build_rootfs_image("bakery-test-standin-rootfs-arm64", ARM64_PACKAGES, arch=arch,
+                              timeout=1500)
 
 
 def _dist_info(name: str, version: str) -> dict[str, str]:
@@ -75,9 +113,48 @@ def _dist_info(name: str, version: str) -> dict[str, str]:
     }
 
 
-def _tool(name: str, version: str, uv_check_ok: bool) -> str:
+# A torch that can do what the probe asks of it: ones(2, 2) @ ones(2, 2), summed.
+_FAKE_TORCH = """from torch import version
+__version__ = {version!r}
+
+if {needs_lse!r}:
+    import ctypes, os, signal
+    _getauxval = ctypes.CDLL(None).getauxval
+    _getauxval.restype = ctypes.c_ulong
+    if not _getauxval(16) & (1 << 8):  # AT_HWCAP: no HWCAP_ATOMICS
+        os.kill(os.getpid(), signal.SIGILL)
+
+
+class Tensor:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def __matmul__(self, other):
+        return Tensor([[sum(a * b for a, b in zip(row, col)) for col in zip(*other.rows)]
+                       for row in self.rows])
+
+    def sum(self):
+        return Tensor([[sum(map(sum, self.rows))]])
+
+    def item(self):
+        return self.rows[0][0]
+
+
+def ones(n, m):
+    return Tensor([[1.0] * m for _ in range(n)])
+"""
+
+
+def _tool(spec: StandIn, name: str, version: str) -> str:
     line = _VERSION_LINES[name].format(v=version)
+    uv_check_ok = spec.uv_check_ok
     script = ["#!/bin/sh"]
+    if name == "ffmpeg":
+        for kind in ("encoder", "decoder"):
+            listed = "\n".join(f" A..... {c.split()[1]:<20} stand-in"
+                                for c in spec.codecs if c.split()[0] == kind)
+            script.append(f'if [ "$2" = "-{kind}s" ]; then printf "%s\\n" "{kind.title()}s:"'
+                          f' " ------"; printf \'{listed}\\n\'; exit 0; fi')
     if name == "uv":
         verdict = (
             'echo "Checked 7 packages in 1ms"; echo "All installed packages are compatible"; exit 0'
@@ -95,16 +172,21 @@ def standin_files(spec: StandIn) -> dict[str, str | Path]:
     files: dict[str, str | Path] = {"entrypoint.sh": ENTRYPOINT}
     for name, version in sorted(spec.packages.items()):
         files.update(_dist_info(name, version))
-    if "torch" in spec.packages:
+        module = module_of(name)
+        if module != "torch" and module not in spec.broken_modules:
+            files[f"site/{module}/__init__.py"] = f"__version__ = {version!r}\n"
+    if "torch" in spec.packages and "torch" not in spec.broken_modules:
         cuda = "None" if spec.torch_cuda is None else repr(spec.torch_cuda)
-        files["site/torch/__init__.py"] = (
-            f"from torch import version\n__version__ = {spec.packages['torch']!r}\n"
-        )
+        files["site/torch/__init__.py"] = _FAKE_TORCH.format(
+            version=spec.packages["torch"], needs_lse=spec.torch_needs_lse)
         files["site/torch/version.py"] = (
             f"__version__ = {spec.packages['torch']!r}\ncuda = {cuda}\n"
         )
+    if spec.python_headers:
+        files["include/Python.h"] = "/* stand-in: where sysconfig looks for it */\n"
+    files["include/.keep"] = ""
     for name, version in sorted(spec.tools.items()):
-        files[f"bin/{name}"] = _tool(name, version, spec.uv_check_ok)
+        files[f"bin/{name}"] = _tool(spec, name, version)
     files["bin/.keep"] = ""
     files["site/.keep"] = ""
     return files
@@ -113,13 +195,13 @@ def standin_files(spec: StandIn) -> dict[str, str | Path]:
 def build_standin(spec: StandIn, name: str = "bakery-test-standin") -> str:
     """Return the ref of a local image holding what `spec` says (built once, then cached)."""
     dockerfile = (
-        f"FROM {standin_rootfs()}\n"
+        f"FROM {standin_rootfs(spec.arch)}\n"
         f"COPY site/ {SITE}/\n"
         "COPY bin/ /usr/local/bin/\n"
+        f"COPY include/ {INCLUDE}/\n"
         "COPY entrypoint.sh /usr/local/bin/entrypoint.sh\n"
-        "RUN chmod 0755 /usr/local/bin/* && rm -f /usr/local/bin/.keep\n"
+        f"RUN chmod 0755 /usr/local/bin/* && rm -f /usr/local/bin/.keep {INCLUDE}/.keep\n"
         f"ENV EE_DD={spec.ee_dd_default} DOCKER_TLS_CERTDIR=/certs\n"
-        'ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]\n'
-        'CMD ["/bin/bash"]\n'
+        f"{image_entrypoint()}\n"
     )
     return build_image(name, dockerfile, standin_files(spec))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 import tarfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,11 +92,14 @@ OFF = {
 
 
 @pytest.mark.parametrize("env_args", OFF.values(), ids=OFF.keys())
-def test_ee_dd_off_execs_the_command_itself(dind_image: str, env_args: list[str]) -> None:
+def test_ee_dd_off_execs_the_command_under_the_init(dind_image: str, env_args: list[str]) -> None:
     done = run(["run", "--rm", *env_args, dind_image, "ps", "-e", "-o", "pid=,comm="])
     assert done.returncode == 0, done.why()
-    # The command is PID 1 (exec, nothing in between), alone (no dockerd), and the only output.
-    assert done.stdout.split() == ["1", "ps"], done.why()
+    # PID 1 is the init; the command is its only child (exec'd by the entrypoint: no shell in
+    # between, no dockerd), and the only output.
+    processes = [line.split() for line in done.stdout.splitlines()]
+    assert processes[0] == ["1", "docker-init"], done.why()
+    assert [comm for _pid, comm in processes[1:]] == ["ps"], done.why()
     assert done.stderr == "", done.why()
 
 
@@ -116,12 +119,32 @@ def test_ee_dd_off_exit_status_and_arguments_pass_through(dind_image: str) -> No
     assert (done.returncode, done.stdout, done.stderr) == (5, "a b||$HOME|", ""), done.why()
 
 
-def test_ee_dd_off_without_a_command_says_so(dind_image: str) -> None:
-    # --entrypoint drops the image's CMD: the entrypoint gets no arguments at all.
-    done = run(["run", "--rm", "--entrypoint", ENTRYPOINT_IN_IMAGE, dind_image])
-    assert done.returncode == 2, done.why()
-    assert done.stdout == ""
-    assert "no command given" in done.stderr
+def test_ee_dd_off_without_a_command_is_an_interactive_shell(dind_image: str) -> None:
+    # The image has no CMD: `docker run -it IMAGE` gets a shell, as with CMD ["/bin/bash"].
+    done = run(["run", "--rm", "-i", dind_image], input='echo "shell-$((6 * 7)) $0"\n')
+    assert (done.returncode, done.stdout, done.stderr) == (0, "shell-42 bash\n", ""), done.why()
+
+
+def test_the_init_stops_a_plain_command_on_docker_stop(
+    dind_image: str, containers: Containers,
+) -> None:
+    # As PID 1, python3 would ignore SIGTERM (no handler, and the kernel spares PID 1 the
+    # default action): `docker stop` would wait its grace and SIGKILL it (137). Under the init
+    # the signal reaches it and it ends by SIGTERM (128 + 15).
+    name = containers.name("pid1")
+    started = run(["run", "-d", "--name", name, dind_image,
+                   "python3", "-c", "import time; time.sleep(1e6)"])
+    assert started.returncode == 0, started.why()
+    assert run(["stop", name]).returncode == 0
+    code = run(["inspect", "--format", "{{.State.ExitCode}}", name]).stdout.strip()
+    assert code == "143", run(["logs", name]).why()
+
+
+def test_the_init_reaps_orphans(dind_image: str) -> None:
+    # `sleep 1` is orphaned at once (its shell exits) and handed to PID 1, which must reap it.
+    script = 'sh -c "sleep 1 &"; sleep 3; ps -e -o stat=,comm= | grep -c "^Z" || true'
+    done = run(["run", "--rm", dind_image, "sh", "-c", script])
+    assert (done.returncode, done.stdout) == (0, "0\n"), done.why()
 
 
 # ------------------------------------------------------------------- E2: one DinD service container
@@ -138,12 +161,11 @@ def service(
     dind_image: str, dind_run_flags: list[str], nested_image: NestedImage,
     module_containers: Containers,
 ) -> Service:
-    """A DinD container started without a command: dockerd runs as its service."""
+    """A DinD container started as the image starts (no command): dockerd is its service."""
     name = module_containers.name("service")
     started = run(dind(
         dind_image, dind_run_flags,
-        extra=["-d", "--name", name, "--entrypoint", ENTRYPOINT_IN_IMAGE,
-               "-v", f"{nested_image.tar}:{NESTED_TAR}:ro"],
+        extra=["-d", "--name", name, "-v", f"{nested_image.tar}:{NESTED_TAR}:ro"],
     ))
     assert started.returncode == 0, started.why()
     return Service(name, wait_for_log(name, READY_TEXT, START_BOUND))
@@ -294,6 +316,78 @@ def test_a_user_provided_ca_is_kept_and_signs_the_certificates(
     assert (certs / "client" / "ca.pem").read_bytes() == ca
 
 
+# An expired CA named as the entrypoint names its own, and expired server and client
+# certificates it signed (`openssl ca` takes explicit validity dates), in /certs.
+EXPIRED_MATERIAL = r"""
+set -e
+work=$(mktemp -d)
+mkdir -p /certs/ca /certs/server /certs/client "$work/new"
+: > "$work/index.txt"
+echo 01 > "$work/serial"
+cat > "$work/ca.cnf" <<CNF
+[ ca ]
+default_ca = old
+[ old ]
+database = $work/index.txt
+new_certs_dir = $work/new
+serial = $work/serial
+default_md = sha256
+policy = any
+unique_subject = no
+[ any ]
+commonName = supplied
+[ v3_ca ]
+basicConstraints = critical,CA:true
+keyUsage = keyCertSign,cRLSign
+[ leaf ]
+basicConstraints = CA:false
+CNF
+dates="-startdate 20200101000000Z -enddate 20200201000000Z"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out /certs/ca/key.pem
+openssl req -new -key /certs/ca/key.pem -subj "/CN=edge-node dockerd CA" -out "$work/ca.csr"
+openssl ca -batch -config "$work/ca.cnf" -selfsign -keyfile /certs/ca/key.pem $dates \
+  -extensions v3_ca -notext -in "$work/ca.csr" -out /certs/ca/cert.pem 2>/dev/null
+for who in server client; do
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out /certs/$who/key.pem
+  openssl req -new -key /certs/$who/key.pem -subj "/CN=old-$who" -out "$work/$who.csr"
+  openssl ca -batch -config "$work/ca.cnf" -cert /certs/ca/cert.pem \
+    -keyfile /certs/ca/key.pem $dates -extensions leaf -notext -in "$work/$who.csr" \
+    -out /certs/$who/cert.pem 2>/dev/null
+  cp /certs/ca/cert.pem /certs/$who/ca.pem
+done
+rm -rf "$work"
+! openssl x509 -noout -checkend 0 -in /certs/ca/cert.pem >/dev/null
+! openssl x509 -noout -checkend 0 -in /certs/server/cert.pem >/dev/null
+echo expired-material
+"""
+
+
+def test_expired_certificates_and_an_expired_generated_ca_are_renewed(
+    dind_image: str, dind_run_flags: list[str], tmp_path: Path,
+) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    made = run(["run", "--rm", "-v", f"{certs}:/certs", dind_image, "sh", "-c", EXPIRED_MATERIAL])
+    assert (made.returncode, made.stdout) == (0, "expired-material\n"), made.why()
+    old_ca = (certs / "ca" / "cert.pem").read_bytes()
+    # Valid for 30 more days (the renewal margin), signed by the CA in /certs/ca, and the
+    # client certificate is accepted by the engine over TLS.
+    script = (
+        "for f in ca server client; do openssl x509 -noout -checkend 2592000"
+        " -in /certs/$f/cert.pem || exit 1; done"
+        " && openssl verify -CAfile /certs/ca/cert.pem /certs/server/cert.pem"
+        " /certs/client/cert.pem"
+        " && docker --tlsverify --tlscacert /certs/client/ca.pem --tlscert /certs/client/cert.pem"
+        " --tlskey /certs/client/key.pem -H tcp://127.0.0.1:2376 info --format '{{.Driver}}'"
+    )
+    done = run(dind(dind_image, dind_run_flags, "sh", "-c", script,
+                    extra=["--rm", "-v", f"{certs}:/certs"]))
+    assert done.returncode == 0, done.why()
+    assert "(made here) expires within 30 days or has expired: making a new one" in done.stderr
+    assert (certs / "ca" / "cert.pem").read_bytes() != old_ca
+    assert (certs / "client" / "ca.pem").read_bytes() == (certs / "ca" / "cert.pem").read_bytes()
+
+
 def test_restart_after_a_kill_reuses_the_ca_and_ignores_stale_pid_files(
     dind_image: str, dind_run_flags: list[str], containers: Containers, tmp_path: Path,
 ) -> None:
@@ -366,7 +460,7 @@ def test_start_timeout_must_be_a_number(dind_image: str) -> None:
 
 
 def test_exit_status_and_stdout_of_the_command(
-    dind_image: str, dind_run_flags: list[str], containers: Containers, tmp_path: Path,
+    dind_image: str, dind_run_flags: list[str], containers: Containers,
 ) -> None:
     name = containers.name("status")
     done = run(dind(dind_image, dind_run_flags, "sh", "-c", "echo out; echo err >&2; exit 3",
@@ -374,8 +468,8 @@ def test_exit_status_and_stdout_of_the_command(
     assert done.returncode == 3, done.why()
     assert done.stdout == "out\n", done.why()  # the entrypoint's own words go to stderr
     assert READY_TEXT in done.stderr and "err" in done.stderr
-    # dockerd was stopped gracefully once the command had ended
-    assert "Daemon shutdown complete" in copy_out(name, "/var/log/dockerd.log", tmp_path)
+    # dockerd was stopped gracefully once the command had ended; its output is on stderr
+    assert "Daemon shutdown complete" in done.stderr, done.why()
 
 
 def test_stdin_reaches_the_command(dind_image: str, dind_run_flags: list[str]) -> None:
@@ -421,9 +515,8 @@ def test_docker_stop_reaches_the_command_and_the_inner_containers(
     assert code == "7", logs.why()  # the command's status
     assert logs.stdout == "outer-got-TERM\n", logs.why()
     assert (shared / "marker").read_text() == "got-TERM\n"  # the inner container got SIGTERM
-    dockerd_log = copy_out(name, "/var/log/dockerd.log", tmp_path)
-    assert "Processing signal 'terminated'" in dockerd_log
-    assert "Daemon shutdown complete" in dockerd_log
+    assert "Processing signal 'terminated'" in logs.stderr
+    assert "Daemon shutdown complete" in logs.stderr
 
 
 def test_sigint_is_forwarded_to_the_command(
@@ -442,20 +535,65 @@ def test_sigint_is_forwarded_to_the_command(
     assert waited.seconds < 30
 
 
-def test_without_a_command_dockerd_is_the_service_and_stops_cleanly(
-    dind_image: str, dind_run_flags: list[str], containers: Containers, tmp_path: Path,
+def wait_until(condition: Callable[[], bool], name: str, what: str) -> None:
+    """Poll `condition` until it holds; fail with the logs when the container stops first."""
+    deadline = time.monotonic() + START_BOUND
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}\n" + run(["logs", name]).why()
+        state = run(["inspect", "--format", "{{.State.Running}}", name]).stdout.strip()
+        assert state == "true", f"{what}\n" + run(["logs", name]).why()
+        time.sleep(0.25)
+
+
+def test_detached_default_start_stays_up_and_stops_within_the_default_grace(
+    dind_image: str, dind_run_flags: list[str], nested_image: NestedImage,
+    containers: Containers, tmp_path: Path,
 ) -> None:
-    name = containers.name("service-stop")
+    """`docker run -d -e EE_DD=true IMAGE` (no command): the way the DinD images are run."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    name = containers.name("detached")
+    launched = time.monotonic()
     started = run(dind(dind_image, dind_run_flags, extra=[
-        "-d", "--name", name, "--entrypoint", ENTRYPOINT_IN_IMAGE,
+        "-d", "--name", name, "-v", f"{shared}:/shared",
+        "-v", f"{nested_image.tar}:{NESTED_TAR}:ro",
     ]))
     assert started.returncode == 0, started.why()
     wait_for_log(name, READY_TEXT, START_BOUND)
-    stopped = run(["stop", "--time", "60", name])
-    assert stopped.returncode == 0 and stopped.seconds < 30, stopped.why()
+    # Still up 20 s later: nothing reads a closed stdin and ends it.
+    time.sleep(max(0.0, 20 - (time.monotonic() - launched)))
+    state = run(["inspect", "--format", "{{.State.Running}}", name]).stdout.strip()
+    assert state == "true", run(["logs", name]).why()
+
+    assert run(["exec", name, "docker", "load", "-q", "-i", NESTED_TAR]).returncode == 0
+    nested = run(["exec", name, "docker", "run", "--rm", nested_image.ref, "echo", "nested-ok"])
+    assert (nested.returncode, nested.stdout) == (0, "nested-ok\n"), nested.why()
+    # Two inner containers: one ends on SIGTERM, one ignores it (it must not stretch the stop
+    # beyond the grace: the entrypoint kills it in time).
+    polite = (
+        'trap "echo got-TERM > /shared/marker; exit 0" TERM; '
+        "echo up > /shared/polite-up; while :; do sleep 1; done"
+    )
+    stubborn = 'trap "" TERM; echo up > /shared/stubborn-up; while :; do sleep 1; done'
+    for script in (polite, stubborn):
+        inner = run(["exec", name, "docker", "run", "-d", "-v", "/shared:/shared",
+                     nested_image.ref, "sh", "-c", script])
+        assert inner.returncode == 0, inner.why()
+    wait_until(lambda: (shared / "polite-up").exists() and (shared / "stubborn-up").exists(),
+               name, "the inner containers did not start")
+
+    stopped = run(["stop", name])  # Docker's default grace: 10 s, then SIGKILL
+    assert stopped.returncode == 0, stopped.why()
     code = run(["inspect", "--format", "{{.State.ExitCode}}", name]).stdout.strip()
-    assert code == "0", run(["logs", name]).why()
-    assert "Daemon shutdown complete" in copy_out(name, "/var/log/dockerd.log", tmp_path)
+    logs = run(["logs", name])
+    assert code == "0", logs.why()  # a clean stop, not the SIGKILL of an expired grace (137)
+    assert (shared / "marker").read_text() == "got-TERM\n"  # the inner container's stop signal
+    # dockerd's own output reaches `docker logs`, and no log file grows in the container
+    assert "Daemon shutdown complete" in logs.stderr, logs.why()
+    assert "got SIGTERM: stopping the inner containers, then dockerd" in logs.stderr
+    assert run(["exec", name, "true"]).returncode != 0  # really stopped
+    listing = docker("diff", name).stdout
+    assert "/var/log/dockerd.log" not in listing
 
 
 # ------------------------------------------------------------------------------ E5

@@ -1,382 +1,55 @@
 """Static checks of the image Dockerfiles against what their users rely on.
 
-No engine runs here. Each Dockerfile is read with dockerfile_parse into stages; an image target
-of the rendered docker-bake.hcl is followed from its Dockerfile's last stage down to the base
-image through local stages and bake named contexts (`contexts = { x = "target:..." }`), the way
-BuildKit resolves them. Where a RUN line carries logic (feature flags, the torch index, the CPU
-guards) the test runs that exact shell text with a fake `uv` and checks what it did.
+No engine runs here. The Dockerfiles are read through tests/support/dockerfile_model.py: an
+image target of the rendered docker-bake.hcl is followed from its Dockerfile's last stage down
+to the base image through local stages and bake named contexts, the way BuildKit resolves them.
+Where a RUN line carries logic (feature flags, the torch index, the CPU guards) the test runs
+that exact shell text with a fake `uv` and checks what it did.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dockerfile_parse import DockerfileParser
 
 from tests.bakehcl import resolve
-from tests.support.repo import ROOT
+from tests.support.dockerfile_model import (
+    DEFAULT_SHELL,
+    ROOT,
+    SHARED,
+    Instruction,
+    Link,
+    all_links,
+    chain,
+    dockerfiles,
+    effective_config,
+    ignored_by_dockerignore,
+    load,
+    run_commands,
+    run_in_shell,
+    script_lines,
+    shell_scripts,
+    simple_commands,
+)
 
 IMAGES = ("base_edge_node_amd64_gpu", "base_edge_node_amd64_cpu", "base_edge_node_arm64_cpu")
 CPU_IMAGES = ("base_edge_node_amd64_cpu", "base_edge_node_arm64_cpu")
-SHARED = "images/shared/Dockerfile"
 ENTRYPOINT = "/usr/local/bin/entrypoint.sh"
+INIT = "/usr/bin/docker-init"  # Docker CE's tini
 BASE_IMAGE = "ubuntu:24.04"
-DEFAULT_SHELL = ("/bin/sh", "-c")
 FLAGS = ("FLASH_ATTN", "BITSANDBYTES", "TENSORRT")
 # Build args whose value must come from matrix.toml through the bake file.
 BAKE_OWNED = re.compile(r"(_VERSION|_SHA256|_PROFILE|_INDEX_URL)$|^(BASE_IMAGE|EE_DD_DEFAULT)$")
 PACKAGE_PINS = re.compile(r"^(TORCH\w*|TRANSFORMERS_\w+|TOKENIZERS_\w+|BITSANDBYTES\w*)$")
 PACKAGE_LISTS = ("images/shared/runtime.packages", "images/shared/ffmpeg/*.build-deps")
-
-
-# --------------------------------------------------------------------------- Dockerfile model
-
-_FLAG = re.compile(r"^--[a-z-]+=\S+\s*")
-
-
-@dataclass(frozen=True)
-class Instruction:
-    kind: str
-    value: str
-    line: int
-    dockerfile: str
-    stage: str
-
-    def where(self) -> str:
-        return f"{self.dockerfile}:{self.line + 1} ({self.stage}) {self.kind}"
-
-    def split(self) -> tuple[list[str], str]:
-        """The `--flag=value` options of a RUN/COPY and the rest."""
-        text, flags = self.value.strip(), []
-        while m := _FLAG.match(text):
-            flags.append(m.group(0).strip())
-            text = text[m.end():]
-        return flags, text
-
-    def mounts(self) -> list[dict[str, str]]:
-        return [
-            dict(kv.split("=", 1) for kv in flag.removeprefix("--mount=").split(","))
-            for flag in self.split()[0]
-            if flag.startswith("--mount=")
-        ]
-
-    def copy_from(self) -> str | None:
-        for flag in self.split()[0]:
-            if flag.startswith("--from="):
-                return flag.removeprefix("--from=")
-        return None
-
-
-@dataclass
-class Stage:
-    name: str
-    index: int
-    base: str
-    instructions: list[Instruction] = field(default_factory=list)
-
-    def of(self, kind: str) -> list[Instruction]:
-        return [i for i in self.instructions if i.kind == kind]
-
-    def args(self) -> dict[str, str | None]:
-        out: dict[str, str | None] = {}
-        for ins in self.of("ARG"):
-            out.update(parse_arg(ins.value))
-        return out
-
-    def shell_at(self, ins: Instruction, inherited: tuple[str, ...]) -> tuple[str, ...]:
-        shell = inherited
-        for other in self.instructions:
-            if other is ins:
-                return shell
-            if other.kind == "SHELL":
-                shell = tuple(json.loads(other.value))
-        raise ValueError(f"{ins.where()} is not in stage {self.name}")
-
-    def final_shell(self, inherited: tuple[str, ...]) -> tuple[str, ...]:
-        shells = self.of("SHELL")
-        return tuple(json.loads(shells[-1].value)) if shells else inherited
-
-    def reads(self) -> set[str]:
-        """What the stage builds on: its base and every COPY --from / RUN --mount from=."""
-        names = {self.base}
-        for ins in self.instructions:
-            if ins.kind == "COPY" and (source := ins.copy_from()):
-                names.add(source)
-            names.update(m["from"] for m in ins.mounts() if "from" in m)
-        return names
-
-
-@dataclass
-class Dockerfile:
-    path: str
-    text: str
-    global_args: dict[str, str | None]
-    stages: list[Stage]
-
-    def stage(self, name: str) -> Stage:
-        for stage in self.stages:
-            if stage.name == name:
-                return stage
-        raise KeyError(f"{self.path} has no stage {name!r}")
-
-    def has_stage(self, name: str) -> bool:
-        return any(stage.name == name for stage in self.stages)
-
-    def instructions(self, kind: str | None = None) -> list[Instruction]:
-        return [i for s in self.stages for i in s.instructions if kind in (None, i.kind)]
-
-    def closure(self, name: str) -> list[Stage]:
-        """The stage and every local stage it reads, dependencies first."""
-        seen: list[Stage] = []
-
-        def visit(stage_name: str) -> None:
-            if not self.has_stage(stage_name) or stage_name in {s.name for s in seen}:
-                return
-            stage = self.stage(stage_name)
-            for dep in sorted(stage.reads()):
-                visit(dep)
-            seen.append(stage)
-
-        visit(name)
-        return seen
-
-    def declared_args(self, stages: list[Stage]) -> dict[str, str | None]:
-        out = dict(self.global_args)
-        for stage in stages:
-            out.update(stage.args())
-        return out
-
-
-def parse_arg(value: str) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for word in shlex.split(value):
-        name, eq, default = word.partition("=")
-        out[name] = default if eq else None
-    return out
-
-
-def parse_env(value: str) -> dict[str, str]:
-    out = {}
-    for word in shlex.split(value):
-        name, eq, val = word.partition("=")
-        assert eq, f"ENV {value!r} is not in key=value form (LegacyKeyValueFormat)"
-        out[name] = val
-    return out
-
-
-@cache
-def load(path: str) -> Dockerfile:
-    text = (ROOT / path).read_text()
-    parser = DockerfileParser(path=str(ROOT / path), env_replace=False)
-    global_args: dict[str, str | None] = {}
-    stages: list[Stage] = []
-    for item in parser.structure:
-        kind, value = item["instruction"], item["value"]
-        if kind == "COMMENT":
-            continue
-        if kind == "FROM":
-            words = [w for w in value.split() if not w.startswith("--")]
-            named = len(words) == 3 and words[1].upper() == "AS"
-            stages.append(Stage(words[2] if named else str(len(stages)), len(stages), words[0]))
-        elif not stages:
-            assert kind == "ARG", f"{path}: {kind} before the first FROM"
-            global_args.update(parse_arg(value))
-        else:
-            stage = stages[-1]
-            stage.instructions.append(Instruction(kind, value, item["startline"], path, stage.name))
-    return Dockerfile(path, text, global_args, stages)
-
-
-@dataclass(frozen=True)
-class Link:
-    """A stage an image is made of, the build args it gets and the shell it starts with."""
-
-    dockerfile: Dockerfile
-    stage: Stage
-    args: dict[str, str]
-    shell_in: tuple[str, ...]
-
-
-def chain(target: dict[str, Any], targets: dict[str, dict[str, Any]]) -> tuple[str, list[Link]]:
-    """(base image, stages from the base image up to the target's image) of a bake target."""
-    links: list[Link] = []
-
-    def walk(path: str, stage: Stage, args: dict[str, str], contexts: dict[str, str]) -> str:
-        dockerfile = load(path)
-        if dockerfile.has_stage(stage.base):
-            base_stage = dockerfile.stage(stage.base)
-            assert base_stage.index < stage.index, f"{path}: {stage.name} before its base"
-            image = walk(path, base_stage, args, contexts)
-        elif stage.base in contexts:
-            ref = contexts[stage.base]
-            assert ref.startswith("target:"), f"context {stage.base}={ref!r} is no bake target"
-            inner = targets[ref.removeprefix("target:")]
-            image = walk(
-                inner["dockerfile"],
-                load(inner["dockerfile"]).stage(inner["target"]),
-                dict(inner.get("args", {})),
-                dict(inner.get("contexts", {})),
-            )
-        else:
-            values = {k: v or "" for k, v in dockerfile.global_args.items()} | args
-            image = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: values[m[1] or m[2]], stage.base)
-        shell_in = (
-            links[-1].stage.final_shell(links[-1].shell_in) if links else DEFAULT_SHELL
-        )
-        links.append(Link(dockerfile, stage, args, shell_in))
-        return image
-
-    path = target["dockerfile"]
-    last = load(path).stages[-1]
-    return walk(path, last, dict(target.get("args", {})), dict(target.get("contexts", {}))), links
-
-
-def local_shell_in(dockerfile: Dockerfile, stage: Stage) -> tuple[str, ...]:
-    """The shell a stage starts with when it builds on another stage of the same file."""
-    if dockerfile.has_stage(stage.base):
-        base = dockerfile.stage(stage.base)
-        return base.final_shell(local_shell_in(dockerfile, base))
-    return DEFAULT_SHELL
-
-
-def all_links(target: dict[str, Any], targets: dict[str, dict[str, Any]]) -> list[Link]:
-    """The image's chain plus every shared builder stage it copies from (same build args)."""
-    _, links = chain(target, targets)
-    out = list(links)
-    for link in links:
-        if link.dockerfile.path == SHARED:
-            for stage in link.dockerfile.closure(link.stage.name):
-                if all(stage is not known.stage for known in out):
-                    shell = local_shell_in(link.dockerfile, stage)
-                    out.append(Link(link.dockerfile, stage, link.args, shell))
-    return out
-
-
-def effective_config(links: list[Link]) -> dict[str, Any]:
-    env: dict[str, str] = {}
-    config: dict[str, Any] = {"env": env, "entrypoint": None, "cmd": None, "shell": None}
-    for link in links:
-        for ins in link.stage.instructions:
-            if ins.kind == "ENV":
-                env.update(parse_env(ins.value))
-            elif ins.kind in ("ENTRYPOINT", "CMD", "SHELL"):
-                config[ins.kind.lower()] = json.loads(ins.value)
-    return config
-
-
-def simple_commands(script: str, *, keep_env: bool = False) -> list[list[str]]:
-    """The simple commands of a one-line shell script as word lists (a static approximation:
-    split at ; & | && || ( ) and at keywords that start a compound command)."""
-    script = script.replace("$(", " ( ")  # command substitutions are commands too
-    lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|()")
-    lexer.whitespace_split = True
-    keywords = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for",
-                "case", "esac", "!", "{", "}"}
-    commands: list[list[str]] = []
-    current: list[str] = []
-    for token in lexer:
-        if set(token) <= set(";&|()") or (not current and token in keywords):
-            if current:
-                commands.append(current)
-            current = []
-        else:
-            current.append(token)
-    if current:
-        commands.append(current)
-    if keep_env:
-        return commands
-    # drop leading VAR=value assignments, keep the program and its arguments
-    return [c[next((i for i, w in enumerate(c) if "=" not in w or w.startswith("-")), len(c)):]
-            for c in commands]
-
-
-def script_lines(path: Path) -> list[str]:
-    """A shell script's logical lines (continuations joined, comments and heredoc text kept
-    out of the way of the command parser)."""
-    text = path.read_text().replace("\\\n", " ")
-    lines, heredoc = [], None
-    for line in text.splitlines():
-        if heredoc is not None:
-            if line.strip() == heredoc:
-                heredoc = None
-            continue
-        if m := re.search(r"<<-?\s*'?(\w+)'?", line):
-            heredoc = m[1]
-        if line.strip() and not line.lstrip().startswith("#"):
-            lines.append(line)
-    return lines
-
-
-def shell_scripts() -> list[Path]:
-    """The scripts the Dockerfiles run (images/shared); other scripts under images/ are tools
-    for people, not build steps."""
-    return sorted(ROOT.glob("images/shared/**/*.sh"))
-
-
-def dockerfiles() -> list[str]:
-    return sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("images/**/Dockerfile"))
-
-
-def run_commands() -> list[tuple[str, str]]:
-    """(where, shell text) of every RUN line and every line of the scripts they run."""
-    out = [(ins.where(), ins.split()[1]) for path in dockerfiles()
-           for ins in load(path).instructions("RUN")]
-    out += [(f"{script.relative_to(ROOT)}", line) for script in shell_scripts()
-            for line in script_lines(script)]
-    return out
-
-
-def run_in_shell(
-    link: Link, ins: Instruction, env: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    """Run a RUN instruction's shell text as BuildKit would, with bind mounts from the build
-    context pointing into the repository."""
-    _flags, command = ins.split()
-    for mount in ins.mounts():
-        if mount.get("type") == "cache":
-            continue  # a cache only: the command works the same without it
-        assert mount.get("type") == "bind" and "from" not in mount, f"cannot run {ins.where()}"
-        command = command.replace(mount["target"], str(ROOT / mount["source"]))
-    shell = link.stage.shell_at(ins, link.shell_in)
-    return subprocess.run(
-        [*shell, command], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
-def ignored_by_dockerignore(path: str) -> bool:
-    """Whether .dockerignore keeps `path` (relative to the context root) from the builder."""
-    patterns = [
-        line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-
-    def matches(pattern: str, candidate: str) -> bool:
-        regex = ""
-        for part in re.split(r"(\*\*/?|\*|\?)", pattern.strip("/")):
-            regex += {"**/": "(.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}.get(
-                part, re.escape(part)
-            )
-        return re.fullmatch(regex, candidate) is not None
-
-    parts = path.strip("/").split("/")
-    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    excluded = False
-    for pattern in patterns:
-        negate = pattern.startswith("!")
-        if any(matches(pattern.lstrip("!"), c) for c in candidates):
-            excluded = not negate
-    return excluded
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -646,9 +319,11 @@ def feature_run(link: Link, flag: str) -> Instruction:
 @pytest.mark.parametrize(
     ("image", "flag", "package", "extra"),
     [
+        # tensorrt-cu12 is what provides `import tensorrt`; the bindings alone do not
         ("base_edge_node_amd64_gpu", "TENSORRT", "tensorrt-cu12-bindings",
-         ["tensorrt-cu12-libs=={version}", "--extra-index-url", "{index}",
-          "--only-binary", "tensorrt-cu12-libs"]),
+         ["tensorrt-cu12=={version}", "tensorrt-cu12-libs=={version}",
+          "--extra-index-url", "{index}",
+          "--only-binary", "tensorrt-cu12-libs", "--only-binary", "tensorrt-cu12-bindings"]),
         ("base_edge_node_amd64_gpu", "FLASH_ATTN", "flash-attn", ["--only-binary", "flash-attn"]),
         ("base_edge_node_amd64_gpu", "BITSANDBYTES", "bitsandbytes", []),
         ("base_edge_node_amd64_cpu", "BITSANDBYTES", "bitsandbytes", []),
@@ -715,8 +390,10 @@ def test_entrypoint_cmd_and_dind_defaults_of_every_image(bake):
     for _image, name, target in all_image_targets(bake):
         _, links = chain(target, bake)
         config = effective_config(links)
-        assert config["entrypoint"] == [ENTRYPOINT], name
-        assert isinstance(config["cmd"], list) and config["cmd"], name
+        # an init as PID 1 (signals forwarded, zombies reaped), then the entrypoint
+        assert config["entrypoint"] == [INIT, "--", ENTRYPOINT], name
+        # no CMD: without a command the entrypoint runs dockerd (EE_DD on) or a shell
+        assert config["cmd"] is None, name
         assert config["env"].get("DOCKER_TLS_CERTDIR") == "/certs", name
         assert config["env"].get("EE_DD") == "${EE_DD_DEFAULT}", name
         # derived images get the default shell back
@@ -794,27 +471,73 @@ def test_package_pins_do_not_reach_the_python_or_ffmpeg_builders():
 # --------------------------------------------------------------------------- downloads
 
 
+FINGERPRINTS = re.compile(r"^[0-9A-F]{40}( [0-9A-F]{40})*$")
+
+
+def _output_file(command: list[str]) -> str | None:
+    for flag in ("-o", "--output"):
+        if flag in command:
+            return command[command.index(flag) + 1]
+    return None
+
+
+def download_checks(text: str, declared: dict[str, str | None]) -> list[tuple[str, str]]:
+    """(downloaded file, how it is checked or 'UNCHECKED') for every download of a RUN line.
+
+    A file is checked when a `sha256sum -c` reads a line naming it (the command right before
+    it in the pipeline names the file), or when `gpgv --keyring K` verifies it against a keyring
+    exported from build args holding pinned fingerprints only."""
+    commands = simple_commands(text)
+    found = []
+    for number, command in enumerate(commands):
+        if command[:1] not in (["curl"], ["wget"]):
+            continue
+        target = _output_file(command)
+        if target is None:
+            # only an index read by jq (it selects a file, which is checked by its own sha256)
+            assert commands[number + 1][:1] == ["jq"], f"a download to stdout: {command}"
+            continue
+        how = "UNCHECKED"
+        for before, after in itertools.pairwise(commands):
+            if after[:1] == ["sha256sum"] and "-c" in after and any(target in w for w in before):
+                how = "sha256"
+        for gpgv in (c for c in commands if c[:1] == ["gpgv"]):
+            if target in gpgv and "--keyring" in gpgv:
+                keyring = gpgv[gpgv.index("--keyring") + 1]
+                exports = [c for c in commands if c[:3] == ["gpg", "--batch", "--export"]]
+                keys = [w for c in exports for w in c[3:] if not w.startswith((">", "<"))]
+                pinned = [re.fullmatch(r"\$\{(\w+)\}", w) for w in keys]
+                if keys and all(m and FINGERPRINTS.match(declared.get(m[1]) or "")
+                                for m in pinned) and keyring in text:
+                    how = "pinned signing keys"
+        found.append((target, how))
+    return found
+
+
 def test_every_download_is_checked_by_sha256_or_a_pinned_signing_key():
+    downloads = []
     scripts_with_downloads = set()
+    for path in dockerfiles():
+        dockerfile = load(path)
+        for stage in dockerfile.stages:
+            declared = dockerfile.declared_args([stage])
+            for ins in stage.of("RUN"):
+                text = ins.split()[1]
+                for c in simple_commands(text):
+                    if c[:1] in (["curl"], ["wget"]):
+                        assert "--proto" in c and "=https" in c[c.index("--proto") + 1], (
+                            f"{ins.where()}: download not restricted to https: {' '.join(c)}")
+                downloads += [(ins.where(), f, how) for f, how in download_checks(text, declared)]
     for where, text in run_commands():
-        commands = simple_commands(text)
-        fetches = [c for c in commands if c[:1] in (["curl"], ["wget"])]
-        if not fetches:
-            continue
-        if where.endswith(".sh"):
+        if where.endswith(".sh") and any(c[:1] in (["curl"], ["wget"])
+                                         for c in simple_commands(text)):
             scripts_with_downloads.add(where)
-            continue
-        for c in fetches:
-            assert "--proto" in c and "=https" in c[c.index("--proto") + 1], (
-                f"{where}: download not restricted to https: {' '.join(c)}"
-            )
-        to_file = [c for c in fetches if {"-o", "-O", "--output"} & set(c)
-                   or any(re.match(r"-\w*o$", w) for w in c)]
-        checks = [c for c in commands if c[:1] == ["sha256sum"] and "-c" in c]
-        assert len(checks) >= len(to_file) and checks, (
-            f"{where}: {len(to_file)} download(s), {len(checks)} sha256sum -c"
-        )
-    # the signing-key path is the one script allowed to download; its checks are tested below
+    unchecked = [d for d in downloads if d[2] == "UNCHECKED"]
+    assert not unchecked, unchecked
+    # uv, ffmpeg, Node's signed sums and tarball, npm: every one of them is seen and checked
+    assert {how for _w, _f, how in downloads} == {"sha256", "pinned signing keys"}
+    assert len(downloads) == 5, downloads
+    # apt repository keys: the one script that downloads; its fingerprint check is tested below
     assert scripts_with_downloads == {"images/shared/apt-repo.sh"}
     for where, text in run_commands():
         assert not re.search(r"apt-key|trusted=yes|allow-unauthenticated|--insecure|-k\b", text), (
@@ -980,3 +703,26 @@ def test_shell_scripts_are_posix_sh_and_shellcheck_clean(allow_subprocess):
     done = subprocess.run([str(shellcheck), "--shell=sh", *map(str, scripts)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_readme_shows_a_derived_image_adding_a_compiler_hadolint_clean(
+    tmp_path: Path, allow_subprocess: None,
+) -> None:
+    """The images ship no C compiler (README says why); the README's way to add one is a valid,
+    lint-clean Dockerfile on top of an image."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### A C compiler"):]
+    block = re.search(r"```dockerfile\n(.*?)```", section, re.S)
+    assert block is not None
+    text = block.group(1)
+    assert text.startswith("FROM ratio1/base_edge_node_") and "gcc" in text
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(text.replace("<tag>", "1.0.0"))
+    hadolint = Path(sys.executable).parent / "hadolint"
+    done = subprocess.run([str(hadolint), "--no-color", "--ignore", "DL3008", str(dockerfile)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # and no image installs one itself
+    for path in dockerfiles():
+        assert not re.search(r"\b(gcc|g\+\+|build-essential)\b", load(path).text.split(
+            "FROM ${BASE_IMAGE} AS edge-node-base")[-1]), path

@@ -12,6 +12,7 @@ from bakery.imagetest import docker_arch, env_file, expectation_env, host_skip_r
 from bakery.imagetest.hostmatch import handler_enabled, qemu_handler
 from bakery.imagetest.run import PROBE, image_for, script_env, script_path
 from bakery.plan.load import LoadedPlan, load_plan
+from bakery.verify.compare import codec_promise
 from tests.engine.standin import DEBIAN_DOCKER, DEBIAN_PYTHON, MATCHING_PACKAGES, MATCHING_TOOLS
 from tests.imagetest.matrix import ARM_TARGET, CPU_TARGET, MATRIX, write_project
 from tests.support.cli import MINIMAL_MATRIX, run_cli
@@ -39,6 +40,12 @@ def test_the_standin_target_expects_what_the_standin_holds(tmp_path: Path) -> No
         "EXPECT_DOCKER": DEBIAN_DOCKER,
         "EXPECT_DOCKERD": DEBIAN_DOCKER,
         "EXPECT_PACKAGES": "bitsandbytes=0.48.2 tensorrt-cu12-bindings=absent",
+        "EXPECT_IMPORTS": "torch torchvision torchaudio transformers tokenizers bitsandbytes",
+        "EXPECT_TORCH_OP": "ok",
+        "EXPECT_PYTHON_HEADERS": "ok",
+        "EXPECT_FFMPEG_CODECS": " ".join(
+            line.replace(" ", ":") for line in codec_promise("full")),
+        "EXPECT_EE_DD": "false",
     }
 
 

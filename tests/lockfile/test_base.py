@@ -11,7 +11,7 @@ import tarfile
 import httpx
 import pytest
 
-from bakery.lockfile.registry import RegistryError, parse_reference, resolve_platform_digests
+from bakery.lockfile.registry import RegistryError, endpoint, resolve_platform_digests
 from tests.lockfile.conftest import Project
 from tests.support.cli import run_cli
 
@@ -79,12 +79,14 @@ def push_base(host: str, repository: str, tag: str, release: str,
 
 
 def test_references_default_like_docker():
-    hub = parse_reference("ubuntu:24.04")
-    assert (hub.registry, hub.repository, hub.tag) == ("registry-1.docker.io", "library/ubuntu",
-                                                     "24.04")
-    local = parse_reference("localhost:5000/team/base")
-    assert (local.registry, local.repository, local.tag, local.scheme) == (
+    hub = endpoint("docker.io/ubuntu:24.04")
+    assert (hub.registry, hub.repository, hub.reference) == (
+        "registry-1.docker.io", "library/ubuntu", "24.04")
+    local = endpoint("localhost:5000/team/base")
+    assert (local.registry, local.repository, local.reference, local.scheme) == (
         "localhost:5000", "team/base", "latest", "http")
+    pinned = endpoint("ghcr.io/a/b@sha256:" + "0" * 64, allow_digest=True)
+    assert (pinned.scheme, pinned.reference) == ("https", "sha256:" + "0" * 64)
 
 
 def test_each_platform_gets_its_own_manifest_digest(registry, allow_subprocess):

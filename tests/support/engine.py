@@ -1,9 +1,12 @@
 """The pytest plugin for tests that run a real Docker engine (each of them is marked `engine`),
-registered by tests/conftest.py: tests/engine and tests/imagetest use these fixtures.
+registered by tests/conftest.py: tests/engine, tests/imagetest and tests/verify use these
+fixtures (`arm64_emulation` too).
 
-* `dind_image`: a Debian bookworm image with Debian's docker.io, fuse-overlayfs, iptables and
-  openssl, plus the project's own entrypoint.sh (its bytes, unchanged) as ENTRYPOINT, with the
-  images' defaults EE_DD=false and DOCKER_TLS_CERTDIR=/certs. Built once, cached across runs.
+* `dind_image`: a Debian bookworm image with Debian's docker.io (and its docker-init), python3,
+  fuse-overlayfs, iptables and openssl, plus the project's own entrypoint.sh (its bytes,
+  unchanged), started as the real images start (their ENTRYPOINT line: docker-init, then
+  entrypoint.sh; no CMD), with the images' defaults EE_DD=false and DOCKER_TLS_CERTDIR=/certs.
+  Built once, cached across runs.
 * `nested_image`: a busybox-only image and its `docker save` tar, to `docker load` inside a DinD
   container (nothing can be pulled).
 * `dind_run_flags`: what replaces `--privileged`: env DIND_RUN_FLAGS, else a set that works on
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,12 +30,12 @@ import pytest
 
 from tests.engine.images import (
     build_image,
-    build_rootfs_image,
     build_scratch_image,
     docker,
     prune_other_tags,
     save_image,
 )
+from tests.engine.standin import image_entrypoint, standin_rootfs
 from tests.support.repo import ROOT
 
 ENTRYPOINT = ROOT / "entrypoint.sh"
@@ -39,11 +44,6 @@ DEFAULT_DIND_RUN_FLAGS = (
     "--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined "
     "--security-opt apparmor=unconfined --security-opt systempaths=unconfined "
     "--device /dev/fuse -v /sys/fs/cgroup:/sys/fs/cgroup:rw"
-)
-# What an edge-node image carries for DinD (images/shared/runtime.packages), Debian names.
-DIND_PACKAGES = (
-    "ca-certificates", "docker.io", "e2fsprogs", "fuse-overlayfs", "iptables", "openssl",
-    "pigz", "procps", "uidmap", "xz-utils",
 )
 READY_TEXT = "dockerd ready"
 
@@ -55,13 +55,11 @@ def dind_run_flags() -> list[str]:
 
 @pytest.fixture(scope="session")
 def dind_image() -> str:
-    rootfs = build_rootfs_image("bakery-test-dind-rootfs", DIND_PACKAGES)
     dockerfile = (
-        f"FROM {rootfs}\n"
+        f"FROM {standin_rootfs()}\n"
         "COPY entrypoint.sh /usr/local/bin/entrypoint.sh\n"
         "ENV EE_DD=false DOCKER_TLS_CERTDIR=/certs\n"
-        'ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]\n'
-        'CMD ["/bin/bash"]\n'
+        f"{image_entrypoint()}\n"
     )
     ref = build_image("bakery-test-dind", dockerfile, {"entrypoint.sh": ENTRYPOINT})
     prune_other_tags(ref)  # one per edit of entrypoint.sh otherwise
@@ -129,3 +127,33 @@ def wait_for_log(container: str, text: str, timeout: float) -> str:
         if time.monotonic() > deadline:
             pytest.fail(f"{text!r} did not show in {container} within {timeout}s:\n{combined}")
         time.sleep(0.25)
+
+
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
+
+
+def _aarch64_handler_enabled() -> bool:
+    handler = BINFMT / "qemu-aarch64"
+    return handler.is_file() and handler.read_text().splitlines()[:1] == ["enabled"]
+
+
+@pytest.fixture(scope="session")
+def arm64_emulation() -> None:
+    """arm64 containers run here, emulated by qemu through binfmt_misc: mount binfmt_misc and
+    enable Debian's qemu-aarch64 handler when they are not (root, qemu-user-static and
+    binfmt-support installed: .ci/start-engine.sh does it). Skips, with the reason, only where
+    that cannot be done."""
+    if _aarch64_handler_enabled():
+        return
+    if not (BINFMT / "register").exists():
+        done = subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)],
+                              capture_output=True, text=True, timeout=30, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"binfmt_misc cannot be mounted here: {done.stderr.strip()}")
+    if shutil.which("update-binfmts") is None or not Path("/usr/bin/qemu-aarch64-static").exists():
+        pytest.skip("qemu-user-static and binfmt-support are not installed"
+                    " (apt-get install qemu-user-static binfmt-support)")
+    subprocess.run(["update-binfmts", "--enable", "qemu-aarch64"], capture_output=True,
+                   timeout=30, check=False)
+    if not _aarch64_handler_enabled():
+        pytest.skip("the qemu-aarch64 binfmt handler could not be enabled")

@@ -110,12 +110,23 @@ def write_results(
 
 
 # What the probe prints for an image that matches TARGET's plan.
+# What the stand-in ffmpeg lists: the full profile's promise (images/shared/ffmpeg/full.codecs).
+STANDIN_ENCODERS = ("aac", "libaom-av1", "libmp3lame", "libopus", "libvorbis", "libvpx-vp9",
+                    "libx264", "libx265")
+STANDIN_DECODERS = ("aac", "h264", "hevc", "libdav1d", "mp3", "opus", "vp9")
+
 GOOD_PROBE: dict[str, Any] = {
-    "probe_version": 1, "arch": "x86_64", "python": "3.11.2",
+    "probe_version": 2, "arch": "x86_64", "python": "3.11.2",
     "packages": {"torch": "2.9.1+cpu", "torchvision": "0.24.1+cpu", "torchaudio": "2.9.1+cpu",
                  "transformers": "4.57.1", "tokenizers": "0.22.1", "bitsandbytes": "0.48.2",
                  "tensorrt-cu12-bindings": None},
+    "imports": {"torch": None, "torchvision": None, "torchaudio": None, "transformers": None,
+                "tokenizers": None, "bitsandbytes": None},
     "torch_cuda": None,
+    "torch_op": "ok",
+    "python_headers": "/usr/include/python3.11/Python.h",
+    "ffmpeg_codecs": {"encoders": list(STANDIN_ENCODERS), "decoders": list(STANDIN_DECODERS)},
+    "ee_dd": "false",
     "tools": {"ffmpeg": "7.1.5", "node": "22.23.3", "npm": "10.9.9",
               "docker": "20.10.24+dfsg1", "dockerd": "20.10.24+dfsg1", "ngrok": "3.30.0",
               "uv": "0.9.11"},
@@ -138,6 +149,7 @@ def probe(base: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
 
 GPU_PROBE = probe(packages={"torch": "2.9.1+cu128", "torchvision": "0.24.1+cu128",
                             "torchaudio": "2.9.1+cu128", "bitsandbytes": None,
-                            "tensorrt-cu12-bindings": "10.13.3.9"}, torch_cuda="12.8")
+                            "tensorrt-cu12-bindings": "10.13.3.9"}, torch_cuda="12.8",
+                  imports={**GOOD_PROBE["imports"], "tensorrt": None})
 ARM_PROBE = probe(arch="aarch64", packages={"torch": "2.9.1", "torchvision": "0.24.1",
                                             "torchaudio": "2.9.1", "bitsandbytes": None})

@@ -80,8 +80,24 @@ def test_every_target_in_the_results_passes_and_is_recorded(
         assert saved["mismatches"] == []
     assert "3 target(s): 3 passed, 0 not" in done.out
     assert "verdicts recorded in .bakery/results.json" in done.err
-    # the dind variants have no bake result: not selected by default
-    assert len(fake_docker.runs()) == 3
+    # the dind variants have no bake result: not selected by default; the cuda target also
+    # tried its GPU check, which cannot run on this (fake) host and is left out
+    probes = [r for r in fake_docker.runs() if "--gpus" not in r]
+    assert len(probes) == 3
+    assert len(fake_docker.runs()) == 4
+
+
+def test_require_gpu_fails_a_cuda_target_whose_gpu_check_cannot_run(
+    repo: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_docker.images_by_ref(ALL_GOOD)
+    done = verify(capsys, "--target", GPU, "--require-gpu")
+    assert done.code == 1
+    assert "gpu torch.cuda expected True, found cannot run here: docker: Error response" in (
+        " ".join(done.out.split()))
+    behaviour = {**ALL_GOOD, ref(GPU): {**ALL_GOOD[ref(GPU)], "gpu": "True"}}
+    fake_docker.images_by_ref(behaviour)
+    assert verify(capsys, "--target", GPU, "--require-gpu").code == 0
 
 
 def test_the_probe_runs_without_gpu_or_network_with_python3_as_entrypoint(
@@ -101,6 +117,8 @@ def test_the_probe_runs_without_gpu_or_network_with_python3_as_entrypoint(
     assert flags[flags.index("--network") + 1] == "none"
     assert "--rm" in flags
     assert not any(flag.startswith("--gpus") for flag in flags)
+    # an arm64 image runs as the Raspberry Pi 4's CPU where it is emulated (qemu reads this)
+    assert flags[flags.index("--env") + 1] == "QEMU_CPU=cortex-a72"
     assert command == ["-c", probe_source(), "bitsandbytes", "tensorrt-cu12-bindings"]
 
 

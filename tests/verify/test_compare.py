@@ -14,7 +14,7 @@ from bakery.matrix import parse_matrix
 from bakery.plan import expand
 from bakery.plan.target import Target
 from bakery.tags.git import GitContext
-from bakery.verify.compare import compare, expectations, expected_cuda
+from bakery.verify.compare import codec_promise, compare, expectations, expected_cuda
 from tests.support.cli import MINIMAL_MATRIX
 from tests.verify.matrix import GOOD_PROBE, STANDIN_MATRIX, TARGET
 
@@ -48,9 +48,20 @@ def test_a_matching_report_passes_every_check(target: tuple[Target, Any]) -> Non
     checks = compare(expectations(*target), GOOD)
     assert [c.name for c in checks] == [
         "python", "arch", "torch", "torchvision", "torchaudio", "transformers", "tokenizers",
-        "torch cuda", "bitsandbytes", "tensorrt-cu12-bindings", "ffmpeg", "node", "npm",
-        "docker", "dockerd", "ngrok", "uv", "uv pip check"]
-    assert all(c.ok for c in checks)
+        "torch cuda", "bitsandbytes", "tensorrt-cu12-bindings",
+        "import torch", "import torchvision", "import torchaudio", "import transformers",
+        "import tokenizers", "import bitsandbytes", "torch op", "python headers",
+        "ffmpeg", "node", "npm", "docker", "dockerd", "ngrok", "uv",
+        *(f"ffmpeg {line}" for line in codec_promise("full")),
+        "EE_DD default", "uv pip check"]
+    assert all(c.ok for c in checks), [c for c in checks if not c.ok]
+
+
+def test_the_codec_promise_is_written_down_once_per_profile() -> None:
+    full, slim = codec_promise("full"), codec_promise("slim")
+    assert "encoder libx264" in full and "decoder libdav1d" in full
+    assert set(slim) < set(full)  # slim promises less, nothing else
+    assert codec_promise("unknown") == []
 
 
 @pytest.mark.parametrize(("probe", "expected"), [
@@ -96,12 +107,45 @@ def test_only_what_the_plan_sets_is_checked() -> None:
     matrix = parse_matrix(MINIMAL_MATRIX, source="matrix.toml")
     plan = expand(matrix, git=GitContext(), source="matrix.toml")
     cpu = expectations(plan.target("edge_cpu-py313"), matrix)
+    profile = plan.target("edge_cpu-py313").args.get("FFMPEG_PROFILE", "")
+    codecs = {f"ffmpeg {line}" for line in codec_promise(profile)}
     assert set(cpu) == {
         "python", "arch", "torch", "torchvision", "torchaudio", "transformers", "tokenizers",
-        "torch cuda", "bitsandbytes", "tensorrt-cu12", "uv", "uv pip check"}
+        "torch cuda", "bitsandbytes", "tensorrt-cu12", "uv", "uv pip check",
+        "import torch", "import torchvision", "import torchaudio", "import transformers",
+        "import tokenizers", "import bitsandbytes", "torch op", "python headers",
+        *codecs, *(["EE_DD default"] if "EE_DD_DEFAULT" in plan.target("edge_cpu-py313").args
+                   else [])}
     gpu = expectations(plan.target("edge_gpu-py313"), matrix)
     assert "torch cuda" not in gpu  # PyPI's x86_64 torch: its CUDA is not in the version
     assert gpu["bitsandbytes"] == "absent" and gpu["tensorrt-cu12"] == "10.13.3.9"
+    # an enabled feature must import under the name its users import
+    assert gpu["import tensorrt"] == "ok" and "import bitsandbytes" not in gpu
+
+
+@pytest.mark.parametrize(("edit", "check", "found"), [
+    ({"imports": {"tensorrt": "ModuleNotFoundError: No module named 'tensorrt'"}},
+     "import tensorrt", "failed: ModuleNotFoundError: No module named 'tensorrt'"),
+    ({"python_headers": None}, "python headers", None),
+    ({"ee_dd": "true"}, "EE_DD default", "true"),
+    ({"torch_op": "RuntimeError: bad"}, "torch op", "RuntimeError: bad"),
+])
+def test_behaviour_checks_fail_on_what_metadata_hides(
+    edit: dict[str, Any], check: str, found: str | None,
+) -> None:
+    expect = {"import tensorrt": "ok", "python headers": "ok", "EE_DD default": "false",
+              "torch op": "ok"}
+    report = {"imports": {"tensorrt": None}, "python_headers": "/x/Python.h", "ee_dd": "false",
+              "torch_op": "ok", **edit}
+    failed = {c.name: c.found for c in compare(expect, report) if not c.ok}
+    assert failed == {check: found}
+
+
+def test_a_codec_missing_from_the_profile_fails() -> None:
+    expect = {"ffmpeg encoder libx264": "present", "ffmpeg decoder h264": "present"}
+    report = {"ffmpeg_codecs": {"encoders": ["aac"], "decoders": ["h264"]}}
+    failed = [c.name for c in compare(expect, report) if not c.ok]
+    assert failed == ["ffmpeg encoder libx264"]
 
 
 versions = st.builds(
@@ -114,6 +158,7 @@ versions = st.builds(
 @given(expected=versions, found=versions)
 def test_versions_match_exactly_local_tag_included(expected: str, found: str) -> None:
     (check,) = compare({"torch": expected}, {"packages": {"torch": found}})
+    # the probe's stdlib comparison means what PEP 440 (packaging) means
     assert check.ok == (Version(expected) == Version(found))
     if Version(expected).local != Version(found).local:
         assert not check.ok

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from bakery.verify.compare import codec_promise
 from tests.engine.images import build_scratch_image, docker
-from tests.engine.standin import MATCHING_TOOLS, StandIn, build_standin
+from tests.engine.standin import DEBIAN_DOCKER, MATCHING_TOOLS, StandIn, build_standin
 from tests.verify.conftest import Registry
-from tests.verify.matrix import TARGET, write_matrix, write_results
+from tests.verify.matrix import ARM, GPU, MULTI_MATRIX, TARGET, write_matrix, write_results
 
 pytestmark = pytest.mark.engine
 
@@ -126,5 +127,83 @@ def test_an_image_without_python3_is_an_error_with_dockers_reason(tmp_path: Path
     assert done.returncode == 1
     (entry,) = json.loads(done.stdout)["targets"]
     assert entry["status"] == "error"
-    assert "python3" in entry["message"] and "not found" in entry["message"]
+    # the reason of docker (or of the init the probe runs under): no python3 to execute
+    assert "python3" in entry["message"]
+    assert "not found" in entry["message"] or "No such file" in entry["message"]
     assert docker("ps", "-a", "-q", "--filter", f"ancestor={image}").stdout.strip() == ""
+
+
+# ------------------------------------------------- behaviour behind the metadata (local images)
+
+# What the GPU target of MULTI_MATRIX expects (tensorrt on, bitsandbytes off).
+GPU_PACKAGES = {"torch": "2.9.1+cu128", "torchvision": "0.24.1+cu128",
+                "torchaudio": "2.9.1+cu128", "transformers": "4.57.1", "tokenizers": "0.22.1",
+                "tensorrt-cu12-bindings": "10.13.3.9"}
+BROKEN = {
+    # present metadata, no module: the bindings alone give no `import tensorrt`
+    "tensorrt does not import": (
+        GPU, StandIn(packages=GPU_PACKAGES, torch_cuda="12.8", broken_modules=("tensorrt",)),
+        "import tensorrt", "failed: ModuleNotFoundError: No module named 'tensorrt'"),
+    "a codec of the profile is missing": (
+        TARGET, StandIn(codecs=tuple(c for c in codec_promise("full") if c != "encoder libx265")),
+        "ffmpeg encoder libx265", None),
+    "no Python headers": (TARGET, StandIn(python_headers=False), "python headers", None),
+    "the wrong EE_DD default": (TARGET, StandIn(ee_dd_default="true"), "EE_DD default", "true"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
+def test_verify_fails_what_the_metadata_hides(tmp_path: Path, case: str) -> None:
+    target, spec, check, found = BROKEN[case]
+    write_matrix(tmp_path, MULTI_MATRIX)
+    done = bakery("verify", "--target", target, "--image", build_standin(spec), "--format",
+                  "json", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (entry,) = json.loads(done.stdout)["targets"]
+    failed = [(c["name"], c["found"]) for c in entry["checks"] if not c["ok"]]
+    assert failed == [(check, found)]
+
+
+def test_a_correct_gpu_standin_passes_with_tensorrt_importable(tmp_path: Path) -> None:
+    spec = StandIn(packages=GPU_PACKAGES, torch_cuda="12.8")
+    write_matrix(tmp_path, MULTI_MATRIX)
+    done = bakery("verify", "--target", GPU, "--image", build_standin(spec), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ------------------------------------------------- the Raspberry Pi gate: arm64, emulated
+
+ARM_PACKAGES = {"torch": "2.9.1", "torchvision": "0.24.1", "torchaudio": "2.9.1",
+                "transformers": "4.57.1", "tokenizers": "0.22.1"}
+ARM_TOOLS = {**MATCHING_TOOLS, "docker": DEBIAN_DOCKER, "dockerd": DEBIAN_DOCKER}
+
+
+def test_an_arm64_image_is_verified_running_as_a_cortex_a72(
+    tmp_path: Path, arm64_emulation: None,
+) -> None:
+    image = build_standin(StandIn(arch="arm64", packages=ARM_PACKAGES, tools=ARM_TOOLS))
+    write_matrix(tmp_path, MULTI_MATRIX)
+    done = bakery("verify", "--target", ARM, "--image", image, "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (entry,) = json.loads(done.stdout)["targets"]
+    assert entry["probe"]["arch"] == "aarch64"
+    assert entry["probe"]["torch_op"] == "ok"  # import torch and the matmul ran emulated
+    assert entry["probe"]["lse_atomics"] is False  # as a Pi 4's Cortex-A72, not qemu's `max`
+
+
+def test_a_torch_for_newer_arm_cores_fails_the_pi_gate(
+    tmp_path: Path, arm64_emulation: None,
+) -> None:
+    image = build_standin(StandIn(arch="arm64", packages=ARM_PACKAGES, tools=ARM_TOOLS,
+                                  torch_needs_lse=True))
+    # qemu's default CPU has LSE atomics: there the wheel would pass unnoticed ...
+    plain = docker("run", "--rm", "--entrypoint", "python3", image, "-c", "import torch",
+                   check=False, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    # ... verify runs it as the Pi's CPU, where it dies (SIGILL) before the probe can report
+    write_matrix(tmp_path, MULTI_MATRIX)
+    done = bakery("verify", "--target", ARM, "--image", image, "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (entry,) = json.loads(done.stdout)["targets"]
+    assert entry["status"] == "error"
+    assert "exited 132" in entry["message"]  # 128 + SIGILL

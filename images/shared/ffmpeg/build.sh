@@ -1,7 +1,8 @@
 #!/bin/sh
 # The ffmpeg builder of the shared `ffmpeg` stage. Profiles live next to this script:
-# PROFILE.build-deps (Ubuntu -dev packages) and PROFILE.configure (configure switches), plus
-# common.build-deps for every profile.
+# PROFILE.build-deps (Ubuntu -dev packages), PROFILE.configure (configure switches) and
+# PROFILE.codecs (the encoders and decoders the profile promises, checked after the build and
+# in every image check), plus common.build-deps for every profile.
 #
 #   build.sh install-deps PROFILE
 #       apt-get install the build dependencies of PROFILE (apt lists must be fresh).
@@ -87,6 +88,12 @@ build() {
     for program in ffmpeg ffprobe; do
         "$prefix/bin/$program" -hide_banner -version >/dev/null \
             || die "$prefix/bin/$program does not run"
+    done
+    # The codecs the profile promises (PROFILE.codecs), as the image checks will look for them.
+    entries "$(profile_file "$profile" codecs)" | while read -r kind name; do
+        "$prefix/bin/ffmpeg" -hide_banner "-${kind}s" 2>/dev/null \
+            | awk -v n="$name" '$2 == n { hit = 1 } END { exit !hit }' \
+            || die "the $profile profile promises $kind $name, which this build lacks"
     done
 
     libs=$(ldd "$prefix/bin/ffmpeg" "$prefix/bin/ffprobe" \
