@@ -9,7 +9,8 @@ import pytest
 
 from bakery.bake.results import BuildError, Mismatch, Results, TargetResult, VerifyRecord
 from bakery.plan.target import GitInfo
-from bakery.views.markdown import cell, human_bytes, results_markdown
+from bakery.sizes import human_bytes
+from bakery.views.markdown import cell, results_markdown
 from tests.support.cli import run_cli
 from tests.support.repo import ROOT
 
@@ -35,14 +36,14 @@ def test_one_row_per_target_with_status_digest_verdict_and_duration() -> None:
         doc(TargetResult(id="gpu", status="ok", digest=DIGEST, duration_s=842.0,
                          tags=("acme/gpu-staging:t",),
                          verify=VerifyRecord(ok=True, image="x", digest=DIGEST,
-                                             verified_at=T0))),
+                                             verified_at=T0, compressed_size=4_180_000_000))),
         doc(TargetResult(id="cpu", status="failed", duration_s=3.0,
                          error=BuildError(step="[python 2/4] RUN uv pip", message="exit code: 1",
                                           log_tail=("no wheel for torch",)))),
     ], {}, title="bakery: builds of refs/heads/main")
     assert text.startswith("### bakery: builds of refs/heads/main\n")
     assert table_rows(text) == [
-        ["`gpu`", "ok", "`sha256:abababababab`", "passed", "-", "14m02s",
+        ["`gpu`", "ok", "`sha256:abababababab`", "passed", "4.18 GB", "14m02s",
          "`acme/gpu-staging:t`"],
         ["`cpu`", "**failed**", "-", "not verified", "-", "3s", "-"],
     ]

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from bakery.sizes import parse_size
+
 Arch = Literal["amd64", "arm64"]
 # Docker architecture -> `uname -m` name (what wheels, qemu and the legacy tags call it).
 MACHINES: dict[str, str] = {"amd64": "x86_64", "arm64": "aarch64"}
@@ -236,24 +238,6 @@ class Image(_Model):
     @property
     def platform(self) -> str:
         return f"linux/{self.arch}"
-
-
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B)\s*$")
-_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-          "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
-
-
-def parse_size(text: str) -> int:
-    """`"6 GB"` -> 6_000_000_000 bytes (decimal units, as registries and `docker images`
-    show them; KiB, MiB, GiB, TiB are binary)."""
-    match = _SIZE.match(text)
-    if match is None:
-        raise ValueError(f"{text!r} is not a size: a number and a unit (B, KB, MB, GB, TB,"
-                         " KiB, MiB, GiB, TiB), e.g. '6 GB'")
-    size = float(match[1]) * _UNITS[match[2]]
-    if size <= 0:
-        raise ValueError(f"{text!r}: a size budget must be more than 0")
-    return int(size)
 
 
 def _default_runners() -> dict[Arch, str]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from bakery.bake.results import Results, TargetResult
 from bakery.plan.target import Target
+from bakery.sizes import human_bytes
 from bakery.views.bake import short_digest
 
 
@@ -17,17 +18,6 @@ def cell(text: str) -> str:
 
 def code(text: str) -> str:
     return f"`{cell(text)}`" if text else "-"
-
-
-def human_bytes(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1000
-    return f"{value:.2f} GB"  # pragma: no cover - the loop returns
 
 
 def _duration(seconds: float | None) -> str:
@@ -72,7 +62,7 @@ def results_markdown(
     failures: list[str] = []
     for doc in documents:
         for result in doc.targets:
-            size = getattr(result.verify, "compressed_size", None) if result.verify else None
+            size = result.verify.compressed_size if result.verify else None
             lines.append(
                 f"| {code(result.id)} | {_STATUS[result.status]}"
                 f" | {code(short_digest(result.digest)) if result.digest else '-'}"

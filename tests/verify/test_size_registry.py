@@ -4,11 +4,19 @@ imagetools reads the real registry over its HTTP API, as buildx would)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+
 import pytest
 
 from bakery.docker.client import make_client
 from bakery.docker.imagetools import RegistryError, image_size
+from bakery.matrix import parse_matrix
+from bakery.plan import Target, expand
+from bakery.sizes import human_bytes
+from bakery.verify.run import image_size_checks
 from tests.lockfile.test_base import _layer, push_base
+from tests.support.cli import MINIMAL_MATRIX
 from tests.support.fake_docker import FakeDocker
 from tests.verify.conftest import Registry
 
@@ -42,3 +50,46 @@ def test_a_platform_the_image_lacks_and_a_missing_image_name_the_registry(
         image_size(client, f"{registry.host}/size/one:t", "linux/arm64")
     with pytest.raises(RegistryError, match=f"registry {registry.host}: cannot read"):
         image_size(client, f"{registry.host}/size/none:t", "linux/amd64")
+
+
+def _target(budget: str | None) -> Target:
+    text = MINIMAL_MATRIX
+    if budget is not None:
+        text = text.replace("[images.edge_cpu]\n", f'[images.edge_cpu]\nsize_budget = "{budget}"\n')
+    plan = expand(parse_matrix(text, source="matrix.toml"))
+    return plan.target("edge_cpu-py313")
+
+
+def test_verify_fails_a_candidate_over_its_budget_naming_its_biggest_layers(
+    registry: Registry, fake_docker: FakeDocker
+) -> None:
+    fake_docker.set("FAKE_DOCKER_IMAGETOOLS", "registry")
+    # incompressible layers: their stored size is their length
+    big, small = os.urandom(60_000), os.urandom(2_000)
+    digests = push_base(registry.host, "size/budget", "c", "c", layers=(big, small))
+    image = f"{registry.host}/size/budget@{digests['linux/amd64']}"
+    client = make_client([str(fake_docker.path)])
+
+    compressed, checks = image_size_checks(client, _target("50 KB"), image)
+    assert compressed is not None and compressed > len(big) + len(small)
+    (check,) = checks
+    assert (check.name, check.expected, check.ok) == ("size (compressed)", "at most 50.00 KB",
+                                                      False)
+    big_digest = "sha256:" + hashlib.sha256(big).hexdigest()
+    assert f"biggest layers: {big_digest[:19]} {human_bytes(len(big))}" in (check.found or "")
+
+    _, checks = image_size_checks(client, _target("1 GB"), image)
+    assert [c.ok for c in checks] == [True]
+    # no budget: the size is still recorded, and nothing is judged
+    assert image_size_checks(client, _target(None), image) == (compressed, ())
+
+
+def test_an_unreadable_manifest_fails_only_a_budgeted_target(
+    registry: Registry, fake_docker: FakeDocker
+) -> None:
+    fake_docker.set("FAKE_DOCKER_IMAGETOOLS", "registry")
+    client = make_client([str(fake_docker.path)])
+    missing = f"{registry.host}/size/missing@sha256:" + "0" * 64
+    assert image_size_checks(client, _target(None), missing) == (None, ())
+    _, (check,) = image_size_checks(client, _target("6 GB"), missing)
+    assert not check.ok and (check.found or "").startswith("unreadable: registry")
