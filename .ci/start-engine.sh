@@ -16,8 +16,8 @@ set -euo pipefail
 
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
 ENGINE_START_TIMEOUT=${ENGINE_START_TIMEOUT:-60}
-PACKAGES=(docker.io containerd runc iptables debootstrap busybox-static docker-registry
-  qemu-user-static binfmt-support)
+ENGINE_PACKAGES=(docker.io containerd runc iptables)
+TOOL_PACKAGES=(debootstrap busybox-static docker-registry qemu-user-static binfmt-support)
 
 log() { printf 'start-engine: %s\n' "$*" >&2; }
 
@@ -26,8 +26,17 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
+engine_answers() { timeout 20 docker info >/dev/null 2>&1; }
+
+# A machine whose engine already answers (a GitHub runner ships Docker) keeps it: installing
+# Debian's docker.io there would fight the installed engine's packages.
+packages=("${TOOL_PACKAGES[@]}")
+if ! engine_answers; then
+  packages+=("${ENGINE_PACKAGES[@]}")
+fi
+
 missing=()
-for pkg in "${PACKAGES[@]}"; do
+for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$pkg")
   fi
@@ -48,8 +57,6 @@ fi
 if [ -e /proc/sys/fs/binfmt_misc/register ]; then
   update-binfmts --enable qemu-aarch64 || log "the qemu-aarch64 handler could not be enabled"
 fi
-
-engine_answers() { timeout 20 docker info >/dev/null 2>&1; }
 
 if engine_answers; then
   log "engine already running: $(docker info --format '{{.ServerVersion}} {{.Driver}}')"

@@ -38,10 +38,11 @@ def test_json_lists_every_documented_field(shipped: dict[str, object]) -> None:
     fields = {"id", "image", "repository", "variant", "platform", "arch", "machine",
               "accelerator", "python", "flags", "context", "dockerfile", "contexts", "args",
               "tags", "candidate", "labels", "cache_from", "cache_to", "derived_from",
-              "attest"}
+              "attest", "size_budget"}
     for target in shipped["targets"]:  # type: ignore[attr-defined]
         assert set(target) == fields
-        assert set(target["tags"]) == {"primary", "legacy", "compatibility", "release"}
+        assert set(target["tags"]) == {"primary", "legacy", "compatibility", "release",
+                                      "edge"}
         assert set(target["python"]) == {"version", "role", "reason"}
         for flag in target["flags"].values():
             assert set(flag) == {"setting", "enabled", "reason"} and flag["reason"]
@@ -68,6 +69,7 @@ def test_primary_legacy_compat_and_release_tags(shipped: dict[str, object]) -> N
         "release": ["ratio1/base_edge_node_amd64_gpu:1.4.0", "ratio1/base_edge_node_amd64_gpu:1.4",
                     "ratio1/base_edge_node_amd64_gpu:sha-0123456",
                     "ratio1/base_edge_node_amd64_gpu:latest"],
+        "edge": [],  # no edge rule fires on a tag
     }
     dind = targets[f"{GPU}-dind"]["tags"]
     assert dind["primary"] == [  # type: ignore[index]

@@ -27,7 +27,9 @@ Schema (documented in docs/building.md; `schema_version` changes on any incompat
                            "verified_at": "...",
                            "mismatches": [{"check": "torch", "expected": "2.9.1+cu128",
                                            "found": "2.9.0+cu128"}],
-                           "probe": {...}}}         # written by `bakery verify`
+                           "probe": {...},
+                           "compressed_size": 4180000000 | null,   # bytes, registry
+                           "size": 7380000000 | null}}             # bytes, unpacked
       ]
     }
 """
@@ -87,6 +89,10 @@ class VerifyRecord(Frozen, strict=True):
     verified_at: AwareDatetime
     mismatches: tuple[Mismatch, ...] = ()
     probe: dict[str, Any] = Field(default_factory=dict)
+    # what the candidate weighs: compressed in the registry (what a pull downloads) and
+    # unpacked in the engine that ran it; null where it could not be read
+    compressed_size: int | None = None
+    size: int | None = None
 
 
 class TargetResult(Frozen, strict=True):

@@ -52,12 +52,14 @@ def _root(
 def _register() -> None:
     from bakery.cli import (
         bake,
+        ci,
         lock,
         outdated,
         plan,
         preflight,
         release,
         render,
+        summary,
         test,
         update_cost,
         verify,
@@ -73,6 +75,8 @@ def _register() -> None:
     lock.register(app)
     outdated.register(app)
     update_cost.register(app)
+    ci.register(app)
+    summary.register(app)
 
 
 _register()

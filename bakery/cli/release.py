@@ -9,18 +9,17 @@ tags come from the plan; eligibility and sources from the bake results file, whe
 from __future__ import annotations
 
 import contextlib
+import enum
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bakery.cli.common import (
     DEFAULT_MATRIX,
-    FormatOption,
     MatrixOption,
-    OutputFormat,
     RefOption,
-    ResultsOption,
     ShaOption,
     TargetOption,
     docker_call,
@@ -33,6 +32,41 @@ if TYPE_CHECKING:
 
     from bakery.release.execute import Progress
     from bakery.release.operations import TagOperation
+    from bakery.release.run import ReleaseReport
+
+
+class ReleaseNames(enum.StrEnum):
+    all = "all"
+    branch = "branch"
+    edge = "edge"
+
+
+class ReleaseFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Print every operation (the equivalent docker command)"
+                       " and change nothing. Tags are still read (read-only), to tell what is"
+                       " already in place from what would be created.")
+]
+ResultsFilesOption = Annotated[
+    list[Path] | None,
+    typer.Option("--results", help="A bake results file holding verify's verdicts (default:"
+                 " .bakery/results.json next to the matrix). Repeatable: one release over the"
+                 " results of several build jobs."),
+]
+NamesOption = Annotated[
+    ReleaseNames, typer.Option("--names", help="all: every public name (a release); branch:"
+                               " only the release-rule tags of the ref (edge, branch, sha: a"
+                               " push to main); edge: only the edge tags (a scheduled rebuild).")
+]
+ReleaseFormatOption = Annotated[
+    ReleaseFormat, typer.Option("--format", "-f", help="table, json, or markdown (for a CI job"
+                                " summary).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -43,13 +77,10 @@ def release(
     target: TargetOption = None,
     ref: RefOption = None,
     sha: ShaOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print every operation (the equivalent docker"
-                           " command) and change nothing. Tags are still read (read-only), to"
-                           " tell what is already in place from what would be created.")
-    ] = False,
-    results: ResultsOption = None,
-    format: FormatOption = OutputFormat.table,
+    dry_run: DryRunOption = False,
+    results: ResultsFilesOption = None,
+    names: NamesOption = ReleaseNames.all,
+    format: ReleaseFormatOption = ReleaseFormat.table,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
     """Create every public name (primary, legacy, compatibility, release tags) of the selected
@@ -61,32 +92,41 @@ def release(
     second run finishes the rest. Exit 0 when every tag is in place, 1 on a refusal or a failed
     operation, 2 for bad input or missing docker/buildx.
     """
-
     from rich.console import Console
 
     from bakery.bake.results import load_results
     from bakery.errors import BakeryError
     from bakery.plan import select_targets
+    from bakery.release.operations import find_results
     from bakery.release.run import run_release
-    from bakery.views import release as views
 
     loaded = load_plan(matrix, ref=ref, sha=sha)
     targets = select_targets(loaded.plan, target or ["all"])
-    results_doc = load_results(results if results is not None else default_results(matrix))
-    err = Console(stderr=True, highlight=False)
-    with _progress(err, dry_run=dry_run) as progress:
-        report = run_release(_connect, targets, results_doc, dry_run=dry_run,
-                             plan=loaded.plan, progress=progress)
-
-    if format is OutputFormat.json:
-        typer.echo(views.release_json(report.outcomes, report.refusals, dry_run=dry_run,
-                                      ok=report.ok), nl=False)
-    else:
-        views.release_table(report.outcomes, report.refusals, dry_run=dry_run,
-                            blocked=len(report.operations))
+    files = results or [default_results(matrix)]
+    found = find_results([load_results(f) for f in files], sources=[str(f) for f in files])
+    with _progress(Console(stderr=True, highlight=False), dry_run=dry_run) as progress:
+        report = run_release(_connect, targets, found, dry_run=dry_run, plan=loaded.plan,
+                             progress=progress, names=names.value)
+    _show(report, format, loaded.plan.git.ref)
     error = report.error(named=bool(target))
     if error is not None:
         raise BakeryError(error)
+
+
+def _show(report: ReleaseReport, format: ReleaseFormat, ref: str | None) -> None:
+    from bakery.views import release as views
+
+    if format is ReleaseFormat.json:
+        typer.echo(views.release_json(report.outcomes, report.refusals, dry_run=report.dry_run,
+                                      ok=report.ok), nl=False)
+    elif format is ReleaseFormat.markdown:
+        typer.echo(views.release_markdown(report.outcomes, report.refusals,
+                                          dry_run=report.dry_run,
+                                          title=f"bakery: promotion of {ref or 'no ref'}"),
+                   nl=False)
+    else:
+        views.release_table(report.outcomes, report.refusals, dry_run=report.dry_run,
+                            blocked=len(report.operations))
 
 
 def _connect() -> DockerClient:

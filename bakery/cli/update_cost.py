@@ -31,17 +31,17 @@ def update_cost(
 ) -> None:
     """Compressed bytes a device holding --released must download to run CANDIDATE: the
     candidate's layers the released image does not already have. Reads manifests only."""
-    from bakery.updates.cost import human
+    from bakery.sizes import human_bytes
     from bakery.updates.cost import update_cost as compute
 
     cost = compute(candidate, released, platform)
     if format is OutputFormat.json:
         typer.echo(json.dumps({"schema_version": 1, **asdict(cost)}, indent=2))
         return
-    typer.echo(f"{candidate} ({platform}): {human(cost.download)} to download"
-               f" ({cost.download} bytes) of {human(cost.total)}; {len(cost.new_layers)} of"
+    typer.echo(f"{candidate} ({platform}): {human_bytes(cost.download)} to download"
+               f" ({cost.download} bytes) of {human_bytes(cost.total)}; {len(cost.new_layers)} of"
                f" {cost.layers} layers are new")
     for layer in cost.new_layers:
-        typer.echo(f"  {layer.digest}  {human(layer.size)}")
+        typer.echo(f"  {layer.digest}  {human_bytes(layer.size)}")
     if cost.note:
         typer.echo(cost.note)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from python_on_whales import DockerClient, DockerException
 from python_on_whales.utils import run
@@ -109,3 +111,52 @@ def create_argv(docker: Sequence[str], source: str | Sequence[str], tag: str) ->
     and logs."""
     sources = [source] if isinstance(source, str) else list(source)
     return [*docker, "buildx", "imagetools", "create", "--tag", tag, *sources]
+
+
+@dataclass(frozen=True)
+class ImageSize:
+    """What an image weighs in the registry: its layers' compressed sizes (what a pull
+    downloads), biggest first, and their total with the config blob."""
+
+    compressed: int
+    layers: tuple[tuple[str, int], ...]  # (digest, compressed bytes)
+
+
+def image_size(client: DockerClient, ref: str, platform: str) -> ImageSize:
+    """The size of `ref` (a tag or `repo@digest`; an index resolves to `platform`) from its
+    manifest (`imagetools inspect --raw`); RegistryError naming the registry otherwise."""
+    doc = _raw(client, ref)
+    if "manifests" in doc:
+        want_os, _, want_arch = platform.partition("/")
+        child = next((m["digest"] for m in doc["manifests"]
+                      if (m.get("platform") or {}).get("os") == want_os
+                      and (m.get("platform") or {}).get("architecture") == want_arch), None)
+        if child is None:
+            raise RegistryError(f"registry {registry_of(ref)}: {ref} has no image for {platform}")
+        doc = _raw(client, str(parse_reference(ref).with_digest(child)))
+    try:
+        layers = tuple((str(layer["digest"]), int(layer["size"])) for layer in doc["layers"])
+        config = int(doc["config"]["size"])
+    except (KeyError, TypeError, ValueError):
+        raise RegistryError(f"registry {registry_of(ref)}: {ref} is not an image"
+                            " manifest") from None
+    # a layer listed twice is stored and downloaded once
+    total = config + sum(dict(layers).values())
+    return ImageSize(compressed=total, layers=tuple(sorted(layers, key=lambda x: -x[1])))
+
+
+def _raw(client: DockerClient, ref: str) -> dict[str, Any]:
+    command = [*client.client_config.docker_cmd, "buildx", "imagetools", "inspect", ref, "--raw"]
+    try:
+        output = str(run(command))
+    except DockerException as exc:
+        raise RegistryError(f"registry {registry_of(ref)}: cannot read {ref}:"
+                            f" {first_line(exc)}") from None
+    try:
+        doc = json.loads(output)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict):
+        raise RegistryError(f"registry {registry_of(ref)}: unexpected answer for {ref}:"
+                            f" {output[:80]!r}")
+    return doc

@@ -89,3 +89,13 @@ def run_output(
     except UnicodeDecodeError:  # python-on-whales decodes stderr strictly
         raise RunFailed("the command failed and its error output is not UTF-8") from None
     return b"".join(stdout).decode("utf-8", "replace")
+
+
+def local_size(client: DockerClient, image: str) -> int | None:
+    """The unpacked size of `image` in the engine (`docker image inspect`), or None when the
+    engine does not have it or does not say."""
+    try:
+        size = client.image.inspect(image).size
+    except (DockerException, ValueError, AttributeError):
+        return None
+    return size if isinstance(size, int) else None

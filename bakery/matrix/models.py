@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from bakery.sizes import parse_size
+
 Arch = Literal["amd64", "arm64"]
 # Docker architecture -> `uname -m` name (what wheels, qemu and the legacy tags call it).
 MACHINES: dict[str, str] = {"amd64": "x86_64", "arm64": "aarch64"}
@@ -213,6 +215,20 @@ class Image(_Model):
     dind: bool = True
     legacy_tags: Strs = ()
     dind_tags: Strs = ()
+    # the most the image may weigh compressed (what a device downloads), e.g. "6 GB";
+    # `bakery verify` fails a candidate over it, naming its biggest layers
+    size_budget: str | None = None
+
+    @field_validator("size_budget")
+    @classmethod
+    def _check_budget(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_size(value)
+        return value
+
+    @property
+    def budget_bytes(self) -> int | None:
+        return None if self.size_budget is None else parse_size(self.size_budget)
 
     @property
     def machine(self) -> str:

@@ -29,7 +29,7 @@ from bakery.plan.target import (
 from bakery.suggest import did_you_mean
 from bakery.tags.git import GitContext
 from bakery.tags.refs import ImageRef, namespace_problem, normalize_version
-from bakery.tags.release import latest_moves, release_tags
+from bakery.tags.release import edge_tags, latest_moves, release_tags
 from bakery.tags.templates import fill, is_floating
 
 
@@ -215,6 +215,10 @@ def _image_targets(
                     _ref(f"{repo}:{tag}", f"{source}: release.rules (for git ref {git.ref!r})")
                     for tag in release_tags(matrix.release, git, variant_suffix=variant_suffix)
                 ),
+                edge=tuple(
+                    _ref(f"{repo}:{tag}", f"{source}: release.rules (for git ref {git.ref!r})")
+                    for tag in edge_tags(matrix.release, git, variant_suffix=variant_suffix)
+                ),
             )
             args = _build_args(matrix, image, choice.version, flags, dind)
             args["BASE_IMAGE"] = locked.base_images.get(image.platform, matrix.base_image)
@@ -252,6 +256,7 @@ def _image_targets(
                                                      for c in matrix.cache.from_),
                     cache_to=() if dind else tuple(fill(c, cache_values) for c in matrix.cache.to),
                     derived_from=parent,
+                    size_budget=image.budget_bytes,
                     attest=_attest(matrix),
                 ),
                 [] if dind else list(stages.values()),

@@ -35,6 +35,8 @@ class TagSet(Frozen):
     legacy: tuple[str, ...] = ()
     compatibility: tuple[str, ...] = ()
     release: tuple[str, ...] = ()
+    # the release tags the `edge` rules produce (a subset of `release`)
+    edge: tuple[str, ...] = ()
 
 
 class Target(Frozen):
@@ -63,6 +65,8 @@ class Target(Frozen):
     # the image target this one is built FROM (named context `image`, same bake invocation):
     # a DinD variant shares every layer of its image
     derived_from: str | None = None
+    # the compressed size the image may have at most (matrix `size_budget`), in bytes
+    size_budget: int | None = None
 
     @property
     def family(self) -> str:

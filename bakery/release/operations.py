@@ -3,16 +3,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from bakery.bake.results import Results, TargetResult
+from bakery.errors import ConfigError
 from bakery.plan.target import MultiArchIndex, Target
 from bakery.tags.refs import ImageRef, parse_reference
 
 Kind = Literal["primary", "legacy", "compatibility", "release", "multiarch"]
 KINDS: tuple[Kind, ...] = ("primary", "legacy", "compatibility", "release")
+# Which public names a release creates: every one (a release tag: `all`), only the tags the
+# release rules give the ref (a push to a branch: `branch`), or only the edge tags (a
+# scheduled rebuild: `edge`).
+Names = Literal["all", "branch", "edge"]
+NAMES: tuple[Names, ...] = ("all", "branch", "edge")
+# the build of each target: its result and the results document (file) that holds it
+Found = Mapping[str, tuple[TargetResult, Results]]
+
+
+def find_results(documents: Sequence[Results], *, sources: Sequence[str] = ()) -> Found:
+    """Each target's result across several results files (one per CI job); a target in two
+    files is ConfigError naming both, since either could be the one verified."""
+    found: dict[str, tuple[TargetResult, Results]] = {}
+    where: dict[str, str] = {}
+    for n, doc in enumerate(documents):
+        name = sources[n] if n < len(sources) else f"results document {n + 1}"
+        for result in doc.targets:
+            if result.id in found:
+                raise ConfigError(f"target {result.id!r} is in two results files:"
+                                  f" {where[result.id]} and {name}; pass each build's results"
+                                  " once")
+            found[result.id] = (result, doc)
+            where[result.id] = name
+    return found
+
+
+def _found(results: Results | Found) -> Found:
+    return find_results([results]) if isinstance(results, Results) else results
+
+
+def _tags(target: Target, names: Names) -> list[tuple[Kind, str]]:
+    if names == "edge":
+        return [("release", tag) for tag in target.tags.edge]
+    kinds: tuple[Kind, ...] = ("release",) if names == "branch" else KINDS
+    return [(kind, tag) for kind in kinds for tag in getattr(target.tags, kind)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,10 +83,12 @@ def _normalized(ref: str) -> str:
         return ref
 
 
-def refusal_reason(target: Target, result: TargetResult | None, results: Results) -> str | None:
+def refusal_reason(
+    target: Target, result: TargetResult | None, results: Results | None
+) -> str | None:
     """Why `target` cannot be released, or None when it can: its build is ok and pushed, it
     was built from this plan, and `bakery verify` passed on exactly the built digest."""
-    if result is None:
+    if result is None or results is None:
         return "not built: no bake result for it (run `bakery bake --push`)"
     if result.status != "ok":
         return f"build {result.status}" + (f": {result.error.message}" if result.error else "")
@@ -79,33 +117,32 @@ def refusal_reason(target: Target, result: TargetResult | None, results: Results
 
 
 def release_operations(
-    targets: Sequence[Target], results: Results
+    targets: Sequence[Target], results: Results | Found, names: Names = "all"
 ) -> tuple[list[TagOperation], list[Refusal]]:
-    """Every user-visible name (primary, legacy, compatibility, release) of the eligible
-    `targets` (in plan order, then kind, then the tag's order in the plan), each copied from
-    the target's verified candidate, and a refusal for every other target."""
-    by_id = {r.id: r for r in results.targets}
+    """Every user-visible name (primary, legacy, compatibility, release; or only those
+    `names` selects) of the eligible `targets` (in plan order, then kind, then the tag's order
+    in the plan), each copied from the target's verified candidate, and a refusal for every
+    other target."""
+    found = _found(results)
     operations: list[TagOperation] = []
     refusals: list[Refusal] = []
     for target in targets:
-        result = by_id.get(target.id)
-        reason = refusal_reason(target, result, results)
+        result, doc = found.get(target.id, (None, None))
+        reason = refusal_reason(target, result, doc)
         if reason is not None:
             refusals.append(Refusal(target=target.id, reason=reason))
             continue
         assert result is not None and result.digest is not None
         # the staging repository bake pushed to: the digest is known to exist there
         source = str(ImageRef.parse(target.candidate).with_digest(result.digest))
-        for kind in KINDS:
-            for tag in getattr(target.tags, kind):
-                operations.append(TagOperation(target=target.id, tag=tag, kind=kind,
-                                               source=source, digest=result.digest))
+        operations.extend(TagOperation(target=target.id, tag=tag, kind=kind, source=source,
+                                       digest=result.digest) for kind, tag in _tags(target, names))
     return operations, refusals
 
 
 def index_operations(
     indexes: Sequence[MultiArchIndex], plan_targets: Sequence[Target],
-    selected: Sequence[Target], results: Results,
+    selected: Sequence[Target], results: Results | Found,
 ) -> tuple[list[TagOperation], list[Refusal]]:
     """The multi-architecture names of the indexes whose members are all among `selected`:
     each is created from every member's verified candidate, or refused (then nothing at all
@@ -113,7 +150,7 @@ def index_operations(
     is left alone (a refusal names it, so that a partial selection never passes silently for
     the whole release): release it with all its members."""
     by_id = {t.id: t for t in plan_targets}
-    by_result = {r.id: r for r in results.targets}
+    found = _found(results)
     chosen = {t.id for t in selected}
     operations: list[TagOperation] = []
     refusals: list[Refusal] = []
@@ -128,8 +165,8 @@ def index_operations(
             continue
         sources = []
         for member in index.members:
-            result = by_result.get(member)
-            reason = refusal_reason(by_id[member], result, results)
+            result, doc = found.get(member, (None, None))
+            reason = refusal_reason(by_id[member], result, doc)
             if reason is not None:
                 refusals.append(Refusal(target=f"multiarch.{index.id}",
                                         reason=f"member {member}: {reason}"))

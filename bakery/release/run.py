@@ -15,6 +15,8 @@ from bakery.bake.results import Results
 from bakery.plan.target import Plan, Target
 from bakery.release.execute import Progress, TagOutcome, execute
 from bakery.release.operations import (
+    Found,
+    Names,
     Refusal,
     TagOperation,
     index_operations,
@@ -60,18 +62,20 @@ class ReleaseReport:
 def run_release(
     connect: Callable[[], DockerClient],
     targets: Sequence[Target],
-    results: Results,
+    results: Results | Found,
     *,
     dry_run: bool,
     plan: Plan | None = None,
     progress: Progress | None = None,
+    names: Names = "all",
 ) -> ReleaseReport:
     """Release `targets` (and the multi-architecture names of `plan` they are members of):
     refuse them all when any is not releasable (nothing is created and Docker is not even
     asked: `connect` is only called when there is work), else attempt every operation, a
-    failed one never stopping the others."""
-    operations, refusals = release_operations(targets, results)
-    if plan is not None and plan.multiarch:
+    failed one never stopping the others. `names` other than `all` (a branch push, a
+    scheduled rebuild) create only the release-rule or edge tags, no multi-arch names."""
+    operations, refusals = release_operations(targets, results, names)
+    if plan is not None and plan.multiarch and names == "all":
         more, refused = index_operations(plan.multiarch, plan.targets, targets, results)
         operations += more
         refusals += refused

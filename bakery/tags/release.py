@@ -33,7 +33,7 @@ from bakery.matrix.models import (
 )
 from bakery.tags.git import GitContext
 
-_SEMVER = re.compile(
+SEMVER = re.compile(
     r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
     r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+(?P<build>[0-9A-Za-z-]+"
     r"(?:\.[0-9A-Za-z-]+)*))?\Z"
@@ -53,7 +53,7 @@ def sanitize(value: str) -> str:
 
 def _semver_fields(raw: str) -> dict[str, str] | None:
     """Fields of a semver tag (`v1.2.3-rc.1`), or None when it is not one."""
-    match = _SEMVER.match(raw)
+    match = SEMVER.match(raw)
     if match is None:
         return None
     version = f"{match['major']}.{match['minor']}.{match['patch']}"
@@ -142,3 +142,12 @@ def release_tags(config: ReleaseConfig, git: GitContext, *, variant_suffix: str 
     if latest:
         out.append("latest" + variant_suffix)
     return list(dict.fromkeys(out))
+
+
+def edge_tags(config: ReleaseConfig, git: GitContext, *, variant_suffix: str = "") -> list[str]:
+    """The release tags the `edge` rules produce in this git context (a subset of
+    `release_tags`): what a scheduled rebuild publishes."""
+    edge_only = config.model_copy(update={"rules": tuple(
+        r for r in config.rules if isinstance(r, EdgeRule)), "latest": "false"})
+    tags, _ = _evaluate(edge_only, git, reserve=len(variant_suffix))
+    return [tag + variant_suffix for tag in tags]

@@ -49,12 +49,3 @@ def update_cost(candidate: str, released: str | None, platform: str) -> UpdateCo
         download=sum(layer.size for layer in new), total=unique_total, layers=len(seen),
         new_layers=tuple(new), note=note,
     )
-
-
-def human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"

@@ -24,13 +24,14 @@ from bakery.bake.results import (
     results_json,
     with_verify,
 )
-from bakery.docker.imagetools import RegistryError, attestations
-from bakery.docker.run import RunFailed, run_output
+from bakery.docker.imagetools import RegistryError, attestations, image_size
+from bakery.docker.run import RunFailed, local_size, run_output
 from bakery.errors import ConfigError
 from bakery.jsonfile import write_atomic
 from bakery.matrix import Matrix
 from bakery.plan.select import select_targets
 from bakery.plan.target import Plan, Target
+from bakery.sizes import human_bytes
 from bakery.tags.refs import ImageRef, parse_reference
 from bakery.verify.compare import Check, compare, expectations, feature_packages
 
@@ -48,6 +49,8 @@ class VerifyVerdict:
     message: str | None = None
     checks: tuple[Check, ...] = ()
     probe: dict[str, Any] = field(default_factory=dict)
+    compressed_size: int | None = None
+    size: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -61,7 +64,8 @@ class VerifyVerdict:
                                        found=self.message))
         return VerifyRecord(ok=self.ok, image=self.image or "", digest=self.digest,
                             verified_at=datetime.now(UTC), mismatches=tuple(mismatches),
-                            probe=self.probe)
+                            probe=self.probe, compressed_size=self.compressed_size,
+                            size=self.size)
 
 
 def probe_source() -> str:
@@ -132,10 +136,42 @@ def verify_target(
     if target.accelerator == "cuda":
         gpu = gpu_check(client, image, target.platform, require_gpu)
         checks += () if gpu is None else (gpu,)
+    compressed: int | None = None
     if target.attest and digest and "@" in image:
         checks += tuple(attestation_checks(client, target, image))
+    if digest and "@" in image:  # a pushed candidate: its manifest tells what a pull costs
+        compressed, size_checks = image_size_checks(client, target, image)
+        checks += size_checks
     status: Status = "passed" if all(c.ok for c in checks) else "failed"
-    return VerifyVerdict(target.id, status, image, digest, None, checks, probe)
+    return VerifyVerdict(target.id, status, image, digest, None, checks, probe,
+                         compressed_size=compressed, size=local_size(client, image))
+
+
+SIZE_CHECK = "size (compressed)"
+
+
+def image_size_checks(
+    client: DockerClient, target: Target, image: str
+) -> tuple[int | None, tuple[Check, ...]]:
+    """(compressed size, the budget check): over the matrix's `size_budget`, the check fails
+    naming the three biggest layers. Without a budget there is no check; an unreadable
+    manifest then only leaves the size unknown."""
+    budget = target.size_budget
+    try:
+        size = image_size(client, image, target.platform)
+    except RegistryError as exc:
+        if budget is None:
+            return None, ()
+        return None, (Check(SIZE_CHECK, f"at most {human_bytes(budget)}",
+                            f"unreadable: {exc}", False),)
+    if budget is None:
+        return size.compressed, ()
+    found = human_bytes(size.compressed)
+    ok = size.compressed <= budget
+    if not ok:
+        biggest = ", ".join(f"{digest[:19]} {human_bytes(n)}" for digest, n in size.layers[:3])
+        found += f"; biggest layers: {biggest}"
+    return size.compressed, (Check(SIZE_CHECK, f"at most {human_bytes(budget)}", found, ok),)
 
 
 GPU_CHECK = "gpu torch.cuda"

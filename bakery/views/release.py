@@ -92,3 +92,25 @@ def release_table(outcomes: Sequence[TagOutcome], refusals: Sequence[Refusal], *
         summary = (f"{len(refusals)} target(s) refused: nothing created ({blocked} tag(s) of"
                    " the other targets left alone)")
     console.print(f"\n{summary or 'no tags to release'}")
+
+
+def release_markdown(outcomes: Sequence[TagOutcome], refusals: Sequence[Refusal], *,
+                     dry_run: bool, title: str) -> str:
+    """The release as a Markdown table for a CI job summary: every tag with its state."""
+    from bakery.views.markdown import cell, code
+
+    lines = [f"### {cell(title)}" + (" (dry run)" if dry_run else ""), "",
+             "| target | name | kind | state |", "|---|---|---|---|"]
+    for refusal in refusals:
+        lines.append(f"| {code(refusal.target)} | - | - | **refused**: {cell(refusal.reason)} |")
+    for outcome in outcomes:
+        op = outcome.operation
+        state = _LABEL[outcome.state]
+        if outcome.state == "failed":
+            state = f"**FAILED**: {outcome.message or ''}"
+        elif outcome.previous and outcome.state in ("moved", "would move"):
+            state += f" from {outcome.previous[:19]}"
+        lines.append(f"| {code(op.target)} | {code(op.tag)} | {op.kind} | {cell(state)} |")
+    if not refusals and not outcomes:
+        lines.append("| - | - | - | no names to create |")
+    return "\n".join(lines) + "\n"

@@ -7,10 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bakery.docker.imagetools import registry_of
-from bakery.release.operations import release_operations
+from bakery.errors import ConfigError
+from bakery.matrix import parse_matrix
+from bakery.plan import Target, expand
+from bakery.release.operations import find_results, release_operations
+from bakery.tags.git import GitContext
 from tests.release.data import (
     IDS,
     REFUSALS,
+    SHA,
     digest,
     entry,
     plan,
@@ -19,6 +24,7 @@ from tests.release.data import (
     results,
     to_create,
 )
+from tests.support.cli import MINIMAL_MATRIX
 
 
 def test_every_tag_comes_from_its_own_targets_verified_digest() -> None:
@@ -84,3 +90,61 @@ def test_operations_exactly_for_the_eligible_targets(whys: list[str | None]) -> 
 ])
 def test_registry_of(ref: str, registry: str) -> None:
     assert registry_of(ref) == registry
+
+
+BRANCH_RULES = MINIMAL_MATRIX.replace(
+    'rules = [{ type = "semver", pattern = "{{version}}" }, { type = "sha" }]',
+    'rules = [{ type = "semver", pattern = "{{version}}" }, { type = "ref", event = "branch" },'
+    ' { type = "sha" }, { type = "edge", branch = "main" }]')
+
+
+def _main_plan() -> list[Target]:
+    assert BRANCH_RULES != MINIMAL_MATRIX
+    return list(expand(parse_matrix(BRANCH_RULES, source="matrix.toml"),
+                       git=GitContext(ref="refs/heads/main", sha=SHA, source="cli")).targets)
+
+
+def test_a_branch_push_creates_only_the_release_rule_tags() -> None:
+    """main: the edge, branch and sha tags; never the primary, legacy or compatibility names
+    (they are a release's to move)."""
+    targets = _main_plan()
+    operations, refusals = release_operations(targets, results([entry(t) for t in IDS]),
+                                              names="branch")
+    assert refusals == []
+    assert {o.kind for o in operations} == {"release"}
+    assert [(o.target, o.tag) for o in operations] == [
+        (t.id, tag) for t in targets for tag in t.tags.release]
+    tags = {o.tag for o in operations}
+    assert "acme/edge_cpu:edge" in tags and "acme/edge_cpu:main" in tags
+    assert "acme/edge_cpu:sha-0123456" in tags
+
+
+def test_a_scheduled_rebuild_creates_only_the_edge_tags() -> None:
+    targets = _main_plan()
+    operations, _ = release_operations(targets, results([entry(t) for t in IDS]), names="edge")
+    assert sorted(o.tag for o in operations) == sorted(
+        ["acme/edge_cpu:edge", "acme/edge_cpu:edge-d", "acme/edge_cpu:edge-py312",
+         "acme/edge_gpu:edge", "acme/edge_gpu:edge-d", "acme/edge_gpu:edge-py312"])
+
+
+def test_results_of_several_jobs_release_together() -> None:
+    """CI: one results file per build job, one release over all of them."""
+    first, second = IDS[:3], IDS[3:]
+    found = find_results([results([entry(t) for t in first]),
+                          results([entry(t) for t in second])], sources=["a.json", "b.json"])
+    operations, refusals = release_operations(plan().targets, found)
+    assert refusals == []
+    assert [(o.target, o.tag) for o in operations] == [(t, tag) for t in IDS
+                                                         for tag in to_create(t)]
+    # each target keeps its own document's verdicts: an unpushed job refuses only its targets
+    found = find_results([results([entry(t) for t in first], "load"),
+                          results([entry(t) for t in second])])
+    _, refusals = release_operations(plan().targets, found)
+    assert [r.target for r in refusals] == first
+
+
+def test_a_target_in_two_results_files_is_refused_naming_both() -> None:
+    doc = results([entry(IDS[0])])
+    with pytest.raises(ConfigError, match=r"'edge_cpu-py313' is in two results files: a\.json"
+                                          r" and b\.json"):
+        find_results([doc, doc], sources=["a.json", "b.json"])

@@ -273,3 +273,32 @@ def test_no_results_file_is_a_clear_error(
 def test_an_unknown_target_is_a_usage_error(project: Path, capsys: Capsys) -> None:
     done = release(capsys, project, "--target", "edge_cpu-py314")
     assert done.code == 2 and "edge_cpu-py314" in one_line(done)
+
+
+def test_several_results_files_release_in_one_run_with_a_markdown_summary(
+    project: Path, fake_docker: FakeDocker, registry: FakeRegistry, capsys: Capsys
+) -> None:
+    """The CI promote job: one results file per build job, one release, a job summary."""
+    files = []
+    for n, group in enumerate((IDS[:3], IDS[3:])):
+        path = project / f"results-{n}" / "results.json"
+        write_results(path, [entry(t) for t in group])
+        files += ["--results", str(path)]
+    done = release(capsys, project, *files, "--format", "markdown")
+    assert done.code == 0, done.err
+    assert imagetools(fake_docker, "create") == [create_argv(t, tag) for t in IDS
+                                                 for tag in to_create(t)]
+    rows = [line for line in done.out.splitlines() if line.startswith("| `")]
+    assert len(rows) == sum(len(to_create(t)) for t in IDS)
+    assert all(row.endswith("| created |") for row in rows)
+    assert done.out.startswith("### bakery: promotion of refs/tags/v1.2.0\n")
+
+
+def test_branch_names_only_create_the_release_rule_tags(
+    project: Path, fake_docker: FakeDocker, registry: FakeRegistry, capsys: Capsys
+) -> None:
+    done = release(capsys, project, "--names", "branch", "--format", "json")
+    assert done.code == 0, done.err
+    kinds = {tag["kind"] for tag in json.loads(done.out)["tags"]}
+    assert kinds == {"release"}
+    assert not any(t.startswith("acme/edge:") for t in registry.tags())  # legacy untouched

@@ -1,0 +1,106 @@
+"""From a workflow event (GITHUB_EVENT_NAME, GITHUB_REF) to what the run may do.
+
+The rules, in one place so the workflow's jobs only read the answer:
+
+- pull_request: builds the `default` group, loads and tests it; pushes and promotes nothing.
+- push to the default branch: builds `all`, pushes candidates, promotes the edge, branch and
+  sha release tags.
+- push of a semver tag (`v1.3.0`, `v1.3.0-rc.1`) whose commit is on the default branch: builds
+  `all`, pushes candidates, promotes every name (primary, legacy, compatibility, release);
+  `latest` and other floating names only for a final release.
+- schedule, workflow_dispatch on the default branch: builds `all`, promotes the edge names only.
+- anything else (a non-semver tag, another branch): refused, nothing built.
+
+A semver tag whose commit is not on the default branch is refused too (`ancestry`): a release
+is always something main has seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from bakery.errors import ConfigError
+from bakery.tags.release import SEMVER
+
+Names = Literal["none", "edge", "branch", "all"]
+EVENTS = ("pull_request", "push", "schedule", "workflow_dispatch")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunDecision:
+    """What a workflow run does. `names`: which names promotion creates (see the table)."""
+
+    event: str
+    ref: str
+    plan_target: Literal["default", "all"]
+    push: bool
+    promote: bool
+    names: Names
+    prerelease: bool
+    needs_ancestry_check: bool
+    reason: str
+
+    def outputs(self) -> dict[str, str]:
+        """The decision as GitHub step outputs (`key=value`, booleans as true/false)."""
+        out = {}
+        for key, value in asdict(self).items():
+            if key == "needs_ancestry_check":
+                continue
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            out[key.replace("_", "-")] = text
+        return out
+
+
+def decide(event: str, ref: str, *, default_branch: str = "main") -> RunDecision:
+    """The decision for one run; ConfigError (exit 2) for a run that must not go on."""
+    if event not in EVENTS:
+        raise ConfigError(
+            f"GITHUB_EVENT_NAME: {event!r} is not an event this workflow handles"
+            f" ({', '.join(EVENTS)})"
+        )
+    main_ref = f"refs/heads/{default_branch}"
+    if event == "pull_request":
+        return RunDecision(
+            event=event, ref=ref, prerelease=False, needs_ancestry_check=False,
+            plan_target="default", push=False, promote=False, names="none",
+            reason="pull request: build and test the default targets; nothing is published",
+        )
+    if event in ("schedule", "workflow_dispatch"):
+        if ref != main_ref:
+            raise ConfigError(
+                f"GITHUB_REF: {event} runs publish edge names and only from {main_ref};"
+                f" this run is on {ref!r}"
+            )
+        return RunDecision(
+            event=event, ref=ref, prerelease=False, needs_ancestry_check=False,
+            plan_target="all", push=True, promote=True, names="edge",
+            reason=f"{event}: rebuild everything from {default_branch} (base image security"
+            " fixes); promote the edge names only",
+        )
+    if ref == main_ref:
+        return RunDecision(
+            event=event, ref=ref, prerelease=False, needs_ancestry_check=False,
+            plan_target="all", push=True, promote=True, names="branch",
+            reason=f"push to {default_branch}: build everything, promote the edge, branch and"
+            " sha names",
+        )
+    if ref.startswith("refs/tags/"):
+        tag = ref.removeprefix("refs/tags/")
+        match = SEMVER.match(tag)
+        if match is None:
+            raise ConfigError(
+                f"GITHUB_REF: tag {tag!r} is not a semver release tag (v1.3.0, v1.3.0-rc.1);"
+                " nothing is built or published for it"
+            )
+        pre = match.group("pre") is not None
+        return RunDecision(
+            event=event, ref=ref, plan_target="all", push=True, promote=True, names="all",
+            prerelease=pre, needs_ancestry_check=True,
+            reason=f"release tag {tag}"
+            + (" (pre-release: no latest, no floating names)" if pre else "")
+            + f"; its commit must be on {default_branch}",
+        )
+    raise ConfigError(
+        f"GITHUB_REF: {ref!r}: pushes build only {main_ref} and semver tags (v1.3.0)"
+    )

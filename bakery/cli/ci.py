@@ -1,0 +1,77 @@
+"""`bakery ci`: what this run of the GitHub workflow builds and publishes (docs/ci.md)."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class CiFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="ci")(ci)
+
+
+def ci(
+    event: Annotated[
+        str, typer.Option("--event", envvar="GITHUB_EVENT_NAME", help="The workflow event"
+                          " (default: GITHUB_EVENT_NAME).")
+    ],
+    ref: Annotated[
+        str, typer.Option("--ref", envvar="GITHUB_REF", help="The full git ref of the run"
+                          " (default: GITHUB_REF).")
+    ],
+    sha: Annotated[
+        str | None, typer.Option("--sha", envvar="GITHUB_SHA", help="The commit of the run"
+                                 " (default: GITHUB_SHA); checked to be on the default branch"
+                                 " for a release tag.")
+    ] = None,
+    default_branch: Annotated[
+        str, typer.Option("--default-branch", help="The branch that publishes edge names and"
+                          " that release tags must be on.")
+    ] = "main",
+    branch_ref: Annotated[
+        str | None, typer.Option("--branch-ref", help="The checkout's ref of the default branch"
+                                 " for the release-tag check (default:"
+                                 " refs/remotes/origin/<default branch>).")
+    ] = None,
+    format: Annotated[
+        CiFormat, typer.Option("--format", "-f", help="text, json, or github (key=value lines"
+                               " for $GITHUB_OUTPUT).")
+    ] = CiFormat.text,
+    repo: Annotated[
+        Path, typer.Option("--repo", help="The git checkout for the release-tag check.")
+    ] = Path(),
+) -> None:
+    """Decide from the event what this workflow run builds, pushes and promotes; refuse
+    (exit 2) a non-semver tag or a release tag whose commit is not on the default branch."""
+    import json
+
+    from bakery.ci.ancestry import require_on_branch
+    from bakery.ci.events import decide
+    from bakery.errors import ConfigError
+
+    decision = decide(event, ref, default_branch=default_branch)
+    if decision.needs_ancestry_check:
+        if not sha:
+            raise ConfigError("GITHUB_SHA: a release tag needs its commit (--sha) to check that"
+                              " it is on the default branch")
+        require_on_branch(sha, branch_ref or f"refs/remotes/origin/{default_branch}",
+                          repo_dir=repo)
+    outputs = decision.outputs()
+    if format is CiFormat.json:
+        typer.echo(json.dumps(outputs, indent=2))
+    elif format is CiFormat.github:
+        typer.echo("".join(f"{key}={value}\n" for key, value in outputs.items()), nl=False)
+    else:
+        typer.echo(decision.reason)
+        for key, value in outputs.items():
+            if key != "reason":
+                typer.echo(f"  {key}: {value}")

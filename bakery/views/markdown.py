@@ -1,0 +1,79 @@
+"""Markdown for GitHub job summaries ($GITHUB_STEP_SUMMARY): one table a maintainer reads
+instead of nine job logs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bakery.bake.results import Results, TargetResult
+from bakery.plan.target import Target
+from bakery.sizes import human_bytes
+from bakery.views.bake import short_digest
+
+
+def cell(text: str) -> str:
+    """A table cell: `|` and line breaks would end the cell or the row."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+
+
+def code(text: str) -> str:
+    return f"`{cell(text)}`" if text else "-"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
+
+
+_STATUS = {"ok": "ok", "failed": "**failed**", "cancelled": "cancelled", "skipped": "skipped"}
+
+
+def _verify(result: TargetResult) -> str:
+    record = result.verify
+    if record is None:
+        return "not verified"
+    if record.ok:
+        return "passed"
+    shown = [f"{m.check}: expected {m.expected}, found {m.found or 'nothing'}"
+             for m in record.mismatches[:3]]
+    more = len(record.mismatches) - len(shown)
+    return "**failed**: " + "; ".join(shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _names(result: TargetResult, planned: Target | None) -> str:
+    if planned is not None:
+        names = [*planned.tags.primary, *planned.tags.legacy, *planned.tags.compatibility,
+                 *planned.tags.release]
+    else:
+        names = list(result.tags)
+    return "<br>".join(code(n) for n in names) if names else "-"
+
+
+def results_markdown(
+    documents: Sequence[Results], planned: Mapping[str, Target], *, title: str
+) -> str:
+    """One table over every target of every results document, then each failure's step and
+    last log lines."""
+    lines = [f"### {cell(title)}", "",
+             "| target | status | digest | verify | compressed | duration | names |",
+             "|---|---|---|---|---|---|---|"]
+    failures: list[str] = []
+    for doc in documents:
+        for result in doc.targets:
+            size = result.verify.compressed_size if result.verify else None
+            lines.append(
+                f"| {code(result.id)} | {_STATUS[result.status]}"
+                f" | {code(short_digest(result.digest)) if result.digest else '-'}"
+                f" | {cell(_verify(result))} | {human_bytes(size)}"
+                f" | {_duration(result.duration_s)} | {_names(result, planned.get(result.id))} |"
+            )
+            if result.error is not None:
+                step = f" at `{cell(result.error.step)}`" if result.error.step else ""
+                message = cell(result.error.message)
+                failures += ["", f"**{cell(result.id)}** failed{step}: {message}"]
+                if result.error.log_tail:
+                    failures += ["", "```", *(line.replace("```", "'''") for line in
+                                             result.error.log_tail[-15:]), "```"]
+    return "\n".join(lines + failures) + "\n"

@@ -1,0 +1,274 @@
+"""The workflow's shell steps, run for real with the GITHUB_* values of each kind of run: which
+jobs go ahead, which bakery commands each step runs, and which runs are refused.
+
+The `decide` step runs the real `bakery ci` in a throwaway git repository (main, a commit off
+main); the other steps run with a recording stand-in for `bakery` first on PATH, so what is
+checked is the step's own shell logic with the values the workflow hands it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.repo import ROOT
+
+WORKFLOW: dict[Any, Any] = yaml.safe_load((ROOT / ".github/workflows/images.yml").read_text())
+JOBS: dict[str, dict[str, Any]] = WORKFLOW["jobs"]
+BAKERY = Path(sys.executable).with_name("bakery")
+
+
+def step(job: str, name: str) -> dict[str, Any]:
+    return next(s for s in JOBS[job]["steps"] if s.get("name") == name)
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, allow_subprocess: None) -> dict[str, str]:
+    """A checkout like the plan job's: main fetched as origin/main, plus a commit main lacks."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "ci@example.invalid")
+    _git(repo, "config", "user.name", "ci")
+    (repo / "a").write_text("a")
+    _git(repo, "add", "a")
+    _git(repo, "commit", "-q", "-m", "a")
+    on_main = _git(repo, "rev-parse", "HEAD")
+    _git(repo, "update-ref", "refs/remotes/origin/main", on_main)
+    _git(repo, "checkout", "-q", "-b", "unmerged")
+    (repo / "b").write_text("b")
+    _git(repo, "add", "b")
+    _git(repo, "commit", "-q", "-m", "b")
+    return {"dir": str(repo), "on_main": on_main, "off_main": _git(repo, "rev-parse", "HEAD")}
+
+
+@dataclass
+class Ran:
+    code: int
+    outputs: dict[str, str]
+    stderr: str
+
+
+def run_step(script: str, env: dict[str, str], cwd: str, tmp: Path) -> Ran:
+    """Run a `run:` script the way the runner does (bash -e -o pipefail, GITHUB_OUTPUT)."""
+    out = tmp / f"github_output_{len(list(tmp.iterdir()))}"
+    out.write_text("")
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=cwd, env={**env, "GITHUB_OUTPUT": str(out)}, capture_output=True, text=True,
+        check=False, timeout=60,
+    )
+    outputs = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+    return Ran(done.returncode, outputs, done.stderr)
+
+
+def decide(event: str, ref: str, sha: str, checkout: dict[str, str], tmp: Path) -> Ran:
+    env = {
+        "PATH": f"{BAKERY.parent}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_EVENT_NAME": event, "GITHUB_REF": ref, "GITHUB_SHA": sha,
+        "HOME": str(tmp),
+    }
+    return run_step(step("plan", "decide")["run"], env, checkout["dir"], tmp)
+
+
+def recording_bakery(tmp: Path) -> tuple[Path, Path]:
+    """A `bakery` that records its argv, one line per call, and succeeds."""
+    bin_dir = tmp / "fake-bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp / "bakery-calls.log"
+    log.unlink(missing_ok=True)
+    fake = bin_dir / "bakery"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {shlex.quote(str(log))}\n')
+    fake.chmod(0o755)
+    return bin_dir, log
+
+
+def calls(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def build_steps(outputs: dict[str, str], tmp: Path, *, emulated: bool = False,
+                gpu_runner: bool = False) -> list[str]:
+    """The bakery commands the build job's bake, verify and test steps run for one target."""
+    bin_dir, log = recording_bakery(tmp)
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "TARGET": "edge-py313",
+        "PUSH": outputs["push"], "EMULATED": str(emulated).lower(),
+        "ON_GPU_RUNNER": str(gpu_runner).lower(),
+    }
+    for name in ("bake", "verify", "test"):
+        condition = step("build", name).get("if")
+        if condition == "env.PUSH == 'true'" and env["PUSH"] != "true":
+            continue
+        assert condition in (None, "env.PUSH == 'true'"), condition
+        ran = run_step(step("build", name)["run"], env, str(tmp), tmp)
+        assert ran.code == 0, ran.stderr
+    return calls(log)
+
+
+def promote(outputs: dict[str, str], tmp: Path, results: int) -> tuple[Ran, list[str]]:
+    bin_dir, log = recording_bakery(tmp)
+    work = tmp / "promote"
+    for n in range(results):
+        (work / "results" / f"results-t{n}").mkdir(parents=True)
+        (work / "results" / f"results-t{n}" / "results.json").write_text("{}")
+    work.mkdir(exist_ok=True)
+    summary = tmp / "step_summary.md"
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "NAMES": outputs["names"],
+           "GITHUB_STEP_SUMMARY": str(summary)}
+    ran = run_step(step("promote", "promote")["run"], env, str(work), tmp)
+    return ran, calls(log)
+
+
+def test_the_jobs_read_the_decision() -> None:
+    assert JOBS["build"]["needs"] == "plan"
+    assert JOBS["promote"]["needs"] == ["plan", "build"]
+    assert JOBS["promote"]["if"] == "needs.plan.outputs.promote == 'true'"
+    assert step("plan", "plan")["env"]["PLAN_TARGET"] == "${{ steps.decide.outputs.plan-target }}"
+    assert JOBS["build"]["env"]["PUSH"] == "${{ needs.plan.outputs.push }}"
+    assert JOBS["promote"]["env"]["NAMES"] == "${{ needs.plan.outputs.names }}"
+    login = step("build", "log in to the registry")
+    assert login["if"] == "needs.plan.outputs.push == 'true'"
+
+
+def test_pull_request_builds_loads_and_tests_and_publishes_nothing(
+    checkout: dict[str, str], tmp_path: Path
+) -> None:
+    ran = decide("pull_request", "refs/pull/7/merge", checkout["off_main"], checkout, tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert (ran.outputs["plan-target"], ran.outputs["push"], ran.outputs["promote"]) == (
+        "default", "false", "false")
+    assert build_steps(ran.outputs, tmp_path) == [
+        "bake --target edge-py313 --load --set *.cache-to=",
+        "test --target edge-py313",
+    ]
+
+
+def test_push_to_main_pushes_candidates_verifies_and_promotes_branch_names(
+    checkout: dict[str, str], tmp_path: Path
+) -> None:
+    ran = decide("push", "refs/heads/main", checkout["on_main"], checkout, tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert (ran.outputs["plan-target"], ran.outputs["promote"], ran.outputs["names"]) == (
+        "all", "true", "branch")
+    assert build_steps(ran.outputs, tmp_path) == [
+        "bake --target edge-py313 --push",
+        "verify --target edge-py313",
+        "test --target edge-py313",
+    ]
+    promoted, commands = promote(ran.outputs, tmp_path, results=2)
+    assert promoted.code == 0, promoted.stderr
+    assert commands == [
+        "release --results results/results-t0/results.json --results"
+        " results/results-t1/results.json --names branch --format markdown"
+    ]
+
+
+@pytest.mark.parametrize(("ref", "prerelease"), [("refs/tags/v1.3.0-rc.1", "true"),
+                                                  ("refs/tags/v1.3.0", "false")])
+def test_release_tags_on_main_promote_every_name(
+    checkout: dict[str, str], tmp_path: Path, ref: str, prerelease: str
+) -> None:
+    ran = decide("push", ref, checkout["on_main"], checkout, tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert (ran.outputs["names"], ran.outputs["prerelease"]) == ("all", prerelease)
+    _, commands = promote(ran.outputs, tmp_path, results=1)
+    assert commands[-1].endswith("--names all --format markdown")
+
+
+def test_a_release_tag_off_main_is_refused_before_anything_builds(
+    checkout: dict[str, str], tmp_path: Path
+) -> None:
+    ran = decide("push", "refs/tags/v1.3.0", checkout["off_main"], checkout, tmp_path)
+    assert ran.code == 2
+    assert "is not on refs/remotes/origin/main" in ran.stderr
+    assert ran.outputs == {}  # no matrix: no build job, no promotion
+
+
+def test_a_non_semver_tag_is_refused(checkout: dict[str, str], tmp_path: Path) -> None:
+    ran = decide("push", "refs/tags/vnext", checkout["on_main"], checkout, tmp_path)
+    assert ran.code == 2
+    assert "'vnext' is not a semver release tag" in ran.stderr
+    assert ran.outputs == {}
+
+
+def test_the_trigger_takes_semver_tags_only() -> None:
+    triggers = WORKFLOW.get("on", WORKFLOW.get(True))
+    assert triggers["push"]["tags"] == ["v[0-9]+.[0-9]+.[0-9]+", "v[0-9]+.[0-9]+.[0-9]+-*"]
+    assert triggers["push"]["branches"] == ["main"]
+    assert "schedule" in triggers and "workflow_dispatch" in triggers
+    # image jobs only when their inputs change (tags ignore path filters and always build)
+    for event in ("push", "pull_request"):
+        assert "images/**" in triggers[event]["paths"]
+        assert "docs/**" not in triggers[event]["paths"]
+
+
+def test_schedule_rebuilds_and_promotes_edge_names_only(
+    checkout: dict[str, str], tmp_path: Path
+) -> None:
+    ran = decide("schedule", "refs/heads/main", checkout["on_main"], checkout, tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert (ran.outputs["push"], ran.outputs["names"]) == ("true", "edge")
+    _, commands = promote(ran.outputs, tmp_path, results=1)
+    assert "--names edge" in commands[-1]
+
+
+def test_gpu_runner_requires_the_gpu_checks_and_qemu_skips_nested(tmp_path: Path,
+                                                                  allow_subprocess: None) -> None:
+    outputs = {"push": "true"}
+    assert build_steps(outputs, tmp_path, gpu_runner=True)[-1] == (
+        "test --target edge-py313 --require-gpu")
+    assert build_steps(outputs, tmp_path, emulated=True)[-1] == (
+        "test --target edge-py313 --skip-nested")
+
+
+def test_promotion_without_results_fails(tmp_path: Path, allow_subprocess: None) -> None:
+    ran, commands = promote({"names": "branch"}, tmp_path, results=0)
+    assert ran.code == 1
+    assert "no results files were downloaded" in ran.stderr
+    assert commands == []
+
+
+def test_a_failing_release_fails_the_step_despite_the_tee(tmp_path: Path,
+                                                          allow_subprocess: None) -> None:
+    bin_dir, _ = recording_bakery(tmp_path)
+    (bin_dir / "bakery").write_text("#!/bin/sh\necho '| tag | FAILED |'\nexit 1\n")
+    work = tmp_path / "w"
+    (work / "results" / "results-a").mkdir(parents=True)
+    (work / "results" / "results-a" / "results.json").write_text("{}")
+    summary = tmp_path / "summary.md"
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "NAMES": "release",
+           "GITHUB_STEP_SUMMARY": str(summary)}
+    ran = run_step(step("promote", "promote")["run"], env, str(work), tmp_path)
+    assert ran.code == 1
+    assert "FAILED" in summary.read_text()
+
+
+def test_free_disk_script_refuses_a_too_small_disk(tmp_path: Path, allow_subprocess: None) -> None:
+    """The disk step fails in seconds, naming both figures, when the runner is too small."""
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed (GitHub runners have it)")
+    script = ROOT / ".github/scripts/free-disk.sh"
+    done = subprocess.run(
+        ["bash", str(script), "100000"], capture_output=True, text=True, check=False,
+        timeout=60, env={**os.environ, "SCRATCH": str(tmp_path / "no-such-disk"),
+                          "FREE_DISK_DRY_RUN": "1"},
+    )
+    assert done.returncode == 1
+    assert "this job needs 100000 GB" in done.stderr
+    assert "use a larger runner" in done.stderr
+    assert "would remove" in done.stdout or "before:" in done.stdout
