@@ -27,7 +27,8 @@ settings.register_profile(
 settings.load_profile("bakery")
 
 # One fixture set for each fake and each real dependency, for every test directory.
-pytest_plugins = ["tests.support.fake_docker", "tests.support.engine"]
+pytest_plugins = ["tests.support.fake_docker", "tests.support.engine", "tests.support.registry",
+                  "tests.support.index_server"]
 
 
 class SubprocessBlocked(AssertionError):

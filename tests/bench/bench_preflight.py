@@ -51,7 +51,7 @@ def timed(label: str, requests: Sequence[IndexRequest], options: FetchOptions) -
 
 
 def local(namespaces: int) -> None:
-    from tests.preflight.conftest import FIXTURES, start_index_server
+    from tests.support.index_server import FIXTURES, start_index_server
 
     server = start_index_server()
     try:

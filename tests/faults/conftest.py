@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.preflight.conftest import (  # noqa: F401 - fixtures: loopback only, a fixture index
-    _loopback_only,
-    index_server,
-)
-
 Entry = tuple[str, object]
+
+
+@pytest.fixture(autouse=True)
+def _network_rule(loopback_only: None) -> None:
+    """The misbehaving indexes live on 127.0.0.1; anything else fails at once."""
 
 
 def snapshot(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, Entry]:

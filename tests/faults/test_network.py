@@ -100,7 +100,7 @@ def test_preflight_gives_up_on_a_silent_index_with_the_reason(
 
 
 def test_an_unusable_cache_only_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.preflight.conftest import start_index_server
+    from tests.support.index_server import start_index_server
 
     server = start_index_server()
     try:
@@ -123,7 +123,7 @@ def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path, damage: str) -> None:
     import os
 
     from bakery.preflight.index import cache_path
-    from tests.preflight.conftest import start_index_server
+    from tests.support.index_server import start_index_server
 
     server = start_index_server()
     try:

@@ -18,8 +18,8 @@ from bakery.preflight.lock import locked_dir
 from tests.bench.bench_plan import synthetic_matrix
 from tests.faults.conftest import snapshot
 from tests.faults.servers import misbehaving_index
-from tests.preflight.conftest import IndexServer
 from tests.support.cli import MINIMAL_MATRIX
+from tests.support.index_server import IndexServer
 
 BAKERY = [sys.executable, "-m", "bakery"]
 

@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from tests.preflight.conftest import (  # noqa: F401  (network: 127.0.0.1 only)
-    _loopback_only,
-    dead_index_url,
-)
-from tests.verify.conftest import registry  # noqa: F401  (a real registry on 127.0.0.1)
+
+@pytest.fixture(autouse=True)
+def _network_rule(loopback_only: None) -> None:
+    """The wheel index and the registry live on 127.0.0.1; anything else fails at once."""
+
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 

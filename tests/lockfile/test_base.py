@@ -2,80 +2,14 @@
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
-import tarfile
 
-import httpx
 import pytest
 
 from bakery.lockfile.registry import RegistryError, endpoint, resolve_platform_digests
 from tests.lockfile.conftest import Project
 from tests.support.cli import run_cli
-
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-
-
-def _blob(client: httpx.Client, base: str, data: bytes) -> dict[str, object]:
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    start = client.post(f"{base}/blobs/uploads/")
-    assert start.status_code == 202, start.text
-    location = start.headers["location"]
-    sep = "&" if "?" in location else "?"
-    done = client.put(f"{location}{sep}digest={digest}", content=data,
-                      headers={"Content-Type": "application/octet-stream"})
-    assert done.status_code == 201, done.text
-    return {"digest": digest, "size": len(data)}
-
-
-def _layer(marker: str, size: int = 0) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tar:
-        info = tarfile.TarInfo(f"etc/{marker}")
-        body = marker.encode() + hashlib.sha256(marker.encode()).digest() * (size // 32)
-        info.size = len(body)
-        tar.addfile(info, io.BytesIO(body))
-    return gzip.compress(raw.getvalue(), mtime=0)
-
-
-def push_base(host: str, repository: str, tag: str, release: str,
-              platforms: tuple[str, ...] = ("amd64", "arm64"),
-              layers: tuple[bytes, ...] = ()) -> dict[str, str]:
-    """Push a multi-platform image (an OCI index over one manifest per architecture) with the
-    registry's HTTP API; return {platform: manifest digest}. Its layers are `layers` (the same
-    on every platform) or one small layer per platform."""
-    base = f"http://{host}/v2/{repository}"
-    digests: dict[str, str] = {}
-    entries = []
-    with httpx.Client(timeout=30) as client:
-        for arch in platforms:
-            config = json.dumps({"architecture": arch, "os": "linux",
-                                 "rootfs": {"type": "layers", "diff_ids": []},
-                                 "config": {"Labels": {"release": release}}}).encode()
-            manifest = json.dumps({
-                "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                           **_blob(client, base, config)},
-                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                            **_blob(client, base, data)}
-                           for data in (layers or (_layer(f"{release}-{arch}"),))],
-            }).encode()
-            digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
-            put = client.put(f"{base}/manifests/{digest}", content=manifest,
-                             headers={"Content-Type": OCI_MANIFEST})
-            assert put.status_code == 201, put.text
-            digests[f"linux/{arch}"] = digest
-            entries.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": len(manifest),
-                            "platform": {"os": "linux", "architecture": arch}})
-        index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
-                            "manifests": entries}).encode()
-        put = client.put(f"{base}/manifests/{tag}", content=index,
-                         headers={"Content-Type": OCI_INDEX})
-        assert put.status_code == 201, put.text
-    return digests
+from tests.support.registry import push_image
 
 
 def test_references_default_like_docker():
@@ -90,7 +24,7 @@ def test_references_default_like_docker():
 
 
 def test_each_platform_gets_its_own_manifest_digest(registry, allow_subprocess):
-    pushed = push_base(registry.host, "digests/ubuntu", "24.04", "one")
+    pushed = push_image(registry.host, "digests/ubuntu", "24.04", "one")
     found = resolve_platform_digests(f"{registry.host}/digests/ubuntu:24.04",
                                      ["linux/arm64", "linux/amd64"])
     assert found == pushed
@@ -103,7 +37,7 @@ def test_each_platform_gets_its_own_manifest_digest(registry, allow_subprocess):
 def test_lock_pins_the_base_used_by_the_plan_and_refreshes_it(capsys, project: Project,
                                                               registry):
     image = f"{registry.host}/lockbase/ubuntu:24.04"
-    first = push_base(registry.host, "lockbase/ubuntu", "24.04", "first")
+    first = push_image(registry.host, "lockbase/ubuntu", "24.04", "first")
     project.write(base_image=image)
 
     result = run_cli(capsys, "lock", "--base-only", "--matrix", str(project.matrix))
@@ -120,7 +54,7 @@ def test_lock_pins_the_base_used_by_the_plan_and_refreshes_it(capsys, project: P
     assert f"{image}@{first['linux/arm64']}" in table.out
 
     # the tag moves upstream: one command moves the pin, and says from what to what
-    second = push_base(registry.host, "lockbase/ubuntu", "24.04", "second")
+    second = push_image(registry.host, "lockbase/ubuntu", "24.04", "second")
     result = run_cli(capsys, "lock", "--base-only", "--matrix", str(project.matrix))
     assert result.code == 0, result.err
     assert f"{first['linux/amd64']} -> {second['linux/amd64']}" in result.out
@@ -130,7 +64,7 @@ def test_lock_pins_the_base_used_by_the_plan_and_refreshes_it(capsys, project: P
 
 def test_a_pin_for_another_base_image_is_refused(capsys, project: Project, registry):
     image = f"{registry.host}/stale/ubuntu:24.04"
-    push_base(registry.host, "stale/ubuntu", "24.04", "x")
+    push_image(registry.host, "stale/ubuntu", "24.04", "x")
     project.write(base_image=image)
     assert run_cli(capsys, "lock", "--base-only", "--matrix", str(project.matrix)).code == 0
 
@@ -144,7 +78,7 @@ def test_a_pin_for_another_base_image_is_refused(capsys, project: Project, regis
 def test_an_unreachable_registry_keeps_the_pin_and_says_so(capsys, project: Project, registry,
                                                           dead_index_url):
     image = f"{registry.host}/kept/ubuntu:24.04"
-    pushed = push_base(registry.host, "kept/ubuntu", "24.04", "x")
+    pushed = push_image(registry.host, "kept/ubuntu", "24.04", "x")
     project.write(base_image=image)
     assert run_cli(capsys, "lock", "--base-only", "--matrix", str(project.matrix)).code == 0
     before = project.snapshot()

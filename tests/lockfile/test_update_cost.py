@@ -6,18 +6,18 @@ from __future__ import annotations
 import json
 
 from bakery.updates.cost import update_cost
-from tests.lockfile.test_base import _layer, push_base
 from tests.support.cli import run_cli
+from tests.support.registry import layer, push_image
 
 
-def test_two_releases_sharing_all_but_one_layer_cost_exactly_that_layer(registry, capsys,
+def test_two_releases_sharing_all_but_one_layer_cost_exactly_thatlayer(registry, capsys,
                                                                       allow_subprocess):
     # CUDA runtime, torch and kin, the rest: the torch layer is the one a bump replaces
-    cuda, torch_old, rest = _layer("cuda", 4000), _layer("torch-2.9", 3000), _layer("rest", 500)
-    torch_new = _layer("torch-2.10", 3100)
+    cuda, torch_old, rest = layer("cuda", 4000), layer("torch-2.9", 3000), layer("rest", 500)
+    torch_new = layer("torch-2.10", 3100)
     repo = f"{registry.host}/cost/edge"
-    push_base(registry.host, "cost/edge", "released", "r1", layers=(cuda, torch_old, rest))
-    push_base(registry.host, "cost/edge", "candidate", "r2", layers=(cuda, torch_new, rest))
+    push_image(registry.host, "cost/edge", "released", "r1", layers=(cuda, torch_old, rest))
+    push_image(registry.host, "cost/edge", "candidate", "r2", layers=(cuda, torch_new, rest))
 
     cost = update_cost(f"{repo}:candidate", f"{repo}:released", "linux/arm64")
     assert cost.download == len(torch_new)

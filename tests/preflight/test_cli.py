@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.preflight.conftest import IndexServer
 from tests.support.cli import run_cli
+from tests.support.index_server import IndexServer
 from tests.support.repo import ROOT
 
 MATRIX = """\

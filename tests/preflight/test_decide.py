@@ -17,7 +17,7 @@ from bakery.preflight.decide import (
 )
 from bakery.preflight.index import FetchOptions
 from bakery.preflight.run import fetch_pages
-from tests.preflight.conftest import IndexServer
+from tests.support.index_server import IndexServer
 
 BASE = {
     "arch": "amd64",

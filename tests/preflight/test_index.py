@@ -22,7 +22,7 @@ from bakery.preflight.index import (
     parse_html_page,
     parse_json_page,
 )
-from tests.preflight.conftest import FIXTURES, IndexServer, negotiate
+from tests.support.index_server import FIXTURES, IndexServer, negotiate
 
 FAST = FetchOptions(timeout=5.0, retries=0, backoff=0.0)
 

@@ -14,7 +14,7 @@ from bakery.preflight.wheels import (
     linux_platforms,
     supported_tags,
 )
-from tests.preflight.conftest import FIXTURES, IndexServer
+from tests.support.index_server import FIXTURES, IndexServer
 
 PY313 = "3.13.9"
 PY312 = "3.12.12"

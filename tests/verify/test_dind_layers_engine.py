@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.engine.images import build_scratch_image, docker
-from tests.verify.conftest import Registry
+from tests.support.registry import Registry
 
 pytestmark = pytest.mark.engine
 

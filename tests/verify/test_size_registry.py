@@ -15,18 +15,17 @@ from bakery.matrix import parse_matrix
 from bakery.plan import Target, expand
 from bakery.sizes import human_bytes
 from bakery.verify.run import image_size_checks
-from tests.lockfile.test_base import _layer, push_base
 from tests.support.cli import MINIMAL_MATRIX
 from tests.support.fake_docker import FakeDocker
-from tests.verify.conftest import Registry
+from tests.support.registry import Registry, layer, push_image
 
 
 def test_the_compressed_size_is_the_layers_and_config_of_the_platforms_manifest(
     registry: Registry, fake_docker: FakeDocker
 ) -> None:
     fake_docker.set("FAKE_DOCKER_IMAGETOOLS", "registry")
-    big, small = _layer("torch", 40_000), _layer("tools", 300)
-    digests = push_base(registry.host, "size/edge", "candidate", "c1", layers=(big, small))
+    big, small = layer("torch", 40_000), layer("tools", 300)
+    digests = push_image(registry.host, "size/edge", "candidate", "c1", layers=(big, small))
     client = make_client([str(fake_docker.path)])
     size = image_size(client, f"{registry.host}/size/edge:candidate", "linux/arm64")
     # biggest first, each as the registry stores it
@@ -44,7 +43,7 @@ def test_a_platform_the_image_lacks_and_a_missing_image_name_the_registry(
     registry: Registry, fake_docker: FakeDocker
 ) -> None:
     fake_docker.set("FAKE_DOCKER_IMAGETOOLS", "registry")
-    push_base(registry.host, "size/one", "t", "r", platforms=("amd64",))
+    push_image(registry.host, "size/one", "t", "r", platforms=("amd64",))
     client = make_client([str(fake_docker.path)])
     with pytest.raises(RegistryError, match="has no image for linux/arm64"):
         image_size(client, f"{registry.host}/size/one:t", "linux/arm64")
@@ -66,7 +65,7 @@ def test_verify_fails_a_candidate_over_its_budget_naming_its_biggest_layers(
     fake_docker.set("FAKE_DOCKER_IMAGETOOLS", "registry")
     # incompressible layers: their stored size is their length
     big, small = os.urandom(60_000), os.urandom(2_000)
-    digests = push_base(registry.host, "size/budget", "c", "c", layers=(big, small))
+    digests = push_image(registry.host, "size/budget", "c", "c", layers=(big, small))
     image = f"{registry.host}/size/budget@{digests['linux/amd64']}"
     client = make_client([str(fake_docker.path)])
 

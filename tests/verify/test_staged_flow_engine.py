@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.engine.standin import StandIn, build_standin
 from tests.support.fake_docker import FAKE
-from tests.verify.conftest import Registry, _free_port
+from tests.support.registry import Registry
 from tests.verify.matrix import STANDIN_MATRIX, write_results
 
 pytestmark = pytest.mark.engine
@@ -31,33 +28,6 @@ ACCEPT = ", ".join(["application/vnd.docker.distribution.manifest.v2+json",
                     "application/vnd.oci.image.manifest.v1+json",
                     "application/vnd.oci.image.index.v1+json"])
 IMAGE, DIND = "edge_cpu-py311", "edge_cpu-py311-dind"
-
-
-@pytest.fixture(scope="module")
-def second_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    """Another loopback registry: production when staging is elsewhere."""
-    binary = shutil.which("docker-registry")
-    assert binary, "docker-registry is not installed"
-    root = tmp_path_factory.mktemp("registry2")
-    port = _free_port()
-    (root / "config.yml").write_text(
-        "version: 0.1\nlog:\n  level: warn\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n")
-    with (root / "log").open("w") as log:
-        process = subprocess.Popen([binary, "serve", str(root / "config.yml")], stdout=log,
-                                   stderr=log)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2):
-                    break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.2)
-        yield Registry(f"localhost:{port}")
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def http(registry: str, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:

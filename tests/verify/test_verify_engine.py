@@ -13,7 +13,7 @@ import pytest
 from bakery.verify.compare import codec_promise
 from tests.engine.images import build_scratch_image, docker
 from tests.engine.standin import DEBIAN_DOCKER, MATCHING_TOOLS, StandIn, build_standin
-from tests.verify.conftest import Registry
+from tests.support.registry import Registry
 from tests.verify.matrix import ARM, GPU, MULTI_MATRIX, TARGET, write_matrix, write_results
 
 pytestmark = pytest.mark.engine
