@@ -36,7 +36,12 @@ def plan_document(plan: Plan, targets: Sequence[Target], *, matrix_path: str) ->
 
 
 def plan_json(plan: Plan, targets: Sequence[Target], *, matrix_path: str) -> str:
-    return json.dumps(plan_document(plan, targets, matrix_path=matrix_path), indent=2) + "\n"
+    """The document as indented JSON (UTF-8, not \\u-escaped). pydantic-core's encoder: the
+    standard library's indenting encoder is pure Python, and took half of a 10,000-image plan."""
+    from pydantic_core import to_json
+
+    document = plan_document(plan, targets, matrix_path=matrix_path)
+    return to_json(document, indent=2).decode() + "\n"
 
 
 def gha_matrix(matrix: Matrix, targets: Sequence[Target]) -> str:
