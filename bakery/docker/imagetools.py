@@ -77,13 +77,7 @@ def attestations(client: DockerClient, ref: str) -> dict[str, bool]:
     found = {}
     for name, template, key in (("provenance", "{{json .Provenance}}", "SLSA"),
                                 ("sbom", "{{json .SBOM}}", "SPDX")):
-        command = [*client.client_config.docker_cmd, "buildx", "imagetools", "inspect", ref,
-                   "--format", template]
-        try:
-            output = str(run(command))
-        except DockerException as exc:
-            raise RegistryError(f"registry {registry_of(ref)}: cannot read {ref}:"
-                                f" {first_line(exc)}") from None
+        output = _inspect(client, ref, "--format", template)
         try:
             doc = json.loads(output or "{}")
         except ValueError:
@@ -145,13 +139,20 @@ def image_size(client: DockerClient, ref: str, platform: str) -> ImageSize:
     return ImageSize(compressed=total, layers=tuple(sorted(layers, key=lambda x: -x[1])))
 
 
-def _raw(client: DockerClient, ref: str) -> dict[str, Any]:
-    command = [*client.client_config.docker_cmd, "buildx", "imagetools", "inspect", ref, "--raw"]
+def _inspect(client: DockerClient, ref: str, *options: str) -> str:
+    """`docker buildx imagetools inspect REF OPTIONS...` (python-on-whales' runner, the
+    client's docker command); RegistryError naming the registry when it fails."""
+    command = [*client.client_config.docker_cmd, "buildx", "imagetools", "inspect", ref,
+               *options]
     try:
-        output = str(run(command))
+        return str(run(command))
     except DockerException as exc:
         raise RegistryError(f"registry {registry_of(ref)}: cannot read {ref}:"
                             f" {first_line(exc)}") from None
+
+
+def _raw(client: DockerClient, ref: str) -> dict[str, Any]:
+    output = _inspect(client, ref, "--raw")
     try:
         doc = json.loads(output)
     except ValueError:
