@@ -47,6 +47,10 @@ def image_entrypoint() -> str:
         raise AssertionError(f"{SHARED_DOCKERFILE}: expected one ENTRYPOINT line, got {lines}")
     return lines[0]
 DEBIAN_PYTHON = "3.11.2"
+# the pins a GPU target of the test matrices expects (tensorrt on, bitsandbytes off)
+GPU_PACKAGES = {"torch": "2.9.1+cu128", "torchvision": "0.24.1+cu128",
+                "torchaudio": "2.9.1+cu128", "transformers": "4.57.1", "tokenizers": "0.22.1",
+                "tensorrt-cu12-bindings": "10.13.3.9"}
 DEBIAN_DOCKER = "20.10.24+dfsg1"
 SITE = "/usr/local/lib/python3.11/dist-packages"
 INCLUDE = "/usr/include/python3.11"  # sysconfig.get_paths()["include"] of Debian's python3

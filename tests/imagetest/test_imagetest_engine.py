@@ -19,6 +19,7 @@ import pytest
 from bakery.verify.compare import codec_promise
 from tests.engine.standin import (
     DEBIAN_DOCKER,
+    GPU_PACKAGES,
     MATCHING_PACKAGES,
     MATCHING_TOOLS,
     StandIn,
@@ -197,9 +198,6 @@ def test_the_expect_file_from_print_env_drives_the_script(
 
 # ------------------------------------------------- behaviour behind the metadata (local images)
 
-GPU_PACKAGES = {"torch": "2.9.1+cu128", "torchvision": "0.24.1+cu128",
-                "torchaudio": "2.9.1+cu128", "transformers": "4.57.1", "tokenizers": "0.22.1",
-                "tensorrt-cu12-bindings": "10.13.3.9"}
 BROKEN = {
     "tensorrt does not import": (
         GPU, StandIn(packages=GPU_PACKAGES, torch_cuda="12.8", broken_modules=("tensorrt",)),

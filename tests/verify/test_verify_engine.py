@@ -12,7 +12,13 @@ import pytest
 
 from bakery.verify.compare import codec_promise
 from tests.engine.images import build_scratch_image, docker
-from tests.engine.standin import DEBIAN_DOCKER, MATCHING_TOOLS, StandIn, build_standin
+from tests.engine.standin import (
+    DEBIAN_DOCKER,
+    GPU_PACKAGES,
+    MATCHING_TOOLS,
+    StandIn,
+    build_standin,
+)
 from tests.support.registry import Registry
 from tests.verify.matrix import ARM, GPU, MULTI_MATRIX, TARGET, write_matrix, write_results
 
@@ -135,10 +141,6 @@ def test_an_image_without_python3_is_an_error_with_dockers_reason(tmp_path: Path
 
 # ------------------------------------------------- behaviour behind the metadata (local images)
 
-# What the GPU target of MULTI_MATRIX expects (tensorrt on, bitsandbytes off).
-GPU_PACKAGES = {"torch": "2.9.1+cu128", "torchvision": "0.24.1+cu128",
-                "torchaudio": "2.9.1+cu128", "transformers": "4.57.1", "tokenizers": "0.22.1",
-                "tensorrt-cu12-bindings": "10.13.3.9"}
 BROKEN = {
     # present metadata, no module: the bindings alone give no `import tensorrt`
     "tensorrt does not import": (
