@@ -15,40 +15,49 @@ class CiFormat(enum.StrEnum):
     github = "github"
 
 
+EventOption = Annotated[
+    str, typer.Option("--event", envvar="GITHUB_EVENT_NAME", help="The workflow event (default:"
+                      " GITHUB_EVENT_NAME).")
+]
+CiRefOption = Annotated[
+    str, typer.Option("--ref", envvar="GITHUB_REF", help="The full git ref of the run (default:"
+                      " GITHUB_REF).")
+]
+CiShaOption = Annotated[
+    str | None, typer.Option("--sha", envvar="GITHUB_SHA", help="The commit of the run (default:"
+                             " GITHUB_SHA); checked to be on the default branch for a release"
+                             " tag.")
+]
+DefaultBranchOption = Annotated[
+    str, typer.Option("--default-branch", help="The branch that publishes edge names and that"
+                      " release tags must be on.")
+]
+BranchRefOption = Annotated[
+    str | None, typer.Option("--branch-ref", help="The checkout's ref of the default branch for"
+                             " the release-tag check (default: refs/remotes/origin/<default"
+                             " branch>).")
+]
+CiFormatOption = Annotated[
+    CiFormat, typer.Option("--format", "-f", help="text, json, or github (key=value lines for"
+                           " $GITHUB_OUTPUT).")
+]
+RepoOption = Annotated[
+    Path, typer.Option("--repo", help="The git checkout for the release-tag check.")
+]
+
+
 def register(app: typer.Typer) -> None:
     app.command(name="ci")(ci)
 
 
 def ci(
-    event: Annotated[
-        str, typer.Option("--event", envvar="GITHUB_EVENT_NAME", help="The workflow event"
-                          " (default: GITHUB_EVENT_NAME).")
-    ],
-    ref: Annotated[
-        str, typer.Option("--ref", envvar="GITHUB_REF", help="The full git ref of the run"
-                          " (default: GITHUB_REF).")
-    ],
-    sha: Annotated[
-        str | None, typer.Option("--sha", envvar="GITHUB_SHA", help="The commit of the run"
-                                 " (default: GITHUB_SHA); checked to be on the default branch"
-                                 " for a release tag.")
-    ] = None,
-    default_branch: Annotated[
-        str, typer.Option("--default-branch", help="The branch that publishes edge names and"
-                          " that release tags must be on.")
-    ] = "main",
-    branch_ref: Annotated[
-        str | None, typer.Option("--branch-ref", help="The checkout's ref of the default branch"
-                                 " for the release-tag check (default:"
-                                 " refs/remotes/origin/<default branch>).")
-    ] = None,
-    format: Annotated[
-        CiFormat, typer.Option("--format", "-f", help="text, json, or github (key=value lines"
-                               " for $GITHUB_OUTPUT).")
-    ] = CiFormat.text,
-    repo: Annotated[
-        Path, typer.Option("--repo", help="The git checkout for the release-tag check.")
-    ] = Path(),
+    event: EventOption,
+    ref: CiRefOption,
+    sha: CiShaOption = None,
+    default_branch: DefaultBranchOption = "main",
+    branch_ref: BranchRefOption = None,
+    format: CiFormatOption = CiFormat.text,
+    repo: RepoOption = Path(),
 ) -> None:
     """Decide from the event what this workflow run builds, pushes and promotes; refuse
     (exit 2) a non-semver tag or a release tag whose commit is not on the default branch."""
@@ -71,7 +80,5 @@ def ci(
     elif format is CiFormat.github:
         typer.echo("".join(f"{key}={value}\n" for key, value in outputs.items()), nl=False)
     else:
-        typer.echo(decision.reason)
-        for key, value in outputs.items():
-            if key != "reason":
-                typer.echo(f"  {key}: {value}")
+        typer.echo(decision.reason + "".join(f"\n  {key}: {value}" for key, value
+                                             in outputs.items() if key != "reason"))

@@ -34,6 +34,12 @@ ImageOption = Annotated[
                  " (exactly one target)."),
 ]
 
+RequireGpuOption = Annotated[
+    bool,
+    typer.Option("--require-gpu", help="The GPU check of a cuda target (torch.cuda with --gpus"
+                 " all) fails when it cannot run here, instead of being left out."),
+]
+
 
 def register(app: typer.Typer) -> None:
     app.command(name="verify")(verify)
@@ -44,11 +50,7 @@ def verify(
     image: ImageOption = None,
     results: ResultsOption = None,
     format: FormatOption = OutputFormat.table,
-    require_gpu: Annotated[
-        bool,
-        typer.Option("--require-gpu", help="The GPU check of a cuda target (torch.cuda with"
-                     " --gpus all) fails when it cannot run here, instead of being left out."),
-    ] = False,
+    require_gpu: RequireGpuOption = False,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
     """Run each target's built image with a probe and compare python, torch (with its local

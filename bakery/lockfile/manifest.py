@@ -150,3 +150,14 @@ def plan_locks(matrix: Matrix, targets: Iterable[Target], matrix_path: Path) -> 
             )
         packages[spec.key] = f"{LOCKS_DIR}/{entry.file}"
     return PlanLocks(base_images=base_images, package_locks=packages)
+
+
+def lock_problems(matrix_path: Path, specs: Iterable[LockSpec]) -> list[tuple[str, str]]:
+    """(key, why) for every lock of `specs` that is missing or stale (`bakery lock --check`)."""
+    path = manifest_path(matrix_path)
+    manifest = read_manifest(path)
+    return [
+        (spec.key, why) for spec in specs
+        if (why := stale_reason(spec, manifest.targets.get(spec.key) if manifest else None,
+                                path.parent)) is not None
+    ]
