@@ -36,16 +36,17 @@ def test_one_row_per_target_with_status_digest_verdict_and_duration() -> None:
         doc(TargetResult(id="gpu", status="ok", digest=DIGEST, duration_s=842.0,
                          tags=("acme/gpu-staging:t",),
                          verify=VerifyRecord(ok=True, image="x", digest=DIGEST,
-                                             verified_at=T0, compressed_size=4_180_000_000))),
+                                             verified_at=T0, compressed_size=4_180_000_000,
+                                             update_cost=310_000_000))),
         doc(TargetResult(id="cpu", status="failed", duration_s=3.0,
                          error=BuildError(step="[python 2/4] RUN uv pip", message="exit code: 1",
                                           log_tail=("no wheel for torch",)))),
     ], {}, title="bakery: builds of refs/heads/main")
     assert text.startswith("### bakery: builds of refs/heads/main\n")
     assert table_rows(text) == [
-        ["`gpu`", "ok", "`sha256:abababababab`", "passed", "4.18 GB", "14m02s",
+        ["`gpu`", "ok", "`sha256:abababababab`", "passed", "4.18 GB", "310.00 MB", "14m02s",
          "`acme/gpu-staging:t`"],
-        ["`cpu`", "**failed**", "-", "not verified", "-", "3s", "-"],
+        ["`cpu`", "**failed**", "-", "not verified", "-", "-", "3s", "-"],
     ]
     assert "**cpu** failed at `[python 2/4] RUN uv pip`: exit code: 1" in text
     assert "no wheel for torch" in text
@@ -66,7 +67,7 @@ def test_cells_cannot_break_the_table() -> None:
     text = results_markdown([doc(TargetResult(
         id="a", status="failed", error=BuildError(step=None, message="x | y",
                                                   log_tail=("```", "z"))))], {}, title="t")
-    assert len(table_rows(text)[0]) == 7
+    assert len(table_rows(text)[0]) == 8
     assert "x \\| y" in text
     assert text.count("```") == 2  # the log's own fence is defused
 

@@ -29,7 +29,8 @@ Schema (documented in docs/building.md; `schema_version` changes on any incompat
                                            "found": "2.9.0+cu128"}],
                            "probe": {...},
                            "compressed_size": 4180000000 | null,   # bytes, registry
-                           "size": 7380000000 | null}}             # bytes, unpacked
+                           "size": 7380000000 | null,              # bytes, unpacked
+                           "update_cost": 310000000 | null}}       # bytes a device pulls
       ]
     }
 """
@@ -93,6 +94,8 @@ class VerifyRecord(Frozen, strict=True):
     # unpacked in the engine that ran it; null where it could not be read
     compressed_size: int | None = None
     size: int | None = None
+    # compressed bytes a device holding the released image (the primary name) downloads
+    update_cost: int | None = None
 
 
 class TargetResult(Frozen, strict=True):

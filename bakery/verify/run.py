@@ -51,6 +51,7 @@ class VerifyVerdict:
     probe: dict[str, Any] = field(default_factory=dict)
     compressed_size: int | None = None
     size: int | None = None
+    update_cost: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -65,7 +66,7 @@ class VerifyVerdict:
         return VerifyRecord(ok=self.ok, image=self.image or "", digest=self.digest,
                             verified_at=datetime.now(UTC), mismatches=tuple(mismatches),
                             probe=self.probe, compressed_size=self.compressed_size,
-                            size=self.size)
+                            size=self.size, update_cost=self.update_cost)
 
 
 def probe_source() -> str:
@@ -139,12 +140,34 @@ def verify_target(
     compressed: int | None = None
     if target.attest and digest and "@" in image:
         checks += tuple(attestation_checks(client, target, image))
+    update: int | None = None
     if digest and "@" in image:  # a pushed candidate: its manifest tells what a pull costs
         compressed, size_checks = image_size_checks(client, target, image)
         checks += size_checks
+        update = update_cost(client, target, image)
     status: Status = "passed" if all(c.ok for c in checks) else "failed"
     return VerifyVerdict(target.id, status, image, digest, None, checks, probe,
-                         compressed_size=compressed, size=local_size(client, image))
+                         compressed_size=compressed, size=local_size(client, image),
+                         update_cost=update)
+
+
+def update_cost(client: DockerClient, target: Target, image: str) -> int | None:
+    """The compressed bytes a device holding the released image (the target's primary name)
+    downloads to get the candidate: its config and the layers the released image does not
+    have (a pull skips layers whose digest it holds). Not released yet: the whole candidate.
+    None when either manifest cannot be read."""
+    try:
+        candidate = image_size(client, image, target.platform)
+    except RegistryError:
+        return None
+    try:
+        released = image_size(client, target.tags.primary[0], target.platform)
+    except RegistryError as exc:
+        return candidate.compressed if "not found" in str(exc).lower() else None
+    held = {digest for digest, _ in released.layers}
+    layers = dict(candidate.layers)
+    config = candidate.compressed - sum(layers.values())  # always new: it names the candidate
+    return config + sum(size for digest, size in layers.items() if digest not in held)
 
 
 SIZE_CHECK = "size (compressed)"

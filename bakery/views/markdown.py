@@ -57,16 +57,17 @@ def results_markdown(
     """One table over every target of every results document, then each failure's step and
     last log lines."""
     lines = [f"### {cell(title)}", "",
-             "| target | status | digest | verify | compressed | duration | names |",
-             "|---|---|---|---|---|---|---|"]
+             "| target | status | digest | verify | compressed | update | duration | names |",
+             "|---|---|---|---|---|---|---|---|"]
     failures: list[str] = []
     for doc in documents:
         for result in doc.targets:
             size = result.verify.compressed_size if result.verify else None
+            update = result.verify.update_cost if result.verify else None
             lines.append(
                 f"| {code(result.id)} | {_STATUS[result.status]}"
                 f" | {code(short_digest(result.digest)) if result.digest else '-'}"
-                f" | {cell(_verify(result))} | {human_bytes(size)}"
+                f" | {cell(_verify(result))} | {human_bytes(size)} | {human_bytes(update)}"
                 f" | {_duration(result.duration_s)} | {_names(result, planned.get(result.id))} |"
             )
             if result.error is not None:
