@@ -74,6 +74,17 @@ ResultsOption = Annotated[
 ]
 
 
+ResultsFilesOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--results",
+        metavar="PATH",
+        help="A bake results file (default: .bakery/results.json next to the matrix)."
+        " Repeatable: the results of several build jobs at once.",
+    ),
+]
+
+
 class OutputFormat(enum.StrEnum):
     """How a command prints its outcome: a table for people, JSON for programs."""
 

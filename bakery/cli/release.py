@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,6 +19,7 @@ from bakery.cli.common import (
     DEFAULT_MATRIX,
     MatrixOption,
     RefOption,
+    ResultsFilesOption,
     ShaOption,
     TargetOption,
     docker_call,
@@ -51,12 +51,6 @@ DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="Print every operation (the equivalent docker command)"
                        " and change nothing. Tags are still read (read-only), to tell what is"
                        " already in place from what would be created.")
-]
-ResultsFilesOption = Annotated[
-    list[Path] | None,
-    typer.Option("--results", help="A bake results file holding verify's verdicts (default:"
-                 " .bakery/results.json next to the matrix). Repeatable: one release over the"
-                 " results of several build jobs."),
 ]
 NamesOption = Annotated[
     ReleaseNames, typer.Option("--names", help="all: every public name (a release); branch:"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from bakery.cli.common import DEFAULT_MATRIX, MatrixOption, RefOption, ShaOption
+from bakery.cli.common import (
+    DEFAULT_MATRIX,
+    MatrixOption,
+    RefOption,
+    ResultsFilesOption,
+    ShaOption,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -15,11 +18,7 @@ def register(app: typer.Typer) -> None:
 
 
 def summary(
-    results: Annotated[
-        list[Path] | None,
-        typer.Option("--results", help="A bake results file (repeatable; default:"
-                     " .bakery/results.json next to the matrix)."),
-    ] = None,
+    results: ResultsFilesOption = None,
     ref: RefOption = None,
     sha: ShaOption = None,
     matrix: MatrixOption = DEFAULT_MATRIX,
