@@ -204,7 +204,7 @@ _FIXED_ARGS = {
 def _check_build_args(matrix: Matrix, fail: Callable[[str, str], None]) -> None:
     """Two keys that become one build arg would silently overwrite each other (an image whose
     PYTHON_VERSION is not the python its tags name): refuse, naming both keys."""
-    from bakery.plan.expand import arg_name
+    from bakery.plan.values import arg_name
 
     sources: dict[str, str] = dict(_FIXED_ARGS)
 

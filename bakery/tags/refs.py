@@ -153,10 +153,8 @@ def _checked(ref: ImageRef) -> ImageRef:
     return parse_reference(ref.canonical)
 
 
-@functools.lru_cache(maxsize=4096)
 def parse_reference(text: str) -> ImageRef:
-    """Parse one reference; ValueError with a message naming the part that is wrong.
-    (Cached: a plan parses each name several times, and the value is immutable.)"""
+    """Parse one reference; ValueError with a message naming the part that is wrong."""
     if not text:
         raise ValueError("an image name cannot be empty")
     if text != text.strip():
@@ -171,6 +169,20 @@ def parse_reference(text: str) -> ImageRef:
         name, tag = name[:colon], name[colon + 1 :]
         if problem := tag_problem(tag):
             raise ValueError(f"{text!r} is not a valid image name: tag {tag!r}: {problem}")
+    try:
+        domain, path = _parse_name(name)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid image name: {exc}") from None
+    return ImageRef(domain, path, tag, digest or None)
+
+
+# Cached by name, not by reference: a plan names each repository with many tags (a plan of
+# 10,000 images makes ~400,000 references of ~40,000 repositories), and checking the name is
+# most of the work of a parse. A cache of whole references would miss on every new tag.
+@functools.lru_cache(maxsize=1024)
+def _parse_name(name: str) -> tuple[str, str]:
+    """The normalized (registry, path) of a name without tag or digest; ValueError naming
+    the problem."""
     domain, path = split_domain(name)
     problem = _host_problem(domain)
     if (problem is None and domain != DOCKER_HUB and "." not in domain and ":" not in domain
@@ -180,16 +192,52 @@ def parse_reference(text: str) -> ImageRef:
                    " registry host)")
     problem = problem or _path_problem(path)
     if problem:
-        raise ValueError(f"{text!r} is not a valid image name: {problem}")
+        raise ValueError(problem)
     if domain in _HUB_ALIASES:
         domain = DOCKER_HUB
     if domain == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
     full = f"{domain}/{path}"
     if len(full) > MAX_NAME_LENGTH:
-        raise ValueError(f"{text!r} is not a valid image name: the name ({full}) is"
-                         f" {len(full)} characters, at most {MAX_NAME_LENGTH} are allowed")
-    return ImageRef(domain, path, tag, digest or None)
+        raise ValueError(f"the name ({full}) is {len(full)} characters, at most"
+                         f" {MAX_NAME_LENGTH} are allowed")
+    return domain, path
+
+
+def name_part(text: str) -> str:
+    """The name of a reference as written, without its tag and digest (`ratio1/x` of
+    `ratio1/x:t@sha256:...`): the split `parse_reference` makes, unchecked."""
+    name = text.partition("@")[0]
+    colon = name.rfind(":")
+    return name[:colon] if colon > name.rfind("/") else name
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A repository name as written (`ratio1/x`), for naming many tags in it: `tagged` gives
+    what parsing `<written>:<tag>` gives, parsing the name once rather than once per tag."""
+
+    written: str
+    # Docker's spelling of `written` (`str(ImageRef.parse(written))`); None when `written` is
+    # not a valid name without tag or digest: then every tag takes the full parse
+    spelled: str | None
+
+    @classmethod
+    def of(cls, written: str) -> Repository:
+        try:
+            ref = parse_reference(written)
+        except ValueError:
+            return cls(written, None)
+        return cls(written, str(ref) if ref.tag is None and ref.digest is None else None)
+
+    def tagged(self, tag: str, *, where: str) -> str:
+        """`str(ImageRef.parse(f"{written}:{tag}", where=where, default_tag="latest"))`. A
+        valid tag has no '/', ':' or '@', so the name before it parses as `written` alone
+        did: only the tag needs checking. Anything else takes the full parse (and its
+        message)."""
+        if self.spelled is not None and tag_problem(tag) is None:
+            return f"{self.spelled}:{tag}"
+        return str(ImageRef.parse(f"{self.written}:{tag}", where=where, default_tag="latest"))
 
 
 def namespace_problem(namespace: str) -> str | None:

@@ -17,8 +17,8 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from bakery.matrix import Matrix
-from bakery.plan.expand import arg_name
 from bakery.plan.target import Target
+from bakery.plan.values import arg_name
 from bakery.verify.probe import ABSENT, CORE, OK, PRESENT, judge, module_of, same_version
 
 __all__ = ["Check", "compare", "expectations", "same_version"]

@@ -15,16 +15,18 @@ _TAG_KINDS = (("primary", "primary"), ("legacy", "legacy"), ("compatibility", "c
 
 
 def plan_document(plan: Plan, targets: Sequence[Target], *, matrix_path: str) -> dict[str, Any]:
-    """The JSON document (schema in README, "bakery plan --format json")."""
+    """The JSON document (schema in README, "bakery plan --format json"), its git context,
+    targets and stages still models: `plan_json` serializes them in one pass (dumping each
+    to a dict first took a third of a 10,000-image plan)."""
     ids = {t.id for t in targets}
     stage_ids = {ref.removeprefix("target:") for t in targets for ref in t.contexts.values()}
     groups = {name: [m for m in members if m in ids] for name, members in plan.groups.items()}
     return {
         "schema_version": PLAN_SCHEMA_VERSION,
         "matrix": matrix_path,
-        "git": plan.git.model_dump(mode="json"),
-        "targets": [t.model_dump(mode="json") for t in targets],
-        "stages": [s.model_dump(mode="json") for s in plan.stages if s.id in stage_ids],
+        "git": plan.git,
+        "targets": list(targets),
+        "stages": [s for s in plan.stages if s.id in stage_ids],
         "groups": {name: members for name, members in groups.items() if members},
         "multiarch": [
             {"id": index.id, "tags": list(index.tags),
@@ -41,7 +43,8 @@ def plan_json(plan: Plan, targets: Sequence[Target], *, matrix_path: str) -> str
     from pydantic_core import to_json
 
     document = plan_document(plan, targets, matrix_path=matrix_path)
-    return to_json(document, indent=2).decode() + "\n"
+    # field names as model_dump() writes them (to_json alone would prefer aliases)
+    return to_json(document, indent=2, by_alias=False).decode() + "\n"
 
 
 def gha_matrix(matrix: Matrix, targets: Sequence[Target]) -> str:

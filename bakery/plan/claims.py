@@ -1,0 +1,103 @@
+"""The names a plan claims: each target id, tag and group name once, and the repositories
+users pull from kept apart from staging and cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bakery.errors import ConfigError
+from bakery.matrix.checks import RESERVED_GROUPS
+from bakery.matrix.models import Matrix
+from bakery.plan.target import MultiArchIndex, Target
+from bakery.tags.refs import ImageRef, name_part
+
+
+def check_unique(targets: list[Target], matrix: Matrix,
+                 indexes: tuple[MultiArchIndex, ...] = ()) -> None:
+    """ConfigError for the first id, tag or group name claimed twice, and for a candidate or
+    cache in a repository users pull from."""
+    owners: dict[str, str] = {}
+    for target in targets:
+        if target.id in owners:
+            raise ConfigError(
+                f"two targets have the id {target.id!r} ({owners[target.id]} and image"
+                f" {target.image!r}); rename one of the images"
+            )
+        owners[target.id] = f"image {target.image!r}"
+    claimed: dict[str, str] = {}
+    for target in targets:
+        for kind in ("primary", "legacy", "compatibility", "release"):
+            for ref in getattr(target.tags, kind):
+                if ref in claimed:
+                    raise ConfigError(
+                        f"tag {ref!r} is claimed by two targets: {claimed[ref]} and"
+                        f" {target.id} ({kind}); make the templates in matrix.toml distinct"
+                    )
+                claimed[ref] = f"{target.id} ({kind})"
+    for index in indexes:
+        for ref in index.tags:
+            if ref in claimed:
+                raise ConfigError(
+                    f"tag {ref!r} is claimed twice: by {claimed[ref]} and by multiarch"
+                    f".{index.id}; make the templates in matrix.toml distinct"
+                )
+            claimed[ref] = f"multiarch.{index.id}"
+    _check_private(targets, _repositories(claimed))
+    group_names = dict.fromkeys(RESERVED_GROUPS, "a built-in group")
+    for image_name, image in matrix.images.items():
+        group_names[image_name] = f"images.{image_name} (the image's group)"
+        for i, alias in enumerate(image.aliases):
+            group_names[alias] = f"images.{image_name}.aliases[{i}]"
+    for name, origin in group_names.items():
+        if name in owners:
+            raise ConfigError(
+                f"{origin}: {name!r} is also the id of a target of {owners[name]}; a group and"
+                " a target cannot share a name (rename the alias or the image)"
+            )
+
+
+def _repositories(refs: Iterable[str]) -> set[str]:
+    """The canonical repositories of references the plan made (so valid), parsing one
+    reference per name: a repository has many tags, and its repository depends on its name
+    alone."""
+    first: dict[str, str] = {}
+    for ref in refs:
+        first.setdefault(name_part(ref), ref)
+    return {ImageRef.parse(ref).canonical_repository for ref in first.values()}
+
+
+def _check_private(targets: list[Target], public: set[str]) -> None:
+    """Candidates and caches stay out of the repositories users pull from."""
+    candidates: dict[str, ImageRef] = {}  # by name: each image's candidates share one
+    caches: dict[str, ImageRef] = {}  # by reference: cache-from and cache-to name the same
+    for target in targets:
+        name = name_part(target.candidate)
+        candidate = candidates.get(name)
+        if candidate is None:
+            candidate = candidates[name] = ImageRef.parse(target.candidate)
+        if candidate.canonical_repository in public:
+            raise ConfigError(
+                f"publish.staging: {target.id}'s candidate {target.candidate} is in"
+                f" {candidate.repository}, a repository users pull from; staging must be a"
+                " repository of its own"
+            )
+        for entry in (*target.cache_from, *target.cache_to):
+            cache = _cache_ref(entry, caches)
+            if cache is not None and cache.canonical_repository in public:
+                raise ConfigError(
+                    f"cache: {target.id}'s cache {cache} is in {cache.repository}, a repository"
+                    " users pull from; give the cache a repository of its own (e.g."
+                    " ref={repo}-cache:{id})"
+                )
+
+
+def _cache_ref(entry: str, parsed: dict[str, ImageRef]) -> ImageRef | None:
+    """The image reference of a `type=registry,ref=...` cache entry, if it has one (each
+    distinct reference parsed once, remembered in `parsed`)."""
+    fields = dict(part.partition("=")[::2] for part in entry.split(","))
+    if fields.get("type", "registry") != "registry" or "ref" not in fields:
+        return None
+    ref = fields["ref"]
+    if ref not in parsed:
+        parsed[ref] = ImageRef.parse(ref, where=f"cache: {entry!r}")
+    return parsed[ref]

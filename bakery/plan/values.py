@@ -1,0 +1,183 @@
+"""What the targets of one plan share: build args, labels, shared stages and release tags.
+
+Worked out once per plan (or once per distinct input, remembered) instead of once per target:
+a plan of 10,000 images has 30,000 targets, which differ only in a few values each.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Mapping
+
+from bakery.errors import ConfigError
+from bakery.matrix.models import Arch, Image, Matrix
+from bakery.plan.target import FlagChoice, StageTarget
+from bakery.suggest import did_you_mean
+from bakery.tags.git import GitContext
+from bakery.tags.refs import normalize_version
+from bakery.tags.release import edge_tags, latest_moves, release_tags
+
+
+def arg_name(key: str) -> str:
+    """`flash-attn` -> `FLASH_ATTN`: the build-arg spelling of a matrix key."""
+    return key.upper().replace("-", "_")
+
+
+class PlanValues:
+    """The matrix, git context and locks of one expansion, and what follows from them alone."""
+
+    def __init__(self, matrix: Matrix, git: GitContext, source: str,
+                 base_images: Mapping[str, str], package_locks: Mapping[str, str]) -> None:
+        self.matrix = matrix
+        self.git = git
+        self.source = source
+        self.base_images = base_images
+        self.package_locks = package_locks
+        # a name without {tag} floats (`...:latest`): it moves only when `latest` does
+        self.floats = latest_moves(matrix.release, git)
+        self.attest = _attest(matrix)
+        self.transformers = normalize_version(matrix.versions.get("transformers", ""))
+        # remembered per variant suffix, per architecture, per distinct stage
+        self._release: dict[str, tuple[str, ...]] = {}
+        self._edge: dict[str, tuple[str, ...]] = {}
+        self._artifact_args: dict[Arch, list[tuple[str, str]]] = {}
+        self._stages: dict[tuple[str, str], StageTarget] = {}
+
+    def release_tags(self, variant_suffix: str) -> tuple[str, ...]:
+        """The release tags (without repository) of every target with this variant suffix."""
+        if variant_suffix not in self._release:
+            self._release[variant_suffix] = tuple(
+                release_tags(self.matrix.release, self.git, variant_suffix=variant_suffix))
+        return self._release[variant_suffix]
+
+    def edge_tags(self, variant_suffix: str) -> tuple[str, ...]:
+        if variant_suffix not in self._edge:
+            self._edge[variant_suffix] = tuple(
+                edge_tags(self.matrix.release, self.git, variant_suffix=variant_suffix))
+        return self._edge[variant_suffix]
+
+    def build_args(self, image: Image, python: str, flags: Mapping[str, FlagChoice],
+                   lock_key: str) -> dict[str, str]:
+        """The build args of an image's target on `python`, sorted by name (a DinD variant
+        differs only in EE_DD_DEFAULT, which is "false" here). Written in a fixed order, so
+        that of two sources of one arg (which the matrix checks refuse) the same one wins."""
+        matrix = self.matrix
+        args = {"BASE_IMAGE": matrix.base_image, "PYTHON_VERSION": python}
+        args.update(self._version_args)
+        args.update(self._artifacts(image.arch))
+        args["FFMPEG_PROFILE"] = image.ffmpeg_profile
+        torch = image.torch
+        args["TORCH_VERSION"] = torch.torch
+        args["TORCHVISION_VERSION"] = torch.torchvision
+        args["TORCHAUDIO_VERSION"] = torch.torchaudio
+        args["TORCH_INDEX_URL"] = "" if torch.index == "pypi" else matrix.index_url(torch.index)
+        for flag, flag_arg, feature_args in self._feature_args:
+            args[flag_arg] = "true" if flags[flag].enabled else "false"
+            args.update(feature_args)
+        args["EE_DD_DEFAULT"] = "false"
+        args["BASE_IMAGE"] = self.base_images.get(image.platform, matrix.base_image)
+        args["PACKAGES_LOCK"] = self.package_locks.get(lock_key, "")
+        return dict(sorted(args.items()))
+
+    @functools.cached_property
+    def _version_args(self) -> list[tuple[str, str]]:
+        return [(f"{arg_name(name)}_VERSION", v) for name, v in self.matrix.versions.items()]
+
+    def _artifacts(self, arch: Arch) -> list[tuple[str, str]]:
+        if arch not in self._artifact_args:
+            pairs = []
+            for name, artifact in self.matrix.artifacts.items():
+                pairs.append((f"{arg_name(name)}_VERSION", artifact.version))
+                sha = artifact.sha256
+                if sha is not None:
+                    pairs.append((f"{arg_name(name)}_SHA256",
+                                  sha if isinstance(sha, str) else sha[arch]))
+            self._artifact_args[arch] = pairs
+        return self._artifact_args[arch]
+
+    @functools.cached_property
+    def _feature_args(self) -> list[tuple[str, str, list[tuple[str, str]]]]:
+        """(flag, its on/off arg, its version and index args) per feature."""
+        out = []
+        for flag, feature in self.matrix.features.items():
+            pairs = [(f"{arg_name(flag)}_VERSION", feature.version)]
+            if feature.extra_index is not None:
+                pairs.append((f"{arg_name(flag)}_INDEX_URL",
+                              self.matrix.index_url(feature.extra_index)))
+            out.append((flag, arg_name(flag), pairs))
+        return out
+
+    def labels(self, image_name: str, image: Image, python: str,
+               flags: Mapping[str, FlagChoice], primary_tag: str, target_id: str,
+               args: Mapping[str, str]) -> dict[str, str]:
+        matrix = self.matrix
+        oci = "org.opencontainers.image"
+        labels = {
+            f"{oci}.title": image_name,
+            f"{oci}.description": image.description,
+            f"{oci}.version": primary_tag,
+            f"{oci}.base.name": matrix.base_image,
+        }
+        labels.update(matrix.labels)
+        prefix = matrix.label_prefix
+        labels[f"{prefix}.target"] = target_id
+        labels[f"{prefix}.python"] = python
+        for key in ("torch", "torchvision", "torchaudio"):
+            labels[f"{prefix}.{key}"] = getattr(image.torch, key)
+        labels.update(self._pin_labels)
+        requirements = self._requirements
+        labels[f"{prefix}.features"] = ",".join(
+            requirements[f] for f, d in flags.items() if d.enabled)
+        labels[f"{prefix}.ee_dd"] = args["EE_DD_DEFAULT"]
+        return dict(sorted(labels.items()))
+
+    @functools.cached_property
+    def _pin_labels(self) -> list[tuple[str, str]]:
+        prefix = self.matrix.label_prefix
+        return [*((f"{prefix}.{name}", v) for name, v in self.matrix.versions.items()),
+                *((f"{prefix}.{name}", a.version) for name, a in self.matrix.artifacts.items())]
+
+    @functools.cached_property
+    def _requirements(self) -> dict[str, str]:
+        return {flag: f"{feature.package}=={feature.version}"
+                for flag, feature in self.matrix.features.items()}
+
+    def stages_for(self, image: Image, target_args: Mapping[str, str]) -> dict[str, StageTarget]:
+        """The shared stages an image target uses, identified by everything that shapes them,
+        so targets that need the same stage (same args, same platform) share one bake target
+        (the first one made: its context is the one the plan keeps)."""
+        out = {}
+        for name, stage in self.matrix.stages.items():
+            args = {}
+            for arg in stage.args:
+                if arg not in target_args:
+                    raise ConfigError(
+                        f"{self.source}: stages.{name}.args: {arg!r} is not a build arg bakery"
+                        f" sets{did_you_mean(arg, target_args)}"
+                    )
+                args[arg] = target_args[arg]
+            key = "\0".join([name, stage.dockerfile, stage.target, image.platform,
+                             *(f"{k}={v}" for k, v in args.items())])
+            known = self._stages.get((key, image.context))
+            if known is None:
+                digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+                known = self._stages[(key, image.context)] = StageTarget(
+                    id=f"stage-{name}-{image.arch}-{digest}",
+                    stage=name,
+                    context=image.context,
+                    dockerfile=stage.dockerfile,
+                    target=stage.target,
+                    platform=image.platform,
+                    args=args,
+                )
+            out[name] = known
+        return out
+
+
+def _attest(matrix: Matrix) -> tuple[str, ...]:
+    publish = matrix.publish
+    out = [] if publish.provenance == "off" else [f"type=provenance,mode={publish.provenance}"]
+    if publish.sbom:
+        out.append("type=sbom")
+    return tuple(out)
