@@ -11,7 +11,8 @@ from bakery.errors import ConfigError
 from bakery.matrix import parse_matrix
 from bakery.plan import expand, select_targets
 from bakery.plan.load import load_plan
-from bakery.plan.target import FlagChoice, ImageChoice
+from bakery.plan.target import FlagChoice, ImageChoice, TagSet, Target
+from bakery.tags.git import GitContext
 from tests.support.cli import MINIMAL_MATRIX, run_cli
 from tests.support.repo import ROOT
 
@@ -242,6 +243,27 @@ def test_a_fallback_variant_says_its_auto_flags_were_decided_for_another_python(
     assert fallback.flags["bitsandbytes"].reason == (
         "follows the decision for python 3.13.9 (preflight: wheels found for python 3.13.9);"
         " not checked for python 3.12.12")
+
+
+@pytest.mark.parametrize("ref", ["refs/heads/main", "refs/tags/v1.4.0", "refs/pull/7/merge"])
+def test_targets_are_what_validation_makes_of_them(ref: str) -> None:
+    """The expansion assembles targets without validating them again (a plan of 10,000 images
+    has 30,000): each must equal, and serialize as, the validated model of its own values."""
+    auto = MINIMAL_MATRIX.replace('features = { bitsandbytes = "on" }',
+                                  'features = { bitsandbytes = "auto" }')
+    decision = ImageChoice(
+        python="3.13.9", python_reason="wheels for every package",
+        flags={"bitsandbytes": FlagChoice(setting="auto", enabled=True, reason="wheels")})
+    git = GitContext(ref=ref, sha=SHA, source="cli")
+    plans = [load_plan(ROOT / "matrix.toml", ref=ref, sha=SHA).plan,
+             expand(parse_matrix(auto), git=git, decisions={"edge_cpu": decision})]
+    for target in (t for plan in plans for t in plan.targets):
+        validated = Target.model_validate(target.model_dump())
+        assert validated == target
+        assert validated.model_dump_json() == target.model_dump_json()
+        assert validated.model_fields_set == target.model_fields_set
+    with pytest.raises(TypeError, match=r"differs in \['id'\]"):
+        TagSet.assemble(primary=(), legacy=(), compatibility=(), release=(), edge=(), id="x")
 
 
 def test_a_lock_naming_an_unknown_python_points_at_the_matrix() -> None:

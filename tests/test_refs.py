@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bakery.errors import ConfigError
 from bakery.tags.refs import (
     ImageRef,
+    Repository,
+    canonical_repository,
+    name_part,
     namespace_problem,
     parse_reference,
     repository_problem,
@@ -175,3 +178,34 @@ def test_a_trailing_newline_is_not_part_of_a_valid_name(text: str) -> None:
     """`$` in a pattern also matches before a final newline; names must not slip through."""
     with pytest.raises(ValueError, match="is not a valid image name"):
         parse_reference(text)
+
+
+NAMEISH = st.text(alphabet="abAB09._-/:@ ", max_size=24)
+
+
+@given(st.one_of(references().map(lambda parts: spell(*parts)), NAMEISH),
+       st.one_of(TAG, st.text(alphabet="aZ09._-/:@+ ", max_size=12)))
+@example("docker.io/a.b/c", "t").via("a spelling that does not parse back to itself")
+@example("index.docker.io/library/x", "t").via("a Docker Hub alias")
+@example("ratio1/x", "t@sha256:" + "a" * 64).via("a tag that is not one")
+def test_a_repository_names_its_tags_as_a_full_parse_does(written: str, tag: str) -> None:
+    """The plan names `<repo>:<tag>` through Repository.tagged, parsing the repository once:
+    the same name, or the same error, as parsing the whole reference."""
+    def full() -> str:
+        return str(ImageRef.parse(f"{written}:{tag}", where="w", default_tag="latest"))
+
+    try:
+        expected = full()
+    except ConfigError as exc:
+        with pytest.raises(ConfigError) as caught:
+            Repository.of(written).tagged(tag, where="w")
+        assert str(caught.value) == str(exc)
+        return
+    assert Repository.of(written).tagged(tag, where="w") == expected
+
+
+@given(references())
+def test_the_name_part_and_its_canonical_repository(parts: tuple) -> None:  # type: ignore[type-arg]
+    text = spell(*parts)
+    ref = parse_reference(text)
+    assert canonical_repository(name_part(text)) == ref.canonical_repository

@@ -12,6 +12,7 @@ from bakery.errors import ConfigError
 from bakery.suggest import did_you_mean, known
 from bakery.tags.refs import namespace_problem, repository_problem
 from bakery.tags.templates import check_template
+from bakery.versions import parse_version
 
 if TYPE_CHECKING:
     from bakery.matrix.models import Matrix
@@ -105,7 +106,7 @@ def check_matrix(matrix: Matrix, *, source: str) -> None:
                 f"unknown index {index!r}{did_you_mean(index, matrix.indexes)};"
                 f" {known(['pypi', *matrix.indexes])}",
             )
-        locals_ = {Version(v).local for v in (image.torch.torch, image.torch.torchvision,
+        locals_ = {parse_version(v).local for v in (image.torch.torch, image.torch.torchvision,
                                                image.torch.torchaudio)}
         if len(locals_) > 1:
             fail(

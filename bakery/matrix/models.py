@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import InvalidVersion
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from bakery.sizes import parse_size
+from bakery.versions import parse_version
 
 Arch = Literal["amd64", "arm64"]
 # Docker architecture -> `uname -m` name (what wheels, qemu and the legacy tags call it).
@@ -51,7 +52,7 @@ def _exact_version(value: str) -> str:
 
 def _pinned(value: str) -> str:
     try:
-        Version(value)
+        parse_version(value)
     except InvalidVersion as exc:
         raise ValueError(f"{value!r} is not a valid version") from exc
     return value

@@ -9,7 +9,7 @@ from bakery.errors import ConfigError
 from bakery.matrix.checks import RESERVED_GROUPS
 from bakery.matrix.models import Matrix
 from bakery.plan.target import MultiArchIndex, Target
-from bakery.tags.refs import ImageRef, name_part
+from bakery.tags.refs import ImageRef, canonical_repository, name_part
 
 
 def check_unique(targets: list[Target], matrix: Matrix,
@@ -24,24 +24,24 @@ def check_unique(targets: list[Target], matrix: Matrix,
                 f" {target.image!r}); rename one of the images"
             )
         owners[target.id] = f"image {target.image!r}"
-    claimed: dict[str, str] = {}
+    claimed: dict[str, tuple[str, str]] = {}  # tag -> (target id, kind): said on error only
     for target in targets:
         for kind in ("primary", "legacy", "compatibility", "release"):
             for ref in getattr(target.tags, kind):
                 if ref in claimed:
                     raise ConfigError(
-                        f"tag {ref!r} is claimed by two targets: {claimed[ref]} and"
+                        f"tag {ref!r} is claimed by two targets: {_owner(claimed[ref])} and"
                         f" {target.id} ({kind}); make the templates in matrix.toml distinct"
                     )
-                claimed[ref] = f"{target.id} ({kind})"
+                claimed[ref] = (target.id, kind)
     for index in indexes:
         for ref in index.tags:
             if ref in claimed:
                 raise ConfigError(
-                    f"tag {ref!r} is claimed twice: by {claimed[ref]} and by multiarch"
+                    f"tag {ref!r} is claimed twice: by {_owner(claimed[ref])} and by multiarch"
                     f".{index.id}; make the templates in matrix.toml distinct"
                 )
-            claimed[ref] = f"multiarch.{index.id}"
+            claimed[ref] = (f"multiarch.{index.id}", "")
     _check_private(targets, _repositories(claimed))
     group_names = dict.fromkeys(RESERVED_GROUPS, "a built-in group")
     for image_name, image in matrix.images.items():
@@ -56,26 +56,23 @@ def check_unique(targets: list[Target], matrix: Matrix,
             )
 
 
+def _owner(claim: tuple[str, str]) -> str:
+    name, kind = claim
+    return f"{name} ({kind})" if kind else name
+
+
 def _repositories(refs: Iterable[str]) -> set[str]:
-    """The canonical repositories of references the plan made (so valid), parsing one
-    reference per name: a repository has many tags, and its repository depends on its name
-    alone."""
-    first: dict[str, str] = {}
-    for ref in refs:
-        first.setdefault(name_part(ref), ref)
-    return {ImageRef.parse(ref).canonical_repository for ref in first.values()}
+    """The canonical repositories of references the plan made (so valid), parsing each name
+    once: a repository has many tags, and which repository it is depends on its name alone."""
+    return {canonical_repository(name) for name in {name_part(ref) for ref in refs}}
 
 
 def _check_private(targets: list[Target], public: set[str]) -> None:
     """Candidates and caches stay out of the repositories users pull from."""
-    candidates: dict[str, ImageRef] = {}  # by name: each image's candidates share one
     caches: dict[str, ImageRef] = {}  # by reference: cache-from and cache-to name the same
     for target in targets:
-        name = name_part(target.candidate)
-        candidate = candidates.get(name)
-        if candidate is None:
-            candidate = candidates[name] = ImageRef.parse(target.candidate)
-        if candidate.canonical_repository in public:
+        if canonical_repository(name_part(target.candidate)) in public:
+            candidate = ImageRef.parse(target.candidate)
             raise ConfigError(
                 f"publish.staging: {target.id}'s candidate {target.candidate} is in"
                 f" {candidate.repository}, a repository users pull from; staging must be a"

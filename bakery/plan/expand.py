@@ -8,10 +8,7 @@ out once per plan, not once per target: a plan of 10,000 images has 30,000 targe
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-
-from packaging.version import Version
 
 from bakery.errors import ConfigError
 from bakery.matrix.models import Image, Matrix
@@ -31,21 +28,16 @@ from bakery.plan.values import PlanValues
 from bakery.tags.git import GitContext
 from bakery.tags.refs import ImageRef, Repository, namespace_problem, normalize_version
 from bakery.tags.templates import fill, is_floating
-
-
-# A plan has one or two pythons; parsing their versions once each, not once per target.
-@functools.lru_cache(maxsize=64)
-def _release(version: str) -> tuple[int, ...]:
-    return Version(version).release
+from bakery.versions import parse_version
 
 
 def _short(version: str) -> str:
-    release = _release(version)
+    release = parse_version(version).release
     return f"{release[0]}{release[1]}"
 
 
 def _minor(version: str) -> str:
-    release = _release(version)
+    release = parse_version(version).release
     return f"{release[0]}.{release[1]}"
 
 
@@ -197,7 +189,7 @@ def _image_targets(
             variant_suffix = ("" if is_selected else f"-py{short}") + (
                 matrix.dind.suffix if dind else ""
             )
-            tags = TagSet(
+            tags = TagSet.assemble(
                 primary=(repository.tagged(primary_tag, where=f"{where} (primary tag)"),),
                 legacy=tuple(
                     _ref(fill(t, values), f"{where}.legacy_tags[{i}]")
@@ -229,7 +221,7 @@ def _image_targets(
             contexts = ({"image": f"target:{parent}"} if parent
                         else {name: f"target:{st.id}" for name, st in image_stages.items()})
             targets.append((
-                Target(
+                Target.assemble(
                     id=target_id,
                     image=image_name,
                     repository=repo,
@@ -239,7 +231,7 @@ def _image_targets(
                     machine=image.machine,
                     accelerator=image.accelerator,
                     python=choice,
-                    flags=variant_flags,
+                    flags=dict(variant_flags),
                     context=image.context,
                     dockerfile=(matrix.dind.dockerfile if dind
                                 else image.dockerfile or f"images/{image_name}/Dockerfile"),

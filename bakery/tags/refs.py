@@ -32,6 +32,9 @@ def normalize_version(version: str) -> str:
     return version.replace("+", ".")
 
 
+# Cached: a plan checks the same few tags (one per python and variant, the release tags) for
+# each of its images.
+@functools.lru_cache(maxsize=1024)
 def tag_problem(tag: str) -> str | None:
     """Why `tag` is not a valid Docker tag, or None when it is."""
     if not tag:
@@ -176,10 +179,11 @@ def parse_reference(text: str) -> ImageRef:
     return ImageRef(domain, path, tag, digest or None)
 
 
-# Cached by name, not by reference: a plan names each repository with many tags (a plan of
-# 10,000 images makes ~400,000 references of ~40,000 repositories), and checking the name is
-# most of the work of a parse. A cache of whole references would miss on every new tag.
-@functools.lru_cache(maxsize=1024)
+# Cached by name, not by reference: a plan names each repository with many tags, and checking
+# the name is most of the work of a parse; a cache of whole references would miss on every new
+# tag. Large enough for the ~50,000 names of a plan of 10,000 images (its checks parse them
+# again after the expansion); an entry is a few untracked strings, nothing the GC walks.
+@functools.lru_cache(maxsize=1 << 16)
 def _parse_name(name: str) -> tuple[str, str]:
     """The normalized (registry, path) of a name without tag or digest; ValueError naming
     the problem."""
@@ -202,6 +206,14 @@ def _parse_name(name: str) -> tuple[str, str]:
         raise ValueError(f"the name ({full}) is {len(full)} characters, at most"
                          f" {MAX_NAME_LENGTH} are allowed")
     return domain, path
+
+
+def canonical_repository(name: str) -> str:
+    """`registry/path` of a valid name without tag or digest (`ratio1/x` ->
+    `docker.io/ratio1/x`): `ImageRef.parse(name).canonical_repository`, from the cache of
+    names (ValueError naming the problem when invalid)."""
+    registry, path = _parse_name(name)
+    return f"{registry}/{path}"
 
 
 def name_part(text: str) -> str:

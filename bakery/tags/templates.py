@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Mapping
 
@@ -64,4 +65,10 @@ def is_floating(template: str) -> bool:
     name moves with `latest`. A tag with a placeholder (`{machine}-{tag}`) names one build."""
     last = template.rpartition("/")[2]
     _, colon, tag = last.rpartition(":")
-    return not colon or not placeholders(tag)
+    return not colon or not _has_placeholders(tag)
+
+
+# Cached: every image of a matrix tends to use the same tag part (`{machine}-{tag}`).
+@functools.lru_cache(maxsize=256)
+def _has_placeholders(text: str) -> bool:
+    return bool(placeholders(text))
