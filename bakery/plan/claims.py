@@ -9,7 +9,7 @@ from bakery.errors import ConfigError
 from bakery.matrix.checks import RESERVED_GROUPS
 from bakery.matrix.models import Matrix
 from bakery.plan.target import MultiArchIndex, Target
-from bakery.tags.refs import ImageRef, canonical_repository, name_part
+from bakery.tags.refs import ImageRef, canonical_repository, name_part, parse_reference
 
 
 def check_unique(targets: list[Target], matrix: Matrix,
@@ -96,5 +96,8 @@ def _cache_ref(entry: str, parsed: dict[str, ImageRef]) -> ImageRef | None:
         return None
     ref = fields["ref"]
     if ref not in parsed:
-        parsed[ref] = ImageRef.parse(ref, where=f"cache: {entry!r}")
+        try:
+            parsed[ref] = parse_reference(ref)
+        except ValueError as exc:  # what ImageRef.parse says, its `where` made only if needed
+            raise ConfigError(f"cache: {entry!r}: {exc}") from None
     return parsed[ref]

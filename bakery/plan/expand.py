@@ -147,14 +147,18 @@ def _image_targets(
     # repository is parsed once, then only the tags are checked
     repository = Repository.of(repo)
     staging = Repository.of(_staging_repository(matrix, image_name, source))
+    # what every target of the image shares, and where its errors point (made once here)
     where = f"{source}: images.{image_name}"
+    primary_where, staging_where = f"{where} (primary tag)", f"{source}: publish.staging"
     release_where = f"{source}: release.rules (for git ref {git.ref!r})"
     # a name without {tag} floats (`...:latest`): it moves only when `latest` does
-    legacy_templates = [(i, t) for i, t in enumerate(image.legacy_tags)
+    legacy_templates = [(t, f"{where}.legacy_tags[{i}]") for i, t in enumerate(image.legacy_tags)
                         if shared.floats or not is_floating(t)]
-    dind_templates = [(i, t) for i, t in enumerate(image.dind_tags)
+    dind_templates = [(t, f"{where}.dind_tags[{i}]") for i, t in enumerate(image.dind_tags)
                       if shared.floats or not is_floating(t)]
     torch = normalize_version(image.torch.torch)
+    platform, machine, budget = image.platform, image.machine, image.budget_bytes
+    dockerfile = image.dockerfile or f"images/{image_name}/Dockerfile"
     targets = []
     for choice in choices:
         is_selected = choice.version == selected
@@ -162,7 +166,7 @@ def _image_targets(
         variants = ["default" if is_selected else "fallback"]
         if is_selected and image.dind:
             variants.append("dind")
-        short = _short(choice.version)
+        short, minor = _short(choice.version), _minor(choice.version)
         base_tag = f"py{choice.version}-th{torch}-tr{shared.transformers}"
         # made for the first variant, after its tags (as each target's were, so the first
         # error is the same); a DinD variant's args differ only in the EE_DD default
@@ -178,9 +182,9 @@ def _image_targets(
                 "repo": repo,
                 "tag": base_tag,
                 "arch": image.arch,
-                "machine": image.machine,
+                "machine": machine,
                 "python": choice.version,
-                "python_minor": _minor(choice.version),
+                "python_minor": minor,
                 "torch": torch,
                 "transformers": shared.transformers,
                 "accelerator": image.accelerator,
@@ -190,16 +194,11 @@ def _image_targets(
                 matrix.dind.suffix if dind else ""
             )
             tags = TagSet.assemble(
-                primary=(repository.tagged(primary_tag, where=f"{where} (primary tag)"),),
-                legacy=tuple(
-                    _ref(fill(t, values), f"{where}.legacy_tags[{i}]")
-                    for i, t in legacy_templates
-                )
+                primary=(repository.tagged(primary_tag, where=primary_where),),
+                legacy=tuple(_ref(fill(t, values), at) for t, at in legacy_templates)
                 if variant == "default"
                 else (),
-                compatibility=tuple(
-                    _ref(fill(t, values), f"{where}.dind_tags[{i}]") for i, t in dind_templates
-                )
+                compatibility=tuple(_ref(fill(t, values), at) for t, at in dind_templates)
                 if dind
                 else (),
                 release=tuple(
@@ -226,26 +225,25 @@ def _image_targets(
                     image=image_name,
                     repository=repo,
                     variant=variant,
-                    platform=image.platform,
+                    platform=platform,
                     arch=image.arch,
-                    machine=image.machine,
+                    machine=machine,
                     accelerator=image.accelerator,
                     python=choice,
                     flags=dict(variant_flags),
                     context=image.context,
-                    dockerfile=(matrix.dind.dockerfile if dind
-                                else image.dockerfile or f"images/{image_name}/Dockerfile"),
+                    dockerfile=matrix.dind.dockerfile if dind else dockerfile,
                     contexts=contexts,
                     args=args,
                     tags=tags,
-                    candidate=staging.tagged(primary_tag, where=f"{source}: publish.staging"),
+                    candidate=staging.tagged(primary_tag, where=staging_where),
                     labels=shared.labels(image_name, image, choice.version, flags, primary_tag,
                                          target_id, args),
                     # a derived variant builds nothing of its own: no cache to read or write
                     cache_from=() if dind else tuple(fill(c, values) for c in matrix.cache.from_),
                     cache_to=() if dind else tuple(fill(c, values) for c in matrix.cache.to),
                     derived_from=parent,
-                    size_budget=image.budget_bytes,
+                    size_budget=budget,
                     attest=shared.attest,
                 ),
                 [] if dind else list(image_stages.values()),
