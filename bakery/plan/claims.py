@@ -11,11 +11,39 @@ from bakery.matrix.models import Matrix
 from bakery.plan.target import MultiArchIndex, Target
 from bakery.tags.refs import ImageRef, canonical_repository, name_part, parse_reference
 
+# the kinds of tag a target claims (its `edge` tags are among its `release` ones)
+_KINDS = ("primary", "legacy", "compatibility", "release")
+
 
 def check_unique(targets: list[Target], matrix: Matrix,
                  indexes: tuple[MultiArchIndex, ...] = ()) -> None:
     """ConfigError for the first id, tag or group name claimed twice, and for a candidate or
     cache in a repository users pull from."""
+    # A set or dict finds out whether any id or tag is claimed twice at C speed; only then
+    # are they walked again to say which (a fifth of the check on 10,000 images).
+    by_id = {target.id: target for target in targets}
+    if len(by_id) < len(targets):
+        _check_ids_claimed_once(targets)
+    tags = [ref for target in targets for kind in _KINDS for ref in getattr(target.tags, kind)]
+    tags += [ref for index in indexes for ref in index.tags]
+    if len(set(tags)) < len(tags):
+        _check_tags_claimed_once(targets, indexes)
+    _check_private(targets, _repositories(tags))
+    group_names = dict.fromkeys(RESERVED_GROUPS, "a built-in group")
+    for image_name, image in matrix.images.items():
+        group_names[image_name] = f"images.{image_name} (the image's group)"
+        for i, alias in enumerate(image.aliases):
+            group_names[alias] = f"images.{image_name}.aliases[{i}]"
+    for name, origin in group_names.items():
+        if name in by_id:
+            raise ConfigError(
+                f"{origin}: {name!r} is also the id of a target of image {by_id[name].image!r};"
+                " a group and a target cannot share a name (rename the alias or the image)"
+            )
+
+
+def _check_ids_claimed_once(targets: list[Target]) -> None:
+    """ConfigError naming the first target id two images claim."""
     owners: dict[str, str] = {}
     for target in targets:
         if target.id in owners:
@@ -24,41 +52,29 @@ def check_unique(targets: list[Target], matrix: Matrix,
                 f" {target.image!r}); rename one of the images"
             )
         owners[target.id] = f"image {target.image!r}"
-    claimed: dict[str, tuple[str, str]] = {}  # tag -> (target id, kind): said on error only
+
+
+def _check_tags_claimed_once(targets: list[Target],
+                             indexes: tuple[MultiArchIndex, ...]) -> None:
+    """ConfigError naming the first tag claimed twice and both claims."""
+    claimed: dict[str, str] = {}
     for target in targets:
-        for kind in ("primary", "legacy", "compatibility", "release"):
+        for kind in _KINDS:
             for ref in getattr(target.tags, kind):
                 if ref in claimed:
                     raise ConfigError(
-                        f"tag {ref!r} is claimed by two targets: {_owner(claimed[ref])} and"
+                        f"tag {ref!r} is claimed by two targets: {claimed[ref]} and"
                         f" {target.id} ({kind}); make the templates in matrix.toml distinct"
                     )
-                claimed[ref] = (target.id, kind)
+                claimed[ref] = f"{target.id} ({kind})"
     for index in indexes:
         for ref in index.tags:
             if ref in claimed:
                 raise ConfigError(
-                    f"tag {ref!r} is claimed twice: by {_owner(claimed[ref])} and by multiarch"
+                    f"tag {ref!r} is claimed twice: by {claimed[ref]} and by multiarch"
                     f".{index.id}; make the templates in matrix.toml distinct"
                 )
-            claimed[ref] = (f"multiarch.{index.id}", "")
-    _check_private(targets, _repositories(claimed))
-    group_names = dict.fromkeys(RESERVED_GROUPS, "a built-in group")
-    for image_name, image in matrix.images.items():
-        group_names[image_name] = f"images.{image_name} (the image's group)"
-        for i, alias in enumerate(image.aliases):
-            group_names[alias] = f"images.{image_name}.aliases[{i}]"
-    for name, origin in group_names.items():
-        if name in owners:
-            raise ConfigError(
-                f"{origin}: {name!r} is also the id of a target of {owners[name]}; a group and"
-                " a target cannot share a name (rename the alias or the image)"
-            )
-
-
-def _owner(claim: tuple[str, str]) -> str:
-    name, kind = claim
-    return f"{name} ({kind})" if kind else name
+            claimed[ref] = f"multiarch.{index.id}"
 
 
 def _repositories(refs: Iterable[str]) -> set[str]:

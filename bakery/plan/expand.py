@@ -91,17 +91,18 @@ def _python_choices(
             )
     choices = []
     if selected == policy.primary:
-        choices.append(PythonChoice(version=policy.primary, role="primary", reason=reason))
+        choices.append(PythonChoice.assemble(version=policy.primary, role="primary",
+                                             reason=reason))
         if policy.fallback:
             choices.append(
-                PythonChoice(
+                PythonChoice.assemble(
                     version=policy.fallback,
                     role="fallback",
                     reason="fallback python variant (group 'fallback')",
                 )
             )
     else:
-        choices.append(PythonChoice(version=selected, role="fallback", reason=reason))
+        choices.append(PythonChoice.assemble(version=selected, role="fallback", reason=reason))
     return selected, choices
 
 
@@ -117,7 +118,7 @@ def _flags(
                 if feature.gpu_only and image.accelerator != "cuda"
                 else "not enabled for this image in matrix.toml"
             )
-            flags[flag] = FlagChoice(setting="off", enabled=False, reason=reason)
+            flags[flag] = FlagChoice.assemble(setting="off", enabled=False, reason=reason)
         elif setting == "auto":
             decided = (decision.flags.get(flag) if decision else None)
             if decided is None:
@@ -126,10 +127,10 @@ def _flags(
                     " preflight, and the lock has no decision for it; run `bakery preflight`"
                     " (or set the flag to 'on' or 'off')"
                 )
-            flags[flag] = FlagChoice(setting="auto", enabled=decided.enabled,
+            flags[flag] = FlagChoice.assemble(setting="auto", enabled=decided.enabled,
                                        reason=decided.reason)
         else:
-            flags[flag] = FlagChoice(
+            flags[flag] = FlagChoice.assemble(
                 setting=setting, enabled=setting == "on", reason=f"{setting} in matrix.toml"
             )
     return flags
