@@ -243,9 +243,9 @@ def _image_targets(
                     # a derived variant builds nothing of its own: no cache to read or write
                     cache_from=() if dind else tuple(fill(c, values) for c in matrix.cache.from_),
                     cache_to=() if dind else tuple(fill(c, values) for c in matrix.cache.to),
+                    attest=shared.attest,
                     derived_from=parent,
                     size_budget=budget,
-                    attest=shared.attest,
                 ),
                 [] if dind else list(image_stages.values()),
             ))
@@ -284,19 +284,26 @@ def _ref(text: str, where: str) -> str:
 
 
 def _groups(matrix: Matrix, targets: list[Target]) -> dict[str, tuple[str, ...]]:
-    groups: dict[str, tuple[str, ...]] = {
-        "default": tuple(t.id for t in targets if t.variant == "default"),
-    }
+    default: list[str] = []
+    fallback: list[str] = []
+    dind: list[str] = []
     by_image: dict[str, list[str]] = {name: [] for name in matrix.images}
     for t in targets:  # one pass: the plan stays linear in the number of images
+        if t.variant == "default":
+            default.append(t.id)
+        elif t.variant == "dind":
+            dind.append(t.id)
         if t.variant != "fallback":
             by_image[t.image].append(t.id)
+        if t.python.role == "fallback":
+            fallback.append(t.id)
+    groups: dict[str, tuple[str, ...]] = {"default": tuple(default)}
     for image_name, image in matrix.images.items():
         members = tuple(by_image[image_name])
         groups[image_name] = members
         for alias in image.aliases:
             groups[alias] = members
-    groups["fallback"] = tuple(t.id for t in targets if t.python.role == "fallback")
-    groups["dind"] = tuple(t.id for t in targets if t.variant == "dind")
+    groups["fallback"] = tuple(fallback)
+    groups["dind"] = tuple(dind)
     groups["all"] = tuple(t.id for t in targets)
     return groups

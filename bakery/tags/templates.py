@@ -56,7 +56,7 @@ def check_template(template: str, *, where: str, fields: tuple[str, ...] = TEMPL
 
 def fill(template: str, values: Mapping[str, str]) -> str:
     """Fill a checked template."""
-    return template.format_map(dict(values))
+    return template.format_map(values)
 
 
 def is_floating(template: str) -> bool:
