@@ -216,7 +216,7 @@ target "stage-edge-node-base-amd64-565f4c93c2" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-bc5ddfdb13" {
+target "stage-edge-node-base-arm64-9fee1f978a" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -228,7 +228,7 @@ target "stage-edge-node-base-arm64-bc5ddfdb13" {
     PYTHON_VERSION = "3.13.9"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
-    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313.txt"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313"
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"
@@ -249,7 +249,7 @@ target "stage-edge-node-base-arm64-bc5ddfdb13" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-36e3318815" {
+target "stage-edge-node-base-arm64-cfafbe70f7" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -261,7 +261,7 @@ target "stage-edge-node-base-arm64-36e3318815" {
     PYTHON_VERSION = "3.12.12"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
-    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312.txt"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312"
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"
@@ -677,7 +677,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-bc5ddfdb13"
+    edge-node-base = "target:stage-edge-node-base-arm64-9fee1f978a"
   }
   platforms = [
     "linux/arm64",
@@ -697,7 +697,7 @@ target "base_edge_node_arm64_cpu-py313" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
-    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313.txt"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313"
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -797,7 +797,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-36e3318815"
+    edge-node-base = "target:stage-edge-node-base-arm64-cfafbe70f7"
   }
   platforms = [
     "linux/arm64",
@@ -817,7 +817,7 @@ target "base_edge_node_arm64_cpu-py312" {
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
-    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312.txt"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312"
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
