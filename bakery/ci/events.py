@@ -8,7 +8,11 @@ The rules, in one place so the workflow's jobs only read the answer:
 - push of a semver tag (`v1.3.0`, `v1.3.0-rc.1`) whose commit is on the default branch: builds
   `all`, pushes candidates, promotes every name (primary, legacy, compatibility, release);
   `latest` and other floating names only for a final release.
-- schedule, workflow_dispatch on the default branch: builds `all`, promotes the edge names only.
+- schedule, workflow_dispatch on the default branch: refreshes the package locks and the base
+  image digests (`bakery lock`) and builds nothing. When something changed, the refreshed locks
+  become a pull request (and an artifact); merging it is a push to the default branch, which
+  builds from the committed locks and publishes the edge names. An image is only ever built
+  from locks a commit holds, so every published image can be rebuilt from its commit.
 - anything else (a non-semver tag, another branch): refused, nothing built.
 
 A semver tag whose commit is not on the default branch is refused too (`ancestry`): a release
@@ -33,6 +37,8 @@ class RunDecision:
 
     event: str
     ref: str
+    refresh: bool  # refresh the locks (bakery lock) and propose them as a pull request
+    build: bool  # build (and test) the plan_target group
     plan_target: Literal["default", "all"]
     push: bool
     promote: bool
@@ -63,24 +69,28 @@ def decide(event: str, ref: str, *, default_branch: str = "main") -> RunDecision
     if event == "pull_request":
         return RunDecision(
             event=event, ref=ref, prerelease=False, needs_ancestry_check=False,
+            refresh=False, build=True,
             plan_target="default", push=False, promote=False, names="none",
             reason="pull request: build and test the default targets; nothing is published",
         )
     if event in ("schedule", "workflow_dispatch"):
         if ref != main_ref:
             raise ConfigError(
-                f"GITHUB_REF: {event} runs publish edge names and only from {main_ref};"
+                f"GITHUB_REF: {event} runs refresh the locks of {main_ref} only;"
                 f" this run is on {ref!r}"
             )
         return RunDecision(
             event=event, ref=ref, prerelease=False, needs_ancestry_check=False,
-            plan_target="all", push=True, promote=True, names="edge",
-            reason=f"{event}: rebuild everything from {default_branch} (base image security"
-            " fixes); promote the edge names only",
+            refresh=True, build=False,
+            plan_target="all", push=False, promote=False, names="none",
+            reason=f"{event}: refresh the package locks and base image digests of"
+            f" {default_branch}; a change becomes a pull request, and merging it builds and"
+            " publishes the edge names (images are built from committed locks only)",
         )
     if ref == main_ref:
         return RunDecision(
             event=event, ref=ref, prerelease=False, needs_ancestry_check=False,
+            refresh=False, build=True,
             plan_target="all", push=True, promote=True, names="branch",
             reason=f"push to {default_branch}: build everything, promote the edge, branch and"
             " sha names",
@@ -95,7 +105,8 @@ def decide(event: str, ref: str, *, default_branch: str = "main") -> RunDecision
             )
         pre = match.group("pre") is not None
         return RunDecision(
-            event=event, ref=ref, plan_target="all", push=True, promote=True, names="all",
+            event=event, ref=ref, refresh=False, build=True,
+            plan_target="all", push=True, promote=True, names="all",
             prerelease=pre, needs_ancestry_check=True,
             reason=f"release tag {tag}"
             + (" (pre-release: no latest, no floating names)" if pre else "")
