@@ -14,20 +14,17 @@ a package that moves should re-ship only its own layer:
 
 The first group whose patterns match a distribution's normalized name takes it; the patterns
 are shell globs (`fnmatch`). This table is the one place the rule lives: the lock fingerprint
-includes it, so changing it makes every lock stale until `bakery lock` re-splits them.
+includes it, so changing it makes every lock stale until `bakery lock` re-splits them. The plan
+path imports this module for the table only: the parsing helpers import what they need.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import re
-from dataclasses import dataclass
-
-from packaging.utils import canonicalize_name
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
+class Group(NamedTuple):
     name: str
     patterns: tuple[str, ...]
     what: str
@@ -57,6 +54,10 @@ def rule() -> list[list[object]]:
 
 def group_of(name: str) -> Group:
     """The group of distribution `name` (any spelling): the first whose pattern matches."""
+    import fnmatch
+
+    from packaging.utils import canonicalize_name
+
     normalized = str(canonicalize_name(name))
     for group in GROUPS:
         if any(fnmatch.fnmatchcase(normalized, pattern) for pattern in group.patterns):
@@ -64,22 +65,22 @@ def group_of(name: str) -> Group:
     raise AssertionError(f"no group takes {normalized!r}: the last group must match '*'")
 
 
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==")
-_FROM = re.compile(r"^\s*#\s*from\s+(\S+)")
-_INDEX_OPTION = re.compile(r"^--(index-url|extra-index-url)\s+(\S+)\s*$")
+# compiled on first use (re caches them): the plan path never parses a lock
+_PIN = r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?=="
+_FROM = r"^\s*#\s*from\s+(\S+)"
+_INDEX_OPTION = r"^--(index-url|extra-index-url)\s+(\S+)\s*$"
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(NamedTuple):
     """One pinned distribution of a lock: its name and its lines (pin, hashes, origin)."""
 
     name: str
     lines: tuple[str, ...]
 
     @property
-    def index(self) -> str | None:
+    def origin(self) -> str | None:
         for line in self.lines:
-            if m := _FROM.match(line):
+            if m := re.match(_FROM, line):
                 return m.group(1)
         return None
 
@@ -87,19 +88,21 @@ class Block:
 def blocks(text: str) -> tuple[list[str], list[Block]]:
     """(the index options before the first pin, every pinned distribution) of a lock written
     by uv. Comments and blank lines outside a block are dropped."""
+    from packaging.utils import canonicalize_name
+
     options: list[str] = []
     found: list[Block] = []
     name: str | None = None
     lines: list[str] = []
     for line in text.splitlines():
-        pin = _PIN.match(line)
+        pin = re.match(_PIN, line)
         if pin:
             if name is not None:
                 found.append(Block(name, tuple(lines)))
             name, lines = str(canonicalize_name(pin.group(1))), [line]
         elif name is not None and line.strip():
             lines.append(line)
-        elif name is None and _INDEX_OPTION.match(line):
+        elif name is None and re.match(_INDEX_OPTION, line):
             options.append(line.strip())
     if name is not None:
         found.append(Block(name, tuple(lines)))
@@ -122,7 +125,7 @@ def split(text: str, *, key: str, python: str, platform: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for position, group in enumerate(GROUPS, start=1):
         mine = [b for b in found if group_of(b.name) is group]
-        used = {b.index for b in mine}
+        used = {b.origin for b in mine}
         head = HEADER.format(
             key=key, position=position, count=len(GROUPS), what=group.what,
             patterns=", ".join(group.patterns), python=python, platform=platform,
@@ -131,7 +134,7 @@ def split(text: str, *, key: str, python: str, platform: str) -> dict[str, str]:
             out[group.file(position)] = head + "# (no package of this target is in this layer)\n"
             continue
         kept = [o for o in options
-                if (m := _INDEX_OPTION.match(o)) and (m.group(1) == "index-url"
+                if (m := re.match(_INDEX_OPTION, o)) and (m.group(1) == "index-url"
                                                       or m.group(2) in used)]
         body = "".join(f"{o}\n" for o in kept) + "\n"
         body += "".join("".join(f"{line}\n" for line in b.lines) for b in mine)

@@ -317,9 +317,9 @@ def prune_other_tags(ref: str) -> list[str]:
 
 
 def buildkit_cli() -> str | None:
-    """A docker CLI that runs BuildKit builds without the buildx plugin (`DOCKER_BUILDKIT=1
-    docker build`: clients before 23.0 carry it built in, as Debian's docker.io 20.10 does),
-    or None. Newer clients refuse BuildKit without buildx, which these machines lack."""
+    """A docker CLI whose `DOCKER_BUILDKIT=1 docker build` runs BuildKit, or None: a client
+    before 23.0 carries BuildKit built in (Debian's docker.io 20.10, these machines); a newer
+    one needs the buildx plugin (GitHub's runners have it; these machines do not)."""
     candidates = [found for found in (shutil.which("docker"), "/usr/bin/docker") if found]
     for cli in dict.fromkeys(candidates):
         if not os.access(cli, os.X_OK):
@@ -328,6 +328,10 @@ def buildkit_cli() -> str | None:
                               capture_output=True, text=True, timeout=30, check=False)
         major = done.stdout.strip().split(".", 1)[0]
         if major.isdigit() and int(major) < 23:
+            return cli
+        buildx = subprocess.run([cli, "buildx", "version"], capture_output=True, text=True,
+                                timeout=30, check=False)
+        if buildx.returncode == 0:
             return cli
     return None
 
