@@ -348,6 +348,9 @@ def _build_args(
         sha = artifact.sha256
         if sha is not None:
             args[f"{arg_name(name)}_SHA256"] = sha if isinstance(sha, str) else sha[image.arch]
+        url = artifact.url
+        if url is not None:
+            args[f"{arg_name(name)}_URL"] = url if isinstance(url, str) else url[image.arch]
     args["FFMPEG_PROFILE"] = image.ffmpeg_profile
     torch = image.torch
     args["TORCH_VERSION"] = torch.torch

@@ -627,15 +627,33 @@ def test_every_download_is_checked_by_sha256_or_a_pinned_signing_key():
             scripts_with_downloads.add(where)
     unchecked = [d for d in downloads if d[2] == "UNCHECKED"]
     assert not unchecked, unchecked
-    # uv, ffmpeg, Node's signed sums and tarball, npm: every one of them is seen and checked
+    # uv, ffmpeg, Node's signed sums and tarball, npm, ngrok: every one is seen and checked
     assert {how for _w, _f, how in downloads} == {"sha256", "pinned signing keys"}
-    assert len(downloads) == 5, downloads
+    assert len(downloads) == 6, downloads
+    assert any(f == "/tmp/ngrok.zip" and how == "sha256" for _w, f, how in downloads)
     # apt repository keys: the one script that downloads; its fingerprint check is tested below
     assert scripts_with_downloads == {"images/shared/apt-repo.sh"}
     for where, text in run_commands():
         assert not re.search(r"apt-key|trusted=yes|allow-unauthenticated|--insecure|-k\b", text), (
             where
         )
+
+
+def test_every_apt_repository_is_added_with_a_pinned_fingerprint():
+    calls = []
+    for path in dockerfiles():
+        dockerfile = load(path)
+        for stage in dockerfile.stages:
+            declared = dockerfile.declared_args([stage])
+            for ins in stage.of("RUN"):
+                for c in simple_commands(ins.split()[1]):
+                    if c[:2] == ["sh", "/usr/local/bin/apt-repo"]:
+                        arg = re.fullmatch(r"\$\{(\w+)\}", c[4])
+                        assert arg, f"{ins.where()}: fingerprint is not a build arg: {c[4]}"
+                        assert FINGERPRINTS.match(declared.get(arg[1]) or ""), (
+                            f"{ins.where()}: {arg[1]} holds no pinned fingerprint")
+                        calls.append(c[2])
+    assert calls == ["docker"]
 
 
 @pytest.fixture
@@ -694,7 +712,10 @@ def test_apt_repository_keys_are_checked_against_their_pinned_fingerprints(
     assert add("other", one, "wrong").returncode != 0, "a different key must be refused"
     assert add("both", one, "extra").returncode != 0, "an extra key must be refused"
     assert add("both", f"{one} {other}", "pair").returncode == 0
-    assert not (tmp_path / "wrong").exists() and not (tmp_path / "extra").exists()
+    unpinned = add("one", " ", "unpinned")
+    assert unpinned.returncode == 2 and "no signing key fingerprint" in unpinned.stderr
+    for refused in ("wrong", "extra", "unpinned"):
+        assert not (tmp_path / refused).exists(), refused
 
 
 def test_apt_pin_selects_the_exact_upstream_version_or_fails(tmp_path, allow_subprocess):
