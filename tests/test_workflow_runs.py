@@ -135,13 +135,25 @@ def promote(outputs: dict[str, str], tmp: Path, results: int) -> tuple[Ran, list
 
 
 def test_the_jobs_read_the_decision() -> None:
-    assert JOBS["build"]["needs"] == "plan"
-    assert JOBS["build"]["if"] == "needs.plan.outputs.build == 'true'"
+    assert JOBS["build"]["needs"] == ["plan", "refresh"]
+    # built by the event's decision, or by a refresh that changed something; a skipped
+    # refresh (every other run) must not skip the build, a failed one must stop it
+    assert JOBS["build"]["if"] == (
+        "!cancelled() && needs.plan.result == 'success' && (needs.plan.outputs.build == 'true'"
+        " || needs.refresh.result == 'success' && needs.refresh.outputs.changed == 'true')")
+    assert JOBS["build"]["strategy"]["matrix"] == (
+        "${{ fromJSON(needs.refresh.outputs.matrix || needs.plan.outputs.matrix) }}")
     assert step("plan", "plan")["if"] == "steps.decide.outputs.build == 'true'"
     assert JOBS["refresh"]["needs"] == "plan"
     assert JOBS["refresh"]["if"] == "needs.plan.outputs.refresh == 'true'"
-    assert JOBS["promote"]["needs"] == ["plan", "build"]
-    assert JOBS["promote"]["if"] == "needs.plan.outputs.promote == 'true'"
+    assert JOBS["promote"]["needs"] == ["plan", "refresh", "build"]
+    assert JOBS["promote"]["if"] == (
+        "!cancelled() && needs.build.result == 'success' && needs.plan.outputs.promote == 'true'")
+    # build and promote check out, and name in the revision label, the commit they build
+    for job in ("build", "promote"):
+        assert JOBS[job]["env"]["BAKERY_SHA"] == "${{ needs.refresh.outputs.sha || github.sha }}"
+        checkout = next(s for s in JOBS[job]["steps"] if "checkout" in s.get("uses", ""))
+        assert checkout["with"]["ref"] == "${{ env.BAKERY_SHA }}"
     assert step("plan", "plan")["env"]["PLAN_TARGET"] == "${{ steps.decide.outputs.plan-target }}"
     assert JOBS["build"]["env"]["PUSH"] == "${{ needs.plan.outputs.push }}"
     assert JOBS["promote"]["env"]["NAMES"] == "${{ needs.plan.outputs.names }}"
@@ -222,20 +234,34 @@ def test_the_trigger_takes_semver_tags_only() -> None:
 
 
 @pytest.mark.parametrize("event", ["schedule", "workflow_dispatch"])
-def test_schedule_refreshes_the_locks_and_builds_nothing_itself(
+def test_schedule_refreshes_the_locks_and_builds_only_a_change_for_edge(
     checkout: dict[str, str], tmp_path: Path, event: str
 ) -> None:
     ran = decide(event, "refs/heads/main", checkout["on_main"], checkout, tmp_path)
     assert ran.code == 0, ran.stderr
+    # build=false: the build jobs run only when the refresh job reports a change
     assert (ran.outputs["refresh"], ran.outputs["build"], ran.outputs["push"],
-            ran.outputs["promote"]) == ("true", "false", "false", "false")
+            ran.outputs["promote"], ran.outputs["names"]) == (
+        "true", "false", "true", "true", "edge")
     # the refresh step: the locks re-resolved within the pins and the base digests, then the
     # bake file rendered from them
     bin_dir, log = recording_bakery(tmp_path)
     env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path)}
     refreshed = run_step(step("refresh", "refresh")["run"], env, checkout["dir"], tmp_path)
     assert refreshed.code == 0, refreshed.stderr
-    assert calls(log) == ["lock --upgrade", "render"]
+    # on a change, the refreshed commit's own plan gives the build jobs
+    planned = step("refresh", "plan the refreshed commit")
+    assert planned["if"] == "steps.changed.outputs.changed == 'true'"
+    assert planned["env"]["PLAN_TARGET"] == "${{ needs.plan.outputs.plan-target }}"
+    ran_plan = run_step(planned["run"], {**env, "PLAN_TARGET": ran.outputs["plan-target"]},
+                        checkout["dir"], tmp_path)
+    assert ran_plan.code == 0, ran_plan.stderr
+    assert calls(log) == ["lock --upgrade", "render", "plan --format gha-matrix --target all"]
+    assert JOBS["refresh"]["outputs"] == {
+        "changed": "${{ steps.changed.outputs.changed }}",
+        "sha": "${{ steps.propose.outputs.sha }}",
+        "matrix": "${{ steps.plan.outputs.matrix }}",
+    }
 
 
 def test_other_runs_never_refresh(checkout: dict[str, str], tmp_path: Path) -> None:
@@ -337,6 +363,8 @@ def test_a_refresh_that_changed_a_lock_is_uploaded_and_proposed_as_a_pull_reques
     proposed = refresh.run("propose")
     assert proposed.code == 0, proposed.stderr
     branch = JOBS["refresh"]["env"]["BRANCH"]
+    # the commit pushed is the one the build jobs check out and build
+    assert proposed.outputs["sha"] == _git(refresh.origin, "rev-parse", branch)
     # one commit on top of main holding exactly the refreshed files
     assert _git(refresh.origin, "rev-list", "--count", f"main..{branch}") == "1"
     changed = _git(refresh.origin, "diff", "--name-only", f"main..{branch}").split()

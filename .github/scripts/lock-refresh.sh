@@ -8,10 +8,11 @@
 #                                    the job summary, with REPORT (what `bakery lock` printed).
 #   lock-refresh.sh propose REPORT   commits the refreshed files on $BRANCH (forced: the branch
 #                                    always holds one commit on top of main), pushes it with
-#                                    $GH_TOKEN and opens the pull request into $BASE, or updates
-#                                    the open one.
+#                                    $GH_TOKEN, opens the pull request into $BASE or updates the
+#                                    open one, and writes sha=<that commit> to $GITHUB_OUTPUT.
 #
-# Nothing here builds or publishes: merging the pull request does (a push to main).
+# Nothing here builds or publishes: the workflow's build jobs build that commit next and
+# promote the edge names only; merging the pull request makes its locks main's.
 set -euo pipefail
 
 FILES=(locks docker-bake.hcl)
@@ -47,9 +48,9 @@ detect() {
     {
         echo "## Lock refresh: the locks changed"
         echo
-        echo "Proposed as a pull request from \`${BRANCH:-bakery/lock-refresh}\` and uploaded as"
-        echo "the artifact \`refreshed-locks\`. Merging it builds the images from these locks and"
-        echo "publishes the edge names; this run builds and publishes nothing."
+        echo "Committed on \`${BRANCH:-bakery/lock-refresh}\`, proposed as a pull request and uploaded"
+        echo "as the artifact \`refreshed-locks\`. This run builds that commit, verifies and tests it,"
+        echo "and publishes the edge names only; merging the pull request makes the locks main's."
         echo
         report_block "$report"
         echo
@@ -70,11 +71,12 @@ propose() {
     git switch --quiet --force-create "$BRANCH"
     git add --all -- "${FILES[@]}"
     git commit --quiet -m "Refresh the package locks and base image digests (bakery lock)" \
-        -m "Written by the scheduled run of the images workflow; merging it builds the images from these locks and publishes the edge names."
+        -m "Written by the scheduled run of the images workflow, which builds this commit and publishes the edge names from it; merging makes these locks main's."
     # the checkout keeps no credentials: the token is handed to this one push only
     auth=$(printf 'x-access-token:%s' "$GH_TOKEN" | base64 -w0)
     git -c "http.https://github.com/.extraheader=AUTHORIZATION: basic ${auth}" \
         push --quiet --force origin "HEAD:refs/heads/${BRANCH}"
+    echo "sha=$(git rev-parse HEAD)" >>"$GITHUB_OUTPUT"
     body=$(mktemp)
     {
         echo "The weekly refresh found newer locks. \`bakery lock --upgrade\` (every package"
@@ -83,7 +85,8 @@ propose() {
         echo
         report_block "$report"
         echo
-        echo "Merging this builds the images from these locks and publishes the edge names. Each"
+        echo "The run that opened this builds this commit and, once every image is verified and"
+        echo "tested, publishes the edge names from it. Merging makes these locks main's. Each"
         echo "change names the image layer it is in (1-cuda, 2-torch, 3-rest): devices download"
         echo "only the layers whose files changed."
     } >"$body"

@@ -9,10 +9,11 @@ The rules, in one place so the workflow's jobs only read the answer:
   `all`, pushes candidates, promotes every name (primary, legacy, compatibility, release);
   `latest` and other floating names only for a final release.
 - schedule, workflow_dispatch on the default branch: refreshes the package locks and the base
-  image digests (`bakery lock`) and builds nothing. When something changed, the refreshed locks
-  become a pull request (and an artifact); merging it is a push to the default branch, which
-  builds from the committed locks and publishes the edge names. An image is only ever built
-  from locks a commit holds, so every published image can be rebuilt from its commit.
+  image digests (`bakery lock`). Nothing changed: nothing is built or published. Something
+  changed: the refreshed locks are committed on a branch of their own and proposed as a pull
+  request, and that commit is built (`all`), verified and tested, and promoted to the edge
+  names only. An image is only ever built from locks a commit holds, so every published image
+  can be rebuilt from its commit (its revision label names that commit).
 - anything else (a non-semver tag, another branch): refused, nothing built.
 
 A semver tag whose commit is not on the default branch is refused too (`ancestry`): a release
@@ -37,8 +38,8 @@ class RunDecision:
 
     event: str
     ref: str
-    refresh: bool  # refresh the locks (bakery lock) and propose them as a pull request
-    build: bool  # build (and test) the plan_target group
+    refresh: bool  # refresh the locks (bakery lock); build, push and promote only on a change
+    build: bool  # build (and test) the plan_target group, whatever a refresh finds
     plan_target: Literal["default", "all"]
     push: bool
     promote: bool
@@ -82,10 +83,10 @@ def decide(event: str, ref: str, *, default_branch: str = "main") -> RunDecision
         return RunDecision(
             event=event, ref=ref, prerelease=False, needs_ancestry_check=False,
             refresh=True, build=False,
-            plan_target="all", push=False, promote=False, names="none",
+            plan_target="all", push=True, promote=True, names="edge",
             reason=f"{event}: refresh the package locks and base image digests of"
-            f" {default_branch}; a change becomes a pull request, and merging it builds and"
-            " publishes the edge names (images are built from committed locks only)",
+            f" {default_branch}; only when something changed, build the refreshed commit"
+            " (proposed as a pull request) and promote the edge names",
         )
     if ref == main_ref:
         return RunDecision(

@@ -22,10 +22,10 @@ from tests.support.cli import run_cli
         ("push", "refs/heads/main", True, "all", True, True, "branch", False),
         ("push", "refs/tags/v1.3.0-rc.1", True, "all", True, True, "all", True),
         ("push", "refs/tags/v1.3.0", True, "all", True, True, "all", False),
-        # the weekly refresh builds nothing itself: a change becomes a pull request, and its
-        # merge (a push to main) builds from the committed locks and publishes edge
-        ("schedule", "refs/heads/main", False, "all", False, False, "none", False),
-        ("workflow_dispatch", "refs/heads/main", False, "all", False, False, "none", False),
+        # the weekly refresh builds, pushes and promotes edge only when its refresh changed
+        # something (the workflow's jobs read `refresh` for that); `build` is False
+        ("schedule", "refs/heads/main", False, "all", True, True, "edge", False),
+        ("workflow_dispatch", "refs/heads/main", False, "all", True, True, "edge", False),
     ],
 )
 def test_each_event_gets_its_jobs_and_names(
