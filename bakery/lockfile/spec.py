@@ -91,7 +91,7 @@ def lock_spec(matrix: Matrix, target: Target) -> LockSpec:
         if not decision.enabled:
             continue
         feature = matrix.features[flag]
-        requirements.append(f"{feature.package}=={feature.version}")
+        requirements += [f"{name}=={feature.version}" for name in (feature.package, *feature.also)]
         if feature.extra_index is not None:
             url = matrix.index_url(feature.extra_index)
             if url not in extra:

@@ -122,6 +122,10 @@ class Artifact(_Model):
 class Feature(_Model):
     package: str
     version: str
+    # Packages the image installs with `package`, at the same version (TensorRT's `import
+    # tensorrt` module and native libraries beside its bindings): the package lock holds them
+    # too, so none of them is installed unhashed.
+    also: Strs = ()
     gpu_only: bool = False
     # An index the install also consults (for dependencies PyPI has no wheel of); it reaches
     # the Dockerfile as <FLAG>_INDEX_URL. Preflight checks `package` itself on PyPI.

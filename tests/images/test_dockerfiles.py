@@ -21,6 +21,9 @@ from typing import Any
 import pytest
 
 from bakery.lockfile.groups import group_files
+from bakery.lockfile.spec import lock_spec
+from bakery.matrix import load_matrix
+from bakery.plan.load import load_plan
 from tests.bakehcl import resolve
 from tests.support.dockerfile_model import (
     DEFAULT_SHELL,
@@ -446,6 +449,18 @@ def test_a_feature_flag_installs_its_pinned_package_only_when_true(
     extra = [item.format(version=version, index=index) for item in extra]
     assert install[7:] == [*extra, f"{package}=={version}"]
     assert check == ["pip", "check"]
+    # what the image installs is what a package lock of the target holds: matrix.toml names
+    # every package of the feature (package + also), and `bakery lock` locks them all
+    matrix = load_matrix(ROOT / "matrix.toml")
+    feature_name = flag.lower().replace("_", "-")
+    feature = matrix.features[feature_name]
+    installed = sorted(a.split("==")[0] for a in install[7:] if "==" in a)
+    assert installed == sorted([feature.package, *feature.also])
+    plan = load_plan(ROOT / "matrix.toml", env={}, use_git=False).plan
+    built = next(t for t in plan.targets if t.id == _name)
+    locked = set(lock_spec(matrix, built).requirements)
+    if built.flags[feature_name].enabled:  # flash-attn is off: it has no wheel to lock
+        assert {f"{p}=={version}" for p in installed} <= locked
 
     for bad in ("yes", "1", "auto", ""):
         done = run_in_shell(link, ins, env | arg_env(link, **{flag: bad}))
