@@ -84,7 +84,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-804d5b1fa0" {
+target "stage-edge-node-base-amd64-e9fb259c39" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -111,13 +111,15 @@ target "stage-edge-node-base-amd64-804d5b1fa0" {
     NODE_VERSION = "22.23.3"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
-    NGROK_VERSION = "3.30.0"
+    NGROK_VERSION = "3.39.9"
+    NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
+    NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-93e3a01412" {
+target "stage-edge-node-base-amd64-77783d0ac5" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -144,13 +146,15 @@ target "stage-edge-node-base-amd64-93e3a01412" {
     NODE_VERSION = "22.23.3"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
-    NGROK_VERSION = "3.30.0"
+    NGROK_VERSION = "3.39.9"
+    NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
+    NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-842a5b9c17" {
+target "stage-edge-node-base-amd64-ffb0e3ed99" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -177,13 +181,15 @@ target "stage-edge-node-base-amd64-842a5b9c17" {
     NODE_VERSION = "22.23.3"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
-    NGROK_VERSION = "3.30.0"
+    NGROK_VERSION = "3.39.9"
+    NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
+    NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-565f4c93c2" {
+target "stage-edge-node-base-amd64-2a8bf5cf5e" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -210,13 +216,15 @@ target "stage-edge-node-base-amd64-565f4c93c2" {
     NODE_VERSION = "22.23.3"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
-    NGROK_VERSION = "3.30.0"
+    NGROK_VERSION = "3.39.9"
+    NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
+    NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-bc5ddfdb13" {
+target "stage-edge-node-base-arm64-c6325cbbf9" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -228,7 +236,7 @@ target "stage-edge-node-base-arm64-bc5ddfdb13" {
     PYTHON_VERSION = "3.13.9"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
-    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313.txt"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313"
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"
@@ -243,13 +251,15 @@ target "stage-edge-node-base-arm64-bc5ddfdb13" {
     NODE_VERSION = "22.23.3"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
-    NGROK_VERSION = "3.30.0"
+    NGROK_VERSION = "3.39.9"
+    NGROK_URL = "https://bin.ngrok.com/a/kSxkCtcCe62/ngrok-v3-3.39.9-linux-arm64.zip"
+    NGROK_SHA256 = "a5db1a260b5e8b058c0842e5bf9269c6471a75522426b22c55550620741dc30b"
     DOCKER_VERSION = "28.5.2"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-36e3318815" {
+target "stage-edge-node-base-arm64-cd62f2ea56" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -261,7 +271,7 @@ target "stage-edge-node-base-arm64-36e3318815" {
     PYTHON_VERSION = "3.12.12"
     UV_VERSION = "0.9.11"
     UV_SHA256 = "d901269e1db72abc974ba61d37be6e56532e104922329e0b553d9df07ba224be"
-    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312.txt"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312"
     TORCH_INDEX_URL = ""
     TORCH_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"
@@ -276,7 +286,9 @@ target "stage-edge-node-base-arm64-36e3318815" {
     NODE_VERSION = "22.23.3"
     NPM_VERSION = "10.9.9"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
-    NGROK_VERSION = "3.30.0"
+    NGROK_VERSION = "3.39.9"
+    NGROK_URL = "https://bin.ngrok.com/a/kSxkCtcCe62/ngrok-v3-3.39.9-linux-arm64.zip"
+    NGROK_SHA256 = "a5db1a260b5e8b058c0842e5bf9269c6471a75522426b22c55550620741dc30b"
     DOCKER_VERSION = "28.5.2"
   }
 }
@@ -285,7 +297,7 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-804d5b1fa0"
+    edge-node-base = "target:stage-edge-node-base-amd64-e9fb259c39"
   }
   platforms = [
     "linux/amd64",
@@ -301,7 +313,9 @@ target "base_edge_node_amd64_gpu-py313" {
     FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
-    NGROK_VERSION = "3.30.0"
+    NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
+    NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
+    NGROK_VERSION = "3.39.9"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -327,7 +341,7 @@ target "base_edge_node_amd64_gpu-py313" {
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
     "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
-    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.13.9"
@@ -377,7 +391,7 @@ target "base_edge_node_amd64_gpu-py313-dind" {
     "ai.ratio1.edge-node.ee_dd" = "true"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
     "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
-    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.13.9"
@@ -405,7 +419,7 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-93e3a01412"
+    edge-node-base = "target:stage-edge-node-base-amd64-77783d0ac5"
   }
   platforms = [
     "linux/amd64",
@@ -421,7 +435,9 @@ target "base_edge_node_amd64_gpu-py312" {
     FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
-    NGROK_VERSION = "3.30.0"
+    NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
+    NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
+    NGROK_VERSION = "3.39.9"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -447,7 +463,7 @@ target "base_edge_node_amd64_gpu-py312" {
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
     "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
-    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.12.12"
@@ -481,7 +497,7 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-842a5b9c17"
+    edge-node-base = "target:stage-edge-node-base-amd64-ffb0e3ed99"
   }
   platforms = [
     "linux/amd64",
@@ -497,7 +513,9 @@ target "base_edge_node_amd64_cpu-py313" {
     FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
-    NGROK_VERSION = "3.30.0"
+    NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
+    NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
+    NGROK_VERSION = "3.39.9"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -523,7 +541,7 @@ target "base_edge_node_amd64_cpu-py313" {
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
     "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
-    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.13.9"
@@ -573,7 +591,7 @@ target "base_edge_node_amd64_cpu-py313-dind" {
     "ai.ratio1.edge-node.ee_dd" = "true"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
     "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
-    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.13.9"
@@ -601,7 +619,7 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-565f4c93c2"
+    edge-node-base = "target:stage-edge-node-base-amd64-2a8bf5cf5e"
   }
   platforms = [
     "linux/amd64",
@@ -617,7 +635,9 @@ target "base_edge_node_amd64_cpu-py312" {
     FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
-    NGROK_VERSION = "3.30.0"
+    NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
+    NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
+    NGROK_VERSION = "3.39.9"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
@@ -643,7 +663,7 @@ target "base_edge_node_amd64_cpu-py312" {
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
     "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
-    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.12.12"
@@ -677,7 +697,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-bc5ddfdb13"
+    edge-node-base = "target:stage-edge-node-base-arm64-c6325cbbf9"
   }
   platforms = [
     "linux/arm64",
@@ -693,11 +713,13 @@ target "base_edge_node_arm64_cpu-py313" {
     FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
-    NGROK_VERSION = "3.30.0"
+    NGROK_SHA256 = "a5db1a260b5e8b058c0842e5bf9269c6471a75522426b22c55550620741dc30b"
+    NGROK_URL = "https://bin.ngrok.com/a/kSxkCtcCe62/ngrok-v3-3.39.9-linux-arm64.zip"
+    NGROK_VERSION = "3.39.9"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
-    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313.txt"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313"
     PYTHON_VERSION = "3.13.9"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -719,7 +741,7 @@ target "base_edge_node_arm64_cpu-py313" {
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
     "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
-    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.13.9"
@@ -769,7 +791,7 @@ target "base_edge_node_arm64_cpu-py313-dind" {
     "ai.ratio1.edge-node.ee_dd" = "true"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
     "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
-    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.13.9"
@@ -797,7 +819,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-36e3318815"
+    edge-node-base = "target:stage-edge-node-base-arm64-cd62f2ea56"
   }
   platforms = [
     "linux/arm64",
@@ -813,11 +835,13 @@ target "base_edge_node_arm64_cpu-py312" {
     FFMPEG_VERSION = "7.1.5"
     FLASH_ATTN = "false"
     FLASH_ATTN_VERSION = "2.8.3"
-    NGROK_VERSION = "3.30.0"
+    NGROK_SHA256 = "a5db1a260b5e8b058c0842e5bf9269c6471a75522426b22c55550620741dc30b"
+    NGROK_URL = "https://bin.ngrok.com/a/kSxkCtcCe62/ngrok-v3-3.39.9-linux-arm64.zip"
+    NGROK_VERSION = "3.39.9"
     NODE_VERSION = "22.23.3"
     NPM_SHA256 = "c80bd097147cce32e31010b791bab8c71a26a5e10668210ec9d2e7f4c7cea2a1"
     NPM_VERSION = "10.9.9"
-    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312.txt"
+    PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312"
     PYTHON_VERSION = "3.12.12"
     TENSORRT = "false"
     TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
@@ -839,7 +863,7 @@ target "base_edge_node_arm64_cpu-py312" {
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
     "ai.ratio1.edge-node.ffmpeg" = "7.1.5"
-    "ai.ratio1.edge-node.ngrok" = "3.30.0"
+    "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
     "ai.ratio1.edge-node.python" = "3.12.12"

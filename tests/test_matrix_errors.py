@@ -177,6 +177,20 @@ def test_minimal_matrix_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[s
                      id="cache-unknown-field"),
         pytest.param('[release]', '[cache]\nto = ["type=registry,ref=acme/c:{id!r}"]\n\n'
                      '[release]', "cache.to[0]: {id!r} in template", id="cache-conversion"),
+        pytest.param('[release]', '[artifacts.tool]\nversion = "1.2.3"\nsha256 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"\n'
+                     'url = "https://example.com/d/tool-1.2.2.zip"\n\n[release]',
+                     "artifacts.tool: url 'https://example.com/d/tool-1.2.2.zip' does not name"
+                     " version '1.2.3'", id="artifact-url-stale-version"),
+        pytest.param('[release]', '[artifacts.tool]\nversion = "1.2.3"\n'
+                     'url = "https://example.com/d/tool-1.2.3.zip"\n\n[release]',
+                     "artifacts.tool: url without sha256", id="artifact-url-unchecked"),
+        pytest.param('[release]', '[artifacts.tool]\nversion = "1.2.3"\nsha256 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"\n'
+                     'url = "http://example.com/d/tool-1.2.3.zip"\n\n[release]',
+                     "is not an https:// URL", id="artifact-url-http"),
+        pytest.param('[release]', '[artifacts.tool]\nversion = "1.2.3"\nsha256 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"\n'
+                     'url = { arm64 = "https://example.com/d/tool-1.2.3-arm64.zip" }\n\n[release]',
+                     "artifacts.tool.url: no url for 'amd64', which the image 'edge_cpu' needs",
+                     id="artifact-url-missing-arch"),
         pytest.param('[release]', '[runners]\narm64 = "ubuntu-24.04-arm"\n\n[release]',
                      "runners: no runner for 'amd64', which images.edge_cpu uses",
                      id="runner-missing-arch"),

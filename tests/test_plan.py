@@ -111,6 +111,10 @@ def test_build_args_carry_every_pin(shipped: dict[str, object]) -> None:
     assert arm["TORCH_INDEX_URL"] == "" and arm["TENSORRT"] == "false"  # type: ignore[index]
     assert arm["FFMPEG_PROFILE"] == "slim"  # type: ignore[index]
     assert arm["UV_SHA256"].startswith("d901269e")  # type: ignore[index]
+    # a per-architecture download: each target gets its own architecture's address and sum
+    assert args["NGROK_URL"].endswith("-linux-amd64.zip")  # type: ignore[index]
+    assert arm["NGROK_URL"].endswith("-linux-arm64.zip")  # type: ignore[index]
+    assert arm["NGROK_SHA256"] != args["NGROK_SHA256"]  # type: ignore[index]
 
 
 def test_flags_say_why(shipped: dict[str, object]) -> None:

@@ -176,6 +176,16 @@ def test_env_beats_checkout() -> None:
     assert (git.kind, git.name, git.source) == ("pr", "9", "env")
 
 
+def test_bakery_sha_names_the_commit_a_workflow_builds_instead_of_github_sha() -> None:
+    built = "b" * 40
+    git = resolve_git_context(ref=None, sha=None, repo_dir=None, env={
+        "GITHUB_REF": "refs/heads/main", "GITHUB_SHA": SHA, "BAKERY_SHA": built})
+    assert (git.ref, git.sha) == ("refs/heads/main", built)
+    with pytest.raises(ConfigError, match=r"^BAKERY_SHA: 'main' is not a hex commit id"):
+        resolve_git_context(ref=None, sha=None, repo_dir=None,
+                            env={"GITHUB_SHA": SHA, "BAKERY_SHA": "main"})
+
+
 def test_bad_sha_is_rejected() -> None:
     with pytest.raises(ConfigError, match="not a hex commit id"):
         resolve_git_context(ref=None, sha="xyz", env={}, repo_dir=None)

@@ -83,6 +83,11 @@ def test_every_action_is_pinned_by_commit_sha_with_its_version() -> None:
 def test_permissions_are_minimal() -> None:
     assert WORKFLOW["permissions"] in ({}, {"contents": "read"})
     for name, job in JOBS.items():
+        if name == "refresh":
+            # the one job that writes: the refreshed locks' branch and its pull request
+            assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+            assert job["if"] == "needs.plan.outputs.refresh == 'true'"
+            continue
         assert job.get("permissions") == {"contents": "read"}, name
 
 
@@ -108,9 +113,11 @@ def test_concurrency() -> None:
 
 def test_build_fans_out_over_the_plan_matrix() -> None:
     build = JOBS["build"]
-    assert build["needs"] == "plan"
+    assert build["needs"] == ["plan", "refresh"]
     assert build["strategy"]["fail-fast"] is False
-    assert build["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+    # the plan's matrix, or the refreshed commit's when a weekly refresh changed a lock
+    assert build["strategy"]["matrix"] == (
+        "${{ fromJSON(needs.refresh.outputs.matrix || needs.plan.outputs.matrix) }}")
     assert "matrix.runner" in build["runs-on"]
     assert "vars.GPU_RUNNER" in build["runs-on"]
     assert any(s.get("uses", "").startswith("docker/setup-buildx-action@") for s in steps("build"))
@@ -131,6 +138,11 @@ def test_secrets_only_in_logins_and_never_on_pull_requests() -> None:
         for step in job["steps"]:
             uses_secrets = "secrets." in yaml.safe_dump(step)
             if not uses_secrets:
+                continue
+            if name == "refresh":
+                # an optional token of its own, so the pull request's checks run
+                assert step["env"] == {
+                    "GH_TOKEN": "${{ secrets.LOCK_REFRESH_TOKEN || github.token }}"}
                 continue
             assert name in {"build", "promote"}, name
             assert step["uses"].startswith("docker/login-action@"), step
@@ -169,9 +181,11 @@ def test_the_readme_release_flow_is_what_the_workflow_runs() -> None:
     assert missing == [], "README lists commands the workflow does not run"
     # ...and every push-path command of the workflow is in the README.
     listed_shapes = {shape(c) for c in listed}
-    pull_request_qemu_or_gpu_only = {
+    pull_request_qemu_gpu_or_refresh_only = {
         ("bake", frozenset({"--target", "--load", "--set"})),
         ("test", frozenset({"--target", "--skip-nested"})),
         ("test", frozenset({"--target", "--require-gpu"})),
+        ("lock", frozenset({"--upgrade"})),
+        ("render", frozenset()),
     }
-    assert ran - pull_request_qemu_or_gpu_only <= listed_shapes
+    assert ran - pull_request_qemu_gpu_or_refresh_only <= listed_shapes

@@ -135,9 +135,25 @@ def promote(outputs: dict[str, str], tmp: Path, results: int) -> tuple[Ran, list
 
 
 def test_the_jobs_read_the_decision() -> None:
-    assert JOBS["build"]["needs"] == "plan"
-    assert JOBS["promote"]["needs"] == ["plan", "build"]
-    assert JOBS["promote"]["if"] == "needs.plan.outputs.promote == 'true'"
+    assert JOBS["build"]["needs"] == ["plan", "refresh"]
+    # built by the event's decision, or by a refresh that changed something; a skipped
+    # refresh (every other run) must not skip the build, a failed one must stop it
+    assert JOBS["build"]["if"] == (
+        "!cancelled() && needs.plan.result == 'success' && (needs.plan.outputs.build == 'true'"
+        " || needs.refresh.result == 'success' && needs.refresh.outputs.changed == 'true')")
+    assert JOBS["build"]["strategy"]["matrix"] == (
+        "${{ fromJSON(needs.refresh.outputs.matrix || needs.plan.outputs.matrix) }}")
+    assert step("plan", "plan")["if"] == "steps.decide.outputs.build == 'true'"
+    assert JOBS["refresh"]["needs"] == "plan"
+    assert JOBS["refresh"]["if"] == "needs.plan.outputs.refresh == 'true'"
+    assert JOBS["promote"]["needs"] == ["plan", "refresh", "build"]
+    assert JOBS["promote"]["if"] == (
+        "!cancelled() && needs.build.result == 'success' && needs.plan.outputs.promote == 'true'")
+    # build and promote check out, and name in the revision label, the commit they build
+    for job in ("build", "promote"):
+        assert JOBS[job]["env"]["BAKERY_SHA"] == "${{ needs.refresh.outputs.sha || github.sha }}"
+        checkout = next(s for s in JOBS[job]["steps"] if "checkout" in s.get("uses", ""))
+        assert checkout["with"]["ref"] == "${{ env.BAKERY_SHA }}"
     assert step("plan", "plan")["env"]["PLAN_TARGET"] == "${{ steps.decide.outputs.plan-target }}"
     assert JOBS["build"]["env"]["PUSH"] == "${{ needs.plan.outputs.push }}"
     assert JOBS["promote"]["env"]["NAMES"] == "${{ needs.plan.outputs.names }}"
@@ -217,14 +233,156 @@ def test_the_trigger_takes_semver_tags_only() -> None:
         assert "docs/**" not in triggers[event]["paths"]
 
 
-def test_schedule_rebuilds_and_promotes_edge_names_only(
-    checkout: dict[str, str], tmp_path: Path
+@pytest.mark.parametrize("event", ["schedule", "workflow_dispatch"])
+def test_schedule_refreshes_the_locks_and_builds_only_a_change_for_edge(
+    checkout: dict[str, str], tmp_path: Path, event: str
 ) -> None:
-    ran = decide("schedule", "refs/heads/main", checkout["on_main"], checkout, tmp_path)
+    ran = decide(event, "refs/heads/main", checkout["on_main"], checkout, tmp_path)
     assert ran.code == 0, ran.stderr
-    assert (ran.outputs["push"], ran.outputs["names"]) == ("true", "edge")
-    _, commands = promote(ran.outputs, tmp_path, results=1)
-    assert "--names edge" in commands[-1]
+    # build=false: the build jobs run only when the refresh job reports a change
+    assert (ran.outputs["refresh"], ran.outputs["build"], ran.outputs["push"],
+            ran.outputs["promote"], ran.outputs["names"]) == (
+        "true", "false", "true", "true", "edge")
+    # the refresh step: the locks re-resolved within the pins and the base digests, then the
+    # bake file rendered from them
+    bin_dir, log = recording_bakery(tmp_path)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path)}
+    refreshed = run_step(step("refresh", "refresh")["run"], env, checkout["dir"], tmp_path)
+    assert refreshed.code == 0, refreshed.stderr
+    # on a change, the refreshed commit's own plan gives the build jobs
+    planned = step("refresh", "plan the refreshed commit")
+    assert planned["if"] == "steps.changed.outputs.changed == 'true'"
+    assert planned["env"]["PLAN_TARGET"] == "${{ needs.plan.outputs.plan-target }}"
+    ran_plan = run_step(planned["run"], {**env, "PLAN_TARGET": ran.outputs["plan-target"]},
+                        checkout["dir"], tmp_path)
+    assert ran_plan.code == 0, ran_plan.stderr
+    assert calls(log) == ["lock --upgrade", "render", "plan --format gha-matrix --target all"]
+    assert JOBS["refresh"]["outputs"] == {
+        "changed": "${{ steps.changed.outputs.changed }}",
+        "sha": "${{ steps.propose.outputs.sha }}",
+        "matrix": "${{ steps.plan.outputs.matrix }}",
+    }
+
+
+def test_other_runs_never_refresh(checkout: dict[str, str], tmp_path: Path) -> None:
+    for event, ref in (("push", "refs/heads/main"), ("pull_request", "refs/pull/7/merge")):
+        ran = decide(event, ref, checkout["on_main"], checkout, tmp_path)
+        assert (ran.outputs["refresh"], ran.outputs["build"]) == ("false", "true"), event
+
+
+@dataclass
+class Refresh:
+    """A checkout of main with committed locks and bake file, after `bakery lock`, whose
+    origin is a bare repository; a `gh` that records its calls and knows the open pull
+    request it is told of."""
+
+    repo: Path
+    origin: Path
+    env: dict[str, str]
+    gh_log: Path
+    summary: Path
+    report: Path
+
+    def run(self, name: str) -> Ran:
+        return run_step(step("refresh", name)["run"], self.env, str(self.repo),
+                        self.report.parent)
+
+    def gh_calls(self) -> list[str]:
+        return self.gh_log.read_text().splitlines() if self.gh_log.exists() else []
+
+
+@pytest.fixture
+def refresh(tmp_path: Path, allow_subprocess: None) -> Refresh:
+    origin = tmp_path / "origin.git"
+    _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "ci@example.invalid")
+    _git(repo, "config", "user.name", "ci")
+    (repo / "locks" / "edge-py313").mkdir(parents=True)
+    (repo / "locks" / "edge-py313" / "3-rest.txt").write_text("numpy==1.0\n")
+    (repo / "locks" / "manifest.json").write_text("{}\n")
+    (repo / "docker-bake.hcl").write_text("# bake\n")
+    (repo / ".github" / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / ".github" / "scripts" / "lock-refresh.sh", repo / ".github" / "scripts")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "main")
+    _git(repo, "remote", "add", "origin", str(origin))
+    _git(repo, "push", "-q", "origin", "main")
+    bin_dir = tmp_path / "gh-bin"
+    bin_dir.mkdir()
+    gh_log = tmp_path / "gh.log"
+    (bin_dir / "gh").write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$*" >> {shlex.quote(str(gh_log))}\n'
+        'if [ "$1 $2" = "pr list" ]; then cat "$GH_OPEN_PR" 2>/dev/null || true; fi\n'
+    )
+    (bin_dir / "gh").chmod(0o755)
+    report = tmp_path / "runner-temp" / "lock-refresh.txt"
+    report.parent.mkdir()
+    report.write_text("edge-py313  linux/amd64 python 3.13.9  updated\n"
+                      "  numpy  1.0 -> 1.1  [3-rest]\n")
+    summary = tmp_path / "summary.md"
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp_path),
+           "RUNNER_TEMP": str(report.parent), "GITHUB_STEP_SUMMARY": str(summary),
+           "BRANCH": JOBS["refresh"]["env"]["BRANCH"], "BASE": "main",
+           "GH_TOKEN": "token-for-the-test", "GH_OPEN_PR": str(tmp_path / "open-pr")}
+    return Refresh(repo, origin, env, gh_log, summary, report)
+
+
+def test_a_refresh_that_changed_nothing_stops_and_says_so(refresh: Refresh) -> None:
+    ran = refresh.run("what changed")
+    assert ran.code == 0, ran.stderr
+    assert ran.outputs == {"changed": "false"}
+    summary = refresh.summary.read_text()
+    assert "Lock refresh: nothing changed" in summary
+    assert "nothing is built or\npublished" in summary
+    # the artifact and the pull request are skipped; nothing is pushed
+    for name in ("upload the refreshed locks", "propose"):
+        assert step("refresh", name)["if"] == "steps.changed.outputs.changed == 'true'"
+    assert _git(refresh.origin, "branch", "--list") == "* main"
+
+
+def test_a_refresh_that_changed_a_lock_is_uploaded_and_proposed_as_a_pull_request(
+    refresh: Refresh
+) -> None:
+    (refresh.repo / "locks" / "edge-py313" / "3-rest.txt").write_text("numpy==1.1\n")
+    (refresh.repo / "locks" / "edge-py313" / "1-cuda.txt").write_text("# empty\n")
+    ran = refresh.run("what changed")
+    assert ran.code == 0, ran.stderr
+    assert ran.outputs == {"changed": "true"}
+    summary = refresh.summary.read_text()
+    assert "Lock refresh: the locks changed" in summary
+    assert "numpy  1.0 -> 1.1  [3-rest]" in summary
+    assert "locks/edge-py313/3-rest.txt" in summary
+    upload = step("refresh", "upload the refreshed locks")
+    assert upload["with"]["name"] == "refreshed-locks"
+    assert upload["with"]["path"].split() == ["locks/", "docker-bake.hcl"]
+
+    proposed = refresh.run("propose")
+    assert proposed.code == 0, proposed.stderr
+    branch = JOBS["refresh"]["env"]["BRANCH"]
+    # the commit pushed is the one the build jobs check out and build
+    assert proposed.outputs["sha"] == _git(refresh.origin, "rev-parse", branch)
+    # one commit on top of main holding exactly the refreshed files
+    assert _git(refresh.origin, "rev-list", "--count", f"main..{branch}") == "1"
+    changed = _git(refresh.origin, "diff", "--name-only", f"main..{branch}").split()
+    assert changed == ["locks/edge-py313/1-cuda.txt", "locks/edge-py313/3-rest.txt"]
+    (pr_list, create) = refresh.gh_calls()
+    assert pr_list.startswith(f"pr list --head {branch} --base main --state open")
+    assert create.startswith(f"pr create --base main --head {branch} --title ")
+
+    # the next week's refresh, with that pull request still open: force-pushed and updated
+    _git(refresh.repo, "checkout", "-q", "main")
+    (refresh.repo / "locks" / "edge-py313" / "3-rest.txt").write_text("numpy==1.2\n")
+    Path(refresh.env["GH_OPEN_PR"]).write_text("42\n")
+    refresh.gh_log.unlink()
+    again = refresh.run("propose")
+    assert again.code == 0, again.stderr
+    assert refresh.gh_calls()[1].startswith("pr edit 42 --body-file ")
+    assert _git(refresh.origin, "rev-list", "--count", f"main..{branch}") == "1"
+    assert _git(refresh.origin, "show", f"{branch}:locks/edge-py313/3-rest.txt") == "numpy==1.2"
 
 
 def test_gpu_runner_requires_the_gpu_checks_and_qemu_skips_nested(tmp_path: Path,

@@ -8,7 +8,12 @@ The rules, in one place so the workflow's jobs only read the answer:
 - push of a semver tag (`v1.3.0`, `v1.3.0-rc.1`) whose commit is on the default branch: builds
   `all`, pushes candidates, promotes every name (primary, legacy, compatibility, release);
   `latest` and other floating names only for a final release.
-- schedule, workflow_dispatch on the default branch: builds `all`, promotes the edge names only.
+- schedule, workflow_dispatch on the default branch: refreshes the package locks and the base
+  image digests (`bakery lock`). Nothing changed: nothing is built or published. Something
+  changed: the refreshed locks are committed on a branch of their own and proposed as a pull
+  request, and that commit is built (`all`), verified and tested, and promoted to the edge
+  names only. An image is only ever built from locks a commit holds, so every published image
+  can be rebuilt from its commit (its revision label names that commit).
 - anything else (a non-semver tag, another branch): refused, nothing built.
 
 A semver tag whose commit is not on the default branch is refused too (`ancestry`): a release
@@ -33,6 +38,8 @@ class RunDecision:
 
     event: str
     ref: str
+    refresh: bool  # refresh the locks (bakery lock); build, push and promote only on a change
+    build: bool  # build (and test) the plan_target group, whatever a refresh finds
     plan_target: Literal["default", "all"]
     push: bool
     promote: bool
@@ -63,24 +70,28 @@ def decide(event: str, ref: str, *, default_branch: str = "main") -> RunDecision
     if event == "pull_request":
         return RunDecision(
             event=event, ref=ref, prerelease=False, needs_ancestry_check=False,
+            refresh=False, build=True,
             plan_target="default", push=False, promote=False, names="none",
             reason="pull request: build and test the default targets; nothing is published",
         )
     if event in ("schedule", "workflow_dispatch"):
         if ref != main_ref:
             raise ConfigError(
-                f"GITHUB_REF: {event} runs publish edge names and only from {main_ref};"
+                f"GITHUB_REF: {event} runs refresh the locks of {main_ref} only;"
                 f" this run is on {ref!r}"
             )
         return RunDecision(
             event=event, ref=ref, prerelease=False, needs_ancestry_check=False,
+            refresh=True, build=False,
             plan_target="all", push=True, promote=True, names="edge",
-            reason=f"{event}: rebuild everything from {default_branch} (base image security"
-            " fixes); promote the edge names only",
+            reason=f"{event}: refresh the package locks and base image digests of"
+            f" {default_branch}; only when something changed, build the refreshed commit"
+            " (proposed as a pull request) and promote the edge names",
         )
     if ref == main_ref:
         return RunDecision(
             event=event, ref=ref, prerelease=False, needs_ancestry_check=False,
+            refresh=False, build=True,
             plan_target="all", push=True, promote=True, names="branch",
             reason=f"push to {default_branch}: build everything, promote the edge, branch and"
             " sha names",
@@ -95,7 +106,8 @@ def decide(event: str, ref: str, *, default_branch: str = "main") -> RunDecision
             )
         pre = match.group("pre") is not None
         return RunDecision(
-            event=event, ref=ref, plan_target="all", push=True, promote=True, names="all",
+            event=event, ref=ref, refresh=False, build=True,
+            plan_target="all", push=True, promote=True, names="all",
             prerelease=pre, needs_ancestry_check=True,
             reason=f"release tag {tag}"
             + (" (pre-release: no latest, no floating names)" if pre else "")

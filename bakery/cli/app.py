@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -124,11 +125,17 @@ def _report(exc: BaseException) -> int:
         return 2
     if isinstance(exc, OSError):
         broken_stdout = not _quiet_stdout()
-        where = exc.filename or ("standard output" if broken_stdout else None)
+        # bakery's own file writes name their file (bakery.textfile); a "disk full" kind of
+        # error without a name is the output stream, a file that cannot be written: exit 2
+        unwritable = exc.filename is None and (broken_stdout or exc.errno in _FULL)
+        where = exc.filename or ("standard output" if unwritable else None)
         what = exc.strerror or str(exc)
         _show(debug, f"bakery: error: {where}: {what}" if where else f"bakery: error: {what}")
-        return 1
+        return 2 if unwritable else 1
     raise exc
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def _show(debug: bool, line: str) -> None:

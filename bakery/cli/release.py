@@ -55,7 +55,7 @@ DryRunOption = Annotated[
 NamesOption = Annotated[
     ReleaseNames, typer.Option("--names", help="all: every public name (a release); branch:"
                                " only the release-rule tags of the ref (edge, branch, sha: a"
-                               " push to main); edge: only the edge tags (a scheduled rebuild).")
+                               " push to main); edge: only the edge tags (an edge-only rebuild).")
 ]
 ReleaseFormatOption = Annotated[
     ReleaseFormat, typer.Option("--format", "-f", help="table, json, or markdown (for a CI job"

@@ -1,8 +1,11 @@
-"""`locks/manifest.json`: what each committed package lock was resolved from, and the base
-image pinned by digest per platform. plan, render and bake read it through `plan_locks`:
+"""`locks/manifest.json`: what each committed package lock was resolved from, its layer groups
+(`locks/<key>/1-cuda.txt`, ...: one requirements file per image layer, bakery.lockfile.groups)
+and the base image pinned by digest per platform. plan, render and bake read it through
+`plan_locks`:
 
-* a target whose lock's inputs (python, platform, pins, indexes) no longer match matrix.toml,
-  or whose lock file was edited by hand, is an error telling you to run `bakery lock`;
+* a target whose lock's inputs (python, platform, pins, indexes, the layer rule) no longer
+  match, or any of whose group files was edited by hand or is missing, is an error telling you
+  to run `bakery lock`;
 * a target without a lock builds unlocked (today's pins only), and the plan says so;
 * the base is used by digest while it was pinned for matrix.toml's `base_image`; a pin for
   another base image is an error.
@@ -18,36 +21,54 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bakery.errors import ConfigError
 from bakery.jsonfile import read_versioned
-from bakery.lockfile.spec import LockSpec, lock_specs
+from bakery.lockfile.groups import group_files
+from bakery.lockfile.spec import LockSpec, lock_dir_name, lock_specs
 from bakery.matrix.models import Matrix
 from bakery.plan.target import Target
 from bakery.textfile import read_text
 
-SCHEMA_VERSION = 1
+# 2: each lock is a directory of layer groups (1: one file per target, read only by
+# `bakery lock`, which rewrites it in the new layout)
+SCHEMA_VERSION = 2
 LOCKS_DIR = "locks"
 MANIFEST = "manifest.json"
 RUN_LOCK = "run `bakery lock`"
+
+
+# names under locks/ only (bakery lock removes files the manifest names: never anything else)
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+_GROUP_FILE = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*\.txt$"
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class LockedGroup(_Frozen):
+    """One layer of a lock: its requirements file (relative to locks/), how many
+    distributions it pins and the sha256 of the file."""
+
+    name: str
+    file: Annotated[str, Field(pattern=_GROUP_FILE)]
+    packages: int
+    sha256: str
+
+
 class LockedTarget(_Frozen):
     inputs: str
-    file: str
-    sha256: str
+    dir: Annotated[str, Field(pattern=_NAME)]
     python: str
     platform: str
     requirements: tuple[str, ...]
     indexes: tuple[str, ...]
     packages: int
+    groups: tuple[LockedGroup, ...]
 
 
 class BaseLock(_Frozen):
@@ -60,7 +81,7 @@ class BaseLock(_Frozen):
 
 
 class Manifest(_Frozen):
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     generated_by: str = "bakery lock: do not edit; re-run it after changing matrix.toml"
     base: BaseLock | None = None
     targets: dict[str, LockedTarget] = {}
@@ -80,6 +101,37 @@ def read_manifest(path: Path) -> Manifest | None:
     )
 
 
+class _LegacyTarget(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    file: Annotated[str, Field(pattern=_NAME)]
+
+
+class _LegacyManifest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    schema_version: Literal[1]
+    base: BaseLock | None = None
+    targets: dict[str, _LegacyTarget] = {}
+
+
+def read_manifest_to_refresh(path: Path) -> tuple[Manifest | None, dict[str, str]]:
+    """The manifest as `bakery lock` reads it: (the manifest, {key: a version-1 lock file}).
+    A version-1 manifest (one lock file per target, before the layer groups) is accepted
+    here only: its base pin is kept and each target's old file is uv's starting point, so the
+    move to the new layout changes no version; the old files are removed once it is written."""
+    try:
+        raw = json.loads(read_text(path, what="package locks"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return read_manifest(path), {}
+    if not isinstance(raw, dict) or raw.get("schema_version") != 1:
+        return read_manifest(path), {}
+    try:
+        legacy = _LegacyManifest.model_validate(raw)
+    except ValueError:
+        return read_manifest(path), {}
+    manifest = Manifest(base=legacy.base)
+    return manifest, {key: target.file for key, target in legacy.targets.items()}
+
+
 def manifest_json(manifest: Manifest) -> str:
     return json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
 
@@ -90,13 +142,19 @@ def file_sha256(text: str) -> str:
 
 @dataclass(frozen=True)
 class PlanLocks:
-    """What the plan takes from the locks: BASE_IMAGE per platform, PACKAGES_LOCK per key."""
+    """What the plan takes from the locks: BASE_IMAGE per platform, PACKAGES_LOCK (the lock's
+    directory of group files) per key."""
 
     base_images: dict[str, str] = field(default_factory=dict)
     package_locks: dict[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.base_images or self.package_locks)
+
+
+def expected_files(key: str) -> list[str]:
+    """The group files of the lock of `key`, relative to locks/, in install order."""
+    return [f"{lock_dir_name(key)}/{name}" for name in group_files()]
 
 
 def stale_reason(
@@ -107,16 +165,19 @@ def stale_reason(
         return "missing"
     if entry.inputs != spec.fingerprint():
         return (
-            "locked for other inputs (python, platform, package pins or indexes changed"
-            " since)"
+            "locked for other inputs (python, platform, package pins, indexes or the layer"
+            " rule changed since)"
         )
-    path = directory / entry.file
-    try:
-        text = read_text(path, what="package lock")
-    except FileNotFoundError:
-        return f"{path} does not exist"
-    if file_sha256(text) != entry.sha256:
-        return f"{path} was changed after `bakery lock` wrote it"
+    if [g.file for g in entry.groups] != expected_files(spec.key):
+        return "its layer groups are not the ones this bakery installs"
+    for group in entry.groups:
+        path = directory / group.file
+        try:
+            text = read_text(path, what="package lock")
+        except FileNotFoundError:
+            return f"{path} does not exist"
+        if file_sha256(text) != group.sha256:
+            return f"{path} was changed after `bakery lock` wrote it"
     return None
 
 
@@ -148,7 +209,7 @@ def plan_locks(matrix: Matrix, targets: Iterable[Target], matrix_path: Path) -> 
             raise ConfigError(
                 f"{path}: targets.{spec.key}: {reason}; run `bakery lock --target {spec.key}`"
             )
-        packages[spec.key] = f"{LOCKS_DIR}/{entry.file}"
+        packages[spec.key] = f"{LOCKS_DIR}/{entry.dir}"
     return PlanLocks(base_images=base_images, package_locks=packages)
 
 

@@ -8,10 +8,15 @@ then write everything, or nothing.
 * Otherwise every lock file and then the manifest are written atomically; unchanged files are
   not touched. Packages keep their locked versions unless named with `--upgrade-package`
   (or `--upgrade` for all), as long as the pins allow them.
+
+Each lock is written as its layer groups (`locks/<key>/1-cuda.txt`, `2-torch.txt`,
+`3-rest.txt`, bakery.lockfile.groups); the outcome names, per package, the layer it is in and,
+per target, the layers whose files changed: what a device downloads again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,19 +24,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from bakery.lockfile.groups import GROUPS, blocks, group_of, joined, split
 from bakery.lockfile.manifest import (
     BaseLock,
+    LockedGroup,
     LockedTarget,
     Manifest,
     file_sha256,
     locks_dir,
     manifest_json,
     manifest_path,
-    read_manifest,
+    read_manifest_to_refresh,
     stale_reason,
 )
 from bakery.lockfile.requirements import LockedPackage, parse_lock
-from bakery.lockfile.spec import LockSpec, lock_file_name
+from bakery.lockfile.spec import LockSpec, lock_dir_name
 from bakery.lockfile.uv import Resolved, find_uv, resolve
 from bakery.matrix.models import Matrix
 
@@ -44,6 +51,7 @@ class Change:
     old: str | None
     new: str | None
     index: str
+    layer: str = ""  # the group file it is in (1-cuda.txt, ...): the image layer it moves
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,8 @@ class Outcome:
     reason: str = ""
     changes: tuple[Change, ...] = ()
     packages: int = 0
+    # the group files whose bytes this refresh changes: the image layers it re-ships
+    layers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,7 +98,9 @@ class LockResult:
 
 
 def changes(old: dict[str, LockedPackage], new: dict[str, LockedPackage]) -> tuple[Change, ...]:
-    """Per package: added (old None), removed (new None), another version or index."""
+    """Per package: added (old None), removed (new None), another version or index; each with
+    the layer group it belongs to."""
+    files = {group.name: group.file(i) for i, group in enumerate(GROUPS, start=1)}
     out = []
     for name in sorted(set(old) | set(new)):
         before, after = old.get(name), new.get(name)
@@ -101,6 +113,7 @@ def changes(old: dict[str, LockedPackage], new: dict[str, LockedPackage]) -> tup
             old=before.version if before else None,
             new=after.version if after else None,
             index=(after or before).index if (after or before) else "",  # type: ignore[union-attr]
+            layer=files[group_of(name).name],
         ))
     return tuple(out)
 
@@ -147,21 +160,31 @@ def refresh_locks(
 
     path = manifest_path(matrix_path)
     directory = locks_dir(matrix_path)
-    manifest = read_manifest(path) or Manifest()
+    found, legacy = read_manifest_to_refresh(path)
+    manifest = found or Manifest()
     uv = find_uv() if specs else ""
     down = unreachable_indexes(specs) if specs else {}
 
-    def previous(spec: LockSpec) -> str | None:
-        entry = manifest.targets.get(spec.key)
-        if entry is None or upgrade is True:
-            return None
+    def committed(key: str) -> dict[str, str] | None:
+        """{group file name: text} of the committed lock of `key` (a version-1 lock: its one
+        file under the name ""), None when there is none."""
+        entry = manifest.targets.get(key)
         try:
-            return (directory / entry.file).read_text(encoding="utf-8")
+            if entry is not None:
+                return {g.file.rsplit("/", 1)[-1]: (directory / g.file).read_text(encoding="utf-8")
+                        for g in entry.groups}
+            if key in legacy:
+                return {"": (directory / legacy[key]).read_text(encoding="utf-8")}
         except FileNotFoundError:
             return None
+        return None
+
+    def previous(spec: LockSpec) -> str | None:
+        texts = committed(spec.key)
+        return joined(list(texts.values())) if texts and upgrade is not True else None
 
     outcomes: list[Outcome] = []
-    new_texts: dict[str, str] = {}
+    new_groups: dict[str, dict[str, str]] = {}
     entries = {k: v for k, v in manifest.targets.items() if k in all_keys}
     reachable = [s for s in specs if not any(url in down for url in s.indexes)]
     with (
@@ -175,10 +198,15 @@ def refresh_locks(
     by_key = {r.spec.key: r for r in resolved}
     for spec in specs:
         old_entry = manifest.targets.get(spec.key)
+        old_texts = committed(spec.key)
         result = by_key.get(spec.key)
         if result is None:
             urls = [url for url in spec.indexes if url in down]
-            kept = "the committed lock is kept" if old_entry else "no lock yet"
+            kept = ("no lock yet" if not old_texts else
+                    "the committed lock is kept" if old_entry is not None else
+                    f"its lock {legacy[spec.key]} is in the old one-file layout, which this"
+                    " bakery does not install: the target builds unlocked until `bakery lock`"
+                    " reaches the index")
             outcomes.append(Outcome(
                 spec.key, spec.platform, spec.python, "kept",
                 f"{'; '.join(down[u] for u in urls)}; {kept}",
@@ -189,28 +217,32 @@ def refresh_locks(
                                     result.error or "uv failed"))
             continue
         new = parse_lock(result.text)
-        old_text = previous(spec) if old_entry else None
-        if old_text is None and old_entry is not None:
-            try:
-                old_text = (directory / old_entry.file).read_text(encoding="utf-8")
-            except FileNotFoundError:
-                old_text = None
-        diff = changes(parse_lock(old_text) if old_text else {}, new)
+        texts = split(result.text, key=spec.key, python=spec.python, platform=spec.uv_platform)
+        old_all = joined(list(old_texts.values())) if old_texts else ""
+        diff = changes(parse_lock(old_all) if old_all else {}, new)
+        moved = tuple(name for name, text in texts.items()
+                      if (old_texts or {}).get(name) != text)
         fresh = stale_reason(spec, old_entry, directory) is None
-        status: Status = "new" if old_entry is None else (
-            "unchanged" if fresh and old_text == result.text else "updated"
+        status: Status = "new" if old_texts is None else (
+            "unchanged" if fresh and not moved else "updated"
         )
-        outcomes.append(Outcome(spec.key, spec.platform, spec.python, status, "", diff, len(new)))
-        new_texts[spec.key] = result.text
+        outcomes.append(Outcome(spec.key, spec.platform, spec.python, status, "", diff,
+                                len(new), moved))
+        new_groups[spec.key] = texts
+        folder = lock_dir_name(spec.key)
         entries[spec.key] = LockedTarget(
             inputs=spec.fingerprint(),
-            file=lock_file_name(spec.key),
-            sha256=file_sha256(result.text),
+            dir=folder,
             python=spec.python,
             platform=spec.uv_platform,
             requirements=spec.requirements,
             indexes=spec.indexes,
             packages=len(new),
+            groups=tuple(
+                LockedGroup(name=group.name, file=f"{folder}/{name}",
+                            packages=len(blocks(text)[1]), sha256=file_sha256(text))
+                for group, (name, text) in zip(GROUPS, texts.items(), strict=True)
+            ),
         )
 
     base_outcome, base_lock = (None, manifest.base)
@@ -222,13 +254,22 @@ def refresh_locks(
     written = False
     if not failed and not dry_run:
         directory.mkdir(parents=True, exist_ok=True)
-        for key, text in new_texts.items():
-            target = directory / lock_file_name(key)
-            if not target.exists() or target.read_text(encoding="utf-8") != text:
-                write_atomic(target, text)
+        for key, texts in new_groups.items():
+            lock_folder = directory / lock_dir_name(key)
+            lock_folder.mkdir(exist_ok=True)
+            for name, text in texts.items():
+                target = lock_folder / name
+                if not target.exists() or target.read_text(encoding="utf-8") != text:
+                    write_atomic(target, text)
         for old_key, old in manifest.targets.items():
             if old_key not in entries:
-                (directory / old.file).unlink(missing_ok=True)
+                for group in old.groups:
+                    (directory / group.file).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    (directory / old.dir).rmdir()
+        for key, old_file in legacy.items():
+            if key in new_groups or key not in all_keys:
+                (directory / old_file).unlink(missing_ok=True)
         text = manifest_json(new_manifest)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             write_atomic(path, text)

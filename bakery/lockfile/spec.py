@@ -3,7 +3,8 @@
 A lock belongs to an image at one python (its default and DinD targets share it): the key is
 `<image>-py<major><minor>`, the same spelling as the target ids. Its inputs are the target's
 python, platform, the top-level pins it installs (torch set, transformers, tokenizers, the
-packages of its enabled flags) and the indexes they come from. Anything else in matrix.toml
+packages of its enabled flags), the indexes they come from and the rule that splits the lock
+into layers (bakery.lockfile.groups). Anything else in matrix.toml
 (tags, labels, artifacts, other images) never makes a lock stale.
 """
 
@@ -13,6 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from bakery.lockfile.groups import rule
 from bakery.matrix.models import Matrix
 from bakery.plan.target import Target
 
@@ -56,6 +58,7 @@ class LockSpec:
             "index_url": self.index_url,
             "extra_index_urls": list(self.extra_index_urls),
             "index_strategy": self.index_strategy,
+            "layers": rule(),
         }
         text = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
@@ -66,8 +69,9 @@ def lock_key(target: Target) -> str:
     return target.id.removesuffix("-dind")
 
 
-def lock_file_name(key: str) -> str:
-    return f"{key}.txt"
+def lock_dir_name(key: str) -> str:
+    """`locks/<key>/`: the target's lock, one requirements file per layer group."""
+    return key
 
 
 def lock_spec(matrix: Matrix, target: Target) -> LockSpec:
@@ -87,7 +91,7 @@ def lock_spec(matrix: Matrix, target: Target) -> LockSpec:
         if not decision.enabled:
             continue
         feature = matrix.features[flag]
-        requirements.append(f"{feature.package}=={feature.version}")
+        requirements += [f"{name}=={feature.version}" for name in (feature.package, *feature.also)]
         if feature.extra_index is not None:
             url = matrix.index_url(feature.extra_index)
             if url not in extra:

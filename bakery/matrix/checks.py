@@ -132,6 +132,9 @@ def check_matrix(matrix: Matrix, *, source: str) -> None:
             if isinstance(artifact.sha256, dict) and image.arch not in artifact.sha256:
                 fail(f"artifacts.{art_name}.sha256", f"no checksum for {image.arch!r}, which"
                      f" the image {image_name!r} needs")
+            if isinstance(artifact.url, dict) and image.arch not in artifact.url:
+                fail(f"artifacts.{art_name}.url", f"no url for {image.arch!r}, which"
+                     f" the image {image_name!r} needs")
 
         for field in ("legacy_tags", "dind_tags"):
             for i, template in enumerate(getattr(image, field)):
@@ -221,6 +224,8 @@ def _check_build_args(matrix: Matrix, fail: Callable[[str, str], None]) -> None:
         claim(f"{arg_name(name)}_VERSION", f"artifacts.{name}")
         if artifact.sha256 is not None:
             claim(f"{arg_name(name)}_SHA256", f"artifacts.{name}.sha256")
+        if artifact.url is not None:
+            claim(f"{arg_name(name)}_URL", f"artifacts.{name}.url")
     for name, feature in matrix.features.items():
         claim(arg_name(name), f"features.{name}")
         claim(f"{arg_name(name)}_VERSION", f"features.{name}.version")

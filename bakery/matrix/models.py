@@ -11,7 +11,14 @@ import re
 from typing import Annotated, Literal
 
 from packaging.version import InvalidVersion
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from bakery.sizes import parse_size
 from bakery.versions import parse_version
@@ -74,8 +81,14 @@ class PythonPolicy(_Model):
 
 
 class Artifact(_Model):
+    """A downloaded program: its version, the sha256 of the file (one, or one per architecture)
+    and, where the publisher's download addresses cannot be derived from the version, the URL
+    (one, or one per architecture). Each URL must name the version, so a bumped version with a
+    stale address is refused rather than built."""
+
     version: str
     sha256: str | dict[Arch, str] | None = None
+    url: str | dict[Arch, str] | None = None
 
     @field_validator("sha256")
     @classmethod
@@ -86,10 +99,34 @@ class Artifact(_Model):
                 raise ValueError(f"{item!r} is not a sha256 (64 lowercase hex digits)")
         return value
 
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        values = [value] if isinstance(value, str) else list((value or {}).values())
+        for item in values:
+            if not re.match(r"^https://[^/\s]+/\S*\Z", item):
+                raise ValueError(f"{item!r} is not an https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _url_names_version(self) -> Artifact:
+        urls = [self.url] if isinstance(self.url, str) else list((self.url or {}).values())
+        for url in urls:
+            if self.version not in url.rsplit("/", 1)[-1]:
+                raise ValueError(f"url {url!r} does not name version {self.version!r} in its"
+                                 " file name (update the url with the version)")
+        if self.url is not None and self.sha256 is None:
+            raise ValueError("url without sha256: a download must be checked")
+        return self
+
 
 class Feature(_Model):
     package: str
     version: str
+    # Packages the image installs with `package`, at the same version (TensorRT's `import
+    # tensorrt` module and native libraries beside its bindings): the package lock holds them
+    # too, so none of them is installed unhashed.
+    also: Strs = ()
     gpu_only: bool = False
     # An index the install also consults (for dependencies PyPI has no wheel of); it reaches
     # the Dockerfile as <FLAG>_INDEX_URL. Preflight checks `package` itself on PyPI.

@@ -93,6 +93,10 @@ class PlanValues:
                 if sha is not None:
                     pairs.append((f"{arg_name(name)}_SHA256",
                                   sha if isinstance(sha, str) else sha[arch]))
+                url = artifact.url
+                if url is not None:
+                    pairs.append((f"{arg_name(name)}_URL",
+                                  url if isinstance(url, str) else url[arch]))
             self._artifact_args[arch] = pairs
         return self._artifact_args[arch]
 

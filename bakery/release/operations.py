@@ -16,7 +16,7 @@ Kind = Literal["primary", "legacy", "compatibility", "release", "multiarch"]
 KINDS: tuple[Kind, ...] = ("primary", "legacy", "compatibility", "release")
 # Which public names a release creates: every one (a release tag: `all`), only the tags the
 # release rules give the ref (a push to a branch: `branch`), or only the edge tags (a
-# scheduled rebuild: `edge`).
+# rebuild that moves edge and nothing else: `edge`).
 Names = Literal["all", "branch", "edge"]
 NAMES: tuple[Names, ...] = ("all", "branch", "edge")
 # the build of each target: its result and the results document (file) that holds it

@@ -72,8 +72,8 @@ def run_release(
     """Release `targets` (and the multi-architecture names of `plan` they are members of):
     refuse them all when any is not releasable (nothing is created and Docker is not even
     asked: `connect` is only called when there is work), else attempt every operation, a
-    failed one never stopping the others. `names` other than `all` (a branch push, a
-    scheduled rebuild) create only the release-rule or edge tags, no multi-arch names."""
+    failed one never stopping the others. `names` other than `all` (a branch push, an
+    edge-only rebuild) create only the release-rule or edge tags, no multi-arch names."""
     operations, refusals = release_operations(targets, results, names)
     if plan is not None and plan.multiarch and names == "all":
         more, refused = index_operations(plan.multiarch, plan.targets, targets, results)

@@ -62,17 +62,20 @@ def resolve_git_context(
     env: Mapping[str, str],
     repo_dir: Path | None,
 ) -> GitContext:
-    """Resolve the context in order: CLI, then GITHUB_REF/SHA, then git."""
+    """Resolve the context in order: CLI, then GITHUB_REF/SHA, then git. BAKERY_SHA, when set,
+    stands for GITHUB_SHA: a workflow that builds a commit other than the one it was started
+    for (the weekly lock refresh) names it there, as GitHub lets no step change GITHUB_SHA."""
     if sha is not None and not _SHA.match(sha):
         raise ConfigError(f"--sha: {sha!r} is not a hex commit id (7 to 40 lowercase hex digits)")
     if ref is not None or sha is not None:
         return GitContext(
             ref=None if ref is None else parse_ref(ref, where="--ref"), sha=sha, source="cli"
         )
-    env_ref, env_sha = env.get("GITHUB_REF"), env.get("GITHUB_SHA")
+    sha_var = "BAKERY_SHA" if env.get("BAKERY_SHA") else "GITHUB_SHA"
+    env_ref, env_sha = env.get("GITHUB_REF"), env.get(sha_var)
     if env_ref or env_sha:
         if env_sha and not _SHA.match(env_sha):
-            raise ConfigError(f"GITHUB_SHA: {env_sha!r} is not a hex commit id")
+            raise ConfigError(f"{sha_var}: {env_sha!r} is not a hex commit id")
         return GitContext(
             ref=parse_ref(env_ref, where="GITHUB_REF") if env_ref else None,
             sha=env_sha or None,

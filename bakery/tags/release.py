@@ -146,7 +146,7 @@ def release_tags(config: ReleaseConfig, git: GitContext, *, variant_suffix: str 
 
 def edge_tags(config: ReleaseConfig, git: GitContext, *, variant_suffix: str = "") -> list[str]:
     """The release tags the `edge` rules produce in this git context (a subset of
-    `release_tags`): what a scheduled rebuild publishes."""
+    `release_tags`): what an edge-only release publishes."""
     edge_only = config.model_copy(update={"rules": tuple(
         r for r in config.rules if isinstance(r, EdgeRule)), "latest": "false"})
     tags, _ = _evaluate(edge_only, git, reserve=len(variant_suffix))

@@ -1,4 +1,5 @@
-"""How `bakery lock` shows its result: per target, what changed (package, old -> new)."""
+"""How `bakery lock` shows its result: per target, what changed (package, old -> new, and the
+image layer it is in) and which layers' files changed, i.e. what devices download again."""
 
 from __future__ import annotations
 
@@ -35,11 +36,12 @@ def lock_table(result: LockResult) -> None:
 
     console = Console(soft_wrap=True, highlight=False)
     rows = [(o.key, f"{o.platform} python {o.python}", o.status, o.reason, o.changes,
-             f"{o.packages} packages" if o.packages else "") for o in result.outcomes]
+             f"{o.packages} packages" if o.packages else "", o.layers)
+            for o in result.outcomes]
     if result.base is not None:
         b = result.base
-        rows.append((f"base {b.image}", "", b.status, b.reason, b.changes, ""))
-    for name, where, status, reason, diff, count in rows:
+        rows.append((f"base {b.image}", "", b.status, b.reason, b.changes, "", ()))
+    for name, where, status, reason, diff, count, layers in rows:
         line = Text(name, style="bold cyan")
         line.append(f"  {where}" if where else "")
         line.append(f"  {status}", style=_STYLE[status])
@@ -53,4 +55,13 @@ def lock_table(result: LockResult) -> None:
             row.append(change.old or "(new)", style="red" if change.old else "dim")
             row.append(" -> ")
             row.append(change.new or "(removed)", style="green" if change.new else "dim")
+            if change.layer:
+                row.append(f"  [{_stem(change.layer)}]", style="dim")
             console.print(row)
+        if layers:
+            console.print(Text(f"  layers rewritten: {', '.join(_stem(f) for f in layers)}",
+                               style="dim"))
+
+
+def _stem(file: str) -> str:
+    return file.removesuffix(".txt")

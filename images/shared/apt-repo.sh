@@ -6,8 +6,7 @@
 #   OUTDIR/sources/NAME.sources a deb822 entry trusting that key for this repository only
 # FINGERPRINTS lists the primary key fingerprints the key file must hold, exactly (space
 # separated, no spaces inside a fingerprint). A key file with any other or any extra primary
-# key stops the build. An empty FINGERPRINTS accepts the key as served over TLS and prints
-# what it found, so the value can be pinned once checked on a trusted channel.
+# key stops the build, and so does an empty FINGERPRINTS: a key taken on TLS alone is refused.
 # Keys come over https only (file:// lets the tests feed a local key).
 set -eu
 
@@ -22,6 +21,10 @@ uri=$4
 suite=$5
 components=$6
 out=$7
+if [ -z "$(printf '%s' "$want" | tr -d ' ')" ]; then
+    echo "apt-repo.sh: $name: no signing key fingerprint given; pin the one the publisher documents" >&2
+    exit 2
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -38,16 +41,12 @@ if [ -z "$found" ]; then
     echo "apt-repo.sh: $key_url holds no OpenPGP public key" >&2
     exit 1
 fi
-if [ -n "$want" ]; then
-    expected=$(printf '%s' "$want" | sorted)
-    if [ "$found" != "$expected" ]; then
-        echo "apt-repo.sh: $name signing key mismatch: expected $expected, got $found" >&2
-        exit 1
-    fi
-    echo "apt-repo.sh: $name signing key verified: $found"
-else
-    echo "apt-repo.sh: WARNING: $name signing key not pinned; fetched over TLS: $found" >&2
+expected=$(printf '%s' "$want" | sorted)
+if [ "$found" != "$expected" ]; then
+    echo "apt-repo.sh: $name signing key mismatch: expected $expected, got $found" >&2
+    exit 1
 fi
+echo "apt-repo.sh: $name signing key verified: $found"
 
 mkdir -p "$out/keyrings" "$out/sources"
 cp "$work/key.asc" "$out/keyrings/$name.asc"

@@ -16,23 +16,27 @@ from tests.support.cli import run_cli
 
 
 @pytest.mark.parametrize(
-    ("event", "ref", "plan_target", "push", "promote", "names", "prerelease"),
+    ("event", "ref", "build", "plan_target", "push", "promote", "names", "prerelease"),
     [
-        ("pull_request", "refs/pull/7/merge", "default", False, False, "none", False),
-        ("push", "refs/heads/main", "all", True, True, "branch", False),
-        ("push", "refs/tags/v1.3.0-rc.1", "all", True, True, "all", True),
-        ("push", "refs/tags/v1.3.0", "all", True, True, "all", False),
-        ("schedule", "refs/heads/main", "all", True, True, "edge", False),
-        ("workflow_dispatch", "refs/heads/main", "all", True, True, "edge", False),
+        ("pull_request", "refs/pull/7/merge", True, "default", False, False, "none", False),
+        ("push", "refs/heads/main", True, "all", True, True, "branch", False),
+        ("push", "refs/tags/v1.3.0-rc.1", True, "all", True, True, "all", True),
+        ("push", "refs/tags/v1.3.0", True, "all", True, True, "all", False),
+        # the weekly refresh builds, pushes and promotes edge only when its refresh changed
+        # something (the workflow's jobs read `refresh` for that); `build` is False
+        ("schedule", "refs/heads/main", False, "all", True, True, "edge", False),
+        ("workflow_dispatch", "refs/heads/main", False, "all", True, True, "edge", False),
     ],
 )
 def test_each_event_gets_its_jobs_and_names(
-    event: str, ref: str, plan_target: str, push: bool, promote: bool, names: str,
-    prerelease: bool,
+    event: str, ref: str, build: bool, plan_target: str, push: bool, promote: bool,
+    names: str, prerelease: bool,
 ) -> None:
     decision = decide(event, ref)
-    assert (decision.plan_target, decision.push, decision.promote, decision.names,
-            decision.prerelease) == (plan_target, push, promote, names, prerelease)
+    assert (decision.build, decision.plan_target, decision.push, decision.promote,
+            decision.names, decision.prerelease) == (
+        build, plan_target, push, promote, names, prerelease)
+    assert decision.refresh == (event in ("schedule", "workflow_dispatch"))
     # only release tags need their commit checked against main
     assert decision.needs_ancestry_check == ref.startswith("refs/tags/")
 
@@ -44,7 +48,7 @@ def test_each_event_gets_its_jobs_and_names(
         ("push", "refs/tags/v1.3", "'v1.3' is not a semver release tag"),
         ("push", "refs/tags/release-2026", "not a semver release tag"),
         ("push", "refs/heads/feature", "pushes build only refs/heads/main and semver tags"),
-        ("schedule", "refs/heads/feature", "only from refs/heads/main"),
+        ("schedule", "refs/heads/feature", "refresh the locks of refs/heads/main only"),
         ("release", "refs/tags/v1.0.0", "not an event this workflow handles"),
     ],
 )

@@ -316,6 +316,40 @@ def prune_other_tags(ref: str) -> list[str]:
     return stale
 
 
+def buildkit_cli() -> str | None:
+    """A docker CLI whose `DOCKER_BUILDKIT=1 docker build` runs BuildKit, or None: a client
+    before 23.0 carries BuildKit built in (Debian's docker.io 20.10, these machines); a newer
+    one needs the buildx plugin (GitHub's runners have it; these machines do not)."""
+    candidates = [found for found in (shutil.which("docker"), "/usr/bin/docker") if found]
+    for cli in dict.fromkeys(candidates):
+        if not os.access(cli, os.X_OK):
+            continue
+        done = subprocess.run([cli, "version", "--format", "{{.Client.Version}}"],
+                              capture_output=True, text=True, timeout=30, check=False)
+        major = done.stdout.strip().split(".", 1)[0]
+        if major.isdigit() and int(major) < 23:
+            return cli
+        buildx = subprocess.run([cli, "buildx", "version"], capture_output=True, text=True,
+                                timeout=30, check=False)
+        if buildx.returncode == 0:
+            return cli
+    return None
+
+
+def buildkit_build(cli: str, context: Path, ref: str, *args: str, timeout: float = 600) -> str:
+    """`DOCKER_BUILDKIT=1 docker build` of `context` (its Dockerfile) as `ref`, with the test
+    image label; returns the build log. ImageBuildError with the log's end on failure."""
+    done = subprocess.run(
+        [cli, "build", "--progress", "plain", "--label", f"{LABEL_KEY}=build", "-t", ref,
+         *args, str(context)],
+        capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
+    if done.returncode != 0:
+        raise ImageBuildError(f"BuildKit build of {ref} failed: {done.stderr[-3000:]}")
+    return done.stderr
+
+
 # ------------------------------------------------------------------------------------ helpers
 
 

@@ -20,6 +20,10 @@ from typing import Any
 
 import pytest
 
+from bakery.lockfile.groups import group_files
+from bakery.lockfile.spec import lock_spec
+from bakery.matrix import load_matrix
+from bakery.plan.load import load_plan
 from tests.bakehcl import resolve
 from tests.support.dockerfile_model import (
     DEFAULT_SHELL,
@@ -281,33 +285,128 @@ def test_versions_and_checksums_come_only_from_build_args():
             assert re.fullmatch(r"[a-z0-9][a-z0-9+.-]*", line.strip()), f"{path}: {line!r}"
 
 
-def test_ml_stack_is_installed_from_the_targets_torch_index_with_its_pins(bake, fake_uv):
+LAYERS = ("cuda", "torch", "rest")
+LAYER_STAGES = tuple(f"packages-{layer}" for layer in LAYERS)
+UNLOCKED = "images/shared/unlocked"
+
+
+def layer_run(link: Link) -> Instruction:
+    (run,) = link.stage.of("RUN")
+    return run
+
+
+def test_the_packages_are_three_layers_each_installed_from_its_own_group_file():
+    """Ordered by how often they change: the CUDA runtime wheels, torch and its kin, the rest.
+    Each builder stage binds only its own group file, so the cache key (and so the layer) of
+    the CUDA wheels never sees a change to transformers."""
+    shared = load(SHARED)
+    assert group_files() == tuple(f"{i}-{layer}.txt" for i, layer in enumerate(LAYERS, 1))
+    for layer, stage_name, group in zip(LAYERS, LAYER_STAGES, group_files(), strict=True):
+        stage = shared.stage(stage_name)
+        assert stage.base == "python", stage_name
+        run = layer_run(Link(shared, stage, {}, DEFAULT_SHELL))
+        binds = [m for m in run.mounts() if m.get("type") == "bind"]
+        lock_binds = [m["source"] for m in binds
+                      if m["source"] != "images/shared/install-packages.sh"]
+        assert lock_binds == [f"${{PACKAGES_LOCK:-{UNLOCKED}}}/{group}"], run.where()
+        assert (ROOT / UNLOCKED / group).is_file()
+        _flags, text = run.split()
+        assert f"install-packages.sh {layer} " in text and text.endswith(" /stage"), run.where()
+        # the cache key of a layer holds only the build args its stage declares: the CUDA
+        # and torch layers read no pin, so a new transformers pin cannot rebuild them
+        declared = set(stage.args())
+        if layer != "rest":
+            assert declared == {"PACKAGES_LOCK"}, stage_name
+
+
+def test_the_final_stage_copies_interpreter_packages_then_tools_each_as_a_linked_layer():
+    stage = load(SHARED).stage("edge-node-base")
+    copies = [i for i in stage.instructions if i.kind == "COPY"]
+    sources = [(i.copy_from(), i.split()[1]) for i in copies if i.copy_from() != "apt-repos"]
+    assert sources[:4] == [("python", "/opt/ /opt/"),
+                           *[(name, "/stage/ /") for name in LAYER_STAGES]]
+    # the tools come after every package layer
+    tools = [source for source, _ in sources[4:]]
+    assert {"ffmpeg", "node", "uv", None} <= set(tools), tools
+    for ins in copies[1:]:
+        assert "--link" in ins.split()[0], f"{ins.where()}: not a --link layer"
+    # the packages layers are copies, never RUNs on top of the apt layer
+    runs = stage.of("RUN")
+    assert all(i.line < copies[1].line or "check-versions" in i.value for i in runs)
+
+
+def test_each_layer_installs_its_group_or_for_an_unlocked_target_the_pins_last(
+    bake, fake_uv, tmp_path
+):
     env, log = fake_uv
     checked = 0
     for _image, name, target in all_image_targets(bake):
-        link = link_for(all_links(target, bake), "python-packages")
-        ins = next(i for i in link.stage.of("RUN") if "torch==" in i.value)
-        log.unlink(missing_ok=True)
-        done = run_in_shell(link, ins, env | arg_env(link))
-        assert done.returncode == 0, done.stderr
-        install, check = uv_calls(log)
-        assert check == ["pip", "check"]
-        assert install[:4] == ["pip", "install", "--system", "--no-compile"]
         args = target["args"]
+        links = all_links(target, bake)
+        calls = []
+        for layer, stage_name, group in zip(LAYERS, LAYER_STAGES, group_files(), strict=True):
+            link = link_for(links, stage_name)
+            log.unlink(missing_ok=True)
+            stage = tmp_path / name / layer
+            done = run_in_shell(link, layer_run(link), env | arg_env(link),
+                                paths={"/stage": str(stage)})
+            assert done.returncode == 0, (name, layer, done.stderr)
+            assert stage.is_dir(), (name, layer)
+            calls.append(uv_calls(log))
+            if not args["PACKAGES_LOCK"]:
+                continue
+            lock = ROOT / args["PACKAGES_LOCK"] / group
+            if not re.search(r"^[a-z0-9]", lock.read_text(), re.MULTILINE):
+                assert calls[-1] == [], f"{name}: the empty {group} installs nothing"
+                continue
+            # a locked target installs exactly this group, every file checked by sha256
+            ((*install, requirements),) = calls[-1]
+            assert install[:4] == ["pip", "install", "--system", "--no-compile"], name
+            assert install[4] == "--prefix" and install[5].startswith(f"{stage}/"), name
+            assert install[6:] == ["--no-deps", "--require-hashes", "-r"], name
+            assert requirements == str(lock), name
+        checked += 1
         if args["PACKAGES_LOCK"]:
-            # a locked target installs exactly its lock, every file checked by sha256
-            assert install[4:6] == ["--require-hashes", "-r"], name
-            assert install[6:] == [str(ROOT / args["PACKAGES_LOCK"])], name
-            checked += 1
             continue
+        # unlocked: the pins (and their dependencies) resolved in the last layer
+        assert calls[0] == calls[1] == [], name
+        ((*install,),) = calls[2]
+        assert install[:6] == ["pip", "install", "--system", "--no-compile", "--prefix",
+                               install[5]], name
         index = args["TORCH_INDEX_URL"]
         expected_index = ["--extra-index-url", index] if index else []
         pins = [f"{pkg}=={args[f'{pkg.upper()}_VERSION']}"
                 for pkg in ("torch", "torchvision", "torchaudio", "transformers", "tokenizers")]
-        assert install[4:] == expected_index + pins, name
+        if args["BITSANDBYTES"] == "true":
+            pins.append(f"bitsandbytes=={args['BITSANDBYTES_VERSION']}")
+        assert install[6:] == expected_index + pins, name
         assert not any(a.startswith("--index-strategy") for a in install), name
-        checked += 1
     assert checked >= len(IMAGES)
+    locked = [t for _i, _n, t in all_image_targets(bake) if t["args"]["PACKAGES_LOCK"]]
+    assert locked, "the shipped matrix has locked targets (arm64)"
+
+
+def test_an_unlocked_target_installs_bitsandbytes_only_when_its_flag_is_true(bake, fake_uv,
+                                                                             tmp_path):
+    env, log = fake_uv
+    name, target = next(
+        (n, t) for _i, n, t in all_image_targets(bake) if not t["args"]["PACKAGES_LOCK"])
+    link = link_for(all_links(target, bake), "packages-rest")
+    run = layer_run(link)
+    version = target["args"]["BITSANDBYTES_VERSION"]
+    stage = {"/stage": str(tmp_path / "stage")}
+    for value, wanted in (("true", True), ("false", False)):
+        log.unlink(missing_ok=True)
+        done = run_in_shell(link, run, env | arg_env(link, BITSANDBYTES=value), paths=stage)
+        assert done.returncode == 0, done.stderr
+        ((*install,),) = uv_calls(log)
+        assert (install[-1] == f"bitsandbytes=={version}") is wanted, (name, value)
+    for bad in ("yes", "1", "auto", ""):
+        done = run_in_shell(link, run, env | arg_env(link, BITSANDBYTES=bad), paths=stage)
+        assert done.returncode != 0, f"BITSANDBYTES={bad!r} must stop the build"
+    done = run_in_shell(link, run, env | arg_env(link, BITSANDBYTES="true",
+                                                 BITSANDBYTES_VERSION=""), paths=stage)
+    assert done.returncode != 0, "BITSANDBYTES=true without a version must stop the build"
 
 
 def feature_run(link: Link, flag: str) -> Instruction:
@@ -325,9 +424,6 @@ def feature_run(link: Link, flag: str) -> Instruction:
           "--extra-index-url", "{index}",
           "--only-binary", "tensorrt-cu12-libs", "--only-binary", "tensorrt-cu12-bindings"]),
         ("base_edge_node_amd64_gpu", "FLASH_ATTN", "flash-attn", ["--only-binary", "flash-attn"]),
-        ("base_edge_node_amd64_gpu", "BITSANDBYTES", "bitsandbytes", []),
-        ("base_edge_node_amd64_cpu", "BITSANDBYTES", "bitsandbytes", []),
-        ("base_edge_node_arm64_cpu", "BITSANDBYTES", "bitsandbytes", []),
     ],
 )
 def test_a_feature_flag_installs_its_pinned_package_only_when_true(
@@ -353,6 +449,18 @@ def test_a_feature_flag_installs_its_pinned_package_only_when_true(
     extra = [item.format(version=version, index=index) for item in extra]
     assert install[7:] == [*extra, f"{package}=={version}"]
     assert check == ["pip", "check"]
+    # what the image installs is what a package lock of the target holds: matrix.toml names
+    # every package of the feature (package + also), and `bakery lock` locks them all
+    matrix = load_matrix(ROOT / "matrix.toml")
+    feature_name = flag.lower().replace("_", "-")
+    feature = matrix.features[feature_name]
+    installed = sorted(a.split("==")[0] for a in install[7:] if "==" in a)
+    assert installed == sorted([feature.package, *feature.also])
+    plan = load_plan(ROOT / "matrix.toml", env={}, use_git=False).plan
+    built = next(t for t in plan.targets if t.id == _name)
+    locked = set(lock_spec(matrix, built).requirements)
+    if built.flags[feature_name].enabled:  # flash-attn is off: it has no wheel to lock
+        assert {f"{p}=={version}" for p in installed} <= locked
 
     for bad in ("yes", "1", "auto", ""):
         done = run_in_shell(link, ins, env | arg_env(link, **{flag: bad}))
@@ -534,15 +642,33 @@ def test_every_download_is_checked_by_sha256_or_a_pinned_signing_key():
             scripts_with_downloads.add(where)
     unchecked = [d for d in downloads if d[2] == "UNCHECKED"]
     assert not unchecked, unchecked
-    # uv, ffmpeg, Node's signed sums and tarball, npm: every one of them is seen and checked
+    # uv, ffmpeg, Node's signed sums and tarball, npm, ngrok: every one is seen and checked
     assert {how for _w, _f, how in downloads} == {"sha256", "pinned signing keys"}
-    assert len(downloads) == 5, downloads
+    assert len(downloads) == 6, downloads
+    assert any(f == "/tmp/ngrok.zip" and how == "sha256" for _w, f, how in downloads)
     # apt repository keys: the one script that downloads; its fingerprint check is tested below
     assert scripts_with_downloads == {"images/shared/apt-repo.sh"}
     for where, text in run_commands():
         assert not re.search(r"apt-key|trusted=yes|allow-unauthenticated|--insecure|-k\b", text), (
             where
         )
+
+
+def test_every_apt_repository_is_added_with_a_pinned_fingerprint():
+    calls = []
+    for path in dockerfiles():
+        dockerfile = load(path)
+        for stage in dockerfile.stages:
+            declared = dockerfile.declared_args([stage])
+            for ins in stage.of("RUN"):
+                for c in simple_commands(ins.split()[1]):
+                    if c[:2] == ["sh", "/usr/local/bin/apt-repo"]:
+                        arg = re.fullmatch(r"\$\{(\w+)\}", c[4])
+                        assert arg, f"{ins.where()}: fingerprint is not a build arg: {c[4]}"
+                        assert FINGERPRINTS.match(declared.get(arg[1]) or ""), (
+                            f"{ins.where()}: {arg[1]} holds no pinned fingerprint")
+                        calls.append(c[2])
+    assert calls == ["docker"]
 
 
 @pytest.fixture
@@ -601,7 +727,10 @@ def test_apt_repository_keys_are_checked_against_their_pinned_fingerprints(
     assert add("other", one, "wrong").returncode != 0, "a different key must be refused"
     assert add("both", one, "extra").returncode != 0, "an extra key must be refused"
     assert add("both", f"{one} {other}", "pair").returncode == 0
-    assert not (tmp_path / "wrong").exists() and not (tmp_path / "extra").exists()
+    unpinned = add("one", " ", "unpinned")
+    assert unpinned.returncode == 2 and "no signing key fingerprint" in unpinned.stderr
+    for refused in ("wrong", "extra", "unpinned"):
+        assert not (tmp_path / refused).exists(), refused
 
 
 def test_apt_pin_selects_the_exact_upstream_version_or_fails(tmp_path, allow_subprocess):

@@ -148,8 +148,9 @@ TORCH_TAGS = [f"cp{py}-cp{py}-manylinux_2_28_{machine}"
 
 @pytest.fixture
 def wheel_index() -> Iterator[WheelIndex]:
-    """The stand-in ML stack: torch (per python and machine; it needs `x86-helper` on x86_64
-    only), torchvision, torchaudio, transformers, tokenizers, numpy 1.0, and `x86-only`, a
+    """The stand-in ML stack: torch (per python and machine; on x86_64 only it needs
+    `x86-helper`, a CUDA runtime wheel `nvidia-cublas-cu12` and `triton`, as the CUDA builds
+    do), torchvision, torchaudio, transformers, tokenizers, numpy 1.0, and `x86-only`, a
     package with a wheel for x86_64 alone."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     server.daemon_threads = True
@@ -157,13 +158,17 @@ def wheel_index() -> Iterator[WheelIndex]:
     server.RequestHandlerClass = _handler(index)
     for tag in TORCH_TAGS:
         index.publish("torch", "2.9.1", tag,
-                      ("numpy>=1.0", "x86-helper>=1.0; platform_machine == 'x86_64'"))
+                      ("numpy>=1.0", "x86-helper>=1.0; platform_machine == 'x86_64'",
+                       "nvidia-cublas-cu12==12.8.4.1; platform_machine == 'x86_64'",
+                       "triton==3.5.1; platform_machine == 'x86_64'"))
     index.publish("torchvision", "0.24.1", requires=("torch==2.9.1",))
     index.publish("torchaudio", "2.9.1", requires=("torch==2.9.1",))
     index.publish("transformers", "4.57.1", requires=("tokenizers>=0.22", "numpy>=1.0"))
     index.publish("tokenizers", "0.22.1")
     index.publish("numpy", "1.0")
     index.publish("x86-helper", "1.0")
+    index.publish("nvidia-cublas-cu12", "12.8.4.1", "py3-none-manylinux_2_27_x86_64")
+    index.publish("triton", "3.5.1", "py3-none-manylinux_2_27_x86_64")
     index.publish("x86-only", "1.0", "py3-none-manylinux_2_28_x86_64")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -236,7 +241,8 @@ class Project:
         """Every file under locks/ with its content (to prove nothing was written)."""
         if not self.locks.exists():
             return {}
-        return {str(p.relative_to(self.root)): p.read_text() for p in sorted(self.locks.iterdir())}
+        return {str(p.relative_to(self.root)): p.read_text()
+                for p in sorted(self.locks.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

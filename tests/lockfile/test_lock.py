@@ -11,11 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from bakery.lockfile.requirements import parse_lock
+from bakery.lockfile.requirements import LockedPackage, parse_lock
 from tests.lockfile.conftest import Project
 from tests.support.cli import run_cli
+from tests.support.repo import ROOT
 
 KEYS = ["edge_amd-py312", "edge_amd-py313", "edge_arm-py312", "edge_arm-py313"]
+GROUP_FILES = ["1-cuda.txt", "2-torch.txt", "3-rest.txt"]
+
+
+def locked(project: Project, key: str) -> dict[str, LockedPackage]:
+    """Every distribution of a target's lock: its group files together."""
+    return parse_lock("".join((project.locks / key / f).read_text() for f in GROUP_FILES))
 
 
 def lock(capsys: pytest.CaptureFixture[str], project: Project, *args: str):  # type: ignore[no-untyped-def]
@@ -33,10 +40,13 @@ def test_one_lock_per_image_and_python_resolved_for_its_own_platform(capsys, pro
     assert result.code == 0, result.err
 
     manifest = json.loads((project.locks / "manifest.json").read_text())
+    assert manifest["schema_version"] == 2
     assert sorted(manifest["targets"]) == KEYS
     for key in KEYS:
         entry = manifest["targets"][key]
-        packages = parse_lock((project.locks / entry["file"]).read_text())
+        assert entry["dir"] == key
+        assert [g["file"] for g in entry["groups"]] == [f"{key}/{f}" for f in GROUP_FILES]
+        packages = locked(project, key)
         machine = "x86_64" if "amd" in key else "aarch64"
         py = "cp313" if key.endswith("313") else "cp312"
         assert entry["platform"] == f"{machine}-manylinux_2_39"
@@ -45,8 +55,10 @@ def test_one_lock_per_image_and_python_resolved_for_its_own_platform(capsys, pro
         # the complete set, dependencies included, each from the index it was resolved on
         expected = {"torch", "torchvision", "torchaudio", "transformers", "tokenizers", "numpy"}
         if machine == "x86_64":
-            expected.add("x86-helper")  # a dependency of torch on x86_64 only
+            # dependencies of torch on x86_64 only
+            expected |= {"x86-helper", "nvidia-cublas-cu12", "triton"}
         assert set(packages) == expected, key
+        assert entry["packages"] == len(expected)
         assert packages["torch"].version == "2.9.1"
         assert {p.index for p in packages.values()} == {project.index.url}
         # every hash is the sha256 of a file the index serves for that version
@@ -56,15 +68,43 @@ def test_one_lock_per_image_and_python_resolved_for_its_own_platform(capsys, pro
     assert "edge_arm-py313" in result.out and "new" in result.out
 
     args = plan_args(capsys, project)
-    assert args["edge_arm-py313"]["PACKAGES_LOCK"] == "locks/edge_arm-py313.txt"
-    assert args["edge_arm-py313-dind"]["PACKAGES_LOCK"] == "locks/edge_arm-py313.txt"
-    assert args["edge_amd-py312"]["PACKAGES_LOCK"] == "locks/edge_amd-py312.txt"
+    assert args["edge_arm-py313"]["PACKAGES_LOCK"] == "locks/edge_arm-py313"
+    assert args["edge_arm-py313-dind"]["PACKAGES_LOCK"] == "locks/edge_arm-py313"
+    assert args["edge_amd-py312"]["PACKAGES_LOCK"] == "locks/edge_amd-py312"
 
     before = project.snapshot()
     again = lock(capsys, project)
     assert again.code == 0, again.err
     assert project.snapshot() == before  # deterministic: nothing moves without a reason
     assert "unchanged" in again.out
+
+
+def test_each_lock_is_split_into_layers_by_how_often_they_change(capsys, project):
+    """The CUDA runtime wheels, torch and its kin, everything else: each group a complete
+    --require-hashes file of its own, in install order; an empty group says so."""
+    assert lock(capsys, project).code == 0
+    manifest = json.loads((project.locks / "manifest.json").read_text())
+
+    amd = {f: parse_lock((project.locks / "edge_amd-py313" / f).read_text())
+           for f in GROUP_FILES}
+    assert set(amd["1-cuda.txt"]) == {"nvidia-cublas-cu12"}
+    assert set(amd["2-torch.txt"]) == {"torch", "torchvision", "torchaudio", "triton"}
+    assert set(amd["3-rest.txt"]) == {"transformers", "tokenizers", "numpy", "x86-helper"}
+    groups = manifest["targets"]["edge_amd-py313"]["groups"]
+    assert [(g["name"], g["packages"]) for g in groups] == [("cuda", 1), ("torch", 4),
+                                                            ("rest", 4)]
+    for group in groups:
+        text = (project.locks / group["file"]).read_text()
+        assert group["sha256"] == "sha256:" + __import__("hashlib").sha256(
+            text.encode()).hexdigest()
+        assert f"--index-url {project.index.url}" in text.splitlines()
+
+    # arm64 has no CUDA wheel: its first layer is an empty file that says so
+    arm = manifest["targets"]["edge_arm-py313"]["groups"]
+    assert [g["packages"] for g in arm] == [0, 3, 3]
+    empty = (project.locks / "edge_arm-py313" / "1-cuda.txt").read_text()
+    assert parse_lock(empty) == {}
+    assert "no package of this target is in this layer" in empty
 
 
 def test_a_package_without_a_wheel_for_one_target_writes_nothing_and_names_it(capsys, project):
@@ -86,15 +126,22 @@ def test_upgrade_package_moves_only_that_package(capsys, project):
 
     result = lock(capsys, project)  # a newer release alone never moves the lock
     assert result.code == 0, result.err
-    assert parse_lock((project.locks / "edge_arm-py313.txt").read_text())["numpy"].version == "1.0"
+    assert locked(project, "edge_arm-py313")["numpy"].version == "1.0"
 
+    before = project.snapshot()
     result = lock(capsys, project, "--upgrade-package", "numpy")
     assert result.code == 0, result.err
+    after = project.snapshot()
     for key in KEYS:
-        packages = parse_lock((project.locks / f"{key}.txt").read_text())
+        packages = locked(project, key)
         assert packages["numpy"].version == "1.1", key
         assert packages["tokenizers"].version == "0.22.1", key
-    assert result.out.count("1.0 -> 1.1") == len(KEYS)
+        # numpy is in the last layer: the CUDA and torch layers' files keep every byte
+        for group in ("1-cuda.txt", "2-torch.txt"):
+            assert after[f"locks/{key}/{group}"] == before[f"locks/{key}/{group}"], key
+        assert after[f"locks/{key}/3-rest.txt"] != before[f"locks/{key}/3-rest.txt"], key
+    assert result.out.count("1.0 -> 1.1  [3-rest]") == len(KEYS)
+    assert result.out.count("layers rewritten: 3-rest\n") == len(KEYS)
     assert "tokenizers" not in result.out
 
 
@@ -107,9 +154,11 @@ def test_json_names_every_change_per_target(capsys, project):
     assert doc["ok"] and doc["written"] and doc["changed"]
     assert [t["key"] for t in doc["targets"]] == ["edge_arm-py313"]
     (change,) = doc["targets"][0]["changes"]
-    assert change == {"package": "numpy", "old": "1.0", "new": "1.1", "index": project.index.url}
+    assert change == {"package": "numpy", "old": "1.0", "new": "1.1", "index": project.index.url,
+                      "layer": "3-rest.txt"}
+    assert doc["targets"][0]["layers"] == ["3-rest.txt"]
     # the other targets keep their locks untouched
-    amd = parse_lock((project.locks / "edge_amd-py313.txt").read_text())
+    amd = locked(project, "edge_amd-py313")
     assert amd["numpy"].version == "1.0"
 
 
@@ -125,11 +174,19 @@ def test_plan_refuses_a_lock_for_other_pins_or_edited_by_hand(capsys, project):
 
     assert lock(capsys, project).code == 0
     assert plan_args(capsys, project)["edge_amd-py313"]["PACKAGES_LOCK"]
-    path = project.locks / "edge_arm-py312.txt"
+    path = project.locks / "edge_arm-py312" / "3-rest.txt"
     path.write_text(path.read_text().replace("numpy==1.0", "numpy==1.1"))
     result = run_cli(capsys, "plan", "--matrix", str(project.matrix))
     assert result.code == 2
-    assert "edge_arm-py312.txt was changed after `bakery lock` wrote it" in result.err
+    assert "edge_arm-py312/3-rest.txt was changed after `bakery lock` wrote it" in result.err
+    check = lock(capsys, project, "--check")
+    assert check.code == 1 and "edge_arm-py312: " in check.out
+
+    assert lock(capsys, project).code == 0  # bakery lock repairs it
+    (project.locks / "edge_amd-py313" / "1-cuda.txt").unlink()
+    result = run_cli(capsys, "plan", "--matrix", str(project.matrix))
+    assert result.code == 2
+    assert "edge_amd-py313/1-cuda.txt does not exist" in result.err
 
 
 def test_a_target_without_a_lock_builds_unlocked_and_check_says_so(capsys, project):
@@ -154,28 +211,84 @@ def test_an_unreachable_index_keeps_the_committed_lock_and_is_named(
     assert project.snapshot() == before
 
 
-def test_install_refuses_a_file_whose_hash_is_not_in_the_lock(capsys, project, tmp_path):
-    """The image's install step (`uv pip install --require-hashes -r <lock>`), into a
-    throwaway directory: an index serving other bytes than those locked stops it."""
-    assert lock(capsys, project, "--target", "edge_amd-py313").code == 0
-    lock_file = project.locks / "edge_amd-py313.txt"
+INSTALL = ROOT / "images" / "shared" / "install-packages.sh"
+
+
+def run_install(layer: str, group: Path, stage: Path, bin_dir: Path, cache: Path,
+                ) -> subprocess.CompletedProcess[str]:
+    """The image's install step for one layer (images/shared/install-packages.sh, as the
+    Dockerfile's RUN calls it for a locked target) with the real uv, into `stage`."""
+    return subprocess.run(
+        ["sh", str(INSTALL), layer, str(group), str(stage)],
+        capture_output=True, text=True, check=False, timeout=120,
+        env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "UV_NO_CONFIG": "1",
+             "PACKAGES_LOCK": "locks/edge_amd-py313", "UV_CACHE_DIR": str(cache),
+             "UV_PYTHON": sys.executable},
+    )
+
+
+@pytest.fixture
+def uv_for_the_target(tmp_path: Path) -> Path:
+    """A bin directory whose `uv` is the real one, told to install for the locked target's
+    python and platform (the image's interpreter is 3.13 on x86_64; this test runs on
+    another python), and whose `python3` is the test's interpreter."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
     uv = os.fspath(Path(sys.executable).parent / "uv")
+    (bin_dir / "uv").write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2" = "pip install" ]; then shift 2; exec ' + uv
+        + ' pip install --python-version 3.13 --python-platform x86_64-manylinux_2_39 "$@"; fi\n'
+        f'exec {uv} "$@"\n'
+    )
+    (bin_dir / "uv").chmod(0o755)
+    (bin_dir / "python3").symlink_to(sys.executable)
+    return bin_dir
 
-    def install(into: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [uv, "pip", "install", "--no-cache", "--no-compile", "--require-hashes",
-             "-r", str(lock_file), "--target", str(into), "--python-platform",
-             "x86_64-manylinux_2_39", "--python-version", "3.13"],
-            capture_output=True, text=True, check=False, timeout=120,
-            env={**os.environ, "UV_PYTHON": sys.executable, "UV_NO_CONFIG": "1"},
-        )
 
-    good = install(tmp_path / "good")
-    assert good.returncode == 0, good.stderr
-    assert (tmp_path / "good" / "numpy" / "__init__.py").exists()
+def test_each_layer_installs_only_its_group_and_refuses_a_file_whose_hash_is_not_locked(
+    capsys, project, tmp_path, uv_for_the_target
+):
+    """The image's install steps: each group into a stage of its own holding only what it
+    adds under the interpreter's prefix; an index serving other bytes than those locked stops
+    the layer that installs them, and only that one."""
+    assert lock(capsys, project, "--target", "edge_amd-py313").code == 0
+    folder = project.locks / "edge_amd-py313"
+    # the shim's python3 is the base interpreter: its prefix is where the script installs
+    prefix = Path(sys.base_prefix).resolve()
+    where = Path("lib", f"python{sys.version_info[0]}.{sys.version_info[1]}", "site-packages")
+
+    def staged(stage: Path) -> set[str]:
+        return {p.name.split("-", 1)[0] for p in (stage / prefix.relative_to("/") / where)
+                .glob("*.dist-info")}
+
+    stages = {}
+    for layer, group in zip(("cuda", "torch", "rest"), GROUP_FILES, strict=True):
+        stage = tmp_path / f"stage-{layer}"
+        done = run_install(layer, folder / group, stage, uv_for_the_target, tmp_path / "cache")
+        assert done.returncode == 0, done.stderr
+        stages[layer] = staged(stage)
+        assert not (stage / prefix.relative_to("/") / ".lock").exists()
+    assert stages == {
+        "cuda": {"nvidia_cublas_cu12"},
+        "torch": {"torch", "torchvision", "torchaudio", "triton"},
+        "rest": {"transformers", "tokenizers", "numpy", "x86_helper"},
+    }
 
     project.index.tamper("numpy", "1.0")
-    bad = install(tmp_path / "bad")
+    fresh = tmp_path / "fresh-cache"  # nothing cached: the tampered file is downloaded
+    bad = run_install("rest", folder / "3-rest.txt", tmp_path / "bad", uv_for_the_target, fresh)
     assert bad.returncode != 0
     assert "hash" in bad.stderr.lower() and "numpy" in bad.stderr
-    assert not (tmp_path / "bad" / "numpy").exists()
+    assert staged(tmp_path / "bad") <= set()
+    ok = run_install("cuda", folder / "1-cuda.txt", tmp_path / "ok", uv_for_the_target, fresh)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_an_empty_layer_installs_nothing(capsys, project, tmp_path, uv_for_the_target):
+    assert lock(capsys, project, "--target", "edge_arm-py313").code == 0
+    done = run_install("cuda", project.locks / "edge_arm-py313" / "1-cuda.txt",
+                       tmp_path / "stage", uv_for_the_target, tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    assert "layer cuda: no package of this target is in it" in done.stdout
+    assert list((tmp_path / "stage").iterdir()) == []

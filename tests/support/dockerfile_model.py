@@ -32,7 +32,8 @@ from tests.support.repo import ROOT
 SHARED = "images/shared/Dockerfile"
 DEFAULT_SHELL = ("/bin/sh", "-c")
 
-_FLAG = re.compile(r"^--[a-z-]+=\S+\s*")
+# `--name=value` or a bare `--name` (COPY --link)
+_FLAG = re.compile(r"^--[a-z-]+(=\S+)?(\s+|$)")
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Instruction:
         return f"{self.dockerfile}:{self.line + 1} ({self.stage}) {self.kind}"
 
     def split(self) -> tuple[list[str], str]:
-        """The `--flag=value` options of a RUN/COPY and the rest."""
+        """The `--flag=value` and `--flag` options of a RUN/COPY and the rest."""
         text, flags = self.value.strip(), []
         while m := _FLAG.match(text):
             flags.append(m.group(0).strip())
@@ -329,17 +330,32 @@ def run_commands() -> list[tuple[str, str]]:
     return out
 
 
+def expand(word: str, values: dict[str, str]) -> str:
+    """A Dockerfile word with `${NAME}`, `${NAME:-default}` and `$NAME` replaced from `values`
+    (the build args), as BuildKit expands a mount's source."""
+
+    def one(m: re.Match[str]) -> str:
+        name, default = m["name"] or m["bare"], m["default"]
+        value = values.get(name, "")
+        return default if default is not None and not value else value
+
+    return re.sub(r"\$\{(?P<name>\w+)(?::-(?P<default>[^}]*))?\}|\$(?P<bare>\w+)", one, word)
+
+
 def run_in_shell(
-    link: Link, ins: Instruction, env: dict[str, str]
+    link: Link, ins: Instruction, env: dict[str, str], paths: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a RUN instruction's shell text as BuildKit would, with bind mounts from the build
-    context pointing into the repository."""
+    context pointing into the repository (their sources expanded with the build args in
+    `env`); `paths` maps other absolute paths of the command (say, where it writes) elsewhere."""
     _flags, command = ins.split()
     for mount in ins.mounts():
         if mount.get("type") == "cache":
             continue  # a cache only: the command works the same without it
         assert mount.get("type") == "bind" and "from" not in mount, f"cannot run {ins.where()}"
-        command = command.replace(mount["target"], str(ROOT / mount["source"]))
+        command = command.replace(mount["target"], str(ROOT / expand(mount["source"], env)))
+    for old, new in (paths or {}).items():
+        command = re.sub(rf"(?<![\w/]){re.escape(old)}(?![\w/])", new, command)
     shell = link.stage.shell_at(ins, link.shell_in)
     return subprocess.run(
         [*shell, command], env=env, capture_output=True, text=True, timeout=60, check=False

@@ -56,6 +56,9 @@ def test_an_instruction_separates_its_flags_mounts_and_source() -> None:
     assert ins.split() == (["--mount=type=bind,source=a,target=/b", "--network=none"], "echo hi")
     assert ins.mounts() == [{"type": "bind", "source": "a", "target": "/b"}]
     assert Instruction("COPY", "--from=uv /out/uv /x", 1, "D", "s").copy_from() == "uv"
+    linked = Instruction("COPY", "--link --from=uv --chmod=0755 /out/uv /x", 1, "D", "s")
+    assert linked.split() == (["--link", "--from=uv", "--chmod=0755"], "/out/uv /x")
+    assert linked.copy_from() == "uv"
     assert ins.where() == "Dockerfile:5 (s) RUN"
 
 
@@ -66,8 +69,9 @@ def test_the_shared_dockerfile_loads_into_stages_with_their_dependencies() -> No
     closure = [stage.name for stage in shared.closure("edge-node-base")]
     # dependencies first, the stage itself last, each once
     assert closure[-1] == "edge-node-base" and len(closure) == len(set(closure))
-    assert {"uv", "python", "python-packages", "ffmpeg", "node"} <= set(closure)
-    assert closure.index("python") < closure.index("python-packages")
+    layers = ["packages-cuda", "packages-torch", "packages-rest"]
+    assert {"uv", "python", *layers, "ffmpeg", "node"} <= set(closure)
+    assert all(closure.index("python") < closure.index(layer) for layer in layers)
     assert "BASE_IMAGE" in shared.global_args
 
 
