@@ -72,7 +72,8 @@ def _collector_paused() -> Iterator[None]:
     for 10,000 images), and each collection on the way walks all of them to free nothing.
     So collections pause while the plan is built, and what exists once it is built is frozen
     (`gc.freeze`): left out of later collections, which would walk it three more times as
-    it ages and once more at exit (together a fifth of a 10,000-image `bakery plan`).
+    it ages and once more at exit. Measured on 10,000 images, in-process (bench_plan_scale):
+    6.9 s with collections as usual, 6.0 s paused, 5.1 s paused and frozen.
     Reference counting frees everything as usual; what one build froze goes back to the
     collector when the next build starts, so a process that builds many plans (the tests)
     keeps no unreachable cycles for longer than that.
