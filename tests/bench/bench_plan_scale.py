@@ -3,8 +3,19 @@
     .venv/bin/python -m tests.bench.bench_plan_scale [--images 1000 2000 5000 10000] [--runs 5]
 
 Runs the command itself (in-process, through bakery.cli.main, `--format json`) on generated
-matrices of each size and prints the median time of the runs and the time per image; the time
-per image should stay flat.
+matrices of each size (3 targets per image) and prints the median time of the runs and the
+time per image; the time per image should stay flat.
+
+On the 2-core dev machine (shared, so figures move by a quarter from one hour to the next),
+medians of 5 runs, before and after the plan was made cheap per target (old code run in the
+same minutes for comparison):
+
+    images     before     after
+     1,000     1.59 s     0.54 s
+     2,000     3.03 s     1.03 s
+     5,000     7.93 s     2.56 s
+    10,000    17.52 s     5.82 s    (4.05 s in a quieter hour; 10,000 images: ~1.0 s reading
+                                     the TOML, ~0.9 s writing 126 MB of JSON)
 """
 
 from __future__ import annotations
