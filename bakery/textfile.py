@@ -19,8 +19,8 @@ from pathlib import Path
 from bakery.errors import BakeryError, ConfigError
 
 _BOM = b"\xef\xbb\xbf"
-# A write that fails for these reasons is the machine's problem, not the input's.
-_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EIO}
+# A write that fails for these reasons is the machine's problem (exit 1), not the input's.
+MACHINE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})
 
 
 def _kind(mode: int) -> str:
@@ -106,7 +106,7 @@ def write_atomic(path: Path, text: str) -> None:
         Path(tmp).replace(target)
         tmp = None
     except OSError as exc:
-        error = BakeryError if exc.errno in _FAILURES else ConfigError
+        error = BakeryError if exc.errno in MACHINE_FAILURES else ConfigError
         raise error(f"{path}: cannot write: {exc.strerror or exc}; left unchanged") from None
     finally:
         if tmp is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import traceback
@@ -124,18 +123,17 @@ def _report(exc: BaseException) -> int:
         _show(debug, f"bakery: error: input is not UTF-8 text ({exc.reason} at byte {exc.start})")
         return 2
     if isinstance(exc, OSError):
+        from bakery.textfile import MACHINE_FAILURES
+
         broken_stdout = not _quiet_stdout()
-        # bakery's own file writes name their file (bakery.textfile); a "disk full" kind of
-        # error without a name is the output stream, a file that cannot be written: exit 2
-        unwritable = exc.filename is None and (broken_stdout or exc.errno in _FULL)
-        where = exc.filename or ("standard output" if unwritable else None)
+        # bakery's own file writes name their file (bakery.textfile); a full disk without a
+        # name is the output stream. Exit 1 either way, as for a full disk under a file.
+        on_stdout = exc.filename is None and (broken_stdout or exc.errno in MACHINE_FAILURES)
+        where = exc.filename or ("standard output" if on_stdout else None)
         what = exc.strerror or str(exc)
         _show(debug, f"bakery: error: {where}: {what}" if where else f"bakery: error: {what}")
-        return 2 if unwritable else 1
+        return 1
     raise exc
-
-
-_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def _show(debug: bool, line: str) -> None:

@@ -60,7 +60,8 @@ def lock(
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
     """Lock every package each target installs (exact versions, index, sha256 of each file)
-    into locks/<image>-py<NN>.txt, and the base image by digest, listed in locks/manifest.json.
+    into locks/<image>-py<NN>/, one file per image layer (1-cuda.txt, 2-torch.txt,
+    3-rest.txt), and the base image by digest, listed in locks/manifest.json.
 
     Exit 0 when everything selected was written (targets whose index or registry does not
     answer keep their committed lock, and are named); 1 when a target cannot be resolved
