@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
+from tests.support.index_server import QuietServer
+
 
 @pytest.fixture(autouse=True)
 def _network_rule(loopback_only: None) -> None:
@@ -152,8 +154,7 @@ def wheel_index() -> Iterator[WheelIndex]:
     `x86-helper`, a CUDA runtime wheel `nvidia-cublas-cu12` and `triton`, as the CUDA builds
     do), torchvision, torchaudio, transformers, tokenizers, numpy 1.0, and `x86-only`, a
     package with a wheel for x86_64 alone."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    server.daemon_threads = True
+    server = QuietServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     index = WheelIndex(server)
     server.RequestHandlerClass = _handler(index)
     for tag in TORCH_TAGS:

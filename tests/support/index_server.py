@@ -18,6 +18,7 @@ paths no other test touches):
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -139,9 +140,24 @@ def _make_handler(state: IndexServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A loopback HTTP server that stays silent when a client drops its connection.
+
+    httpx closes idle keep-alive connections when a client closes, and the kernel may answer
+    with a reset; the standard server would print that as a traceback on stderr, where the
+    tests read the command's own messages. Any other handler error is still printed."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 def start_index_server() -> IndexServer:
     """Start a fixture index on 127.0.0.1 with an ephemeral port, in a daemon thread."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server = QuietServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="fixture-index", daemon=True)
     state = IndexServer(server=server, thread=thread)

@@ -51,3 +51,29 @@ def test_the_fake_refuses_a_setting_it_does_not_read(fake_docker: FakeDocker) ->
 def test_every_setting_the_fake_reads_is_cleared_per_test() -> None:
     read = set(re.findall(r"FAKE_DOCKER_[A-Z_]+", FAKE.read_text()))
     assert read - {"FAKE_DOCKER_LOG"} == set(SETTINGS)
+
+
+def test_the_fixture_index_stays_quiet_when_a_client_resets(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A client that drops a kept-alive connection must not print a server traceback into
+    the stderr a test reads for the command's own messages."""
+    import socket
+    import struct
+    import urllib.request
+
+    from tests.support.index_server import start_index_server
+
+    server = start_index_server()
+    try:
+        host, port = server.server.server_address[:2]
+        sock = socket.create_connection((str(host), port))
+        sock.sendall(b"GET /simple/quantize/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(64).startswith(b"HTTP/1.1 ")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset while the server waits for the next request line
+        with urllib.request.urlopen(server.url() + "quantize/") as answer:  # still serving
+            assert answer.status == 200
+    finally:
+        server.stop()
+    assert capsys.readouterr().err == ""
