@@ -66,7 +66,7 @@ def test_ctrl_c_in_preflight_against_a_silent_index(
 
 def test_ctrl_c_in_plan(tmp_path: Path, allow_subprocess: None) -> None:
     matrix = tmp_path / "matrix.toml"
-    matrix.write_text(synthetic_matrix(3000))
+    matrix.write_text(synthetic_matrix(10_000))  # several seconds of planning
     started = threading.Event()
     threading.Timer(1.0, started.set).start()  # well into a plan that takes seconds
     code, err = _interrupt(["plan", "--matrix", str(matrix), "--format", "json"],
