@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from tests.support.index_server import QuietServer
+from tests.support.index_server import QuietHandler, QuietServer
 
 
 @pytest.fixture(autouse=True)
@@ -113,12 +113,7 @@ class WheelIndex:
 
 
 def _handler(index: WheelIndex) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_HEAD(self) -> None:
             self.do_GET(head=True)
 

@@ -82,13 +82,33 @@ class IndexServer:
         self.thread.join(timeout=5)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A fixture server's handler: HTTP/1.1 keep-alive, as real indexes answer, and no
+    access log on stderr."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A loopback HTTP server that stays silent when a client drops its connection.
+
+    httpx closes idle keep-alive connections when a client closes, and the kernel may answer
+    with a reset; the standard server would print that as a traceback on stderr, where the
+    tests read the command's own messages. Any other handler error is still printed."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 def _make_handler(state: IndexServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             with state.lock:
                 state.hits[self.path] += 1
@@ -138,21 +158,6 @@ def _make_handler(state: IndexServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
     return Handler
-
-
-class QuietServer(ThreadingHTTPServer):
-    """A loopback HTTP server that stays silent when a client drops its connection.
-
-    httpx closes idle keep-alive connections when a client closes, and the kernel may answer
-    with a reset; the standard server would print that as a traceback on stderr, where the
-    tests read the command's own messages. Any other handler error is still printed."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def start_index_server() -> IndexServer:
