@@ -31,10 +31,11 @@ def update_cost(
 ) -> None:
     """Compressed bytes a device holding --released must download to run CANDIDATE: the
     candidate's layers the released image does not already have. Reads manifests only."""
+    from bakery.registry.cost import update_cost as compute
+    from bakery.registry.read import http_reader
     from bakery.sizes import human_bytes
-    from bakery.updates.cost import update_cost as compute
 
-    cost = compute(candidate, released, platform)
+    cost = compute(http_reader, candidate, released, platform)
     if format is OutputFormat.json:
         typer.echo(json.dumps({"schema_version": 1, **asdict(cost)}, indent=2))
         return

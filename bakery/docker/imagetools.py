@@ -1,41 +1,106 @@
-"""Registry tags through `docker buildx imagetools` (python-on-whales): read the
-digest a tag points at, and copy a manifest to a new tag (no rebuild, multi-arch kept).
+"""Registry tags through `docker buildx imagetools` (python-on-whales' client, its docker
+command): read the digest a tag points at, read manifests where the credentials live in
+docker's config (`CliReader`, the CLI transport of `bakery.registry.read`), and copy a
+manifest to a new tag (no rebuild, multi-arch kept).
 
-`client.buildx.imagetools.inspect()` runs `inspect --raw` and parses the manifest, which does
-not carry its own digest (that is the hash of the exact bytes the registry serves). So
-`tag_digest` runs `inspect --format '{{json .Manifest}}'` (the descriptor: mediaType, digest,
-size) with python-on-whales' own runner and the client's docker command.
+Reads run the client's docker command directly, with a timeout, and keep the exact bytes
+it prints: python-on-whales' runner waits forever and strips its output, and a manifest's
+digest is the hash of its exact bytes. Every answer is parsed strictly
+(`bakery.registry.documents`). `inspect --format '{{json .Manifest}}'` prints the descriptor
+of a manifest (mediaType, digest, size), or an index with its `manifests`.
 """
 
 from __future__ import annotations
 
-import json
+import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
 
 from python_on_whales import DockerClient, DockerException
-from python_on_whales.utils import run
 
-from bakery.docker.client import first_line
-from bakery.tags.refs import parse_reference, split_domain
+from bakery.docker.client import first_line, not_on_path
+from bakery.registry.documents import (
+    ManifestDescriptor,
+    check_digest,
+    load_json,
+    parse,
+)
+from bakery.registry.errors import ImageNotFound, RegistryError
+from bakery.registry.read import ImageSize
+from bakery.registry.read import image_size as _image_size
+from bakery.registry.reference import registry_of
+from bakery.tags.refs import ImageRef, parse_reference
 
+__all__ = ["CliReader", "ImageSize", "RegistryError", "attestations", "copy_to_tag",
+           "create_argv", "image_size", "manifest_info", "registry_of", "tag_digest"]
 
-class RegistryError(Exception):
-    """The registry could not answer or refused; the message is one line naming it."""
-
-
-def registry_of(ref: str) -> str:
-    """The registry host of an image reference, as Docker reads it (`docker.io` for Hub)."""
-    try:
-        return parse_reference(ref).registry
-    except ValueError:  # still name the registry the text points at
-        return split_domain(ref.partition("@")[0])[0]
+# seconds one `imagetools inspect` may take (it logs in, and asks the registry once or twice)
+INSPECT_TIMEOUT = 60.0
 
 
 def _not_found(line: str) -> bool:
     lowered = line.lower()
     return any(s in lowered for s in (": not found", "manifest unknown", "name unknown"))
+
+
+def _inspect(client: DockerClient, ref: str, *options: str,
+             timeout: float = INSPECT_TIMEOUT) -> bytes:
+    """The exact standard output of `docker buildx imagetools inspect REF OPTIONS...`;
+    ImageNotFound when the registry has no such image, RegistryError naming the registry
+    for any other failure, or when it does not answer within `timeout` seconds."""
+    command = [*client.client_config.docker_cmd, "buildx", "imagetools", "inspect", ref,
+               *options]
+    shown = f"`docker buildx imagetools inspect {ref}`"
+    try:
+        done = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise RegistryError(f"registry {registry_of(ref)}: {shown} did not answer within"
+                            f" {timeout:g}s") from None
+    except FileNotFoundError:
+        raise not_on_path(command[0]) from None
+    if done.returncode != 0:
+        line = _first_line(done.stderr, done.stdout) or f"exit code {done.returncode}"
+        error = ImageNotFound if _not_found(line) else RegistryError
+        raise error(f"registry {registry_of(ref)}: cannot read {ref}: {line}")
+    return done.stdout
+
+
+def _first_line(*outputs: bytes) -> str:
+    for output in outputs:
+        for line in output.decode("utf-8", "replace").splitlines():
+            if line.strip():
+                return line.strip()[:300]
+    return ""
+
+
+class CliReader:
+    """The docker CLI transport of `bakery.registry.read.ManifestReader`:
+    `imagetools inspect --raw`, the manifest exactly as the registry serves it."""
+
+    def __init__(self, client: DockerClient, reference: str) -> None:
+        self.client = client
+        self.reference = reference
+        self.ref = ImageRef.parse(reference, where="image")
+
+    @property
+    def source(self) -> str:
+        return f"registry {self.ref.registry}: {self.reference}"
+
+    def __enter__(self) -> CliReader:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+    def manifest(self, reference: str | None = None) -> bytes:
+        ref = self.reference if reference is None else str(self.ref.with_digest(reference))
+        body = _inspect(self.client, ref, "--raw")
+        digest = parse_reference(ref).digest
+        if digest is not None:
+            check_digest(body, digest, self.source)
+        return body
 
 
 def tag_digest(client: DockerClient, tag: str) -> str | None:
@@ -47,27 +112,14 @@ def tag_digest(client: DockerClient, tag: str) -> str | None:
 
 def manifest_info(client: DockerClient, tag: str) -> tuple[str, tuple[str, ...]] | None:
     """(digest, what it holds) of `tag`: for an index the digests of its manifests, for a
-    single manifest its own digest. None when the tag does not exist. `--format '{{json
-    .Manifest}}'` prints a manifest's descriptor, or an index with its `manifests`."""
-    command = [*client.client_config.docker_cmd, "buildx", "imagetools", "inspect", tag,
-               "--format", "{{json .Manifest}}"]
+    single manifest its own digest. None when the tag does not exist."""
     try:
-        output = run(command)
-    except DockerException as exc:
-        line = first_line(exc)
-        if _not_found(line):
-            return None
-        raise RegistryError(f"registry {registry_of(tag)}: cannot read {tag}: {line}") from None
-    try:
-        doc = json.loads(str(output))
-        digest = str(doc["digest"])
-        children = tuple(str(m["digest"]) for m in doc.get("manifests") or ()) or (digest,)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise RegistryError(
-            f"registry {registry_of(tag)}: unexpected answer from `docker buildx imagetools"
-            f" inspect {tag}`: {str(output)[:80]!r}"
-        ) from None
-    return digest, children
+        output = _inspect(client, tag, "--format", "{{json .Manifest}}")
+    except ImageNotFound:
+        return None
+    doc = parse(output, ManifestDescriptor, f"registry {registry_of(tag)}: {tag}",
+                "the answer of `docker buildx imagetools inspect`")
+    return doc.digest, tuple(m.digest for m in doc.manifests) or (doc.digest,)
 
 
 def attestations(client: DockerClient, ref: str) -> dict[str, bool]:
@@ -78,13 +130,19 @@ def attestations(client: DockerClient, ref: str) -> dict[str, bool]:
     for name, template, key in (("provenance", "{{json .Provenance}}", "SLSA"),
                                 ("sbom", "{{json .SBOM}}", "SPDX")):
         output = _inspect(client, ref, "--format", template)
-        try:
-            doc = json.loads(output or "{}")
-        except ValueError:
-            raise RegistryError(f"registry {registry_of(ref)}: unexpected answer for {ref}:"
-                                f" {output[:80]!r}") from None
-        found[name] = isinstance(doc, dict) and bool(doc.get(key))
+        doc = load_json(output or b"{}", f"registry {registry_of(ref)}: {ref}",
+                        f"its {name} attestation")
+        if not isinstance(doc, dict):
+            raise RegistryError(f"registry {registry_of(ref)}: {ref}: its {name} attestation"
+                                " is not a JSON object")
+        found[name] = bool(doc.get(key))
     return found
+
+
+def image_size(client: DockerClient, ref: str, platform: str) -> ImageSize:
+    """The size of `ref` (a tag or `repo@digest`; an index resolves to `platform`) from its
+    manifest; RegistryError naming the registry otherwise."""
+    return _image_size(CliReader(client, ref), platform)
 
 
 def copy_to_tag(client: DockerClient, source: str | Sequence[str], tag: str) -> None:
@@ -105,59 +163,3 @@ def create_argv(docker: Sequence[str], source: str | Sequence[str], tag: str) ->
     and logs."""
     sources = [source] if isinstance(source, str) else list(source)
     return [*docker, "buildx", "imagetools", "create", "--tag", tag, *sources]
-
-
-@dataclass(frozen=True)
-class ImageSize:
-    """What an image weighs in the registry: its layers' compressed sizes (what a pull
-    downloads), biggest first, and their total with the config blob."""
-
-    compressed: int
-    layers: tuple[tuple[str, int], ...]  # (digest, compressed bytes)
-
-
-def image_size(client: DockerClient, ref: str, platform: str) -> ImageSize:
-    """The size of `ref` (a tag or `repo@digest`; an index resolves to `platform`) from its
-    manifest (`imagetools inspect --raw`); RegistryError naming the registry otherwise."""
-    doc = _raw(client, ref)
-    if "manifests" in doc:
-        want_os, _, want_arch = platform.partition("/")
-        child = next((m["digest"] for m in doc["manifests"]
-                      if (m.get("platform") or {}).get("os") == want_os
-                      and (m.get("platform") or {}).get("architecture") == want_arch), None)
-        if child is None:
-            raise RegistryError(f"registry {registry_of(ref)}: {ref} has no image for {platform}")
-        doc = _raw(client, str(parse_reference(ref).with_digest(child)))
-    try:
-        layers = tuple((str(layer["digest"]), int(layer["size"])) for layer in doc["layers"])
-        config = int(doc["config"]["size"])
-    except (KeyError, TypeError, ValueError):
-        raise RegistryError(f"registry {registry_of(ref)}: {ref} is not an image"
-                            " manifest") from None
-    # a layer listed twice is stored and downloaded once
-    total = config + sum(dict(layers).values())
-    return ImageSize(compressed=total, layers=tuple(sorted(layers, key=lambda x: -x[1])))
-
-
-def _inspect(client: DockerClient, ref: str, *options: str) -> str:
-    """`docker buildx imagetools inspect REF OPTIONS...` (python-on-whales' runner, the
-    client's docker command); RegistryError naming the registry when it fails."""
-    command = [*client.client_config.docker_cmd, "buildx", "imagetools", "inspect", ref,
-               *options]
-    try:
-        return str(run(command))
-    except DockerException as exc:
-        raise RegistryError(f"registry {registry_of(ref)}: cannot read {ref}:"
-                            f" {first_line(exc)}") from None
-
-
-def _raw(client: DockerClient, ref: str) -> dict[str, Any]:
-    output = _inspect(client, ref, "--raw")
-    try:
-        doc = json.loads(output)
-    except ValueError:
-        doc = None
-    if not isinstance(doc, dict):
-        raise RegistryError(f"registry {registry_of(ref)}: unexpected answer for {ref}:"
-                            f" {output[:80]!r}")
-    return doc

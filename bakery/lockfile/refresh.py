@@ -280,7 +280,8 @@ def refresh_locks(
 def _refresh_base(
     image: str, old: BaseLock | None, platforms: Sequence[str]
 ) -> tuple[BaseOutcome, BaseLock | None]:
-    from bakery.lockfile.registry import RegistryError, resolve_platform_digests
+    from bakery.registry.errors import RegistryError
+    from bakery.registry.read import resolve_platform_digests
 
     try:
         digests = resolve_platform_digests(image, platforms)

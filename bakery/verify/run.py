@@ -24,13 +24,14 @@ from bakery.bake.results import (
     results_json,
     with_verify,
 )
-from bakery.docker.imagetools import RegistryError, attestations, image_size
+from bakery.docker.imagetools import CliReader, attestations, image_size
 from bakery.docker.run import RunFailed, local_size, run_output
 from bakery.errors import ConfigError
 from bakery.jsonfile import write_atomic
 from bakery.matrix import Matrix
 from bakery.plan.select import select_targets
 from bakery.plan.target import Plan, Target
+from bakery.registry.errors import RegistryError
 from bakery.sizes import human_bytes
 from bakery.tags.refs import ImageRef, parse_reference
 from bakery.verify.compare import Check, compare, expectations, feature_packages
@@ -153,21 +154,16 @@ def verify_target(
 
 def update_cost(client: DockerClient, target: Target, image: str) -> int | None:
     """The compressed bytes a device holding the released image (the target's primary name)
-    downloads to get the candidate: its config and the layers the released image does not
-    have (a pull skips layers whose digest it holds). Not released yet: the whole candidate.
-    None when either manifest cannot be read."""
+    downloads to get the candidate (`bakery.registry.cost`, the formula `bakery update-cost`
+    prints), read through the docker CLI. Not released yet: the whole candidate. None when
+    either manifest cannot be read."""
+    from bakery.registry.cost import update_cost as cost
+
     try:
-        candidate = image_size(client, image, target.platform)
+        return cost(lambda ref: CliReader(client, ref), image, target.tags.primary[0],
+                    target.platform).download
     except RegistryError:
         return None
-    try:
-        released = image_size(client, target.tags.primary[0], target.platform)
-    except RegistryError as exc:
-        return candidate.compressed if "not found" in str(exc).lower() else None
-    held = {digest for digest, _ in released.layers}
-    layers = dict(candidate.layers)
-    config = candidate.compressed - sum(layers.values())  # always new: it names the candidate
-    return config + sum(size for digest, size in layers.items() if digest not in held)
 
 
 SIZE_CHECK = "size (compressed)"

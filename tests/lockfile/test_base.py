@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from bakery.lockfile.registry import RegistryError, endpoint, resolve_platform_digests
+from bakery.registry.errors import RegistryError
+from bakery.registry.read import resolve_platform_digests
+from bakery.registry.reference import endpoint
 from tests.lockfile.conftest import Project
 from tests.support.cli import run_cli
 from tests.support.registry import push_image

@@ -20,9 +20,11 @@ def test_two_releases_sharing_all_but_one_layer_cost_exactly_thatlayer(registry,
     push_image(registry.host, "cost/edge", "candidate", "r2", layers=(cuda, torch_new, rest))
 
     cost = update_cost(f"{repo}:candidate", f"{repo}:released", "linux/arm64")
-    assert cost.download == len(torch_new)
+    # the new torch layer, and the config blob that names the candidate
+    assert cost.download == len(torch_new) + cost.config
+    assert 0 < cost.config < 500
     assert [layer.size for layer in cost.new_layers] == [len(torch_new)]
-    assert cost.total == len(cuda) + len(torch_new) + len(rest)
+    assert cost.total == cost.config + len(cuda) + len(torch_new) + len(rest)
     assert cost.layers == 3
 
     same = update_cost(f"{repo}:released", f"{repo}:released", "linux/amd64")
@@ -36,7 +38,7 @@ def test_two_releases_sharing_all_but_one_layer_cost_exactly_thatlayer(registry,
                      f"{repo}:released", "--platform", "linux/amd64", "--format", "json")
     assert result.code == 0, result.err
     doc = json.loads(result.out)
-    assert doc["download"] == len(torch_new) and doc["layers"] == 3
+    assert doc["download"] == len(torch_new) + doc["config"] and doc["layers"] == 3
 
 
 def test_an_unreachable_registry_is_an_error_naming_it(capsys, dead_index_url):

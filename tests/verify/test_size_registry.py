@@ -10,9 +10,10 @@ import os
 import pytest
 
 from bakery.docker.client import make_client
-from bakery.docker.imagetools import RegistryError, image_size
+from bakery.docker.imagetools import image_size
 from bakery.matrix import parse_matrix
 from bakery.plan import Target, expand
+from bakery.registry.errors import RegistryError
 from bakery.sizes import human_bytes
 from bakery.verify.run import image_size_checks, update_cost
 from tests.support.cli import MINIMAL_MATRIX
