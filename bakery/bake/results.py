@@ -78,6 +78,10 @@ class Mismatch(Frozen, strict=True):
 # damage to report as such (not as a registry that cannot find the image).
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 Digest = Annotated[str, StringConstraints(pattern=DIGEST_PATTERN)]
+# seconds and bytes: finite and never negative (a NaN or a negative size is damage, refused
+# when the file is read, not shown or judged)
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Bytes = Annotated[int, Field(ge=0)]
 
 
 class VerifyRecord(Frozen, strict=True):
@@ -92,10 +96,10 @@ class VerifyRecord(Frozen, strict=True):
     probe: dict[str, Any] = Field(default_factory=dict)
     # what the candidate weighs: compressed in the registry (what a pull downloads) and
     # unpacked in the engine that ran it; null where it could not be read
-    compressed_size: int | None = None
-    size: int | None = None
+    compressed_size: Bytes | None = None
+    size: Bytes | None = None
     # compressed bytes a device holding the released image (the primary name) downloads
-    update_cost: int | None = None
+    update_cost: Bytes | None = None
 
 
 class TargetResult(Frozen, strict=True):
@@ -104,7 +108,7 @@ class TargetResult(Frozen, strict=True):
     platform: str | None = None
     digest: Digest | None = None
     tags: tuple[str, ...] = ()
-    duration_s: float | None = None
+    duration_s: Seconds | None = None
     started_at: AwareDatetime | None = None
     error: BuildError | None = None
     command: tuple[str, ...] = ()
@@ -121,10 +125,10 @@ class Results(Frozen, strict=True):
     builder: str | None
     output: Output
     fail_fast: bool
-    jobs: int
+    jobs: Annotated[int, Field(ge=1)]
     git: GitInfo
     started_at: AwareDatetime
-    duration_s: float
+    duration_s: Seconds
     ok: bool
     targets: tuple[TargetResult, ...]
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
+from bakery.jsonfile import nesting_depth, no_constant
 from bakery.registry.errors import RegistryError
 
 # The distribution spec lets registries refuse manifests over 4 MiB; nothing bakery reads
@@ -129,7 +129,7 @@ def load_json(body: bytes | str, source: str, what: str) -> Any:
         raise RegistryError(f"{source}: {what} is nested {depth} deep, more than the"
                             f" {MAX_DEPTH} bakery reads")
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=no_constant)
     except ValueError as exc:
         problem = str(exc).split(":", 1)[0] if isinstance(exc, json.JSONDecodeError) else exc
         start = text.lstrip()[:1]
@@ -176,26 +176,6 @@ def check_digest(body: bytes, digest: str, source: str) -> None:
     if found != digest:
         raise RegistryError(f"{source}: the content served for {digest} hashes to {found};"
                             " refused")
-
-
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
-
-
-def nesting_depth(text: str) -> int:
-    """How deep arrays and objects nest in `text` (strings skipped), without parsing it."""
-    depth = deepest = 0
-    for bracket in _BRACKET.findall(_STRING.sub("", text)):
-        if bracket in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _kind(value: Any) -> str:
