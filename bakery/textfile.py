@@ -14,6 +14,7 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from bakery.errors import BakeryError, ConfigError
@@ -118,3 +119,56 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def write_all_atomic(files: Mapping[Path, str], *, what: str) -> None:
+    """Write every file of `files` or none. Each is written to a temporary file beside it
+    (and each file it replaces is kept by a hard link) before anything is renamed; then the
+    renames, and a rename that fails puts back the files already replaced. A failure leaves
+    every file as it was, and is one line naming the file that failed and saying `what` was
+    left unchanged (BakeryError when the disk is full, else ConfigError)."""
+    import tempfile
+
+    staged: list[tuple[Path, Path, Path | None]] = []  # (temporary, target, kept original)
+    done: list[tuple[Path, Path, Path | None]] = []
+    current = Path()
+    try:
+        for path, text in files.items():
+            current = path
+            target = write_target(path)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                       dir=target.parent)
+            staged.append((Path(tmp), target, None))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                mode = target.stat().st_mode & 0o777
+            except FileNotFoundError:
+                mode = 0o666 & ~_umask()
+            else:
+                kept = target.with_name(f".{target.name}.{Path(tmp).name}.old")
+                os.link(target, kept)
+                staged[-1] = (Path(tmp), target, kept)
+            Path(tmp).chmod(mode)
+        for entry in staged:
+            current = entry[1]
+            entry[0].replace(entry[1])
+            done.append(entry)
+    except OSError as exc:
+        for _, replaced, original in reversed(done):
+            with contextlib.suppress(OSError):
+                if original is None:
+                    replaced.unlink()
+                else:
+                    original.replace(replaced)
+        error = BakeryError if exc.errno in MACHINE_FAILURES else ConfigError
+        raise error(f"{current}: cannot write: {exc.strerror or exc}; {what} left"
+                    " unchanged") from None
+    finally:
+        for entry in staged:
+            for leftover in (entry[0], entry[2]):
+                if leftover is not None:
+                    with contextlib.suppress(OSError):
+                        leftover.unlink()

@@ -44,6 +44,10 @@ RUN_LOCK = "run `bakery lock`"
 # names under locks/ only (bakery lock removes files the manifest names: never anything else)
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 _GROUP_FILE = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*\.txt$"
+# a base pin: the platform's manifest by digest, nothing else reaches BASE_IMAGE
+_PLATFORM = r"^[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?$"
+_SHA256 = r"^sha256:[0-9a-f]{64}$"
+Count = Annotated[int, Field(ge=0, strict=True)]
 
 
 class _Frozen(BaseModel):
@@ -56,8 +60,8 @@ class LockedGroup(_Frozen):
 
     name: str
     file: Annotated[str, Field(pattern=_GROUP_FILE)]
-    packages: int
-    sha256: str
+    packages: Count
+    sha256: Annotated[str, Field(pattern=_SHA256)]
 
 
 class LockedTarget(_Frozen):
@@ -67,13 +71,14 @@ class LockedTarget(_Frozen):
     platform: str
     requirements: tuple[str, ...]
     indexes: tuple[str, ...]
-    packages: int
+    packages: Count
     groups: tuple[LockedGroup, ...]
 
 
 class BaseLock(_Frozen):
     image: str
-    digests: dict[str, str] = {}
+    digests: dict[Annotated[str, Field(pattern=_PLATFORM)],
+                  Annotated[str, Field(pattern=_SHA256)]] = {}
 
     def ref(self, platform: str) -> str | None:
         digest = self.digests.get(platform)
@@ -163,6 +168,12 @@ def stale_reason(
     """Why the committed lock of `spec` cannot be used (None: it can; "missing": none)."""
     if entry is None:
         return "missing"
+    if entry.dir != lock_dir_name(spec.key):
+        return (f"names the directory {entry.dir!r}, not its own {lock_dir_name(spec.key)!r}"
+                " (another target's lock is never used)")
+    if (entry.python, entry.platform) != (spec.python, spec.uv_platform):
+        return (f"locked for python {entry.python} on {entry.platform}, not python"
+                f" {spec.python} on {spec.uv_platform}")
     if entry.inputs != spec.fingerprint():
         return (
             "locked for other inputs (python, platform, package pins, indexes or the layer"
@@ -209,7 +220,7 @@ def plan_locks(matrix: Matrix, targets: Iterable[Target], matrix_path: Path) -> 
             raise ConfigError(
                 f"{path}: targets.{spec.key}: {reason}; run `bakery lock --target {spec.key}`"
             )
-        packages[spec.key] = f"{LOCKS_DIR}/{entry.dir}"
+        packages[spec.key] = f"{LOCKS_DIR}/{lock_dir_name(spec.key)}"
     return PlanLocks(base_images=base_images, package_locks=packages)
 
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from bakery.errors import BakeryError, ConfigError
 from bakery.lockfile.groups import GROUPS, blocks, group_of, joined, split
 from bakery.lockfile.manifest import (
     BaseLock,
@@ -156,8 +157,6 @@ def refresh_locks(
     jobs: int = 3,
 ) -> LockResult:
     """Resolve `specs`, pin the base for `platforms` (when `base`), write all or nothing."""
-    from bakery.jsonfile import write_atomic
-
     path = manifest_path(matrix_path)
     directory = locks_dir(matrix_path)
     found, legacy = read_manifest_to_refresh(path)
@@ -253,14 +252,7 @@ def refresh_locks(
     new_manifest = Manifest(base=base_lock, targets=dict(sorted(entries.items())))
     written = False
     if not failed and not dry_run:
-        directory.mkdir(parents=True, exist_ok=True)
-        for key, texts in new_groups.items():
-            lock_folder = directory / lock_dir_name(key)
-            lock_folder.mkdir(exist_ok=True)
-            for name, text in texts.items():
-                target = lock_folder / name
-                if not target.exists() or target.read_text(encoding="utf-8") != text:
-                    write_atomic(target, text)
+        _write_lock(path, new_groups, manifest_json(new_manifest))
         for old_key, old in manifest.targets.items():
             if old_key not in entries:
                 for group in old.groups:
@@ -270,11 +262,38 @@ def refresh_locks(
         for key, old_file in legacy.items():
             if key in new_groups or key not in all_keys:
                 (directory / old_file).unlink(missing_ok=True)
-        text = manifest_json(new_manifest)
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            write_atomic(path, text)
         written = True
     return LockResult(tuple(outcomes), base_outcome, written, path)
+
+
+def _write_lock(path: Path, groups: Mapping[str, Mapping[str, str]], manifest: str) -> None:
+    """Every changed layer file and the manifest, all or none (`write_all_atomic`): a failure
+    leaves locks/ exactly as it was, directories made for new locks removed again."""
+    from bakery.textfile import write_all_atomic
+
+    directory = path.parent
+    files: dict[Path, str] = {}
+    for key, texts in groups.items():
+        for name, text in texts.items():
+            files[directory / lock_dir_name(key) / name] = text
+    files[path] = manifest
+    changed = {p: text for p, text in files.items()
+               if not p.exists() or p.read_text(encoding="utf-8") != text}
+    made: list[Path] = []
+    try:
+        for folder in [directory, *(directory / lock_dir_name(key) for key in groups)]:
+            if not folder.is_dir():
+                folder.mkdir()
+                made.append(folder)
+        write_all_atomic(changed, what="locks/")
+    except (OSError, BakeryError) as exc:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if isinstance(exc, BakeryError):
+            raise
+        raise ConfigError(f"{directory}: cannot write: {exc.strerror or exc}; locks/ left"
+                          " unchanged") from None
 
 
 def _refresh_base(

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from bakery.lockfile.registry import image_layers
-from bakery.updates.cost import update_cost
+from bakery.registry.cost import update_cost
+from bakery.registry.read import Layer, http_reader, platform_image
 from tests.engine.images import buildkit_build, buildkit_cli, docker
 from tests.engine.standin import standin_rootfs
 from tests.lockfile.conftest import Project
@@ -61,6 +61,11 @@ ENV PATH=/opt/python/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin
     UV_LINK_MODE=copy \\
     UV_NO_CONFIG=1
 """
+
+
+def image_layers(reference: str, platform: str) -> tuple[Layer, ...]:
+    with http_reader(reference) as reader:
+        return platform_image(reader, platform).layers
 
 
 def install_steps(lock_dir: str) -> str:
@@ -190,9 +195,9 @@ def test_a_new_rest_group_changes_only_the_last_layer_and_costs_exactly_it(
         layers_one = image_layers(released, "linux/amd64")
         layers_two = image_layers(candidate, "linux/amd64")
         assert [x.digest for x in layers_one[:-1]] == [x.digest for x in layers_two[:-1]]
-        cost = update_cost(candidate, released, "linux/amd64")
+        cost = update_cost(http_reader, candidate, released, "linux/amd64")
         assert cost.new_layers == (layers_two[-1],)
-        assert cost.download == layers_two[-1].size
-        assert cost.total == sum(x.size for x in layers_two)
+        assert cost.download == layers_two[-1].size + cost.config  # and the new config
+        assert cost.total == cost.config + sum(x.size for x in layers_two)
     finally:
         docker("image", "rm", "--force", first, second, check=False)
