@@ -3,6 +3,7 @@ a tag pushed on a commit that main never had (a fork's branch, an unmerged fix) 
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,15 @@ def require_on_branch(sha: str, branch_ref: str, *, repo_dir: Path) -> None:
     """ConfigError unless `sha` is an ancestor of (or equal to) `branch_ref` in `repo_dir`.
 
     `branch_ref` is what the checkout has of the default branch, e.g. `refs/remotes/origin/main`
-    (the workflow fetches it) or `refs/heads/main` in a local clone."""
+    (the workflow fetches it) or `refs/heads/main` in a local clone. `sha` must be a commit
+    id (7 to 40 hex digits): a name like HEAD or a branch would make the check trivially
+    pass."""
+    if not re.fullmatch(r"[0-9a-f]{7,40}", sha):
+        raise ConfigError(f"GITHUB_SHA: {sha!r} is not a commit id (7 to 40 lowercase hex"
+                          " digits)")
+    if not repo_dir.is_dir():
+        raise ConfigError(f"--repo: {repo_dir} is not a directory (the git checkout of the"
+                          " release tag)")
     try:
         done = subprocess.run(
             ["git", "merge-base", "--is-ancestor", sha, branch_ref],

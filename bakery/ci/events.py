@@ -22,6 +22,9 @@ is always something main has seen.
 
 from __future__ import annotations
 
+import re
+import secrets
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -59,8 +62,53 @@ class RunDecision:
         return out
 
 
+# what git forbids in a ref name (`git check-ref-format`): control characters, space, ~ ^ : ?
+# * [ \, "..", "@{", and DEL; checked so no value bakery writes for the workflow can carry a
+# line of its own into $GITHUB_OUTPUT
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
+def ref_problem(ref: str) -> str | None:
+    """Why `ref` is not a valid full git ref name (`refs/heads/main`), or None."""
+    if not ref.startswith("refs/") or ref == "refs/":
+        return "a full ref starts with refs/ (refs/heads/main, refs/tags/v1.3.0)"
+    bad = _REF_FORBIDDEN.search(ref)
+    if bad is not None:
+        return f"git forbids {bad.group()!r} in a ref name"
+    if ref.endswith(("/", ".")) or ref == "@":
+        return "a ref name cannot end with '/' or '.'"
+    for part in ref.split("/"):
+        if not part:
+            return "a ref name has no empty component"
+        if part.startswith(".") or part.endswith(".lock"):
+            return f"component {part!r}: git forbids a leading '.' and a trailing '.lock'"
+    return None
+
+
+def _check_inputs(ref: str, default_branch: str) -> None:
+    if problem := ref_problem(ref):
+        raise ConfigError(f"GITHUB_REF: {ref!r} is not a valid git ref name: {problem}")
+    if not default_branch or ref_problem(f"refs/heads/{default_branch}"):
+        raise ConfigError(f"--default-branch: {default_branch!r} is not a valid branch name")
+
+
+def github_outputs(outputs: Mapping[str, str]) -> str:
+    """`key=value` lines for $GITHUB_OUTPUT; a value holding a line break is written in
+    GitHub's multi-line form (`key<<DELIMITER`, the value, the delimiter) with a delimiter it
+    cannot contain, so no value can add an output of its own."""
+    lines = []
+    for key, value in outputs.items():
+        if "\n" in value or "\r" in value:
+            delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+            lines.append(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
+        else:
+            lines.append(f"{key}={value}\n")
+    return "".join(lines)
+
+
 def decide(event: str, ref: str, *, default_branch: str = "main") -> RunDecision:
     """The decision for one run; ConfigError (exit 2) for a run that must not go on."""
+    _check_inputs(ref, default_branch)
     if event not in EVENTS:
         raise ConfigError(
             f"GITHUB_EVENT_NAME: {event!r} is not an event this workflow handles"

@@ -64,7 +64,7 @@ def ci(
     import json
 
     from bakery.ci.ancestry import require_on_branch
-    from bakery.ci.events import decide
+    from bakery.ci.events import decide, github_outputs
     from bakery.errors import ConfigError
 
     decision = decide(event, ref, default_branch=default_branch)
@@ -78,7 +78,7 @@ def ci(
     if format is CiFormat.json:
         typer.echo(json.dumps(outputs, indent=2))
     elif format is CiFormat.github:
-        typer.echo("".join(f"{key}={value}\n" for key, value in outputs.items()), nl=False)
+        typer.echo(github_outputs(outputs), nl=False)
     else:
         typer.echo(decision.reason + "".join(f"\n  {key}: {value}" for key, value
                                              in outputs.items() if key != "reason"))
