@@ -42,3 +42,25 @@ def test_a_bad_budget_in_the_matrix_is_one_line_naming_the_key(
     assert result.code == 2
     assert len(result.err.splitlines()) == 1
     assert "images.edge_cpu.size_budget" in result.err and "'6 gigs' is not a size" in result.err
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("0.5 B", "a size must be at least 1 B"),
+    ("0.0001 KB", "a size must be at least 1 B"),
+    ("1" + "0" * 400 + " GB", "a size is at most 1 PB"),
+    ("2000 TB", "a size is at most 1 PB"),
+])
+def test_a_budget_too_small_to_be_a_byte_or_too_big_for_any_image_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: object, text: str, problem: str
+) -> None:
+    from pathlib import Path
+
+    with pytest.raises(ValueError, match=problem):
+        parse_size(text)
+    matrix = Path(str(tmp_path)) / "matrix.toml"
+    matrix.write_text(MINIMAL_MATRIX.replace("[images.edge_cpu]\n",
+                                             f'[images.edge_cpu]\nsize_budget = "{text}"\n'))
+    result = run_cli(capsys, "plan", "--matrix", str(matrix))
+    assert result.code == 2 and "Traceback" not in result.err
+    (line,) = result.err.splitlines()
+    assert "images.edge_cpu.size_budget" in line and problem in line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import sys
 import traceback
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and exit with its code; every expected failure is one line."""
     args = sys.argv[1:] if argv is None else argv
     _STATE["debug"] = False
+    if sys.stdout is None:  # started with stdout closed (`bakery plan >&-`)
+        sys.stdout = _ClosedStdout()
     try:
         register(args)
         result = app(args=args, prog_name="bakery", standalone_mode=False)
@@ -87,6 +91,17 @@ def main(argv: list[str] | None = None) -> None:
     except BaseException as exc:  # sorted into exit codes by _report
         code = _report(exc)
     sys.exit(code)
+
+
+class _ClosedStdout(io.StringIO):
+    """Standard output when the process started without one: a command that has something
+    to print fails (exit 1) saying so, rather than exiting 0 having written nothing."""
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        raise OSError(errno.EBADF, "closed when bakery started; nothing can be written to it",
+                      "standard output")
 
 
 def _report(exc: BaseException) -> int:

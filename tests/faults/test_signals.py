@@ -154,3 +154,15 @@ def test_two_preflights_at_once_keep_both_entries(
             assert proc.wait(timeout=120) == 0
         lock = (tmp_path / "matrix.lock.json").read_text()
         assert '"edge_gpu"' in lock and '"edge_arm"' in lock
+
+
+def test_a_closed_stdout_is_an_error_not_silence(tmp_path: Path, allow_subprocess: None) -> None:
+    """`bakery plan >&-`: the plan cannot be written anywhere; exit 1 saying so."""
+    matrix = tmp_path / "matrix.toml"
+    matrix.write_text(MINIMAL_MATRIX)
+    done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *BAKERY, "plan", "--matrix",
+                           str(matrix)], env=_env(tmp_path), stderr=subprocess.PIPE, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 1
+    assert done.stderr == ("bakery: error: standard output: closed when bakery started;"
+                           " nothing can be written to it\n")
