@@ -184,6 +184,14 @@ def test_minimal_matrix_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[s
         pytest.param('[release]', '[artifacts.tool]\nversion = "1.2.3"\n'
                      'url = "https://example.com/d/tool-1.2.3.zip"\n\n[release]',
                      "artifacts.tool: url without sha256", id="artifact-url-unchecked"),
+        pytest.param('[release]', '[artifacts.tool]\nversion = "3.39"\nsha256 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"\n'
+                     'url = "https://example.com/d/tool-3.39.9-linux.zip"\n\n[release]',
+                     "artifacts.tool: url 'https://example.com/d/tool-3.39.9-linux.zip' does not"
+                     " name version '3.39'", id="artifact-url-names-a-longer-version"),
+        pytest.param('[release]', '[artifacts.tool]\nversion = "3.39"\nsha256 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"\n'
+                     'url = "https://example.com/d/tool-13.39.zip"\n\n[release]',
+                     "artifacts.tool: url 'https://example.com/d/tool-13.39.zip' does not"
+                     " name version '3.39'", id="artifact-url-names-a-version-ending-in-it"),
         pytest.param('[release]', '[artifacts.tool]\nversion = "1.2.3"\nsha256 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"\n'
                      'url = "http://example.com/d/tool-1.2.3.zip"\n\n[release]',
                      "is not an https:// URL", id="artifact-url-http"),

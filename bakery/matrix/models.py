@@ -111,8 +111,10 @@ class Artifact(_Model):
     @model_validator(mode="after")
     def _url_names_version(self) -> Artifact:
         urls = [self.url] if isinstance(self.url, str) else list((self.url or {}).values())
+        # the whole version, not a prefix of another: 3.39 is not named by ngrok-3.39.9.zip
+        named = re.compile(rf"(?<![0-9.]){re.escape(self.version)}(?![0-9]|\.[0-9])")
         for url in urls:
-            if self.version not in url.rsplit("/", 1)[-1]:
+            if not named.search(url.rsplit("/", 1)[-1]):
                 raise ValueError(f"url {url!r} does not name version {self.version!r} in its"
                                  " file name (update the url with the version)")
         if self.url is not None and self.sha256 is None:
