@@ -157,6 +157,13 @@ def _image_targets(
                         if shared.floats or not is_floating(t)]
     dind_templates = [(t, f"{where}.dind_tags[{i}]") for i, t in enumerate(image.dind_tags)
                       if shared.floats or not is_floating(t)]
+    # the floating names this ref does not move are still checked: a name that is invalid
+    # must fail every plan, not only the release that would publish it
+    resting = [] if shared.floats else [
+        (t, f"{where}.{kind}[{i}]", kind == "dind_tags")
+        for kind, templates in (("legacy_tags", image.legacy_tags),
+                                ("dind_tags", image.dind_tags))
+        for i, t in enumerate(templates) if is_floating(t)]
     torch = normalize_version(image.torch.torch)
     platform, machine, budget = image.platform, image.machine, image.budget_bytes
     dockerfile = image.dockerfile or f"images/{image_name}/Dockerfile"
@@ -211,6 +218,9 @@ def _image_targets(
                     for tag in shared.edge_tags(variant_suffix)
                 ),
             )
+            for template, at, for_dind in resting:
+                if (dind if for_dind else variant == "default"):
+                    _ref(fill(template, values), at)
             if image_args is None:
                 image_args = shared.build_args(image, choice.version, flags,
                                                f"{image_name}-py{short}")

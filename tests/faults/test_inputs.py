@@ -107,3 +107,18 @@ def test_a_malformed_digest_in_the_results_is_reported_as_such(
                    "--results", str(results))
     line = one_line_error(done.code, done.err)
     assert line.startswith(f"bakery: error: {results}: targets.0.digest: String should match")
+
+
+@pytest.mark.parametrize("ref", ["refs/heads/main", "refs/tags/v1.2.3", "refs/pull/1/merge"])
+@pytest.mark.parametrize("field", ["legacy_tags", "dind_tags"])
+def test_an_invalid_floating_name_fails_every_plan_not_only_a_release(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        ref: str, field: str) -> None:
+    """`ACME/Edge:latest` moves only with a final release, but is wrong on any ref."""
+    monkeypatch.setenv("GITHUB_REF", ref)
+    text = MINIMAL_MATRIX.replace(f'{field} = ["acme/edge', f'{field} = ["ACME/Edge:latest", "acme/edge')
+    matrix = tmp_path / "matrix.toml"
+    matrix.write_text(text, encoding="utf-8")
+    done = run_cli(capsys, "plan", "--matrix", str(matrix))
+    line = one_line_error(done.code, done.err)
+    assert f"images.edge_cpu.{field}[0]: " in line and "'ACME/Edge:latest'" in line, line
