@@ -118,6 +118,9 @@ def _show(result: LockResult, format: OutputFormat, err: Console, *, dry_run: bo
             err.print("bakery lock: --dry-run, nothing written")
         elif result.written:
             err.print(f"bakery lock: written; manifest: {result.manifest}")
+        elif result.ok:
+            err.print(f"bakery lock: nothing written, every file is as it was; manifest:"
+                      f" {result.manifest}")
     if not result.ok:
         failed = ", ".join(o.key for o in result.outcomes if o.status == "failed")
         raise BakeryError(f"could not resolve {failed}; nothing was written")

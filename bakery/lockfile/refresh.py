@@ -252,23 +252,26 @@ def refresh_locks(
     new_manifest = Manifest(base=base_lock, targets=dict(sorted(entries.items())))
     written = False
     if not failed and not dry_run:
-        _write_lock(path, new_groups, manifest_json(new_manifest))
+        written = _write_lock(path, new_groups, manifest_json(new_manifest))
+        obsolete = [directory / group.file for key, old in manifest.targets.items()
+                    if key not in entries for group in old.groups]
+        obsolete += [directory / old_file for key, old_file in legacy.items()
+                     if key in new_groups or key not in all_keys]
+        for file in obsolete:
+            if file.exists():
+                file.unlink()
+                written = True
         for old_key, old in manifest.targets.items():
             if old_key not in entries:
-                for group in old.groups:
-                    (directory / group.file).unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     (directory / old.dir).rmdir()
-        for key, old_file in legacy.items():
-            if key in new_groups or key not in all_keys:
-                (directory / old_file).unlink(missing_ok=True)
-        written = True
     return LockResult(tuple(outcomes), base_outcome, written, path)
 
 
-def _write_lock(path: Path, groups: Mapping[str, Mapping[str, str]], manifest: str) -> None:
+def _write_lock(path: Path, groups: Mapping[str, Mapping[str, str]], manifest: str) -> bool:
     """Every changed layer file and the manifest, all or none (`write_all_atomic`): a failure
-    leaves locks/ exactly as it was, directories made for new locks removed again."""
+    leaves locks/ exactly as it was, directories made for new locks removed again. False when
+    every file already held what it would be written."""
     from bakery.textfile import write_all_atomic
 
     directory = path.parent
@@ -294,6 +297,7 @@ def _write_lock(path: Path, groups: Mapping[str, Mapping[str, str]], manifest: s
             raise
         raise ConfigError(f"{directory}: cannot write: {exc.strerror or exc}; locks/ left"
                           " unchanged") from None
+    return bool(changed)
 
 
 def _refresh_base(

@@ -110,3 +110,20 @@ def test_a_really_full_disk_leaves_locks_byte_identical(
         line = one_line_error(done.code, done.err, codes=(1,))
         assert line.endswith("No space left on device; locks/ left unchanged"), line
         assert snapshot(moved.locks) == before
+
+
+def test_written_is_said_only_when_a_file_changed(
+        capsys: pytest.CaptureFixture[str], project: Project, dead_index_url: str) -> None:
+    first = run_cli(capsys, "lock", "--no-base", "--matrix", str(project.matrix))
+    assert first.code == 0 and "bakery lock: written;" in first.err, first.err
+    before = snapshot(project.locks)
+    again = run_cli(capsys, "lock", "--no-base", "--matrix", str(project.matrix))
+    assert again.code == 0, again.err
+    assert "bakery lock: nothing written, every file is as it was" in again.err
+    assert "written;" not in again.err
+    # every target kept (its index does not answer): nothing written, and not said to be
+    project.write(pypi=dead_index_url)
+    kept = run_cli(capsys, "lock", "--no-base", "--matrix", str(project.matrix))
+    assert kept.out.count("the committed lock is kept") == 4, kept.out
+    assert "written;" not in kept.err, kept.err
+    assert snapshot(project.locks) == before
