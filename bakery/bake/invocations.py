@@ -38,12 +38,15 @@ REVISION_LABEL = "*.labels.org.opencontainers.image.revision"
 @dataclass(frozen=True, kw_only=True)
 class Invocation:
     """One `docker buildx bake` run: its name (a target id, or `fail-fast`), the targets it
-    builds in plan order, the metadata file buildx writes, and its `--set` overrides."""
+    builds in plan order, the metadata file buildx writes, its `--set` overrides, and the
+    `--set` pairs that adapt it to the builder (`bakery.bake.builder`; a key may repeat: buildx
+    merges `attest` entries by type)."""
 
     name: str
     targets: tuple[str, ...]
     metadata_file: Path
     overrides: Mapping[str, str] = field(default_factory=dict)
+    adjustments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,8 +165,8 @@ def bake_argv(
     """The command line of one invocation: exactly what python-on-whales'
     `client.buildx.bake(targets, builder=, files=, load=, push=, progress="plain", set=,
     metadata_file=)` runs (same flags, same order; tests compare the two), after the client's
-    `docker` prefix. Progress is always plain: bakery reads it for the live view and the
-    failure report."""
+    `docker` prefix; the builder's adjustments follow the overrides as more `--set` pairs.
+    Progress is always plain: bakery reads it for the live view and the failure report."""
     argv = [*docker, "buildx", "bake"]
     if settings.builder is not None:
         argv += ["--builder", settings.builder]
@@ -172,7 +175,7 @@ def bake_argv(
     if settings.push:
         argv.append("--push")
     argv += ["--progress", "plain", "--file", str(settings.bake_file)]
-    for key, value in invocation.overrides.items():
+    for key, value in (*invocation.overrides.items(), *invocation.adjustments):
         argv += ["--set", f"{key}={value}"]
     argv += ["--metadata-file", str(invocation.metadata_file)]
     argv += invocation.targets
