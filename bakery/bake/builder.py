@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from bakery.bake.invocations import Invocation
 from bakery.errors import ConfigError
-from bakery.plan.target import Target
+from bakery.plan.target import Target, enabled_attestations
 
 CREATE_BUILDER = ("docker buildx create --name bakery --driver docker-container"
                   " --driver-opt network=host --bootstrap")
@@ -116,7 +116,7 @@ def fit_builder(
 ) -> BuilderFit:
     """Adapt the bake to the builder, or ConfigError naming the command that creates a builder
     that can do it. `output` is push, load or cache; `overrides` the user's `--set` pairs."""
-    attested = [t.id for t in targets if t.attest]
+    attested = [t.id for t in targets if enabled_attestations(t.attest)]
     cached = [t.id for t in targets if t.cache_to]
     multi = _multi_platform(targets, overrides)
     attest_ok = info.attestations and (output != "load" or info.load_attestations)

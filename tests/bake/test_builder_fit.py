@@ -170,3 +170,12 @@ def test_plain_progress_says_what_the_builder_can_do_first(
     assert said == ["bakery: builder 'default': docker-container driver, classic image store;"
                     " cache export yes, attestations yes (not with --load), multi-platform yes"]
     assert len(fake_docker.bakes()) == len(DEFAULT_IDS)
+
+
+def test_provenance_off_is_no_attestation_to_turn_off() -> None:
+    chosen = [t.model_copy(update={"attest": ("type=provenance,disabled=true",), "cache_to": ()})
+              for t in targets(GPU)]
+    invocations = plan_invocations(chosen, fail_fast=False, metadata_dir=Path("m"))
+    done = fit_builder(DOCKER_CLASSIC, output="load", targets=chosen, invocations=invocations,
+                       overrides={})
+    assert done.adjustments == {} and done.notes == ()
