@@ -18,6 +18,7 @@ Schema (documented in docs/building.md; `schema_version` changes on any incompat
       "targets": [
         {"id": "...", "status": "ok" | "failed" | "cancelled" | "skipped",
          "platform": "linux/amd64", "digest": "sha256:..." | null, "tags": ["repo:tag"],
+         "media_type": "application/vnd.oci.image.index.v1+json" | null,   # what digest names
          "duration_s": 801.2 | null, "started_at": "..." | null,
          "error": null | {"step": "[builder 3/7] RUN make" | null, "message": "...",
                           "log_tail": ["..."]},
@@ -102,7 +103,10 @@ class TargetResult(Frozen, strict=True):
     id: str
     status: Status
     platform: str | None = None
+    # what was built: with attestations an index (the image manifest and its attestation
+    # manifest), else an image manifest; `bakery release` copies exactly this digest
     digest: Digest | None = None
+    media_type: str | None = None
     tags: tuple[str, ...] = ()
     duration_s: float | None = None
     started_at: AwareDatetime | None = None
@@ -210,7 +214,14 @@ def _built(
 ) -> TargetResult:
     """The result of a target whose bake exited 0, from the metadata buildx wrote."""
     meta = _target_metadata(metadata or {}, target) or {}
-    digest = _str_or_none(meta.get("containerimage.digest"))
+    # the descriptor of what was exported: with attestations buildx writes an index there
+    # (and the same digest as containerimage.digest); a classic-store --load writes none, and
+    # its containerimage.digest is the image id
+    descriptor = meta.get("containerimage.descriptor")
+    descriptor = descriptor if isinstance(descriptor, dict) else {}
+    digest = (_str_or_none(descriptor.get("digest"))
+              or _str_or_none(meta.get("containerimage.digest")))
+    media_type = _str_or_none(descriptor.get("mediaType"))
     names = tuple(n for n in (_str_or_none(meta.get("image.name")) or "").split(",") if n)
     if digest is not None and not re.match(DIGEST_PATTERN, digest):
         return TargetResult(
@@ -228,7 +239,8 @@ def _built(
             ), **common,
         )
     return TargetResult(
-        id=target, status="ok", platform=platforms.get(target), digest=digest, tags=names,
+        id=target, status="ok", platform=platforms.get(target), digest=digest,
+        media_type=media_type, tags=names,
         build_ref=_str_or_none(meta.get("buildx.build.ref")), **common,
     )
 
