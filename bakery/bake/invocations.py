@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from bakery.errors import ConfigError
@@ -47,6 +47,10 @@ class Invocation:
     metadata_file: Path
     overrides: Mapping[str, str] = field(default_factory=dict)
     adjustments: tuple[tuple[str, str], ...] = ()
+    # a variant built FROM an image target of this same invocation -> that image
+    derived: Mapping[str, str] = field(default_factory=dict)
+    # each target's Dockerfile, by base name (what buildx names after a failing step)
+    dockerfiles: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,12 +92,16 @@ def plan_invocations(
     out = []
     for name, members in groups:
         built = _built_names(members)
+        ids = {t.id for t in members}
         out.append(
             Invocation(
                 name=name,
                 targets=tuple(t.id for t in members),
                 metadata_file=metadata_dir / f"{name}.json",
                 overrides={k: v for k, v in overrides.items() if _pattern_matches(k, built)},
+                derived={t.id: t.derived_from for t in members
+                         if t.derived_from is not None and t.derived_from in ids},
+                dockerfiles={t.id: PurePosixPath(t.dockerfile).name for t in members},
             )
         )
     return out
