@@ -178,12 +178,20 @@ class BuildLog:
         )
         return [t for t in targets if t in named]
 
-    def failed_step_source(self, target: str) -> tuple[bool, str | None]:
-        """(whether an error block names a step of `target`, the Dockerfile buildx names after
-        that block: its base name, None when it names none)."""
+    def failed_step_source(self, target: str, names: Sequence[str]) -> tuple[bool, str | None]:
+        """(whether the log names a failing step of `target`, the Dockerfile buildx names after
+        that step's error block: its base name, None when it names none). buildx may title the
+        failing vertex under one target and its error block under another: the block of the
+        same step (its title without the target) stands for both."""
         for header, _ in self._blocks:
             if step_owner(header, [target]) == target:
                 return True, self._sources.get(header)
+        for n, _ in self._step_errors:
+            title = self._titles.get(n, "")
+            if step_owner(title, [target]) == target:
+                step = strip_owner(title, names)
+                return True, next((self._sources.get(header) for header, _ in self._blocks
+                                   if strip_owner(header, names) == step), None)
         return False, None
 
     def failure(self, target: str | None, *, names: Sequence[str], exit_code: int) -> Failure:

@@ -332,8 +332,8 @@ def _image_step(invocation: Invocation, log: BuildLog, variant: str, image: str)
     once: buildx (0.13 at least) names such a step under either target, from run to run. The
     step is the variant's own only when buildx names the variant's Dockerfile after it (and
     that Dockerfile is not also the image's by name)."""
-    has_block, source = log.failed_step_source(variant)
-    if not has_block:
+    has_step, source = log.failed_step_source(variant, invocation.targets)
+    if not has_step:
         return False  # no failing step (an export or push of the variant's own): its failure
     own = invocation.dockerfiles.get(variant)
     return source is None or source != own or own == invocation.dockerfiles.get(image)

@@ -3,8 +3,9 @@ fails: the image is `failed` with that step and its exit code, the variant `canc
 image failed`, whichever target buildx names the step under; the `--fail-fast` wording only
 with `--fail-fast`.
 
-Replays what buildx 0.13.1 printed here for the same failing bake, once per naming (it names
-the step under either target from run to run: the two logs in tests/bake/logs/), then runs
+Replays what buildx 0.13.1 printed here for such a failing bake, once per naming (it names
+the step, and apart from it the error block, under either target from run to run: the logs in
+tests/bake/logs/), then runs
 `bakery bake` against the fake `docker` printing newer buildx's output (`ERROR: target X:`).
 tests/engine/test_bake_engine.py runs such a family on the real buildx."""
 
@@ -44,14 +45,19 @@ def replay(text: str, invocation: Invocation) -> dict[str, TargetResult]:
     return {r.id: r for r in results}
 
 
-@pytest.mark.parametrize("named", ["variant", "image"])
-def test_buildx_013_either_naming_blames_the_image(named: str) -> None:
-    text = (LOGS / f"buildx-0.13-family-image-fails-named-as-{named}.log").read_text()
-    assert (f" > [{VARIANT} runtime" in text) == (named == "variant")  # the two orderings
+@pytest.mark.parametrize(("log", "step"), [
+    ("named-as-variant", STEP),  # the error block under the variant, the vertex the image
+    ("named-as-image", STEP),  # both under the image
+    # the vertex under the variant, the error block under the image (from the engine test)
+    ("titled-as-variant", "[2/2] RUN sh -c 'echo about to fail; exit 3'"),
+])
+def test_buildx_013_any_naming_blames_the_image(log: str, step: str) -> None:
+    text = (LOGS / f"buildx-0.13-family-image-fails-{log}.log").read_text()
+    text = text.replace("edge_cpu-py311", IMAGE)  # the engine test's names
     by_id = replay(text, family())
     image, variant = by_id[IMAGE], by_id[VARIANT]
     assert image.status == "failed" and image.error is not None
-    assert image.error.step == STEP
+    assert image.error.step == step
     assert image.error.message.endswith("did not complete successfully: exit code: 3")
     assert variant.status == "cancelled" and variant.error is not None
     assert variant.error.message == f"cancelled: its image {IMAGE} failed"
