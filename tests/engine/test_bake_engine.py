@@ -51,6 +51,7 @@ def shipped_publish() -> str:
 def project(directory: Path, base: str, *, namespace: str, publish: str,
             run: str = "RUN true") -> Path:
     """A stand-in project: matrix, bake template and Dockerfiles, rendered. Returns it."""
+    directory.mkdir(parents=True, exist_ok=True)
     text = STANDIN_MATRIX.replace('namespace = "acme"', f'namespace = "{namespace}"')
     (directory / "matrix.toml").write_text(f"{text}\n{publish}\n")
     (directory / "docker-bake.hcl.j2").write_text((ROOT / "docker-bake.hcl.j2").read_text())
@@ -167,6 +168,71 @@ def test_a_family_whose_image_fails_blames_the_image(
         log = log if log.is_absolute() else where / log
         named.update(re.findall(r"^ > \[(\S+) 2/2\]", log.read_text(), re.MULTILINE))
     assert named <= {IMAGE, DIND} and named
+
+
+# moved from the fake (tests/bake/test_bake_cli.py): the results file, a --fail-fast success,
+# the dry run's commands
+
+
+def test_results_file_default_location_and_schema(
+    tmp_path: Path, standin: str, containerd: Engine, registry: Registry,
+) -> None:
+    where = project(tmp_path, standin, namespace=f"{registry.host}/cache", publish=PROVENANCE)
+    done = bakery("bake", "--target", FAMILY, cwd=where)  # neither --load nor --push
+    assert done.returncode == 0, done.stdout + done.stderr
+    raw = json.loads((where / ".bakery" / "results.json").read_text())
+    assert set(raw) == {"schema_version", "bakery_version", "matrix", "bake_file", "builder",
+                        "output", "fail_fast", "jobs", "git", "started_at", "duration_s", "ok",
+                        "targets"}
+    assert raw["schema_version"] == 1 and raw["ok"] is True and raw["output"] == "cache"
+    assert raw["matrix"] == "matrix.toml" and raw["bake_file"] == "docker-bake.hcl"
+    assert raw["jobs"] == 1  # one family (the image and its DinD variant): one bake
+    assert raw["git"]["sha"] == SHA
+    target = raw["targets"][0]
+    assert target["id"] == IMAGE and target["platform"] == "linux/amd64"
+    assert target["status"] == "ok" and target["error"] is None
+    assert target["started_at"].endswith("Z") and target["build_ref"]
+    assert target["log_file"] == f".bakery/logs/{IMAGE}.log"
+    assert target["command"][1:] == [
+        "buildx", "bake", "--progress", "plain", "--file", "docker-bake.hcl", "--set",
+        f"*.labels.org.opencontainers.image.revision={SHA}",
+        "--metadata-file", f".bakery/metadata/{IMAGE}.json", IMAGE, DIND]
+    assert "#1 [internal] load local bake definitions" in (where / target["log_file"]).read_text()
+    assert f"results in {Path('.bakery') / 'results.json'}" in done.stdout
+
+
+def test_fail_fast_success_reads_the_metadata_of_every_target(
+    tmp_path: Path, standin: str, containerd: Engine, registry: Registry,
+) -> None:
+    where = project(tmp_path, standin, namespace=f"{registry.host}/ff", publish=PROVENANCE)
+    done = bakery("bake", "--fail-fast", "--load", "--target", FAMILY, cwd=where)
+    assert done.returncode == 0, done.stdout + done.stderr
+    built = results(where)
+    assert [built[t]["status"] for t in (IMAGE, DIND)] == ["ok", "ok"]
+    metadata = json.loads((where / ".bakery" / "metadata" / "fail-fast.json").read_text())
+    for target in (IMAGE, DIND):
+        assert built[target]["digest"] == metadata[target]["containerimage.descriptor"]["digest"]
+    assert built[IMAGE]["digest"] != built[DIND]["digest"]
+
+
+def test_dry_run_commands_run_as_printed(
+    tmp_path: Path, standin: str, containerd: Engine, registry: Registry,
+) -> None:
+    """Copy-pasteable: the printed script, run by sh from elsewhere, builds the same thing."""
+    where = project(tmp_path / "project", standin, namespace=f"{registry.host}/dry",
+                    publish=PROVENANCE)
+    printed = bakery("bake", "--dry-run", "--load", "--target", FAMILY, "--matrix",
+                     str(where / "matrix.toml"), cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.splitlines()[1] == f"cd {where}"
+    done = subprocess.run(["sh", "-ec", printed.stdout], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    metadata = json.loads((where / ".bakery" / "metadata" / f"{IMAGE}.json").read_text())
+    for target in (IMAGE, DIND):
+        assert metadata[target]["image.name"], metadata
+        tag = metadata[target]["image.name"].split(",")[0]
+        assert docker("image", "inspect", tag, check=False).returncode == 0, tag
 
 
 def _bakery_children(pid: int) -> list[int]:
