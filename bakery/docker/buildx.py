@@ -13,6 +13,7 @@ own `docker_cmd`.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -55,10 +56,23 @@ def inspect_builder(client: DockerClient, builder: str | None) -> BuilderInfo:
     try:
         status = run([*docker_prefix(client), "info", "--format", "{{json .DriverStatus}}"])
     except DockerException:
-        store = None
-    else:
-        store = "io.containerd.snapshotter" in str(status) if str(status).strip() else None
-    return BuilderInfo(name=name, driver=driver or "unknown", containerd_store=store)
+        status = None
+    return BuilderInfo(name=name, driver=driver or "unknown",
+                       containerd_store=containerd_store(status))
+
+
+def containerd_store(driver_status: object) -> bool | None:
+    """Whether `docker info`'s DriverStatus (JSON: [[key, value], ...]) is the containerd image
+    store's (a `driver-type` of `io.containerd.snapshotter.v1`); None when it is not that
+    JSON (an engine that did not say)."""
+    try:
+        pairs = json.loads(str(driver_status))
+    except ValueError:
+        return None
+    if not isinstance(pairs, list) or not all(isinstance(p, list) for p in pairs):
+        return None
+    return any(p[:1] == ["driver-type"] and "containerd.snapshotter" in str(p[1:])
+               for p in pairs)
 
 
 def _check(client: DockerClient, builder: str | None) -> tuple[str, str]:

@@ -179,3 +179,15 @@ def test_provenance_off_is_no_attestation_to_turn_off() -> None:
     done = fit_builder(DOCKER_CLASSIC, output="load", targets=chosen, invocations=invocations,
                        overrides={})
     assert done.adjustments == {} and done.notes == ()
+
+
+@pytest.mark.parametrize(("status", "store"), [
+    ('[["driver-type","io.containerd.snapshotter.v1"]]', True),  # Docker 26, containerd store
+    ('[["Backing Filesystem","extfs"],["Supports d_type","true"],["Using metacopy","false"],'
+     '["Native Overlay Diff","true"],["userxattr","false"]]', False),  # overlay2, classic
+    ("null", None), ("", None), ("Error: no such engine", None),
+])
+def test_the_image_store_is_read_from_docker_info(status: str, store: bool | None) -> None:
+    from bakery.docker.buildx import containerd_store
+
+    assert containerd_store(status) is store
