@@ -36,6 +36,8 @@ _FINAL_ERROR = re.compile(r"^(?:ERROR|error): (?P<message>.*)$")
 _TARGET_PREFIX = re.compile(r"^target (?P<target>[A-Za-z0-9_-]+): (?P<message>.*)$")
 _BRACKET = re.compile(r"^\[(?P<inside>[^\]]*)\]\s*(?P<after>.*)$")
 _BLOCK_RULE = "------"
+# after an error block buildx names the instruction's source: `Dockerfile:23`, `Dockerfile.dind:5`
+_SOURCE = re.compile(r"^(?P<file>[^\s:]+):(?P<line>\d+)$")
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class BuildLog:
         self._latest_by_owner: dict[str, str] = {}
         self._block: list[str] | None = None
         self._block_header: str | None = None
+        self._sources: dict[str, str] = {}  # error block header -> the file named after it
+        self._awaiting_source: str | None = None
         self.lines = 0
 
     # -- feeding -------------------------------------------------------------------------
@@ -91,6 +95,12 @@ class BuildLog:
         line = line.rstrip("\r\n")
         self.lines += 1
         self._tail.append(line)
+        if self._awaiting_source is not None:
+            header, self._awaiting_source = self._awaiting_source, None
+            source = _SOURCE.match(line)
+            if source is not None:
+                self._sources[header] = source["file"]
+                return
         if self._in_block(line):
             return
         vertex = _VERTEX.match(line)
@@ -116,6 +126,7 @@ class BuildLog:
                 return False
             if line == _BLOCK_RULE:
                 self._blocks.append((self._block_header, tuple(self._block)))
+                self._awaiting_source = self._block_header
                 self._block, self._block_header = None, None
             else:
                 self._block.append(line)
@@ -166,6 +177,22 @@ class BuildLog:
             if (owner := step_owner(self._titles.get(n, ""), targets))
         )
         return [t for t in targets if t in named]
+
+    def failed_step_source(self, target: str, names: Sequence[str]) -> tuple[bool, str | None]:
+        """(whether the log names a failing step of `target`, the Dockerfile buildx names after
+        that step's error block: its base name, None when it names none). buildx may title the
+        failing vertex under one target and its error block under another: the block of the
+        same step (its title without the target) stands for both."""
+        for header, _ in self._blocks:
+            if step_owner(header, [target]) == target:
+                return True, self._sources.get(header)
+        for n, _ in self._step_errors:
+            title = self._titles.get(n, "")
+            if step_owner(title, [target]) == target:
+                step = strip_owner(title, names)
+                return True, next((self._sources.get(header) for header, _ in self._blocks
+                                   if strip_owner(header, names) == step), None)
+        return False, None
 
     def failure(self, target: str | None, *, names: Sequence[str], exit_code: int) -> Failure:
         """The failure report for `target` (None: the invocation as a whole)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from bakery.errors import ConfigError
@@ -38,12 +38,19 @@ REVISION_LABEL = "*.labels.org.opencontainers.image.revision"
 @dataclass(frozen=True, kw_only=True)
 class Invocation:
     """One `docker buildx bake` run: its name (a target id, or `fail-fast`), the targets it
-    builds in plan order, the metadata file buildx writes, and its `--set` overrides."""
+    builds in plan order, the metadata file buildx writes, its `--set` overrides, and the
+    `--set` pairs that adapt it to the builder (`bakery.bake.builder`; a key may repeat: buildx
+    merges `attest` entries by type)."""
 
     name: str
     targets: tuple[str, ...]
     metadata_file: Path
     overrides: Mapping[str, str] = field(default_factory=dict)
+    adjustments: tuple[tuple[str, str], ...] = ()
+    # a variant built FROM an image target of this same invocation -> that image
+    derived: Mapping[str, str] = field(default_factory=dict)
+    # each target's Dockerfile, by base name (what buildx names after a failing step)
+    dockerfiles: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,12 +92,16 @@ def plan_invocations(
     out = []
     for name, members in groups:
         built = _built_names(members)
+        ids = {t.id for t in members}
         out.append(
             Invocation(
                 name=name,
                 targets=tuple(t.id for t in members),
                 metadata_file=metadata_dir / f"{name}.json",
                 overrides={k: v for k, v in overrides.items() if _pattern_matches(k, built)},
+                derived={t.id: t.derived_from for t in members
+                         if t.derived_from is not None and t.derived_from in ids},
+                dockerfiles={t.id: PurePosixPath(t.dockerfile).name for t in members},
             )
         )
     return out
@@ -162,8 +173,8 @@ def bake_argv(
     """The command line of one invocation: exactly what python-on-whales'
     `client.buildx.bake(targets, builder=, files=, load=, push=, progress="plain", set=,
     metadata_file=)` runs (same flags, same order; tests compare the two), after the client's
-    `docker` prefix. Progress is always plain: bakery reads it for the live view and the
-    failure report."""
+    `docker` prefix; the builder's adjustments follow the overrides as more `--set` pairs.
+    Progress is always plain: bakery reads it for the live view and the failure report."""
     argv = [*docker, "buildx", "bake"]
     if settings.builder is not None:
         argv += ["--builder", settings.builder]
@@ -172,7 +183,7 @@ def bake_argv(
     if settings.push:
         argv.append("--push")
     argv += ["--progress", "plain", "--file", str(settings.bake_file)]
-    for key, value in invocation.overrides.items():
+    for key, value in (*invocation.overrides.items(), *invocation.adjustments):
         argv += ["--set", f"{key}={value}"]
     argv += ["--metadata-file", str(invocation.metadata_file)]
     argv += invocation.targets

@@ -18,6 +18,7 @@ Schema (documented in docs/building.md; `schema_version` changes on any incompat
       "targets": [
         {"id": "...", "status": "ok" | "failed" | "cancelled" | "skipped",
          "platform": "linux/amd64", "digest": "sha256:..." | null, "tags": ["repo:tag"],
+         "media_type": "application/vnd.oci.image.index.v1+json" | null,   # what digest names
          "duration_s": 801.2 | null, "started_at": "..." | null,
          "error": null | {"step": "[builder 3/7] RUN make" | null, "message": "...",
                           "log_tail": ["..."]},
@@ -47,7 +48,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from bakery.bake.buildlog import BuildLog, Failure, strip_owner
-from bakery.bake.invocations import Invocation
+from bakery.bake.invocations import FAIL_FAST_NAME, Invocation
 from bakery.frozen import Frozen
 from bakery.jsonfile import read_versioned
 from bakery.plan.target import GitInfo
@@ -106,7 +107,10 @@ class TargetResult(Frozen, strict=True):
     id: str
     status: Status
     platform: str | None = None
+    # what was built: with attestations an index (the image manifest and its attestation
+    # manifest), else an image manifest; `bakery release` copies exactly this digest
     digest: Digest | None = None
+    media_type: str | None = None
     tags: tuple[str, ...] = ()
     duration_s: Seconds | None = None
     started_at: AwareDatetime | None = None
@@ -214,7 +218,14 @@ def _built(
 ) -> TargetResult:
     """The result of a target whose bake exited 0, from the metadata buildx wrote."""
     meta = _target_metadata(metadata or {}, target) or {}
-    digest = _str_or_none(meta.get("containerimage.digest"))
+    # the descriptor of what was exported: with attestations buildx writes an index there
+    # (and the same digest as containerimage.digest); a classic-store --load writes none, and
+    # its containerimage.digest is the image id
+    descriptor = meta.get("containerimage.descriptor")
+    descriptor = descriptor if isinstance(descriptor, dict) else {}
+    digest = (_str_or_none(descriptor.get("digest"))
+              or _str_or_none(meta.get("containerimage.digest")))
+    media_type = _str_or_none(descriptor.get("mediaType"))
     names = tuple(n for n in (_str_or_none(meta.get("image.name")) or "").split(",") if n)
     if digest is not None and not re.match(DIGEST_PATTERN, digest):
         return TargetResult(
@@ -232,7 +243,8 @@ def _built(
             ), **common,
         )
     return TargetResult(
-        id=target, status="ok", platform=platforms.get(target), digest=digest, tags=names,
+        id=target, status="ok", platform=platforms.get(target), digest=digest,
+        media_type=media_type, tags=names,
         build_ref=_str_or_none(meta.get("buildx.build.ref")), **common,
     )
 
@@ -286,26 +298,49 @@ def invocation_results(
     # which targets of a multi-target bake failed; if the log names none, all of them did
     identified = log.failed_targets(names) if len(names) > 1 else []
     failed = identified or list(names)
+    reported = {t: t for t in failed}  # target -> the name its failure is reported under
+    for variant in [t for t in failed if t in invocation.derived]:
+        image = invocation.derived[variant]
+        if _image_step(invocation, log, variant, image):
+            failed.remove(variant)
+            if image not in reported:
+                failed.append(image)
+                reported[image] = variant
+    fail_fast = invocation.name == FAIL_FAST_NAME
     for target in names:
         if target in failed:
             failure = log.failure(
-                target if identified else None, names=names, exit_code=exit_code
+                reported[target] if identified else None, names=names, exit_code=exit_code
             )
             out.append(TargetResult(
                 id=target, status="failed", platform=platforms.get(target),
                 error=_error(failure), **common,
             ))
         else:
+            parent = invocation.derived.get(target)
+            message = (f"cancelled: its image {parent} failed" if parent in failed else
+                       f"cancelled: {', '.join(t for t in names if t in failed)} failed in the"
+                       " same bake" + (" (--fail-fast builds every target in one bake)"
+                                       if fail_fast else ""))
             out.append(TargetResult(
                 id=target, status="cancelled", platform=platforms.get(target),
-                error=BuildError(
-                    step=None,
-                    message=f"cancelled: {', '.join(failed)} failed in the same bake"
-                    " (--fail-fast builds every target in one bake)",
-                ),
-                **common,
+                error=BuildError(step=None, message=message), **common,
             ))
     return out
+
+
+def _image_step(invocation: Invocation, log: BuildLog, variant: str, image: str) -> bool:
+    """Whether the step buildx reports failed under `variant`'s name is one of its image's.
+
+    The variant is built FROM the image in the same bake, and BuildKit runs their shared steps
+    once: buildx (0.13 at least) names such a step under either target, from run to run. The
+    step is the variant's own only when buildx names the variant's Dockerfile after it (and
+    that Dockerfile is not also the image's by name)."""
+    has_step, source = log.failed_step_source(variant, invocation.targets)
+    if not has_step:
+        return False  # no failing step (an export or push of the variant's own): its failure
+    own = invocation.dockerfiles.get(variant)
+    return source is None or source != own or own == invocation.dockerfiles.get(image)
 
 
 def skipped_results(

@@ -10,6 +10,7 @@ the results of the previous one (docs/design.md, "Guarantees").
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,7 @@ from types import TracebackType
 from typing import Protocol
 
 from bakery import __version__
+from bakery.bake.builder import BuilderInfo, fit_builder
 from bakery.bake.request import OutputPaths, PreparedBake
 from bakery.bake.results import Results, TargetResult, overall_ok, results_json
 from bakery.bake.runner import Job, Launch, Observer, Runner
@@ -30,8 +32,9 @@ from bakery.jsonfile import write_atomic
 class BuildEngine(Protocol):
     """What a bake needs from Docker (`bakery.docker.buildx.BuildxEngine` in production)."""
 
-    def check(self, builder: str | None) -> None:
-        """Raise MissingToolError unless the CLI, buildx and the builder's engine answer."""
+    def check(self, builder: str | None) -> BuilderInfo | None:
+        """Raise MissingToolError unless the CLI, buildx and the builder's engine answer;
+        return what the builder is (None: unknown, the bake is not adapted)."""
         ...
 
     def prefix(self) -> tuple[str, ...]:
@@ -42,7 +45,12 @@ class BuildEngine(Protocol):
 
 
 class BakeView(Observer, Protocol):
-    """The runner's observer that is also a context (a live view starts and stops)."""
+    """The runner's observer that is also a context (a live view starts and stops), and
+    shows one-line notes before the builds start."""
+
+    def note(self, text: str, *, change: bool = False) -> None:
+        """One line; `change`: bakery changed what is built (shown even when quiet)."""
+        ...
 
     def __enter__(self) -> object: ...
 
@@ -97,8 +105,10 @@ def built_anything(targets: Sequence[TargetResult]) -> bool:
 def run_bake(prepared: PreparedBake, engine: BuildEngine, view: BakeView) -> BakeOutcome:
     """Check the outputs and the engine, run every invocation (`prepared.concurrency` at a
     time; Ctrl-C, SIGTERM and SIGHUP cancel cleanly), then record the results."""
-    engine.check(prepared.settings.builder)
+    info = engine.check(prepared.settings.builder)
     check_outputs(prepared.paths)
+    if info is not None:
+        prepared = adapt_to_builder(prepared, info, view)
     jobs = [Job(i, argv) for i, argv in
             zip(prepared.invocations, prepared.commands(engine.prefix()), strict=True)]
     for invocation in prepared.invocations:  # a stale one would pass for this run's
@@ -123,6 +133,18 @@ def run_bake(prepared: PreparedBake, engine: BuildEngine, view: BakeView) -> Bak
         targets=tuple(outcome),
     )
     return record(results, prepared.paths)
+
+
+def adapt_to_builder(prepared: PreparedBake, info: BuilderInfo, view: BakeView) -> PreparedBake:
+    """Say what the builder can do for this bake and adapt the invocations to it (one note per
+    change), or ConfigError with the command that creates a builder that can do it."""
+    overrides = {k: v for i in prepared.invocations for k, v in i.overrides.items()}
+    fit = fit_builder(info, output=prepared.settings.output, targets=prepared.selected,
+                      invocations=prepared.invocations, overrides=overrides)
+    view.note(fit.summary)
+    for note in fit.notes:
+        view.note(note, change=True)
+    return dataclasses.replace(prepared, invocations=fit.apply(prepared.invocations))
 
 
 def record(results: Results, paths: OutputPaths) -> BakeOutcome:

@@ -13,6 +13,7 @@ own `docker_cmd`.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from pathlib import Path
 from python_on_whales import ClientNotFoundError, DockerClient, DockerException
 from python_on_whales.utils import run
 
+from bakery.bake.builder import BuilderInfo, parse_inspect
 from bakery.bake.runner import Launch
 from bakery.docker.client import first_line, not_on_path
 from bakery.errors import MissingToolError
@@ -43,6 +45,37 @@ def docker_prefix(client: DockerClient) -> tuple[str, ...]:
 def check_tools(client: DockerClient, builder: str | None) -> str:
     """Fail with MissingToolError (exit 2, one line) unless the docker CLI, the buildx plugin
     and the builder all answer. Returns buildx's version line."""
+    return _check(client, builder)[0]
+
+
+def inspect_builder(client: DockerClient, builder: str | None) -> BuilderInfo:
+    """`check_tools`, then what the builder is: its name and driver, and the engine's image
+    store (`docker info`; unknown when the engine does not say)."""
+    _, inspected = _check(client, builder)
+    name, driver = parse_inspect(inspected, builder)
+    try:
+        status = run([*docker_prefix(client), "info", "--format", "{{json .DriverStatus}}"])
+    except DockerException:
+        status = None
+    return BuilderInfo(name=name, driver=driver or "unknown",
+                       containerd_store=containerd_store(status))
+
+
+def containerd_store(driver_status: object) -> bool | None:
+    """Whether `docker info`'s DriverStatus (JSON: [[key, value], ...]) is the containerd image
+    store's (a `driver-type` of `io.containerd.snapshotter.v1`); None when it is not that
+    JSON (an engine that did not say)."""
+    try:
+        pairs = json.loads(str(driver_status))
+    except ValueError:
+        return None
+    if not isinstance(pairs, list) or not all(isinstance(p, list) for p in pairs):
+        return None
+    return any(p[:1] == ["driver-type"] and "containerd.snapshotter" in str(p[1:])
+               for p in pairs)
+
+
+def _check(client: DockerClient, builder: str | None) -> tuple[str, str]:
     prefix = docker_prefix(client)
     try:
         version = client.buildx.version()
@@ -69,7 +102,7 @@ def check_tools(client: DockerClient, builder: str | None) -> str:
     problem = builder_problem(f"{out}\n{err}")
     if problem is not None:
         raise _unreachable(builder, problem)
-    return version.strip()
+    return version.strip(), str(out)
 
 
 def builder_problem(inspect_output: str) -> str | None:
@@ -108,8 +141,8 @@ class BuildxEngine:
         self._client = client
         self._env = env
 
-    def check(self, builder: str | None) -> None:
-        check_tools(self._client, builder)
+    def check(self, builder: str | None) -> BuilderInfo:
+        return inspect_builder(self._client, builder)
 
     def prefix(self) -> tuple[str, ...]:
         return docker_prefix(self._client)

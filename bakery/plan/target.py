@@ -60,7 +60,8 @@ class Target(Frozen):
     labels: dict[str, str]
     cache_from: tuple[str, ...]
     cache_to: tuple[str, ...]
-    # bake `attest` entries: provenance (mode=min|max) and SBOM attestations
+    # bake `attest` entries: provenance (mode=min|max, or disabled=true) and SBOM attestations;
+    # `attestations` are the ones made
     attest: tuple[str, ...] = ()
     # the image target this one is built FROM (named context `image`, same bake invocation):
     # a DinD variant shares every layer of its image
@@ -115,3 +116,8 @@ class Plan(Frozen):
             if target.id == target_id:
                 return target
         raise KeyError(target_id)
+
+
+def enabled_attestations(attest: tuple[str, ...]) -> tuple[str, ...]:
+    """The `attest` entries that make an attestation (not `...,disabled=true`)."""
+    return tuple(a for a in attest if "disabled=true" not in a.split(","))

@@ -187,8 +187,11 @@ class PlanValues:
 
 
 def _attest(matrix: Matrix) -> tuple[str, ...]:
+    """The bake `attest` entries. Provenance "off" is said explicitly: with no provenance entry,
+    buildx adds a minimal provenance attestation of its own."""
     publish = matrix.publish
-    out = [] if publish.provenance == "off" else [f"type=provenance,mode={publish.provenance}"]
+    out = (["type=provenance,disabled=true"] if publish.provenance == "off"
+           else [f"type=provenance,mode={publish.provenance}"])
     if publish.sbom:
         out.append("type=sbom")
     return tuple(out)

@@ -30,7 +30,7 @@ from bakery.errors import ConfigError
 from bakery.jsonfile import write_atomic
 from bakery.matrix import Matrix
 from bakery.plan.select import select_targets
-from bakery.plan.target import Plan, Target
+from bakery.plan.target import Plan, Target, enabled_attestations
 from bakery.registry.errors import RegistryError
 from bakery.sizes import human_bytes
 from bakery.tags.refs import ImageRef, parse_reference
@@ -139,7 +139,7 @@ def verify_target(
         gpu = gpu_check(client, image, target.platform, require_gpu)
         checks += () if gpu is None else (gpu,)
     compressed: int | None = None
-    if target.attest and digest and "@" in image:
+    if enabled_attestations(target.attest) and digest and "@" in image:
         checks += tuple(attestation_checks(client, target, image))
     update: int | None = None
     if digest and "@" in image:  # a pushed candidate: its manifest tells what a pull costs
@@ -222,9 +222,10 @@ def gpu_check(client: DockerClient, image: str, platform: str, required: bool) -
 
 def attestation_checks(client: DockerClient, target: Target, image: str) -> list[Check]:
     """Whether the pushed candidate carries the attestations the matrix asks for."""
-    wanted = {"provenance": next((a.split("mode=", 1)[1] for a in target.attest
-                                  if a.startswith("type=provenance")), None),
-              "sbom": "present" if "type=sbom" in target.attest else None}
+    made = enabled_attestations(target.attest)
+    wanted = {"provenance": next((a.split("mode=", 1)[1] for a in made
+                                  if a.startswith("type=provenance") and "mode=" in a), None),
+              "sbom": "present" if "type=sbom" in made else None}
     try:
         found = attestations(client, image)
     except RegistryError as exc:

@@ -47,7 +47,17 @@ def _seconds(value: float | None) -> str:
 
 
 class QuietView:
-    """Shows nothing while building; the base of the other views."""
+    """Shows nothing while building but the changes bakery made to the bake before it (one
+    line each); the base of the other views, which also show the other notes (what the
+    builder can do)."""
+
+    def __init__(self, console: Console | None = None, *, all_notes: bool = False) -> None:
+        self._console_for_notes = console
+        self._all_notes = all_notes
+
+    def note(self, text: str, *, change: bool = False) -> None:
+        if self._console_for_notes is not None and (change or self._all_notes):
+            self._console_for_notes.print(f"bakery: {text}", soft_wrap=True, highlight=False)
 
     def __enter__(self) -> QuietView:
         return self
@@ -90,6 +100,7 @@ class PlainView(QuietView):
     """Line-oriented progress for logs: state changes and the build output, prefixed."""
 
     def __init__(self, console: Console) -> None:
+        super().__init__(console, all_notes=True)
         self._console = console
 
     def _out(self, text: str) -> None:
@@ -130,6 +141,7 @@ class LiveView(QuietView):
     ) -> None:
         from rich.live import Live
 
+        super().__init__(console, all_notes=True)
         self._console = console
         self._rows = {t: _Row() for t in targets}
         self._clock = clock
@@ -220,7 +232,7 @@ def make_view(mode: Mode, console: Console, targets: Sequence[str]) -> QuietView
         return LiveView(console, targets)
     if mode == "plain":
         return PlainView(console)
-    return QuietView()
+    return QuietView(console)
 
 
 def print_summary(console: Console, results: Results, *, results_path: Path | None) -> None:

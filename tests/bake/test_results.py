@@ -60,6 +60,47 @@ def test_ok_reads_digest_tags_and_ref_from_metadata_keyed_by_target() -> None:
     )
 
 
+# what buildx 0.13.1 on Docker 26.1.5 wrote here: a --load with provenance on the containerd
+# image store (an index: the image manifest and its attestation manifest) ...
+ATTESTED = {"gpu": {
+    "buildx.build.ref": "default/default/ng34saudxfbw3ttfgdmyaaahk",
+    "containerimage.descriptor": {
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "digest": "sha256:c862302bcf59e36b9b5b37988adb9241092f79b1b2d5ae04b83b543d607a0f5b",
+        "size": 855},
+    "containerimage.digest":
+        "sha256:c862302bcf59e36b9b5b37988adb9241092f79b1b2d5ae04b83b543d607a0f5b",
+    "image.name": "docker.io/library/i20e-x:t"}}
+# ... and a --load into the classic image store with the docker driver: no descriptor, and the
+# digest is the image id
+CLASSIC_LOAD = {"gpu": {
+    "buildx.build.ref": "default/default/kn5e0yfk080mulv2b241gti61",
+    "containerimage.config.digest":
+        "sha256:d631d70a1a9ef3a457db780c23a2208f527baa8d68a51afe94041387064bc580",
+    "containerimage.digest":
+        "sha256:d631d70a1a9ef3a457db780c23a2208f527baa8d68a51afe94041387064bc580",
+    "image.name": "docker.io/library/i20e-x:t"}}
+
+
+def test_an_attested_build_records_the_index_release_copies() -> None:
+    (result,) = results_of(one(), code=0, metadata=ATTESTED)
+    assert result.digest == ATTESTED["gpu"]["containerimage.descriptor"]["digest"]  # type: ignore[index]
+    assert result.media_type == "application/vnd.oci.image.index.v1+json"
+
+
+def test_the_descriptor_wins_over_containerimage_digest() -> None:
+    other = "sha256:" + "cd" * 32
+    metadata = {"gpu": {**ATTESTED["gpu"], "containerimage.digest": other}}
+    (result,) = results_of(one(), code=0, metadata=metadata)
+    assert result.digest == ATTESTED["gpu"]["containerimage.descriptor"]["digest"]  # type: ignore[index]
+
+
+def test_a_classic_store_load_records_the_image_id_and_no_media_type() -> None:
+    (result,) = results_of(one(), code=0, metadata=CLASSIC_LOAD)
+    assert result.status == "ok" and result.media_type is None
+    assert result.digest == CLASSIC_LOAD["gpu"]["containerimage.digest"]
+
+
 def test_ok_without_metadata_has_no_digest() -> None:
     (result,) = results_of(one(), code=0, metadata=None)
     assert result.status == "ok" and result.digest is None and result.tags == ()
@@ -143,7 +184,8 @@ def test_results_file_round_trips(tmp_path: Path) -> None:
     raw = json.loads(path.read_text())
     assert raw["schema_version"] == 1
     assert raw["started_at"] == "2026-11-28T10:00:00Z"
-    assert set(raw["targets"][0]) == {"id", "status", "platform", "digest", "tags", "duration_s",
+    assert set(raw["targets"][0]) == {"id", "status", "platform", "digest", "media_type", "tags",
+                                      "duration_s",
                                       "started_at", "error", "command", "build_ref", "log_file",
                                       "verify"}
     assert raw["targets"][0]["verify"] is None  # bake writes no verdict; `bakery verify` does

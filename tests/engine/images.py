@@ -124,7 +124,9 @@ def build_rootfs_image(
     })
     ref = f"{name}:{key}"
     require_engine()
+    changes = [f"LABEL {LABEL_KEY}=rootfs", f"CMD {json.dumps(list(cmd))}"]
     if image_exists(ref):
+        _ensure_architecture(ref, arch, changes)
         return ref
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:
@@ -154,12 +156,12 @@ def build_rootfs_image(
             for entry in (rootfs / junk).glob("*"):
                 if entry.is_file():
                     entry.unlink()
-        changes = [f"LABEL {LABEL_KEY}=rootfs", f"CMD {json.dumps(list(cmd))}"]
         with subprocess.Popen(
             ["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE,
         ) as tar:
             imported = subprocess.run(
-                [docker_cli(), "import", *(f"--change={c}" for c in changes), "-", ref],
+                [docker_cli(), "import", "--platform", f"linux/{arch}",
+                 *(f"--change={c}" for c in changes), "-", ref],
                 stdin=tar.stdout, capture_output=True, text=True, timeout=300, check=False,
             )
             assert tar.stdout is not None
@@ -171,9 +173,37 @@ def build_rootfs_image(
                 f"{imported.returncode}): {imported.stderr.strip()[-1000:]}"
             )
         # debootstrap's files are root's; TemporaryDirectory removes them (we are root).
-    if arch != "amd64":
-        set_architecture(ref, arch)
+    _ensure_architecture(ref, arch, changes)
     return ref
+
+
+def _architecture(ref: str) -> str:
+    return docker("image", "inspect", "--format", "{{.Architecture}}", ref).stdout.strip()
+
+
+def _ensure_architecture(ref: str, arch: str, changes: Sequence[str]) -> None:
+    """Make `ref` an image of `arch`. Engines from 23 on honour `docker import --platform`
+    (an image imported without it, or cached from before, is imported again from a container
+    of it, which is quick); older ones ignore it and get their config edited
+    (`set_architecture`), which the containerd image store would not see."""
+    if _architecture(ref) == arch:
+        return
+    created = docker("create", ref, "/bin/true").stdout.strip()
+    try:
+        with subprocess.Popen([docker_cli(), "export", created], stdout=subprocess.PIPE) as out:
+            docker_import = subprocess.run(
+                [docker_cli(), "import", "--platform", f"linux/{arch}",
+                 *(f"--change={c}" for c in changes), "-", ref],
+                stdin=out.stdout, capture_output=True, text=True, timeout=300, check=False)
+            assert out.stdout is not None
+            out.stdout.close()
+            out.wait(timeout=60)
+    finally:
+        docker("rm", "-f", created, check=False)
+    if docker_import.returncode != 0:
+        raise ImageBuildError(f"docker import of {ref} as {arch}: {docker_import.stderr}")
+    if _architecture(ref) != arch:
+        set_architecture(ref, arch)
 
 
 def set_architecture(ref: str, arch: str) -> None:

@@ -22,10 +22,11 @@ ON = MINIMAL_MATRIX + '\n[publish]\nprovenance = "max"\nsbom = true\n'
 
 
 @pytest.mark.parametrize(("publish", "attest"), [
-    ("", ()),
+    # off is said: with no provenance entry, buildx adds a minimal provenance of its own
+    ("", ("type=provenance,disabled=true",)),
     ('provenance = "min"', ("type=provenance,mode=min",)),
     ('provenance = "max"\nsbom = true', ("type=provenance,mode=max", "type=sbom")),
-    ("sbom = true", ("type=sbom",)),
+    ("sbom = true", ("type=provenance,disabled=true", "type=sbom")),
 ])
 def test_matrix_switches_become_bake_attest(publish: str, attest: tuple[str, ...]) -> None:
     plan = expand(parse_matrix(MINIMAL_MATRIX + f"\n[publish]\n{publish}\n",

@@ -11,6 +11,11 @@ fixtures (`arm64_emulation` too).
   container (nothing can be pulled).
 * `dind_run_flags`: what replaces `--privileged`: env DIND_RUN_FLAGS, else a set that works on
   hosts that refuse `--privileged` (docs/testing-images.md).
+* `classic_engine`: an engine with the classic image store (what a default engine and GitHub's
+  runners have; the docker driver refuses attestations and cache export there): the main
+  engine when it has that store, else the second engine .ci/start-engine.sh starts on
+  /var/run/docker-classic.sock (BAKERY_CLASSIC_DOCKER_HOST names another). Skips where there is
+  none, unless BAKERY_REQUIRE_ENGINE=1.
 * `containers`: unique container names, removed (with their volumes) after the test.
 """
 
@@ -32,6 +37,7 @@ from tests.engine.images import (
     build_image,
     build_scratch_image,
     docker,
+    docker_cli,
     prune_other_tags,
     save_image,
 )
@@ -41,16 +47,91 @@ from tests.support.repo import ROOT
 ENTRYPOINT = ROOT / "entrypoint.sh"
 
 DEFAULT_DIND_RUN_FLAGS = (
-    "--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined "
+    "--cap-add ALL --security-opt seccomp=unconfined "
     "--security-opt apparmor=unconfined --security-opt systempaths=unconfined "
     "--device /dev/fuse -v /sys/fs/cgroup:/sys/fs/cgroup:rw"
 )
+# Before Docker 23, `--cap-add ALL` meant every capability the CLI knew, and a host that lacks
+# one (SYS_RESOURCE here) refused the container unless it was dropped; since 23 it means what
+# the host has, and dropping a capability the host lacks is refused ("invalid CapDrop").
+OLD_ENGINE_CAP_DROP = "--cap-drop SYS_RESOURCE"
 READY_TEXT = "dockerd ready"
+CLASSIC_SOCKET = "unix:///var/run/docker-classic.sock"
+
+
+def engine_major() -> int:
+    done = docker("version", "--format", "{{.Server.Version}}", check=False, timeout=30)
+    major = done.stdout.strip().split(".", 1)[0]
+    return int(major) if major.isdigit() else 0
 
 
 @pytest.fixture(scope="session")
 def dind_run_flags() -> list[str]:
-    return shlex.split(os.environ.get("DIND_RUN_FLAGS") or DEFAULT_DIND_RUN_FLAGS)
+    given = os.environ.get("DIND_RUN_FLAGS")
+    if given:
+        return shlex.split(given)
+    flags = shlex.split(DEFAULT_DIND_RUN_FLAGS)
+    if engine_major() < 23:
+        flags[2:2] = shlex.split(OLD_ENGINE_CAP_DROP)
+    return flags
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A Docker engine the tests can point a docker CLI at (`env` sets DOCKER_HOST)."""
+
+    host: str | None  # None: the default engine
+    containerd_store: bool
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")}
+        if self.host is not None:
+            env["DOCKER_HOST"] = self.host
+        return env
+
+
+def engine_store(host: str | None) -> bool | None:
+    """Whether the engine at `host` uses the containerd image store (None: it does not answer)."""
+    env = Engine(host, False).env
+    done = subprocess.run([docker_cli(), "info", "--format", "{{json .DriverStatus}}"],
+                          capture_output=True, text=True, env=env, timeout=30, check=False)
+    if done.returncode != 0:
+        return None
+    return "io.containerd.snapshotter" in done.stdout
+
+
+def _missing_engine(message: str) -> None:
+    if os.environ.get("BAKERY_REQUIRE_ENGINE") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def classic_engine() -> Engine:
+    """An engine with the classic image store (see the module docstring)."""
+    if engine_store(None) is False:
+        return Engine(None, containerd_store=False)
+    host = os.environ.get("BAKERY_CLASSIC_DOCKER_HOST") or CLASSIC_SOCKET
+    store = engine_store(host)
+    if store is None:
+        _missing_engine(f"no classic-store engine answers at {host} (.ci/start-engine.sh"
+                        " starts one)")
+    if store:
+        _missing_engine(f"the engine at {host} uses the containerd image store, not the"
+                        " classic one")
+    return Engine(host, containerd_store=False)
+
+
+@pytest.fixture(scope="session")
+def containerd_engine() -> Engine:
+    """The default engine, when it uses the containerd image store (skips otherwise, unless
+    BAKERY_REQUIRE_ENGINE=1: .ci/start-engine.sh turns that store on)."""
+    store = engine_store(None)
+    if not store:
+        _missing_engine("the default engine does not use the containerd image store"
+                        if store is False else "no Docker engine answers")
+    return Engine(None, containerd_store=True)
 
 
 @pytest.fixture(scope="session")
