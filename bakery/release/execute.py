@@ -131,7 +131,19 @@ class _Creator:
                                       prefer_index=self.prefer_index(ask=ask)))
 
     def create(self, op: TagOperation) -> None:
-        copy_to_tag(self.client, op.all_sources, op.tag, prefer_index=self.prefer_index())
+        prefer_index = self.prefer_index()
+        if not prefer_index and not op.sources:
+            # buildx before 0.15 always wraps one single-manifest source in a new index (it
+            # has no --prefer-index=false): refuse before writing a name that could never
+            # carry the verified digest
+            found = manifest_info(self.client, op.source)
+            if found is not None and found[1] == (found[0],):
+                raise RegistryError(
+                    f"registry {registry_of(op.tag)}: not creating {op.tag}: {op.source} is a"
+                    " single image manifest, which this buildx (before 0.15, no"
+                    " --prefer-index) would wrap in a new index with another digest; use"
+                    " buildx 0.15 or later, or push candidates as an index (attestations on)")
+        copy_to_tag(self.client, op.all_sources, op.tag, prefer_index=prefer_index)
         current, in_place = _current(self.client, op)
         if not in_place:
             wanted = op.digest or "an index of " + ", ".join(op.all_sources)
