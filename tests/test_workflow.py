@@ -109,6 +109,9 @@ def test_concurrency() -> None:
     promote = JOBS["promote"]["concurrency"]
     assert "github.ref" not in promote["group"]
     assert promote["cancel-in-progress"] is False
+    # a waiting promotion waits: without `queue: max` GitHub keeps one pending run per group
+    # and cancels it when the next one arrives
+    assert promote["queue"] == "max"
 
 
 def test_build_fans_out_over_the_plan_matrix() -> None:
@@ -119,7 +122,7 @@ def test_build_fans_out_over_the_plan_matrix() -> None:
     assert build["strategy"]["matrix"] == (
         "${{ fromJSON(needs.refresh.outputs.matrix || needs.plan.outputs.matrix) }}")
     assert "matrix.runner" in build["runs-on"]
-    assert "vars.GPU_RUNNER" in build["runs-on"]
+    assert "GPU_RUNNER" not in build["runs-on"]  # hosted runners only: the GPU is build-gpu's
     assert any(s.get("uses", "").startswith("docker/setup-buildx-action@") for s in steps("build"))
     upload = next(s for s in steps("build") if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["with"]["path"] == ".bakery/results.json"
@@ -144,14 +147,71 @@ def test_secrets_only_in_logins_and_never_on_pull_requests() -> None:
                 assert step["env"] == {
                     "GH_TOKEN": "${{ secrets.LOCK_REFRESH_TOKEN || github.token }}"}
                 continue
-            assert name in {"build", "promote"}, name
+            assert name in {"build", "build-gpu", "promote"}, name
             assert step["uses"].startswith("docker/login-action@"), step
             if name == "build":
                 # pushes only; `bakery ci` says push=false for every pull request
                 assert step["if"] == "needs.plan.outputs.push == 'true'"
     assert "secrets." not in yaml.safe_dump(JOBS["plan"])
     assert JOBS["build"]["environment"] == (
-        "${{ needs.plan.outputs.push == 'true' && 'dockerhub' || '' }}")
+        "${{ needs.plan.outputs.push == 'true' && 'staging' || '' }}")
+
+
+def test_only_the_protected_promote_job_holds_the_credential_that_moves_public_names() -> None:
+    for name, job in JOBS.items():
+        text = yaml.safe_dump(job)
+        if name == "promote":
+            assert job["environment"] == "release"
+            assert "secrets.DOCKERHUB_TOKEN" in text
+        else:
+            assert "DOCKERHUB" not in text, name
+    for name in ("build", "build-gpu"):
+        assert JOBS[name]["environment"] in ("staging", (
+            "${{ needs.plan.outputs.push == 'true' && 'staging' || '' }}"))
+        login = next(s for s in steps(name) if s.get("name") == "log in to staging")
+        assert login["with"]["password"] == "${{ secrets.STAGING_TOKEN }}"
+
+
+@pytest.mark.parametrize("job", ["build", "build-gpu"])
+def test_the_build_logs_out_before_the_candidate_runs_with_broad_privileges(job: str) -> None:
+    names = [s.get("name") for s in steps(job)]
+    assert names.index("bake") < names.index("verify") < names.index("log out of staging") \
+        < names.index("test")
+    logout = steps(job)[names.index("log out of staging")]
+    assert "docker logout" in logout["run"]
+    assert logout.get("if") == JOBS[job]["steps"][names.index("log in to staging")].get("if")
+
+
+def test_the_gpu_runner_is_only_asked_for_by_pushes_of_this_repository() -> None:
+    gpu = JOBS["build-gpu"]
+    condition = " ".join(gpu["if"].split())
+    assert condition.startswith("github.event_name == 'push' && github.repository ==")
+    assert gpu["runs-on"] == "${{ vars.GPU_RUNNER }}"
+    assert gpu["needs"] == "plan"  # never a refresh's commit, never a pull request
+    assert gpu["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.gpu-matrix) }}"
+    # and no other job names the GPU runner
+    for name, job in JOBS.items():
+        if name != "build-gpu":
+            assert "GPU_RUNNER" not in str(job.get("runs-on")), name
+    # the plan splits the GPU targets off under the same condition
+    split = next(s for s in steps("plan") if s.get("name") == "plan")
+    assert " ".join(split["env"]["GPU_JOB"].split()).startswith(
+        "${{ github.event_name == 'push' && github.repository ==")
+    repo = re.search(r"github.repository == '([^']+)'", condition)
+    assert repo is not None and f"github.repository == '{repo[1]}'" in split["env"]["GPU_JOB"]
+
+
+def test_bakery_is_installed_from_the_hashed_lock() -> None:
+    for name, job in JOBS.items():
+        for step in job["steps"]:
+            script = step.get("run", "")
+            if "pip install" not in script:
+                continue
+            lines = [line.strip() for line in script.splitlines() if "pip install" in line]
+            assert lines == [
+                "pip install --require-hashes --no-deps -r .github/requirements/bakery.txt",
+                "pip install --no-deps --no-build-isolation .",
+            ], name
 
 
 def test_the_commands_are_exactly_those_docs_ci_lists() -> None:

@@ -102,20 +102,17 @@ def calls(log: Path) -> list[str]:
 
 
 def build_steps(outputs: dict[str, str], tmp: Path, *, emulated: bool = False,
-                gpu_runner: bool = False) -> list[str]:
-    """The bakery commands the build job's bake, verify and test steps run for one target."""
+                job: str = "build") -> list[str]:
+    """The bakery commands the build job's bake, verify and test steps run for one target
+    (`job`: build, or build-gpu on the GPU runner)."""
     bin_dir, log = recording_bakery(tmp)
     env = {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "TARGET": "edge-py313",
         "PUSH": outputs["push"], "EMULATED": str(emulated).lower(),
-        "ON_GPU_RUNNER": str(gpu_runner).lower(),
     }
     for name in ("bake", "verify", "test"):
-        condition = step("build", name).get("if")
-        if condition == "env.PUSH == 'true'" and env["PUSH"] != "true":
-            continue
-        assert condition in (None, "env.PUSH == 'true'"), condition
-        ran = run_step(step("build", name)["run"], env, str(tmp), tmp)
+        assert step(job, name).get("if") is None, (job, name)
+        ran = run_step(step(job, name)["run"], env, str(tmp), tmp)
         assert ran.code == 0, ran.stderr
     return calls(log)
 
@@ -134,6 +131,33 @@ def promote(outputs: dict[str, str], tmp: Path, results: int) -> tuple[Ran, list
     return ran, calls(log)
 
 
+def plan_matrices(tmp: Path, gpu_job: bool) -> dict[str, str]:
+    """The plan step's outputs with a plan of one GPU and one CPU target."""
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed (GitHub runners have it; CI must install it)")
+    bin_dir, _ = recording_bakery(tmp)
+    matrix = ('{"include":[{"target":"gpu-py313","gpu":true},'
+              '{"target":"cpu-py313","gpu":false}]}')
+    (bin_dir / "bakery").write_text(f"#!/bin/sh\necho '{matrix}'\n")
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PLAN_TARGET": "all",
+           "GPU_JOB": str(gpu_job).lower()}
+    ran = run_step(step("plan", "plan")["run"], env, str(tmp), tmp)
+    assert ran.code == 0, ran.stderr
+    return ran.outputs
+
+
+def test_the_gpu_targets_go_to_the_gpu_job_only_when_it_runs(tmp_path: Path,
+                                                            allow_subprocess: None) -> None:
+    split = plan_matrices(tmp_path, gpu_job=True)
+    assert split == {"matrix": '{"include":[{"target":"cpu-py313","gpu":false}]}',
+                     "gpu-matrix": '{"include":[{"target":"gpu-py313","gpu":true}]}'}
+    whole = plan_matrices(tmp_path, gpu_job=False)
+    assert set(whole) == {"matrix"} and '"gpu-py313"' in whole["matrix"]
+    # build-gpu runs only when the plan gave it targets, for pushes of this repository
+    assert JOBS["build-gpu"]["if"].endswith("&& needs.plan.outputs.gpu-matrix != ''")
+    assert "github.event_name == 'push'" in JOBS["plan"]["steps"][-1]["env"]["GPU_JOB"]
+
+
 def test_the_jobs_read_the_decision() -> None:
     assert JOBS["build"]["needs"] == ["plan", "refresh"]
     # built by the event's decision, or by a refresh that changed something; a skipped
@@ -146,9 +170,12 @@ def test_the_jobs_read_the_decision() -> None:
     assert step("plan", "plan")["if"] == "steps.decide.outputs.build == 'true'"
     assert JOBS["refresh"]["needs"] == "plan"
     assert JOBS["refresh"]["if"] == "needs.plan.outputs.refresh == 'true'"
-    assert JOBS["promote"]["needs"] == ["plan", "refresh", "build"]
+    assert JOBS["promote"]["needs"] == ["plan", "refresh", "build", "build-gpu"]
+    # a skipped GPU job (no GPU runner, or not a push) must not skip the promotion; a failed
+    # one must stop it
     assert JOBS["promote"]["if"] == (
-        "!cancelled() && needs.build.result == 'success' && needs.plan.outputs.promote == 'true'")
+        "!cancelled() && needs.build.result == 'success' && needs.plan.outputs.promote == 'true'"
+        " && (needs.build-gpu.result == 'success' || needs.build-gpu.result == 'skipped')")
     # build and promote check out, and name in the revision label, the commit they build
     for job in ("build", "promote"):
         assert JOBS[job]["env"]["BAKERY_SHA"] == "${{ needs.refresh.outputs.sha || github.sha }}"
@@ -157,7 +184,7 @@ def test_the_jobs_read_the_decision() -> None:
     assert step("plan", "plan")["env"]["PLAN_TARGET"] == "${{ steps.decide.outputs.plan-target }}"
     assert JOBS["build"]["env"]["PUSH"] == "${{ needs.plan.outputs.push }}"
     assert JOBS["promote"]["env"]["NAMES"] == "${{ needs.plan.outputs.names }}"
-    login = step("build", "log in to the registry")
+    login = step("build", "log in to staging")
     assert login["if"] == "needs.plan.outputs.push == 'true'"
 
 
@@ -168,8 +195,10 @@ def test_pull_request_builds_loads_and_tests_and_publishes_nothing(
     assert ran.code == 0, ran.stderr
     assert (ran.outputs["plan-target"], ran.outputs["push"], ran.outputs["promote"]) == (
         "default", "false", "false")
+    # the loaded image is verified against the plan, then tested
     assert build_steps(ran.outputs, tmp_path) == [
         "bake --target edge-py313 --load --set *.cache-to=",
+        "verify --target edge-py313",
         "test --target edge-py313",
     ]
 
@@ -385,11 +414,36 @@ def test_a_refresh_that_changed_a_lock_is_uploaded_and_proposed_as_a_pull_reques
     assert _git(refresh.origin, "show", f"{branch}:locks/edge-py313/3-rest.txt") == "numpy==1.2"
 
 
+def test_a_pull_request_that_cannot_be_opened_does_not_stop_the_edge_rebuild(
+    refresh: Refresh
+) -> None:
+    """The repository does not let GitHub Actions open pull requests (and no
+    LOCK_REFRESH_TOKEN): the refreshed commit is pushed, its sha handed to the build jobs, and
+    the summary names the setting; the step succeeds, so edge still gets the week's fixes."""
+    (refresh.repo / "locks" / "edge-py313" / "3-rest.txt").write_text("numpy==1.1\n")
+    gh = Path(refresh.env["PATH"].split(os.pathsep)[0]) / "gh"
+    gh.write_text(gh.read_text() + 'if [ "$1 $2" = "pr create" ]; then echo "GitHub Actions is'
+                  ' not permitted to create or approve pull requests" >&2; exit 1; fi\n')
+    ran = refresh.run("propose")
+    assert ran.code == 0, ran.stderr
+    branch = JOBS["refresh"]["env"]["BRANCH"]
+    assert ran.outputs["sha"] == _git(refresh.origin, "rev-parse", branch)
+    summary = refresh.summary.read_text()
+    assert "Allow GitHub Actions to create and approve pull\nrequests" in summary
+    assert "LOCK_REFRESH_TOKEN" in summary
+    # the build then runs for that commit: the refresh job succeeded and changed something
+    assert "needs.refresh.result == 'success' && needs.refresh.outputs.changed == 'true'" in (
+        JOBS["build"]["if"])
+
+
 def test_gpu_runner_requires_the_gpu_checks_and_qemu_skips_nested(tmp_path: Path,
                                                                   allow_subprocess: None) -> None:
     outputs = {"push": "true"}
-    assert build_steps(outputs, tmp_path, gpu_runner=True)[-1] == (
-        "test --target edge-py313 --require-gpu")
+    assert build_steps(outputs, tmp_path, job="build-gpu") == [
+        "bake --target edge-py313 --push",
+        "verify --target edge-py313",
+        "test --target edge-py313 --require-gpu",
+    ]
     assert build_steps(outputs, tmp_path, emulated=True)[-1] == (
         "test --target edge-py313 --skip-nested")
 

@@ -8,8 +8,9 @@
 #                                    the job summary, with REPORT (what `bakery lock` printed).
 #   lock-refresh.sh propose REPORT   commits the refreshed files on $BRANCH (forced: the branch
 #                                    always holds one commit on top of main), pushes it with
-#                                    $GH_TOKEN, opens the pull request into $BASE or updates the
-#                                    open one, and writes sha=<that commit> to $GITHUB_OUTPUT.
+#                                    $GH_TOKEN, writes sha=<that commit> to $GITHUB_OUTPUT, and
+#                                    opens the pull request into $BASE or updates the open one
+#                                    (when that fails: a warning, and the run goes on).
 #
 # Nothing here builds or publishes: the workflow's build jobs build that commit next and
 # promote the edge names only; merging the pull request makes its locks main's.
@@ -90,16 +91,35 @@ propose() {
         echo "change names the image layer it is in (1-cuda, 2-torch, 3-rest): devices download"
         echo "only the layers whose files changed."
     } >"$body"
+    # The pull request is a proposal: when it cannot be opened (the repository does not allow
+    # GitHub Actions to create pull requests, and no LOCK_REFRESH_TOKEN is set), the commit is
+    # pushed all the same and this run still builds it and refreshes `edge` (security fixes
+    # must not wait for a setting); the job summary says what to change.
+    if ! open_pull_request "$body"; then
+        echo "::warning title=lock refresh::the pull request from ${BRANCH} could not be opened or updated; the refreshed commit is built and published to edge anyway (docs/ci.md, \"The weekly refresh\")"
+        {
+            echo
+            echo "**The pull request could not be opened or updated.** Allow it in the repository's"
+            echo "settings (Actions, General: \"Allow GitHub Actions to create and approve pull"
+            echo "requests\") or give the workflow a \`LOCK_REFRESH_TOKEN\` secret; until then open it"
+            echo "by hand from \`${BRANCH}\`. The refreshed commit is built and published to edge."
+        } >>"$GITHUB_STEP_SUMMARY"
+    fi
+    rm -f "$body"
+}
+
+open_pull_request() {
+    local body=$1 number
     number=$(gh pr list --head "$BRANCH" --base "$BASE" --state open --json number \
-        --jq '.[0].number // empty')
+        --jq '.[0].number // empty') || return 1
     if [ -n "$number" ]; then
-        gh pr edit "$number" --body-file "$body"
+        gh pr edit "$number" --body-file "$body" || return 1
         echo "updated pull request #${number}"
     else
         gh pr create --base "$BASE" --head "$BRANCH" \
-            --title "Refresh the package locks and base image digests" --body-file "$body"
+            --title "Refresh the package locks and base image digests" --body-file "$body" \
+            || return 1
     fi
-    rm -f "$body"
 }
 
 [ "$#" -eq 2 ] || die "usage: lock-refresh.sh detect|propose REPORT"

@@ -160,11 +160,17 @@ def parse_overrides(values: Sequence[str], *, plan: Plan) -> dict[str, str]:
     return out
 
 
-def default_overrides(sha: str | None) -> dict[str, str]:
+def default_overrides(sha: str | None, *, release: tuple[str, str] | None = None
+                      ) -> dict[str, str]:
     """Overrides bakery adds unless the user sets the same key: the OCI revision label, when
     the commit is known (it is not in the committed bake file, which must not change per
-    commit)."""
-    return {REVISION_LABEL: sha} if sha else {}
+    commit), and for a semver release tag `release` = (label, version): the label that
+    records which release the build is for, which `bakery release` reads so that a floating
+    name never moves back to an older release."""
+    out = {REVISION_LABEL: sha} if sha else {}
+    if release is not None:
+        out[f"*.labels.{release[0]}"] = release[1]
+    return out
 
 
 def bake_argv(

@@ -29,6 +29,7 @@ from bakery.errors import StaleError
 from bakery.plan import select_targets
 from bakery.plan.load import LoadedPlan, default_results, load_plan
 from bakery.plan.target import Target
+from bakery.tags.release import release_label, semver_of_ref
 from bakery.textfile import read_text
 
 BAKE_FILE = "docker-bake.hcl"
@@ -90,7 +91,10 @@ def prepare_bake(request: BakeRequest, *, keep_rendered: bool = False) -> Iterat
     commands that refer to it)."""
     loaded = load_plan(request.matrix)
     selected = tuple(select_targets(loaded.plan, list(request.targets)))
-    overrides = {**default_overrides(loaded.plan.git.sha),
+    version = semver_of_ref(loaded.plan.git.ref)
+    release = None if version is None else (release_label(loaded.matrix.label_prefix),
+                                             version[0])
+    overrides = {**default_overrides(loaded.plan.git.sha, release=release),
                  **parse_overrides(request.overrides, plan=loaded.plan)}
     cwd = request.matrix.parent.resolve()
     paths = OutputPaths.beside(request.results or default_results(request.matrix))

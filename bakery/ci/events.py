@@ -6,8 +6,9 @@ The rules, in one place so the workflow's jobs only read the answer:
 - push to the default branch: builds `all`, pushes candidates, promotes the edge, branch and
   sha release tags.
 - push of a semver tag (`v1.3.0`, `v1.3.0-rc.1`) whose commit is on the default branch: builds
-  `all`, pushes candidates, promotes every name (primary, legacy, compatibility, release);
-  `latest` and other floating names only for a final release.
+  `all`, pushes candidates, promotes every name (primary, legacy, compatibility, release)
+  for a final release; a pre-release promotes its own release tags only (`bakery release`
+  narrows `--names all` itself for a pre-release ref).
 - schedule, workflow_dispatch on the default branch: refreshes the package locks and the base
   image digests (`bakery lock`). Nothing changed: nothing is built or published. Something
   changed: the refreshed locks are committed on a branch of their own and proposed as a pull
@@ -158,7 +159,7 @@ def decide(event: str, ref: str, *, default_branch: str = "main") -> RunDecision
             plan_target="all", push=True, promote=True, names="all",
             prerelease=pre, needs_ancestry_check=True,
             reason=f"release tag {tag}"
-            + (" (pre-release: no latest, no floating names)" if pre else "")
+            + (" (pre-release: its release tags only)" if pre else "")
             + f"; its commit must be on {default_branch}",
         )
     raise ConfigError(

@@ -57,6 +57,11 @@ NamesOption = Annotated[
                                " only the release-rule tags of the ref (edge, branch, sha: a"
                                " push to main); edge: only the edge tags (an edge-only rebuild).")
 ]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Move names even onto an older release than the one"
+                       " they hold (a deliberate rollback). Without it, a name holding an image"
+                       " of a newer release is kept where it is.")
+]
 ReleaseFormatOption = Annotated[
     ReleaseFormat, typer.Option("--format", "-f", help="table, json, or markdown (for a CI job"
                                 " summary).")
@@ -74,6 +79,7 @@ def release(
     dry_run: DryRunOption = False,
     results: ResultsFilesOption = None,
     names: NamesOption = ReleaseNames.all,
+    force: ForceOption = False,
     format: ReleaseFormatOption = ReleaseFormat.table,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
@@ -83,8 +89,10 @@ def release(
     digest; any other selected target is refused and then nothing at all is created (with
     --target, every named target must be releasable). Tags already on the right digest are left
     alone, so a second run changes nothing. Every operation is attempted even when one fails; a
-    second run finishes the rest. Exit 0 when every tag is in place, 1 on a refusal or a failed
-    operation, 2 for bad input or missing docker/buildx.
+    second run finishes the rest. A pre-release (v1.3.0-rc.1) creates its release tags only. A
+    name holding an image of a newer release than this one is kept there (--force moves it).
+    Exit 0 when every tag is in place or kept, 1 on a refusal or a failed operation, 2 for bad
+    input or missing docker/buildx.
     """
     from rich.console import Console
 
@@ -93,6 +101,7 @@ def release(
     from bakery.plan import select_targets
     from bakery.release.operations import find_results
     from bakery.release.run import run_release
+    from bakery.tags.release import release_label
 
     loaded = load_plan(matrix, ref=ref, sha=sha)
     targets = select_targets(loaded.plan, target or ["all"])
@@ -100,8 +109,12 @@ def release(
     found = find_results([load_results(f) for f in files], sources=[str(f) for f in files])
     with _progress(Console(stderr=True, highlight=False), dry_run=dry_run) as progress:
         report = run_release(_connect, targets, found, dry_run=dry_run, plan=loaded.plan,
-                             progress=progress, names=names.value)
+                             progress=progress, names=names.value,
+                             release_label=release_label(loaded.matrix.label_prefix),
+                             force=force)
     _show(report, format, loaded.plan.git.ref)
+    for kept in (o for o in report.outcomes if o.state == "kept"):
+        typer.echo(f"bakery: note: {kept.operation.tag} {kept.message}", err=True)
     error = report.error(named=bool(target))
     if error is not None:
         raise BakeryError(error)

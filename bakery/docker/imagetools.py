@@ -12,11 +12,13 @@ of a manifest (mediaType, digest, size), or an index with its `manifests`.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Sequence
 from types import TracebackType
 
 from python_on_whales import DockerClient, DockerException
+from python_on_whales.utils import run
 
 from bakery.docker.client import first_line, not_on_path
 from bakery.registry.documents import (
@@ -32,7 +34,8 @@ from bakery.registry.reference import registry_of
 from bakery.tags.refs import ImageRef, parse_reference
 
 __all__ = ["CliReader", "ImageSize", "RegistryError", "attestations", "copy_to_tag",
-           "create_argv", "image_size", "manifest_info", "registry_of", "tag_digest"]
+           "create_argv", "image_labels", "image_size", "knows_prefer_index", "manifest_info",
+           "registry_of", "tag_digest"]
 
 # seconds one `imagetools inspect` may take (it logs in, and asks the registry once or twice)
 INSPECT_TIMEOUT = 60.0
@@ -145,21 +148,70 @@ def image_size(client: DockerClient, ref: str, platform: str) -> ImageSize:
     return _image_size(CliReader(client, ref), platform)
 
 
-def copy_to_tag(client: DockerClient, source: str | Sequence[str], tag: str) -> None:
+def image_labels(client: DockerClient, ref: str) -> dict[str, str]:
+    """The labels of the image `ref` names (`imagetools inspect --format '{{json .Image}}'`:
+    one image config, or one per platform for an index, whose labels are merged); {} when it
+    carries none or the answer holds no image config. RegistryError naming the registry when
+    it cannot be read or its answer is not JSON."""
+    output = _inspect(client, ref, "--format", "{{json .Image}}")
+    doc = load_json(output or b"null", f"registry {registry_of(ref)}: {ref}", "its image config")
+    if not isinstance(doc, dict):
+        return {}
+    configs = [doc] if "config" in doc or "architecture" in doc else list(doc.values())
+    labels: dict[str, str] = {}
+    for config in configs:
+        inner = config.get("config") if isinstance(config, dict) else None
+        found = inner.get("Labels") if isinstance(inner, dict) else None
+        if isinstance(found, dict):
+            labels.update({str(k): str(v) for k, v in found.items()})
+    return labels
+
+
+# buildx's first release with `imagetools create --prefer-index` (docker/buildx#2482)
+PREFER_INDEX_SINCE = (0, 15)
+_BUILDX_VERSION = re.compile(r"\bv?(\d+)\.(\d+)(?:\.\d+)?")
+
+
+def knows_prefer_index(client: DockerClient) -> bool:
+    """Whether the installed buildx has `imagetools create --prefer-index` (0.15 and later,
+    where it defaults to true: one single-manifest source is then wrapped in a new index with
+    a new digest), from `docker buildx version` (`github.com/docker/buildx v0.15.1 1c1dbb2`,
+    Debian's `github.com/docker/buildx 0.13.1+ds1 0.13.1+ds1-3`). A version it cannot read
+    counts as not knowing it: the copy then runs without the flag, and release checks what
+    the name resolves to anyway."""
+    try:
+        line = str(client.buildx.version())
+    except DockerException:
+        return False
+    words = line.split()
+    match = _BUILDX_VERSION.match(words[1]) if len(words) > 1 else None
+    if match is None:
+        return False
+    return (int(match[1]), int(match[2])) >= PREFER_INDEX_SINCE
+
+
+def copy_to_tag(client: DockerClient, source: str | Sequence[str], tag: str, *,
+                prefer_index: bool = False) -> None:
     """`docker buildx imagetools create --tag TAG SOURCE...`: one source is a carbon copy of
     its manifest (an index stays an index: every platform is kept; nothing is rebuilt or
-    pulled); several make an index of all their manifests (a multi-architecture name)."""
+    pulled); several make an index of all their manifests (a multi-architecture name).
+    `prefer_index`: buildx knows `--prefer-index`, which is then given as false, so that one
+    single-manifest source is copied as it is, never wrapped in a new index."""
     sources = [source] if isinstance(source, str) else list(source)
+    command = create_argv(client.client_config.docker_cmd, sources, tag,
+                          prefer_index=prefer_index)
     try:
-        client.buildx.imagetools.create(sources=sources, tags=[tag])
+        run(command)
     except DockerException as exc:
         raise RegistryError(
             f"registry {registry_of(tag)}: cannot create {tag}: {first_line(exc)}"
         ) from None
 
 
-def create_argv(docker: Sequence[str], source: str | Sequence[str], tag: str) -> list[str]:
+def create_argv(docker: Sequence[str], source: str | Sequence[str], tag: str, *,
+                prefer_index: bool = False) -> list[str]:
     """The command `copy_to_tag` runs (after the client's `docker` command), for --dry-run
     and logs."""
     sources = [source] if isinstance(source, str) else list(source)
-    return [*docker, "buildx", "imagetools", "create", "--tag", tag, *sources]
+    flag = ["--prefer-index=false"] if prefer_index else []
+    return [*docker, "buildx", "imagetools", "create", *flag, "--tag", tag, *sources]

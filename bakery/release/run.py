@@ -13,7 +13,7 @@ from python_on_whales import DockerClient
 
 from bakery.bake.results import Results
 from bakery.plan.target import Plan, Target
-from bakery.release.execute import Progress, TagOutcome, execute
+from bakery.release.execute import Progress, TagOutcome, VersionGuard, execute
 from bakery.release.operations import (
     Found,
     Names,
@@ -22,6 +22,7 @@ from bakery.release.operations import (
     index_operations,
     release_operations,
 )
+from bakery.tags.release import semver_of_ref
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,19 +69,34 @@ def run_release(
     plan: Plan | None = None,
     progress: Progress | None = None,
     names: Names = "all",
+    release_label: str | None = None,
+    force: bool = False,
 ) -> ReleaseReport:
     """Release `targets` (and the multi-architecture names of `plan` they are members of):
     refuse them all when any is not releasable (nothing is created and Docker is not even
     asked: `connect` is only called when there is work), else attempt every operation, a
     failed one never stopping the others. `names` other than `all` (a branch push, an
-    edge-only rebuild) create only the release-rule or edge tags, no multi-arch names."""
+    edge-only rebuild) create only the release-rule or edge tags, no multi-arch names; so
+    does a pre-release (`plan`'s ref `refs/tags/v1.3.0-rc.1`): its own release tags only, never
+    a primary, legacy, compatibility or multi-arch name that devices pull.
+
+    On a semver release with `release_label` (the image label recording the release each
+    build was made for), a name that holds an image of a newer release stays where it is
+    (`kept`), so a backport or a late run never moves `latest` backwards; `force` moves it
+    anyway (a deliberate rollback)."""
+    version = semver_of_ref(plan.git.ref) if plan is not None else None
+    if version is not None and version[1] and names == "all":
+        names = "branch"
     operations, refusals = release_operations(targets, results, names)
     if plan is not None and plan.multiarch and names == "all":
         more, refused = index_operations(plan.multiarch, plan.targets, targets, results)
         operations += more
         refusals += refused
+    guard = (VersionGuard(version=version[0], label=release_label, force=force)
+             if version is not None and release_label else None)
     outcomes: list[TagOutcome] = []
     if not refusals and operations:
-        outcomes = execute(connect(), operations, dry_run=dry_run, progress=progress)
+        outcomes = execute(connect(), operations, dry_run=dry_run, progress=progress,
+                           guard=guard)
     return ReleaseReport(selected=len(targets), operations=tuple(operations),
                          refusals=tuple(refusals), outcomes=tuple(outcomes), dry_run=dry_run)

@@ -151,3 +151,20 @@ def edge_tags(config: ReleaseConfig, git: GitContext, *, variant_suffix: str = "
         r for r in config.rules if isinstance(r, EdgeRule)), "latest": "false"})
     tags, _ = _evaluate(edge_only, git, reserve=len(variant_suffix))
     return [tag + variant_suffix for tag in tags]
+
+
+def semver_of_ref(ref: str | None) -> tuple[str, bool] | None:
+    """(version, whether it is a pre-release) of a semver release tag ref
+    (`refs/tags/v1.3.0-rc.1` -> ("1.3.0-rc.1", True)); None for any other ref."""
+    if ref is None or not ref.startswith("refs/tags/"):
+        return None
+    fields = _semver_fields(ref.removeprefix("refs/tags/"))
+    if fields is None:
+        return None
+    return fields["version"], bool(fields["prerelease"])
+
+
+def release_label(label_prefix: str) -> str:
+    """The image label that names the release a build was made for (`<prefix>.release`):
+    what `bakery release` reads to keep a floating name from moving to an older version."""
+    return f"{label_prefix}.release"

@@ -7,7 +7,8 @@ JSON (`--format json`; `schema_version` changes on any incompatible edit; docs/r
      "tags": [{"target": "...", "tag": "repo:tag", "kind": "legacy" | "compatibility" | "release",
                "source": "repo@sha256:...", "sources": ["repo@sha256:..."],
                "digest": "sha256:...",
-               "state": "created" | "moved" | "present" | "would create" | "would move" | "failed",
+               "state": "created" | "moved" | "present" | "would create" | "would move"
+                        | "kept" | "failed",
                "previous": "sha256:..." | null, "message": "..." | null,
                "command": "docker buildx imagetools create --tag repo:tag repo@sha256:..."}]}
 """
@@ -23,7 +24,8 @@ from bakery.release.operations import Refusal
 
 RELEASE_SCHEMA_VERSION = 1
 _LABEL = {"created": "created", "moved": "moved", "present": "already in place",
-          "would create": "would create", "would move": "would move", "failed": "FAILED"}
+          "would create": "would create", "would move": "would move", "kept": "kept",
+          "failed": "FAILED"}
 
 
 def release_document(
@@ -74,7 +76,7 @@ def release_table(outcomes: Sequence[TagOutcome], refusals: Sequence[Refusal], *
             state += f" from {outcome.previous[:19]}"
         if outcome.message:
             state += f": {outcome.message}"
-        style = {"failed": "red", "present": "dim"}.get(outcome.state, "green")
+        style = {"failed": "red", "present": "dim", "kept": "yellow"}.get(outcome.state, "green")
         table.add_row(op.target, op.tag, op.kind, Text(state, style=style))
     console.print(table)
     if dry_run and not refusals:
@@ -110,6 +112,8 @@ def release_markdown(outcomes: Sequence[TagOutcome], refusals: Sequence[Refusal]
             state = f"**FAILED**: {outcome.message or ''}"
         elif outcome.previous and outcome.state in ("moved", "would move"):
             state += f" from {outcome.previous[:19]}"
+        elif outcome.state == "kept":
+            state += f": {outcome.message or ''}"
         lines.append(f"| {code(op.target)} | {code(op.tag)} | {op.kind} | {cell(state)} |")
     if not refusals and not outcomes:
         lines.append("| - | - | - | no names to create |")

@@ -478,3 +478,19 @@ def test_the_real_docker_cli_without_buildx_is_reported(
     result = bake(capsys, out)
     assert result.code == 2
     assert "docker buildx is not installed" in one_line_error(result)
+
+
+def test_a_release_tag_build_records_its_version_in_a_label(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path
+) -> None:
+    """`bakery release` reads this label to never move a floating name to an older release;
+    a branch build has no release and gets no such label."""
+    label = "*.labels.ai.ratio1.edge-node.release"
+    fake_docker.monkeypatch.setenv("GITHUB_REF", "refs/tags/v1.3.0-rc.1")
+    result = bake(capsys, out, "--target", GPU, "--push")
+    assert result.code == 0, result.err
+    assert fake_docker.bakes() == [expected_argv(out, GPU, "--push",
+                                                 sets=(REVISION, f"{label}=1.3.0-rc.1"))]
+    fake_docker.monkeypatch.setenv("GITHUB_REF", "refs/heads/main")
+    assert bake(capsys, out / "main", "--target", GPU, "--push").code == 0
+    assert fake_docker.bakes()[-1] == expected_argv(out / "main", GPU, "--push")

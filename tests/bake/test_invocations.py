@@ -129,6 +129,11 @@ def test_revision_label_only_when_the_commit_is_known() -> None:
     assert default_overrides(None) == {}
 
 
+def test_a_release_label_only_for_a_release() -> None:
+    assert default_overrides("abc1234", release=("org.bakery.release", "1.3.0")) == {
+        REVISION_LABEL: "abc1234", "*.labels.org.bakery.release": "1.3.0"}
+
+
 def _invocation() -> Invocation:
     return Invocation(name="t1", targets=("t1",), metadata_file=META / "t1.json",
                       overrides={"*.args.A": "1", "t1.labels.b": "two words"})

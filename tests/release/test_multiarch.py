@@ -125,7 +125,7 @@ def test_release_joins_the_verified_candidates_and_a_rerun_changes_nothing(
     sources = [f"acme/{m.split('-')[0]}-staging@{digest(m)}" for m in MEMBERS]
     assert made[NAMES[0]]["sources"] == sources
     creates = [a for a in fake_docker.calls() if a[:3] == ["buildx", "imagetools", "create"]]
-    assert ["buildx", "imagetools", "create", "--tag", NAMES[0], *sources] in creates
+    assert ["buildx", "imagetools", "create", "--prefer-index=false", "--tag", NAMES[0], *sources] in creates
     tags, indexes = registry(project)
     assert indexes[tags[NAMES[0]]] == [digest(m) for m in MEMBERS]
     assert tags[NAMES[1]] == tags[NAMES[0]]

@@ -38,7 +38,7 @@ def imagetools(fake: FakeDocker, verb: str) -> list[list[str]]:
 
 
 def create_argv(target: str, tag: str) -> list[str]:
-    return ["buildx", "imagetools", "create", "--tag", tag, f"{repository(target)}@{digest(target)}"]
+    return ["buildx", "imagetools", "create", "--prefer-index=false", "--tag", tag, f"{repository(target)}@{digest(target)}"]
 
 
 def one_line(result: Result) -> str:
@@ -54,9 +54,10 @@ def test_every_tag_is_copied_from_its_own_verified_digest(
     assert done.code == 0, done.err
     assert imagetools(fake_docker, "create") == [create_argv(t, tag) for t in IDS
                                                  for tag in to_create(t)]
-    # every tag was read first, by name
+    # every tag was read first, by name, and read back after its copy
     assert [a[3] for a in imagetools(fake_docker, "inspect")] == [tag for t in IDS
-                                                                  for tag in to_create(t)]
+                                                                  for tag in to_create(t)
+                                                                  for _ in ("before", "after")]
     after = registry.tags()
     for target in IDS:
         for tag in to_create(target):
@@ -108,7 +109,7 @@ def test_dry_run_prints_every_operation_and_creates_nothing(
     for target in IDS:
         for tag in to_create(target):
             # the docker command is the one bakery runs (BAKERY_DOCKER), not a bare `docker`
-            line = (f"{fake_docker.path} buildx imagetools create --tag {tag}"
+            line = (f"{fake_docker.path} buildx imagetools create --prefer-index=false --tag {tag}"
                     f" {repository(target)}@{digest(target)}")
             assert (line in done.out) == (tag != "acme/edge_gpu:1.2.0"), tag
     assert "would move from sha256:" in done.out and "already in place" in done.out
@@ -227,7 +228,7 @@ def test_json_summary_schema(
         "sources": [f"acme/edge_gpu-staging@{digest('edge_gpu-py313')}"],
         "digest": digest("edge_gpu-py313"), "state": "moved",
         "previous": digest("last release"), "message": None,
-        "command": f"{fake_docker.path} buildx imagetools create --tag acme/edge_gpu:latest"
+        "command": f"{fake_docker.path} buildx imagetools create --prefer-index=false --tag acme/edge_gpu:latest"
                    f" acme/edge_gpu-staging@{digest('edge_gpu-py313')}",
     }
     write_results(project / ".bakery" / "results.json",
