@@ -197,16 +197,33 @@ def test_a_target_without_a_lock_builds_unlocked_and_check_says_so(capsys, proje
     assert "edge_arm-py313: missing" in check.out
 
 
-def test_an_unreachable_index_keeps_the_committed_lock_and_is_named(
+def test_an_unreachable_index_keeps_the_committed_lock_and_is_named(capsys, project):
+    assert lock(capsys, project).code == 0
+    before = project.snapshot()
+    url = project.index.url
+    project.index.server.shutdown()
+    project.index.server.server_close()
+    result = lock(capsys, project)
+    # the committed locks are still current: every target ends locked
+    assert result.code == 0, result.err
+    assert f"index {url}" in result.out and "is unavailable" in result.out
+    assert "the committed lock is kept" in result.out
+    assert project.snapshot() == before
+
+
+def test_a_target_left_without_a_current_lock_exits_1_naming_it(
     capsys, project, dead_index_url
 ):
     assert lock(capsys, project).code == 0
     before = project.snapshot()
     project.write(pypi=dead_index_url)
     result = lock(capsys, project)
-    assert result.code == 0, result.err
+    assert result.code == 1, result.err
     assert f"index {dead_index_url} is unavailable" in result.out
-    assert "the committed lock is kept" in result.out
+    # the committed locks are for the old index: no target can be published until it answers
+    assert result.err.count("bakery: error:") == 1
+    for key in KEYS:
+        assert f"{key} (`bakery lock --target {key}` once its index answers)" in result.err
     # the manifest and locks are byte for byte as before (the matrix inputs are now stale)
     assert project.snapshot() == before
 
