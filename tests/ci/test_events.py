@@ -82,7 +82,7 @@ def test_almost_semver_is_not_semver(tag: str) -> None:
 
 
 def test_github_outputs_are_key_value_lines(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, allow_subprocess: None
 ) -> None:
     matrix = locked_project(tmp_path / "repo")
     result = run_cli(capsys, "ci", "--event", "push", "--ref", "refs/heads/main",
