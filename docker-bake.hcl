@@ -84,7 +84,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-e9fb259c39" {
+target "stage-edge-node-base-amd64-f432829de8" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -105,6 +105,11 @@ target "stage-edge-node-base-amd64-e9fb259c39" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "true"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -119,7 +124,7 @@ target "stage-edge-node-base-amd64-e9fb259c39" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-77783d0ac5" {
+target "stage-edge-node-base-amd64-bdc4fdaf4b" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -140,6 +145,11 @@ target "stage-edge-node-base-amd64-77783d0ac5" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "true"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -154,7 +164,7 @@ target "stage-edge-node-base-amd64-77783d0ac5" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-ffb0e3ed99" {
+target "stage-edge-node-base-amd64-4ad109cbc2" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -175,6 +185,11 @@ target "stage-edge-node-base-amd64-ffb0e3ed99" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "false"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -189,7 +204,7 @@ target "stage-edge-node-base-amd64-ffb0e3ed99" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-2a8bf5cf5e" {
+target "stage-edge-node-base-amd64-30c0b6fe36" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -210,6 +225,11 @@ target "stage-edge-node-base-amd64-2a8bf5cf5e" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "false"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -224,7 +244,7 @@ target "stage-edge-node-base-amd64-2a8bf5cf5e" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-c6325cbbf9" {
+target "stage-edge-node-base-arm64-5d084e847a" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -245,6 +265,11 @@ target "stage-edge-node-base-arm64-c6325cbbf9" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "false"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "slim"
@@ -259,7 +284,7 @@ target "stage-edge-node-base-arm64-c6325cbbf9" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-cd62f2ea56" {
+target "stage-edge-node-base-arm64-cb123dee08" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -280,6 +305,11 @@ target "stage-edge-node-base-arm64-cd62f2ea56" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "false"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "slim"
@@ -297,7 +327,7 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-e9fb259c39"
+    edge-node-base = "target:stage-edge-node-base-amd64-f432829de8"
   }
   platforms = [
     "linux/amd64",
@@ -419,7 +449,7 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-77783d0ac5"
+    edge-node-base = "target:stage-edge-node-base-amd64-bdc4fdaf4b"
   }
   platforms = [
     "linux/amd64",
@@ -497,7 +527,7 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-ffb0e3ed99"
+    edge-node-base = "target:stage-edge-node-base-amd64-4ad109cbc2"
   }
   platforms = [
     "linux/amd64",
@@ -619,7 +649,7 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-2a8bf5cf5e"
+    edge-node-base = "target:stage-edge-node-base-amd64-30c0b6fe36"
   }
   platforms = [
     "linux/amd64",
@@ -697,7 +727,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-c6325cbbf9"
+    edge-node-base = "target:stage-edge-node-base-arm64-5d084e847a"
   }
   platforms = [
     "linux/arm64",
@@ -819,7 +849,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-cd62f2ea56"
+    edge-node-base = "target:stage-edge-node-base-arm64-cb123dee08"
   }
   platforms = [
     "linux/arm64",
