@@ -84,7 +84,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-f432829de8" {
+target "stage-edge-node-base-amd64-ed8a1b6959" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -120,11 +120,14 @@ target "stage-edge-node-base-amd64-f432829de8" {
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-bdc4fdaf4b" {
+target "stage-edge-node-base-amd64-3ce241887c" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -160,11 +163,14 @@ target "stage-edge-node-base-amd64-bdc4fdaf4b" {
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-4ad109cbc2" {
+target "stage-edge-node-base-amd64-68b83bd793" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -200,11 +206,14 @@ target "stage-edge-node-base-amd64-4ad109cbc2" {
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-30c0b6fe36" {
+target "stage-edge-node-base-amd64-f8f8b32d45" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -240,11 +249,14 @@ target "stage-edge-node-base-amd64-30c0b6fe36" {
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-5d084e847a" {
+target "stage-edge-node-base-arm64-917f4da799" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -280,11 +292,14 @@ target "stage-edge-node-base-arm64-5d084e847a" {
     NGROK_URL = "https://bin.ngrok.com/a/kSxkCtcCe62/ngrok-v3-3.39.9-linux-arm64.zip"
     NGROK_SHA256 = "a5db1a260b5e8b058c0842e5bf9269c6471a75522426b22c55550620741dc30b"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-cb123dee08" {
+target "stage-edge-node-base-arm64-e3ec95d03a" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -320,6 +335,9 @@ target "stage-edge-node-base-arm64-cb123dee08" {
     NGROK_URL = "https://bin.ngrok.com/a/kSxkCtcCe62/ngrok-v3-3.39.9-linux-arm64.zip"
     NGROK_SHA256 = "a5db1a260b5e8b058c0842e5bf9269c6471a75522426b22c55550620741dc30b"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
@@ -327,7 +345,7 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-f432829de8"
+    edge-node-base = "target:stage-edge-node-base-amd64-ed8a1b6959"
   }
   platforms = [
     "linux/amd64",
@@ -336,6 +354,9 @@ target "base_edge_node_amd64_gpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
@@ -367,6 +388,9 @@ target "base_edge_node_amd64_gpu-py313" {
     "ratio1/base_edge_node_amd64_gpu-staging:py3.13.9-th2.9.1.cu128-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
@@ -417,6 +441,9 @@ target "base_edge_node_amd64_gpu-py313-dind" {
     "ratio1/base_edge_node_amd64_gpu-staging:py3.13.9-th2.9.1.cu128-tr4.57.1-d",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "true"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
@@ -449,7 +476,7 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-bdc4fdaf4b"
+    edge-node-base = "target:stage-edge-node-base-amd64-3ce241887c"
   }
   platforms = [
     "linux/amd64",
@@ -458,6 +485,9 @@ target "base_edge_node_amd64_gpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
@@ -489,6 +519,9 @@ target "base_edge_node_amd64_gpu-py312" {
     "ratio1/base_edge_node_amd64_gpu-staging:py3.12.12-th2.9.1.cu128-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
@@ -527,7 +560,7 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-4ad109cbc2"
+    edge-node-base = "target:stage-edge-node-base-amd64-68b83bd793"
   }
   platforms = [
     "linux/amd64",
@@ -536,6 +569,9 @@ target "base_edge_node_amd64_cpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
@@ -567,6 +603,9 @@ target "base_edge_node_amd64_cpu-py313" {
     "ratio1/base_edge_node_amd64_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
@@ -617,6 +656,9 @@ target "base_edge_node_amd64_cpu-py313-dind" {
     "ratio1/base_edge_node_amd64_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1-d",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "true"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
@@ -649,7 +691,7 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-30c0b6fe36"
+    edge-node-base = "target:stage-edge-node-base-amd64-f8f8b32d45"
   }
   platforms = [
     "linux/amd64",
@@ -658,6 +700,9 @@ target "base_edge_node_amd64_cpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
@@ -689,6 +734,9 @@ target "base_edge_node_amd64_cpu-py312" {
     "ratio1/base_edge_node_amd64_cpu-staging:py3.12.12-th2.9.1.cpu-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
@@ -727,7 +775,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-5d084e847a"
+    edge-node-base = "target:stage-edge-node-base-arm64-917f4da799"
   }
   platforms = [
     "linux/arm64",
@@ -736,6 +784,9 @@ target "base_edge_node_arm64_cpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "slim"
@@ -767,6 +818,9 @@ target "base_edge_node_arm64_cpu-py313" {
     "ratio1/base_edge_node_arm64_cpu-staging:py3.13.9-th2.9.1-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
@@ -817,6 +871,9 @@ target "base_edge_node_arm64_cpu-py313-dind" {
     "ratio1/base_edge_node_arm64_cpu-staging:py3.13.9-th2.9.1-tr4.57.1-d",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "true"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
@@ -849,7 +906,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-cb123dee08"
+    edge-node-base = "target:stage-edge-node-base-arm64-e3ec95d03a"
   }
   platforms = [
     "linux/arm64",
@@ -858,6 +915,9 @@ target "base_edge_node_arm64_cpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "slim"
@@ -889,6 +949,9 @@ target "base_edge_node_arm64_cpu-py312" {
     "ratio1/base_edge_node_arm64_cpu-staging:py3.12.12-th2.9.1-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"

@@ -859,3 +859,75 @@ def test_the_readme_shows_a_derived_image_adding_a_compiler_hadolint_clean(
     for path in dockerfiles():
         assert not re.search(r"\b(gcc|g\+\+|build-essential)\b", load(path).text.split(
             "FROM ${BASE_IMAGE} AS edge-node-base")[-1]), path
+
+
+# --------------------------------------------------------------------------- image details
+
+
+def test_every_tar_extraction_drops_the_archive_owner():
+    """Node's tarball records its builder's uid 1001: extracted as root without
+    --no-same-owner, the image's node and npm files would belong to that uid."""
+    extractions = []
+    for where, text in run_commands():
+        for words in simple_commands(text):
+            if words and words[0] == "tar" and any(re.match(r"^-[a-zA-Z]*x", w) for w in words):
+                extractions.append(where)
+                assert "--no-same-owner" in words, f"{where}: {' '.join(words)}"
+    node = [w for w in extractions if "(node)" in w]
+    assert len(node) == 2, extractions  # Node's tarball and npm's
+
+
+def test_uv_leftovers_never_reach_the_image(bake, tmp_path, allow_subprocess):
+    """uv leaves its lock file (mode 0777) and a temporary directory in the prefix it installs
+    to: neither the interpreter's /opt nor a package layer carries them."""
+    shared = load(SHARED)
+    (python_run,) = shared.stage("python").of("RUN")
+    assert "rm -rf /opt/uv-python/.lock /opt/uv-python/.temp" in python_run.value
+    # the package layers: a uv that leaves both behind, as the real one does
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "uv").write_text(
+        "#!/bin/sh\n"
+        'while [ "$#" -gt 0 ]; do\n'
+        '  if [ "$1" = --prefix ]; then mkdir -p "$2/.temp/x" && : >"$2/.lock"'
+        ' && chmod 0777 "$2/.lock"; fi\n'
+        "  shift\n"
+        "done\n"
+    )
+    (bin_dir / "uv").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    target = next(t for _i, _n, t in all_image_targets(bake) if t["args"]["PACKAGES_LOCK"])
+    for stage_name in LAYER_STAGES:
+        link = link_for(all_links(target, bake), stage_name)
+        stage = tmp_path / stage_name
+        done = run_in_shell(link, layer_run(link), env | arg_env(link),
+                            paths={"/stage": str(stage)})
+        assert done.returncode == 0, done.stderr
+        assert [p for p in stage.rglob("*") if p.name in (".lock", ".temp")] == []
+
+
+def test_dockers_packages_are_each_pinned_by_a_build_arg_from_the_matrix(bake):
+    """containerd.io moves under a pinned engine unless it is pinned too; the buildx and compose
+    plugins make `docker build` inside DinD BuildKit, not the deprecated legacy builder."""
+    (run,) = [i for i in load(SHARED).stage("edge-node-base").of("RUN") if "apt-pin" in i.value]
+    pinned = {words[2]: words[3] for words in simple_commands(run.split()[1])
+              if words[:2] == ["sh", "/tmp/apt-pin.sh"]}
+    assert pinned == {
+        "docker-ce": "${DOCKER_VERSION}", "docker-ce-cli": "${DOCKER_VERSION}",
+        "containerd.io": "${CONTAINERD_VERSION}", "docker-buildx-plugin": "${BUILDX_VERSION}",
+        "docker-compose-plugin": "${COMPOSE_VERSION}",
+    }
+    runtime = script_lines(ROOT / "images/shared/runtime.packages")
+    assert not set(pinned) & set(runtime), "a pinned package is also in the unpinned list"
+    matrix = load_matrix(ROOT / "matrix.toml")
+    for _image, _name, target in all_image_targets(bake):
+        for name in ("docker", "containerd", "buildx", "compose"):
+            assert target["args"][f"{name.upper()}_VERSION"] == matrix.versions[name]
+    checks = (ROOT / "images/shared/check-versions.sh").read_text()
+    for probe in ("containerd --version", "docker buildx version", "docker compose version"):
+        assert probe in checks, probe
+
+
+def test_every_image_has_time_zones():
+    assert "tzdata" in script_lines(ROOT / "images/shared/runtime.packages")
+    assert "/usr/share/zoneinfo/" in (ROOT / "images/shared/check-versions.sh").read_text()
