@@ -84,7 +84,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-e9fb259c39" {
+target "stage-edge-node-base-amd64-ed8a1b6959" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -105,6 +105,11 @@ target "stage-edge-node-base-amd64-e9fb259c39" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "true"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -115,11 +120,14 @@ target "stage-edge-node-base-amd64-e9fb259c39" {
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-77783d0ac5" {
+target "stage-edge-node-base-amd64-3ce241887c" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -140,6 +148,11 @@ target "stage-edge-node-base-amd64-77783d0ac5" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "true"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -150,11 +163,14 @@ target "stage-edge-node-base-amd64-77783d0ac5" {
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-ffb0e3ed99" {
+target "stage-edge-node-base-amd64-68b83bd793" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -175,6 +191,11 @@ target "stage-edge-node-base-amd64-ffb0e3ed99" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "false"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -185,11 +206,14 @@ target "stage-edge-node-base-amd64-ffb0e3ed99" {
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-2a8bf5cf5e" {
+target "stage-edge-node-base-amd64-f8f8b32d45" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -210,6 +234,11 @@ target "stage-edge-node-base-amd64-2a8bf5cf5e" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "false"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -220,11 +249,14 @@ target "stage-edge-node-base-amd64-2a8bf5cf5e" {
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-c6325cbbf9" {
+target "stage-edge-node-base-arm64-917f4da799" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -245,6 +277,11 @@ target "stage-edge-node-base-arm64-c6325cbbf9" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "false"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "slim"
@@ -255,11 +292,14 @@ target "stage-edge-node-base-arm64-c6325cbbf9" {
     NGROK_URL = "https://bin.ngrok.com/a/kSxkCtcCe62/ngrok-v3-3.39.9-linux-arm64.zip"
     NGROK_SHA256 = "a5db1a260b5e8b058c0842e5bf9269c6471a75522426b22c55550620741dc30b"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-cd62f2ea56" {
+target "stage-edge-node-base-arm64-e3ec95d03a" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -280,6 +320,11 @@ target "stage-edge-node-base-arm64-cd62f2ea56" {
     TOKENIZERS_VERSION = "0.22.1"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    TENSORRT = "false"
+    TENSORRT_VERSION = "10.13.3.9"
+    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
+    FLASH_ATTN = "false"
+    FLASH_ATTN_VERSION = "2.8.3"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "slim"
@@ -290,6 +335,9 @@ target "stage-edge-node-base-arm64-cd62f2ea56" {
     NGROK_URL = "https://bin.ngrok.com/a/kSxkCtcCe62/ngrok-v3-3.39.9-linux-arm64.zip"
     NGROK_SHA256 = "a5db1a260b5e8b058c0842e5bf9269c6471a75522426b22c55550620741dc30b"
     DOCKER_VERSION = "28.5.2"
+    CONTAINERD_VERSION = "1.7.29"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
   }
 }
 
@@ -297,7 +345,7 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-e9fb259c39"
+    edge-node-base = "target:stage-edge-node-base-amd64-ed8a1b6959"
   }
   platforms = [
     "linux/amd64",
@@ -306,6 +354,9 @@ target "base_edge_node_amd64_gpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
@@ -337,6 +388,10 @@ target "base_edge_node_amd64_gpu-py313" {
     "ratio1/base_edge_node_amd64_gpu-staging:py3.13.9-th2.9.1.cu128-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
+    "ai.ratio1.edge-node.cuda.compute-capability.min" = "7.5"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
@@ -344,6 +399,7 @@ target "base_edge_node_amd64_gpu-py313" {
     "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
+    "ai.ratio1.edge-node.nvidia.driver.min" = "570.26"
     "ai.ratio1.edge-node.python" = "3.13.9"
     "ai.ratio1.edge-node.target" = "base_edge_node_amd64_gpu-py313"
     "ai.ratio1.edge-node.tokenizers" = "0.22.1"
@@ -387,6 +443,10 @@ target "base_edge_node_amd64_gpu-py313-dind" {
     "ratio1/base_edge_node_amd64_gpu-staging:py3.13.9-th2.9.1.cu128-tr4.57.1-d",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
+    "ai.ratio1.edge-node.cuda.compute-capability.min" = "7.5"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "true"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
@@ -394,6 +454,7 @@ target "base_edge_node_amd64_gpu-py313-dind" {
     "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
+    "ai.ratio1.edge-node.nvidia.driver.min" = "570.26"
     "ai.ratio1.edge-node.python" = "3.13.9"
     "ai.ratio1.edge-node.target" = "base_edge_node_amd64_gpu-py313-dind"
     "ai.ratio1.edge-node.tokenizers" = "0.22.1"
@@ -419,7 +480,7 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-77783d0ac5"
+    edge-node-base = "target:stage-edge-node-base-amd64-3ce241887c"
   }
   platforms = [
     "linux/amd64",
@@ -428,6 +489,9 @@ target "base_edge_node_amd64_gpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
@@ -459,6 +523,10 @@ target "base_edge_node_amd64_gpu-py312" {
     "ratio1/base_edge_node_amd64_gpu-staging:py3.12.12-th2.9.1.cu128-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
+    "ai.ratio1.edge-node.cuda.compute-capability.min" = "7.5"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2,tensorrt-cu12-bindings==10.13.3.9"
@@ -466,6 +534,7 @@ target "base_edge_node_amd64_gpu-py312" {
     "ai.ratio1.edge-node.ngrok" = "3.39.9"
     "ai.ratio1.edge-node.node" = "22.23.3"
     "ai.ratio1.edge-node.npm" = "10.9.9"
+    "ai.ratio1.edge-node.nvidia.driver.min" = "570.26"
     "ai.ratio1.edge-node.python" = "3.12.12"
     "ai.ratio1.edge-node.target" = "base_edge_node_amd64_gpu-py312"
     "ai.ratio1.edge-node.tokenizers" = "0.22.1"
@@ -497,7 +566,7 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-ffb0e3ed99"
+    edge-node-base = "target:stage-edge-node-base-amd64-68b83bd793"
   }
   platforms = [
     "linux/amd64",
@@ -506,6 +575,9 @@ target "base_edge_node_amd64_cpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
@@ -537,6 +609,9 @@ target "base_edge_node_amd64_cpu-py313" {
     "ratio1/base_edge_node_amd64_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
@@ -587,6 +662,9 @@ target "base_edge_node_amd64_cpu-py313-dind" {
     "ratio1/base_edge_node_amd64_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1-d",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "true"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
@@ -619,7 +697,7 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-2a8bf5cf5e"
+    edge-node-base = "target:stage-edge-node-base-amd64-f8f8b32d45"
   }
   platforms = [
     "linux/amd64",
@@ -628,6 +706,9 @@ target "base_edge_node_amd64_cpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "full"
@@ -659,6 +740,9 @@ target "base_edge_node_amd64_cpu-py312" {
     "ratio1/base_edge_node_amd64_cpu-staging:py3.12.12-th2.9.1.cpu-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
@@ -697,7 +781,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-c6325cbbf9"
+    edge-node-base = "target:stage-edge-node-base-arm64-917f4da799"
   }
   platforms = [
     "linux/arm64",
@@ -706,6 +790,9 @@ target "base_edge_node_arm64_cpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "slim"
@@ -737,6 +824,9 @@ target "base_edge_node_arm64_cpu-py313" {
     "ratio1/base_edge_node_arm64_cpu-staging:py3.13.9-th2.9.1-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
@@ -787,6 +877,9 @@ target "base_edge_node_arm64_cpu-py313-dind" {
     "ratio1/base_edge_node_arm64_cpu-staging:py3.13.9-th2.9.1-tr4.57.1-d",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "true"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"
@@ -819,7 +912,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-cd62f2ea56"
+    edge-node-base = "target:stage-edge-node-base-arm64-e3ec95d03a"
   }
   platforms = [
     "linux/arm64",
@@ -828,6 +921,9 @@ target "base_edge_node_arm64_cpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDX_VERSION = "0.29.1"
+    COMPOSE_VERSION = "2.40.3"
+    CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
     FFMPEG_PROFILE = "slim"
@@ -859,6 +955,9 @@ target "base_edge_node_arm64_cpu-py312" {
     "ratio1/base_edge_node_arm64_cpu-staging:py3.12.12-th2.9.1-tr4.57.1",
   ]
   labels = {
+    "ai.ratio1.edge-node.buildx" = "0.29.1"
+    "ai.ratio1.edge-node.compose" = "2.40.3"
+    "ai.ratio1.edge-node.containerd" = "1.7.29"
     "ai.ratio1.edge-node.docker" = "28.5.2"
     "ai.ratio1.edge-node.ee_dd" = "false"
     "ai.ratio1.edge-node.features" = "bitsandbytes==0.48.2"

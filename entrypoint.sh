@@ -37,7 +37,11 @@
 #                           30 days; a CA of your own (any other) is kept and used as it is.
 #                           dockerd listens on the unix socket and on
 #                           tcp://0.0.0.0:2376 with --tlsverify. Set it to the empty string for
-#                           plain tcp on 2375 instead (no TLS: only on trusted networks).
+#                           no TLS: dockerd then listens on its unix socket only.
+#   DOCKERD_TCP             with DOCKER_TLS_CERTDIR='' only: 1 (true, yes, on) adds plain tcp on
+#                           0.0.0.0:2375, without TLS or any authentication (anyone who reaches
+#                           the port is root on the host: only on trusted networks). Default:
+#                           no TCP listener.
 #   DOCKER_TLS_SAN          extra subjectAltNames of the server certificate, e.g.
 #                           "DNS:edge-1 IP:10.0.0.5"
 #   DOCKERD_ARGS            extra dockerd arguments, split on whitespace
@@ -313,13 +317,26 @@ tls_generate() {
 }
 
 certdir=
+plain_tcp=
 if [ "${DOCKER_TLS_CERTDIR+set}" = set ] && [ -z "$DOCKER_TLS_CERTDIR" ]; then
-  listen="tcp://0.0.0.0:2375 WITHOUT TLS (DOCKER_TLS_CERTDIR is empty)"
+  case ${DOCKERD_TCP:-} in
+    1 | [Tt][Rr][Uu][Ee] | [Yy][Ee][Ss] | [Oo][Nn])
+      plain_tcp=yes
+      listen="and tcp://0.0.0.0:2375 WITHOUT TLS OR AUTHENTICATION (DOCKERD_TCP=$DOCKERD_TCP)"
+      ;;
+    '' | 0 | [Ff][Aa][Ll][Ss][Ee] | [Nn][Oo] | [Oo][Ff][Ff])
+      listen="only (DOCKER_TLS_CERTDIR is empty: no TLS, so no TCP listener unless DOCKERD_TCP=1)"
+      ;;
+    *)
+      log "DOCKERD_TCP must be 1/true/yes/on or 0/false/no/off, got '$DOCKERD_TCP'"
+      exit 2
+      ;;
+  esac
 else
   certdir=${DOCKER_TLS_CERTDIR:-/certs}
   command -v openssl >/dev/null 2>&1 || die "TLS needs openssl (or set DOCKER_TLS_CERTDIR='')"
   (tls_generate) || die "could not create TLS material in $certdir"
-  listen="tcp://0.0.0.0:2376 with TLS (client certificates: $certdir/client)"
+  listen="and tcp://0.0.0.0:2376 with TLS (client certificates: $certdir/client)"
 fi
 
 # ------------------------------------------------------------------------------ start dockerd
@@ -333,7 +350,7 @@ start_dockerd() {
   if [ -n "$certdir" ]; then
     set -- "$@" --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert="$certdir/server/ca.pem" \
       --tlscert="$certdir/server/cert.pem" --tlskey="$certdir/server/key.pem"
-  else
+  elif [ -n "$plain_tcp" ]; then
     # --tls=false says the plain port is intended: dockerd 20.10-26 otherwise delays its start
     # by 15 s to show a warning, and 27+ refuses to start.
     set -- "$@" --host=tcp://0.0.0.0:2375 --tls=false
@@ -405,7 +422,7 @@ while ! info_error=$(local_docker info 2>&1 >/dev/null); do
   sleep 0.2 2>/dev/null || sleep 1
 done
 log "dockerd ready in $(($(date +%s) - started))s: storage driver $driver, listening on" \
-  "$socket and $listen"
+  "$socket $listen"
 
 # ------------------------------------------------------------------------------ run and supervise
 # Wait for $child, also across signals (a trapped signal interrupts `wait`); sets $status.

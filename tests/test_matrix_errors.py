@@ -199,6 +199,10 @@ def test_minimal_matrix_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[s
                      'url = { arm64 = "https://example.com/d/tool-1.2.3-arm64.zip" }\n\n[release]',
                      "artifacts.tool.url: no url for 'amd64', which the image 'edge_cpu' needs",
                      id="artifact-url-missing-arch"),
+        pytest.param('[images.edge_cpu]\n', '[images.edge_cpu]\ngpu = { min_driver = "570.26",'
+                     ' min_compute_capability = "7.5" }\n',
+                     "images.edge_cpu.gpu: the driver and compute capability a GPU needs are"
+                     " stated for a CUDA image only", id="gpu-needs-on-cpu-image"),
         pytest.param('[release]', '[runners]\narm64 = "ubuntu-24.04-arm"\n\n[release]',
                      "runners: no runner for 'amd64', which images.edge_cpu uses",
                      id="runner-missing-arch"),

@@ -328,3 +328,17 @@ def test_docker_hub_spellings_of_one_tag_collide(tmp_path: Path,
     result = run_cli(capsys, "plan", "--matrix", str(tmp_path / "matrix.toml"), "--sha", "0" * 40)
     assert result.code == 2
     assert "is claimed by two targets" in result.err
+
+
+def test_the_gpu_image_states_the_driver_and_compute_capability_it_needs() -> None:
+    """A device owner reads from the labels whether their GPU and driver can run the image
+    (the cu128 torch wheels dropped Pascal and Volta)."""
+    plan = load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan
+    prefix = "ai.ratio1.edge-node"
+    for target in plan.targets:
+        labels = target.labels
+        if target.accelerator == "cuda":
+            assert labels[f"{prefix}.nvidia.driver.min"] == "570.26", target.id
+            assert labels[f"{prefix}.cuda.compute-capability.min"] == "7.5", target.id
+        else:
+            assert not [k for k in labels if k.endswith((".driver.min", "-capability.min"))]

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.locked import locked_project
 from tests.support.repo import ROOT
 
 WORKFLOW: dict[Any, Any] = yaml.safe_load((ROOT / ".github/workflows/images.yml").read_text())
@@ -38,7 +39,8 @@ def _git(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def checkout(tmp_path: Path, allow_subprocess: None) -> dict[str, str]:
-    """A checkout like the plan job's: main fetched as origin/main, plus a commit main lacks."""
+    """A checkout like the plan job's: main fetched as origin/main, plus a commit main lacks,
+    holding a fully locked copy of the project."""
     repo = tmp_path / "repo"
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
@@ -53,6 +55,8 @@ def checkout(tmp_path: Path, allow_subprocess: None) -> dict[str, str]:
     (repo / "b").write_text("b")
     _git(repo, "add", "b")
     _git(repo, "commit", "-q", "-m", "b")
+    # the project itself, fully locked: a publishing run refuses an unlocked target
+    locked_project(repo)
     return {"dir": str(repo), "on_main": on_main, "off_main": _git(repo, "rev-parse", "HEAD")}
 
 

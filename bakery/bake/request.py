@@ -26,6 +26,7 @@ from bakery.bake.invocations import (
 )
 from bakery.bake.results import Output
 from bakery.errors import StaleError
+from bakery.lockfile.gate import refuse_unlocked, unlocked_note
 from bakery.plan import select_targets
 from bakery.plan.load import LoadedPlan, default_results, load_plan
 from bakery.plan.target import Target
@@ -98,7 +99,11 @@ def prepare_bake(request: BakeRequest, *, keep_rendered: bool = False) -> Iterat
                  **parse_overrides(request.overrides, plan=loaded.plan)}
     cwd = request.matrix.parent.resolve()
     paths = OutputPaths.beside(request.results or default_results(request.matrix))
+    if request.output == "push":
+        refuse_unlocked(selected, "bake --push")
     bake_file, temporary, notes = _bake_file(loaded, request.matrix, render=request.render)
+    if request.output == "load" and (note := unlocked_note(selected)) is not None:
+        notes.append(note)
     if temporary and keep_rendered:
         notes.append(f"the rendered bake file is kept at {bake_file}")
     try:

@@ -178,7 +178,10 @@ def _build(request: BakeRequest, progress: Progress) -> int:
                                [t.id for t in prepared.selected])
         engine = BuildxEngine(make_client(docker_call()), os.environ)
         outcome = run_bake(prepared, engine, view)
+        notes = prepared.notes
     views.print_summary(out_console, outcome.results, results_path=outcome.written)
+    for note in notes:
+        err_console.print(f"bakery: {note}", soft_wrap=True)
     if outcome.note:
         err_console.print(f"bakery: {outcome.note}", soft_wrap=True)
     if outcome.error:

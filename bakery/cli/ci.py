@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from bakery.cli.common import DEFAULT_MATRIX, MatrixOption
+
 
 class CiFormat(enum.StrEnum):
     text = "text"
@@ -58,9 +60,13 @@ def ci(
     branch_ref: BranchRefOption = None,
     format: CiFormatOption = CiFormat.text,
     repo: RepoOption = Path(),
+    matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
     """Decide from the event what this workflow run builds, pushes and promotes; refuse
-    (exit 2) a non-semver tag or a release tag whose commit is not on the default branch."""
+    (exit 2) a non-semver tag or a release tag whose commit is not on the default branch.
+    A run that builds and publishes (a push to the default branch, a release tag) refuses
+    (exit 1) a target without a complete lock (packages and base image), naming the `bakery
+    lock` that fixes it; a pull request builds unlocked targets and says so on stderr."""
     import json
 
     from bakery.ci.ancestry import require_on_branch
@@ -74,6 +80,9 @@ def ci(
                               " it is on the default branch")
         require_on_branch(sha, branch_ref or f"refs/remotes/origin/{default_branch}",
                           repo_dir=repo)
+    if decision.build:
+        _lock_gate(matrix, decision.plan_target, publish=decision.push,
+                   what=f"bakery ci ({event} {ref})")
     outputs = decision.outputs()
     if format is CiFormat.json:
         typer.echo(json.dumps(outputs, indent=2))
@@ -82,3 +91,17 @@ def ci(
     else:
         typer.echo(decision.reason + "".join(f"\n  {key}: {value}" for key, value
                                              in outputs.items() if key != "reason"))
+
+
+def _lock_gate(matrix: Path, group: str, *, publish: bool, what: str) -> None:
+    """Nothing unlocked is published (bakery.lockfile.gate): refuse a publishing run with an
+    unlocked target; a run that publishes nothing notes them in one line."""
+    from bakery.lockfile.gate import refuse_unlocked, unlocked_note
+    from bakery.plan import select_targets
+    from bakery.plan.load import load_plan
+
+    targets = select_targets(load_plan(matrix, use_git=False).plan, [group])
+    if publish:
+        refuse_unlocked(targets, what)
+    elif (note := unlocked_note(targets)) is not None:
+        typer.echo(f"bakery: {note}", err=True)

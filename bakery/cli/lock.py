@@ -63,9 +63,11 @@ def lock(
     into locks/<image>-py<NN>/, one file per image layer (1-cuda.txt, 2-torch.txt,
     3-rest.txt), and the base image by digest, listed in locks/manifest.json.
 
-    Exit 0 when everything selected was written (targets whose index or registry does not
-    answer keep their committed lock, and are named); 1 when a target cannot be resolved
-    (nothing is written) or, with --check, when a lock is missing or stale; 2 for bad input.
+    Exit 0 when every selected target (and the base) ends with a current lock (targets whose
+    index or registry does not answer keep their committed lock, and are named); 1 when a
+    target cannot be resolved (nothing is written), when one is left without a current lock
+    (its index did not answer: the others are written, it is named) or, with --check, when a
+    lock is missing or stale; 2 for bad input.
     """
     from rich.console import Console
 
@@ -124,3 +126,11 @@ def _show(result: LockResult, format: OutputFormat, err: Console, *, dry_run: bo
     if not result.ok:
         failed = ", ".join(o.key for o in result.outcomes if o.status == "failed")
         raise BakeryError(f"could not resolve {failed}; nothing was written")
+    missing = [f"{key} (`bakery lock --target {key}` once its index answers)"
+               for key in result.unlocked]
+    if result.base_unpinned:
+        missing.append("the base image (`bakery lock --base-only` once its registry answers)")
+    if missing:
+        done = "the others were written" if result.written else "nothing was written"
+        raise BakeryError(f"{len(missing)} lock(s) could not be made, so these targets cannot"
+                          f" be published: {', '.join(missing)}; {done}")

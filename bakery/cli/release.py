@@ -90,7 +90,8 @@ def release(
     --target, every named target must be releasable). Tags already on the right digest are left
     alone, so a second run changes nothing. Every operation is attempted even when one fails; a
     second run finishes the rest. A pre-release (v1.3.0-rc.1) creates its release tags only. A
-    name holding an image of a newer release than this one is kept there (--force moves it).
+    name holding an image of a newer release than this one is kept there (--force moves it). A
+    target without a complete lock (packages or base image: `bakery lock`) is never released.
     Exit 0 when every tag is in place or kept, 1 on a refusal or a failed operation, 2 for bad
     input or missing docker/buildx.
     """
@@ -98,6 +99,7 @@ def release(
 
     from bakery.bake.results import load_results
     from bakery.errors import BakeryError
+    from bakery.lockfile.gate import refuse_unlocked
     from bakery.plan import select_targets
     from bakery.release.operations import find_results
     from bakery.release.run import run_release
@@ -107,6 +109,7 @@ def release(
     targets = select_targets(loaded.plan, target or ["all"])
     files = results or [default_results(matrix)]
     found = find_results([load_results(f) for f in files], sources=[str(f) for f in files])
+    refuse_unlocked(targets, "release")
     with _progress(Console(stderr=True, highlight=False), dry_run=dry_run) as progress:
         report = run_release(_connect, targets, found, dry_run=dry_run, plan=loaded.plan,
                              progress=progress, names=names.value,

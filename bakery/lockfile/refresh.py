@@ -83,6 +83,15 @@ class LockResult:
     base: BaseOutcome | None
     written: bool
     manifest: Path
+    # selected lock keys left without a current lock (their index did not answer and there
+    # was no committed lock, or only a stale one), and whether the base stayed unpinned
+    unlocked: tuple[str, ...] = ()
+    base_unpinned: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Every selected target (and the base, when asked) ends with a current lock."""
+        return self.ok and not self.unlocked and not self.base_unpinned
 
     @property
     def ok(self) -> bool:
@@ -183,6 +192,7 @@ def refresh_locks(
         return joined(list(texts.values())) if texts and upgrade is not True else None
 
     outcomes: list[Outcome] = []
+    unlocked: list[str] = []
     new_groups: dict[str, dict[str, str]] = {}
     entries = {k: v for k, v in manifest.targets.items() if k in all_keys}
     reachable = [s for s in specs if not any(url in down for url in s.indexes)]
@@ -210,6 +220,8 @@ def refresh_locks(
                 spec.key, spec.platform, spec.python, "kept",
                 f"{'; '.join(down[u] for u in urls)}; {kept}",
             ))
+            if stale_reason(spec, old_entry, directory) is not None:
+                unlocked.append(spec.key)
             continue
         if result.text is None:
             outcomes.append(Outcome(spec.key, spec.platform, spec.python, "failed",
@@ -265,7 +277,9 @@ def refresh_locks(
             if old_key not in entries:
                 with contextlib.suppress(OSError):
                     (directory / old.dir).rmdir()
-    return LockResult(tuple(outcomes), base_outcome, written, path)
+    unpinned = base and (base_lock is None or base_lock.image != matrix.base_image
+                         or any(p not in base_lock.digests for p in platforms))
+    return LockResult(tuple(outcomes), base_outcome, written, path, tuple(unlocked), unpinned)
 
 
 def _write_lock(path: Path, groups: Mapping[str, Mapping[str, str]], manifest: str) -> bool:

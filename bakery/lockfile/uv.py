@@ -105,4 +105,9 @@ def resolve(
 def _uv_error(stderr: str) -> str:
     lines = [line.rstrip() for line in stderr.splitlines() if line.strip()]
     text = " ".join(line.strip() for line in lines)
-    return text.removeprefix("error: ").strip() or "uv failed without a message"
+    text = text.removeprefix("error: ").strip() or "uv failed without a message"
+    if "building from source is disabled" in text:
+        text += (" (a package that is only a source distribution on the configured indexes is"
+                 " refused: no source distribution is ever built at image build time; turn"
+                 " the feature that needs it off in matrix.toml until a wheel is published)")
+    return text

@@ -128,6 +128,10 @@ def check_matrix(matrix: Matrix, *, source: str) -> None:
                     f" {image.accelerator!r} (set it to 'off' or remove it)",
                 )
 
+        if image.gpu is not None and image.accelerator != "cuda":
+            fail(f"{where}.gpu", "the driver and compute capability a GPU needs are stated for"
+                 f" a CUDA image only; this image's accelerator is {image.accelerator!r}")
+
         for art_name, artifact in matrix.artifacts.items():
             if isinstance(artifact.sha256, dict) and image.arch not in artifact.sha256:
                 fail(f"artifacts.{art_name}.sha256", f"no checksum for {image.arch!r}, which"

@@ -242,6 +242,15 @@ class TorchSet(_Model):
         return _pinned(value)
 
 
+class GpuNeeds(_Model):
+    """What a CUDA image needs of the device, stated in its labels: the oldest NVIDIA driver
+    that runs its CUDA runtime, and the oldest compute capability its torch wheels were built
+    for (the cu128 wheels dropped Pascal and Volta)."""
+
+    min_driver: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+){0,2}$")]
+    min_compute_capability: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]$")]
+
+
 class Image(_Model):
     description: str = ""
     arch: Arch
@@ -258,6 +267,8 @@ class Image(_Model):
     # the most the image may weigh compressed (what a device downloads), e.g. "6 GB";
     # `bakery verify` fails a candidate over it, naming its biggest layers
     size_budget: str | None = None
+    # a CUDA image only: the driver and compute capability it needs (labels)
+    gpu: GpuNeeds | None = None
 
     @field_validator("size_budget")
     @classmethod

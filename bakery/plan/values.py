@@ -133,13 +133,17 @@ class PlanValues:
         requirements = self._requirements
         labels[key["features"]] = ",".join(requirements[f] for f, d in flags.items() if d.enabled)
         labels[key["ee_dd"]] = args["EE_DD_DEFAULT"]
+        if image.gpu is not None:
+            labels[key["nvidia.driver.min"]] = image.gpu.min_driver
+            labels[key["cuda.compute-capability.min"]] = image.gpu.min_compute_capability
         return dict(sorted(labels.items()))
 
     @functools.cached_property
     def _label_keys(self) -> dict[str, str]:
         """`<label_prefix>.<name>` of each label bakery sets, made once: one string for every
         target, not one each (a tenth of a plan's memory)."""
-        names = ("target", "python", "torch", "torchvision", "torchaudio", "features", "ee_dd")
+        names = ("target", "python", "torch", "torchvision", "torchaudio", "features", "ee_dd",
+                 "nvidia.driver.min", "cuda.compute-capability.min")
         return {name: f"{self.matrix.label_prefix}.{name}" for name in names}
 
     @functools.cached_property

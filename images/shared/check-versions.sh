@@ -29,6 +29,15 @@ expect node "v$NODE_VERSION" "$(node --version)"
 expect npm "$NPM_VERSION" "$(npm --version)"
 expect docker "$DOCKER_VERSION" "$(docker --version | sed -n 's/^Docker version \([^,]*\),.*/\1/p')"
 expect dockerd "$DOCKER_VERSION" "$(dockerd --version | sed -n 's/^Docker version \([^,]*\),.*/\1/p')"
+expect containerd "$CONTAINERD_VERSION" "$(containerd --version | cut -d ' ' -f 3)"
+# the CLI plugins: inside DinD `docker build` is buildx (BuildKit), `docker compose` works
+expect "docker buildx" "v$BUILDX_VERSION" "$(docker buildx version | cut -d ' ' -f 2)"
+expect "docker compose" "v$COMPOSE_VERSION" "$(docker compose version | sed -n 's/^Docker Compose version \(.*\)$/\1/p')"
+# time zones
+test -f /usr/share/zoneinfo/Europe/Berlin || {
+    echo "MISSING tzdata (/usr/share/zoneinfo)" >&2
+    failures=$((failures + 1))
+}
 expect ngrok "$NGROK_VERSION" "$(ngrok version | sed -n 's/^ngrok version \(.*\)$/\1/p')"
 # The image's PID 1 (ENTRYPOINT): Docker CE's tini.
 expect docker-init tini "$(/usr/bin/docker-init --version 2>/dev/null | cut -d ' ' -f 1)"

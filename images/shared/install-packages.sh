@@ -11,6 +11,7 @@
 #   every file checked against its sha256 (--require-hashes), without dependency resolution
 #   (--no-deps: the lock is complete, split by layer; `uv pip check` in the final stage proves
 #   the whole set consistent). A layer with no package for this target installs nothing.
+# * Either way wheels only (--only-binary :all:): no source distribution is ever built here.
 # * Unlocked target (PACKAGES_LOCK empty): GROUP_FILE is a placeholder and only the top-level
 #   pins are fixed (build args). Without a lock the build cannot know which files are CUDA's,
 #   so the whole set, resolved here, goes into the last layer; the others stay empty.
@@ -41,8 +42,17 @@ if [ -n "${PACKAGES_LOCK:-}" ]; then
         echo "layer $layer: no package of this target is in it ($PACKAGES_LOCK)"
         exit 0
     fi
+    # wheels `bakery lock` built from pure-Python source distributions travel in the lock
+    # directory (wheels/ next to the group file), each pinned by its sha256 in the group file
+    wheels=$(dirname "$group")/wheels
+    if [ -d "$wheels" ]; then
+        set -- --find-links "$wheels"
+    else
+        set --
+    fi
     UV_CACHE_DIR="${UV_CACHE_DIR:?set UV_CACHE_DIR to a cache mount}" uv pip install --system \
-        --no-compile --prefix "$target" --no-deps --require-hashes -r "$group"
+        --no-compile --prefix "$target" --no-deps --require-hashes --only-binary :all: "$@" \
+        -r "$group"
 else
     if [ "$layer" != rest ]; then
         echo "layer $layer: empty, this target has no lock (its packages are in the last layer)"
@@ -61,11 +71,33 @@ else
         true) set -- "$@" "bitsandbytes==${BITSANDBYTES_VERSION:?BITSANDBYTES=true needs BITSANDBYTES_VERSION}" ;;
         *) die "BITSANDBYTES must be true or false, not '${BITSANDBYTES}'" ;;
     esac
+    # TensorRT and flash-attn, the GPU features: same, with TensorRT's index (its native
+    # libraries are wheels only on NVIDIA's). tensorrt-cu12 (`import tensorrt`) is a source
+    # distribution only, which is never built here: an unlocked build with TENSORRT=true stops
+    # at it; `bakery lock` builds it once into a wheel that the locked path installs.
+    case "${TENSORRT-false}" in
+        false) ;;
+        true)
+            version=${TENSORRT_VERSION:?TENSORRT=true needs TENSORRT_VERSION}
+            set -- "$@" "tensorrt-cu12-bindings==$version" "tensorrt-cu12==$version" \
+                "tensorrt-cu12-libs==$version"
+            if [ -n "${TENSORRT_INDEX_URL:-}" ]; then
+                set -- --extra-index-url "$TENSORRT_INDEX_URL" "$@"
+            fi
+            ;;
+        *) die "TENSORRT must be true or false, not '${TENSORRT}'" ;;
+    esac
+    case "${FLASH_ATTN-false}" in
+        false) ;;
+        true) set -- "$@" "flash-attn==${FLASH_ATTN_VERSION:?FLASH_ATTN=true needs FLASH_ATTN_VERSION}" ;;
+        *) die "FLASH_ATTN must be true or false, not '${FLASH_ATTN}'" ;;
+    esac
     if [ -n "${TORCH_INDEX_URL:-}" ]; then
         set -- --extra-index-url "$TORCH_INDEX_URL" "$@"
     fi
     UV_CACHE_DIR="${UV_CACHE_DIR:?set UV_CACHE_DIR to a cache mount}" uv pip install --system \
-        --no-compile --prefix "$target" "$@"
+        --no-compile --only-binary :all: --prefix "$target" "$@"
 fi
-# uv's lock of the environment it wrote to: not part of the image
-rm -f "$target/.lock"
+# uv's leftovers in the prefix it wrote to (its lock file, world-writable, and its temporary
+# directory): not part of the image
+rm -rf "$target/.lock" "$target/.temp"

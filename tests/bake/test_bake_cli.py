@@ -23,6 +23,7 @@ from bakery.bake.invocations import REVISION_LABEL
 from bakery.bake.results import load_results
 from tests.support.cli import Result, run_cli
 from tests.support.fake_docker import SHA, FakeDocker
+from tests.support.locked import locked_project
 from tests.support.repo import ARM, CPU, DEFAULT_IDS, GPU, ROOT
 
 REVISION = f"{REVISION_LABEL}={SHA}"
@@ -50,7 +51,12 @@ def out(tmp_path: Path) -> Path:
 
 
 def bake(capsys: pytest.CaptureFixture[str], out: Path, *args: str,
-         matrix: Path = ROOT / "matrix.toml") -> Result:
+         matrix: Path | None = None) -> Result:
+    """`bakery bake` of the shipped matrix; with --push, of a fully locked copy of it (a push
+    of an unlocked target is refused: test_push_refuses_an_unlocked_target)."""
+    if matrix is None:
+        matrix = (locked_project(out.parent / "locked") if "--push" in args
+                  else ROOT / "matrix.toml")
     return run_cli(capsys, "bake", "--matrix", str(matrix), "--results",
                    str(out / "results.json"), *args)
 
@@ -111,6 +117,25 @@ def test_command_lines(
     assert sorted(fake_docker.bakes()) == sorted(expected)
     if "--builder" in args:
         assert ["buildx", "inspect", "--bootstrap", "cloud"] in fake_docker.calls()
+
+
+def test_push_refuses_an_unlocked_target_and_load_says_it_builds_unlocked(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path
+) -> None:
+    # the shipped matrix: the amd64 targets have no package lock, the base is not pinned
+    result = bake(capsys, out, "--push", "--target", GPU, matrix=ROOT / "matrix.toml")
+    assert result.code == 1
+    assert result.err.count("\n") == 1
+    assert (f"bakery: error: bake --push publishes only fully locked targets; 2 lock(s)"
+            f" missing: {GPU}: no package lock (run `bakery lock --target {GPU}`); {GPU}: base"
+            " image ubuntu:24.04 is not pinned by digest (run `bakery lock --base-only`)"
+            ) in result.err
+    assert fake_docker.bakes() == []
+    loaded = bake(capsys, out, "--load", "--target", GPU)
+    assert loaded.code == 0, loaded.err
+    notes = [line for line in loaded.err.splitlines() if line.startswith("bakery: building")]
+    assert notes == [f"bakery: building 1 target(s) unlocked (packages resolved at build time"
+                     f" or the base not pinned; never published): {GPU}"]
 
 
 def test_jobs_limits_concurrency(
@@ -201,8 +226,9 @@ def test_dry_run_prints_the_exact_commands_and_runs_nothing(
     fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(ROOT)
-    result = bake(capsys, out, "--dry-run", "--target", "gpu", "--push")
+    matrix = locked_project(out.parent / "locked")  # --push: only locked targets
+    monkeypatch.chdir(matrix.parent)
+    result = bake(capsys, out, "--dry-run", "--target", "gpu", "--push", matrix=matrix)
     assert result.code == 0, result.err
     assert fake_docker.calls() == []
     assert not out.exists()

@@ -17,6 +17,7 @@ from bakery.bake.run import record, run_bake
 from bakery.bake.runner import Launch, RunningProcess
 from bakery.errors import ConfigError, MissingToolError
 from bakery.views.bake import QuietView
+from tests.support.locked import locked_project
 from tests.support.repo import DEFAULT_IDS, GPU, ROOT
 
 
@@ -81,7 +82,10 @@ def _git(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def request(tmp_path: Path, **changes: Any) -> BakeRequest:
-    return BakeRequest(matrix=ROOT / "matrix.toml", results=tmp_path / "out" / "results.json",
+    # a push publishes only fully locked targets: it bakes a locked copy of the shipped matrix
+    matrix = (locked_project(tmp_path / "locked") if changes.get("output") == "push"
+              else ROOT / "matrix.toml")
+    return BakeRequest(matrix=matrix, results=tmp_path / "out" / "results.json",
                        **changes)
 
 

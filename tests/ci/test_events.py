@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from bakery.ci.ancestry import require_on_branch
 from bakery.ci.events import SEMVER, decide
 from bakery.errors import ConfigError
 from tests.support.cli import run_cli
+from tests.support.locked import locked_project
 
 
 @pytest.mark.parametrize(
@@ -79,10 +81,13 @@ def test_almost_semver_is_not_semver(tag: str) -> None:
     assert SEMVER.match(tag) is None
 
 
-def test_github_outputs_are_key_value_lines(capsys: pytest.CaptureFixture[str]) -> None:
+def test_github_outputs_are_key_value_lines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, allow_subprocess: None
+) -> None:
+    matrix = locked_project(tmp_path / "repo")
     result = run_cli(capsys, "ci", "--event", "push", "--ref", "refs/heads/main",
-                     "--format", "github")
-    assert result.code == 0
+                     "--format", "github", "--matrix", str(matrix))
+    assert result.code == 0, result.err
     lines = dict(line.split("=", 1) for line in result.out.splitlines())
     assert lines["plan-target"] == "all"
     assert lines["push"] == "true"
@@ -105,6 +110,40 @@ def test_cli_reads_the_github_environment(
     result = run_cli(capsys, "ci", "--format", "json")
     assert result.code == 0
     assert '"push": "false"' in result.out
+
+
+@pytest.mark.parametrize("ref", ["refs/heads/main", "refs/tags/v1.3.0"])
+def test_a_publishing_run_refuses_an_unlocked_target_naming_it_and_the_fix(
+    capsys: pytest.CaptureFixture[str], repo: Path, ref: str
+) -> None:
+    matrix = locked_project(repo / "locked")
+    manifest = matrix.parent / "locks" / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    del doc["targets"]["base_edge_node_amd64_gpu-py313"]
+    doc["base"] = None
+    manifest.write_text(json.dumps(doc))
+    result = run_cli(capsys, "ci", "--event", "push", "--ref", ref,
+                     "--sha", _git(repo, "rev-parse", "main"), "--branch-ref", "refs/heads/main",
+                     "--repo", str(repo), "--matrix", str(matrix))
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err.count("\n") == 1
+    assert ("base_edge_node_amd64_gpu-py313: no package lock (run `bakery lock --target"
+            " base_edge_node_amd64_gpu-py313`)") in result.err
+    assert "base_edge_node_amd64_gpu-py313-dind: no package lock" in result.err
+    assert "is not pinned by digest (run `bakery lock --base-only`)" in result.err
+
+
+def test_a_pull_request_builds_unlocked_targets_and_says_so_in_one_line(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the shipped matrix: the amd64 targets have no lock yet
+    result = run_cli(capsys, "ci", "--event", "pull_request", "--ref", "refs/pull/1/merge",
+                     "--format", "github")
+    assert result.code == 0, result.err
+    assert "push=false" in result.out
+    assert result.err.count("\n") == 1
+    assert "unlocked" in result.err and "base_edge_node_amd64_gpu-py313" in result.err
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -153,8 +192,9 @@ def test_release_tag_off_main_is_refused_by_the_command(
     assert result.code == 2
     assert f"commit {off_main} is not on refs/heads/main" in result.err
     on_main = _git(repo, "rev-parse", "main")
+    matrix = locked_project(repo / "locked")
     result = run_cli(capsys, "ci", "--event", "push", "--ref", "refs/tags/v1.3.0",
                      "--sha", on_main, "--branch-ref", "refs/heads/main", "--repo", str(repo),
-                     "--format", "github")
-    assert result.code == 0
+                     "--format", "github", "--matrix", str(matrix))
+    assert result.code == 0, result.err
     assert "names=all" in result.out

@@ -274,7 +274,27 @@ def test_iptables_legacy_when_nftables_does_not_work(
     assert "dockerd uses iptables-legacy" in done.stderr
 
 
-def test_empty_tls_certdir_means_plain_tcp_on_2375(
+def test_empty_tls_certdir_means_the_unix_socket_only(
+    dind_image: str, dind_run_flags: list[str],
+) -> None:
+    """Without TLS, no TCP listener unless one is asked for: a plain port is root on the host
+    for anyone who reaches it."""
+    script = (
+        "docker version --format '{{.Server.Version}}'"
+        " && ! docker -H tcp://127.0.0.1:2375 version >/dev/null 2>&1"
+        " && ! docker -H tcp://127.0.0.1:2376 version >/dev/null 2>&1"
+        " && ! test -e /certs/server/cert.pem && echo no-tcp-no-tls-material"
+    )
+    done = run(dind(dind_image, dind_run_flags, "sh", "-c", script,
+                    env={"DOCKER_TLS_CERTDIR": ""}, extra=["--rm"]))
+    assert done.returncode == 0, done.why()
+    version, rest = done.stdout.splitlines()
+    assert version and rest == "no-tcp-no-tls-material", done.why()
+    assert "listening on unix:///var/run/docker.sock only" in done.stderr, done.why()
+    assert "2375" not in done.stderr.replace("DOCKERD_TCP=1", ""), done.why()
+
+
+def test_empty_tls_certdir_and_dockerd_tcp_mean_plain_tcp_on_2375(
     dind_image: str, dind_run_flags: list[str],
 ) -> None:
     script = (
@@ -283,12 +303,19 @@ def test_empty_tls_certdir_means_plain_tcp_on_2375(
         " && ! test -e /certs/server/cert.pem && echo no-tls-material"
     )
     done = run(dind(dind_image, dind_run_flags, "sh", "-c", script,
-                    env={"DOCKER_TLS_CERTDIR": ""}, extra=["--rm"]))
+                    env={"DOCKER_TLS_CERTDIR": "", "DOCKERD_TCP": "1"}, extra=["--rm"]))
     assert done.returncode == 0, done.why()
     version, rest = done.stdout.splitlines()
     assert version and rest == "no-tls-material", done.why()
-    assert "tcp://0.0.0.0:2375 WITHOUT TLS" in done.stderr
+    assert "tcp://0.0.0.0:2375 WITHOUT TLS OR AUTHENTICATION" in done.stderr
     assert done.seconds < 15, done.why()  # no deliberate start-up delay (--tls=false)
+
+
+def test_dockerd_tcp_takes_only_a_boolean(dind_image: str, dind_run_flags: list[str]) -> None:
+    done = run(dind(dind_image, dind_run_flags, "true",
+                    env={"DOCKER_TLS_CERTDIR": "", "DOCKERD_TCP": "2375"}, extra=["--rm"]))
+    assert done.returncode == 2, done.why()
+    assert "DOCKERD_TCP must be 1/true/yes/on or 0/false/no/off, got '2375'" in done.stderr
 
 
 def test_a_user_provided_ca_is_kept_and_signs_the_certificates(

@@ -21,9 +21,7 @@ from typing import Any
 import pytest
 
 from bakery.lockfile.groups import group_files
-from bakery.lockfile.spec import lock_spec
 from bakery.matrix import load_matrix
-from bakery.plan.load import load_plan
 from tests.bakehcl import resolve
 from tests.support.dockerfile_model import (
     DEFAULT_SHELL,
@@ -308,10 +306,16 @@ def test_the_packages_are_three_layers_each_installed_from_its_own_group_file():
         binds = [m for m in run.mounts() if m.get("type") == "bind"]
         lock_binds = [m["source"] for m in binds
                       if m["source"] != "images/shared/install-packages.sh"]
-        assert lock_binds == [f"${{PACKAGES_LOCK:-{UNLOCKED}}}/{group}"], run.where()
         assert (ROOT / UNLOCKED / group).is_file()
         _flags, text = run.split()
         assert f"install-packages.sh {layer} " in text and text.endswith(" /stage"), run.where()
+        if layer == "rest":
+            # the last layer binds the lock directory: its wheels/ (the wheels `bakery lock`
+            # built from pure-Python source distributions) belong to this layer
+            assert lock_binds == [f"${{PACKAGES_LOCK:-{UNLOCKED}}}"], run.where()
+            assert f" /tmp/lock/{group} " in text, run.where()
+        else:
+            assert lock_binds == [f"${{PACKAGES_LOCK:-{UNLOCKED}}}/{group}"], run.where()
         # the cache key of a layer holds only the build args its stage declares: the CUDA
         # and torch layers read no pin, so a new transformers pin cannot rebuild them
         declared = set(stage.args())
@@ -363,7 +367,8 @@ def test_each_layer_installs_its_group_or_for_an_unlocked_target_the_pins_last(
             ((*install, requirements),) = calls[-1]
             assert install[:4] == ["pip", "install", "--system", "--no-compile"], name
             assert install[4] == "--prefix" and install[5].startswith(f"{stage}/"), name
-            assert install[6:] == ["--no-deps", "--require-hashes", "-r"], name
+            assert install[6:] == ["--no-deps", "--require-hashes", "--only-binary", ":all:",
+                                   "-r"], name
             assert requirements == str(lock), name
         checked += 1
         if args["PACKAGES_LOCK"]:
@@ -371,15 +376,19 @@ def test_each_layer_installs_its_group_or_for_an_unlocked_target_the_pins_last(
         # unlocked: the pins (and their dependencies) resolved in the last layer
         assert calls[0] == calls[1] == [], name
         ((*install,),) = calls[2]
-        assert install[:6] == ["pip", "install", "--system", "--no-compile", "--prefix",
-                               install[5]], name
+        # wheels only: no source distribution is built at image build time
+        assert install[:8] == ["pip", "install", "--system", "--no-compile", "--only-binary",
+                               ":all:", "--prefix", install[7]], name
         index = args["TORCH_INDEX_URL"]
         expected_index = ["--extra-index-url", index] if index else []
         pins = [f"{pkg}=={args[f'{pkg.upper()}_VERSION']}"
                 for pkg in ("torch", "torchvision", "torchaudio", "transformers", "tokenizers")]
         if args["BITSANDBYTES"] == "true":
             pins.append(f"bitsandbytes=={args['BITSANDBYTES_VERSION']}")
-        assert install[6:] == expected_index + pins, name
+        if args["TENSORRT"] == "true":
+            expected_index += ["--extra-index-url", args["TENSORRT_INDEX_URL"]]
+            pins += [f"{p}=={args['TENSORRT_VERSION']}" for p in TENSORRT_PACKAGES]
+        assert install[8:] == expected_index + pins, name
         assert not any(a.startswith("--index-strategy") for a in install), name
     assert checked >= len(IMAGES)
     locked = [t for _i, _n, t in all_image_targets(bake) if t["args"]["PACKAGES_LOCK"]]
@@ -400,7 +409,7 @@ def test_an_unlocked_target_installs_bitsandbytes_only_when_its_flag_is_true(bak
         done = run_in_shell(link, run, env | arg_env(link, BITSANDBYTES=value), paths=stage)
         assert done.returncode == 0, done.stderr
         ((*install,),) = uv_calls(log)
-        assert (install[-1] == f"bitsandbytes=={version}") is wanted, (name, value)
+        assert (f"bitsandbytes=={version}" in install) is wanted, (name, value)
     for bad in ("yes", "1", "auto", ""):
         done = run_in_shell(link, run, env | arg_env(link, BITSANDBYTES=bad), paths=stage)
         assert done.returncode != 0, f"BITSANDBYTES={bad!r} must stop the build"
@@ -409,64 +418,59 @@ def test_an_unlocked_target_installs_bitsandbytes_only_when_its_flag_is_true(bak
     assert done.returncode != 0, "BITSANDBYTES=true without a version must stop the build"
 
 
-def feature_run(link: Link, flag: str) -> Instruction:
-    runs = [i for i in link.stage.of("RUN") if f'"${{{flag}}}"' in i.value]
-    assert len(runs) == 1, f"expected one RUN for {flag} in {link.stage.name}"
-    return runs[0]
+TENSORRT_PACKAGES = ("tensorrt-cu12-bindings", "tensorrt-cu12", "tensorrt-cu12-libs")
 
 
-@pytest.mark.parametrize(
-    ("image", "flag", "package", "extra"),
-    [
-        # tensorrt-cu12 is what provides `import tensorrt`; the bindings alone do not
-        ("base_edge_node_amd64_gpu", "TENSORRT", "tensorrt-cu12-bindings",
-         ["tensorrt-cu12=={version}", "tensorrt-cu12-libs=={version}",
-          "--extra-index-url", "{index}",
-          "--only-binary", "tensorrt-cu12-libs", "--only-binary", "tensorrt-cu12-bindings"]),
-        ("base_edge_node_amd64_gpu", "FLASH_ATTN", "flash-attn", ["--only-binary", "flash-attn"]),
-    ],
-)
-def test_a_feature_flag_installs_its_pinned_package_only_when_true(
-    bake, fake_uv, image, flag, package, extra
+def test_the_gpu_dockerfile_installs_no_package():
+    """Feature packages come from the lock, through the shared packages-* stages: a RUN on top
+    of the final stage would depend on every layer below it and re-ship on any change."""
+    gpu = load("images/base_edge_node_amd64_gpu/Dockerfile")
+    assert [i.where() for st in gpu.stages for i in st.of("RUN")] == []
+    finals = [load(SHARED).stage("edge-node-base"),
+              *(st for image in IMAGES for st in load(f"images/{image}/Dockerfile").stages)]
+    for stage in finals:
+        for ins in stage.of("RUN"):
+            assert "pip install" not in ins.value, ins.where()
+            assert "install-packages" not in ins.value, ins.where()
+
+
+@pytest.mark.parametrize(("flag", "packages"), [
+    ("TENSORRT", TENSORRT_PACKAGES),
+    ("FLASH_ATTN", ("flash-attn",)),
+])
+def test_an_unlocked_target_installs_a_gpu_feature_only_when_its_flag_is_true(
+    bake, fake_uv, tmp_path, flag, packages
 ):
     env, log = fake_uv
-    _name, target = next(iter(image_targets(bake, image).items()))
-    link = next(lk for lk in all_links(target, bake) if flag in lk.stage.args())
-    ins = feature_run(link, flag)
+    target = next(iter(image_targets(bake, "base_edge_node_amd64_gpu").values()))
+    link = link_for(all_links(target, bake), "packages-rest")
+    run = layer_run(link)
     version = target["args"][f"{flag}_VERSION"]
-
-    done = run_in_shell(link, ins, env | arg_env(link, **{flag: "false"}))
-    assert done.returncode == 0, done.stderr
-    assert uv_calls(log) == [], f"{flag}=false must install nothing"
-
-    done = run_in_shell(link, ins, env | arg_env(link, **{flag: "true"}))
-    assert done.returncode == 0, done.stderr
-    freeze, install, check = uv_calls(log)
-    assert freeze == ["pip", "freeze"]
-    assert install[:5] == ["pip", "install", "--system", "--no-cache", "--no-compile"]
-    assert install[5] == "--constraints"
-    index = target["args"].get(f"{flag}_INDEX_URL", "")
-    extra = [item.format(version=version, index=index) for item in extra]
-    assert install[7:] == [*extra, f"{package}=={version}"]
-    assert check == ["pip", "check"]
-    # what the image installs is what a package lock of the target holds: matrix.toml names
-    # every package of the feature (package + also), and `bakery lock` locks them all
-    matrix = load_matrix(ROOT / "matrix.toml")
-    feature_name = flag.lower().replace("_", "-")
-    feature = matrix.features[feature_name]
-    installed = sorted(a.split("==")[0] for a in install[7:] if "==" in a)
-    assert installed == sorted([feature.package, *feature.also])
-    plan = load_plan(ROOT / "matrix.toml", env={}, use_git=False).plan
-    built = next(t for t in plan.targets if t.id == _name)
-    locked = set(lock_spec(matrix, built).requirements)
-    if built.flags[feature_name].enabled:  # flash-attn is off: it has no wheel to lock
-        assert {f"{p}=={version}" for p in installed} <= locked
-
+    stage = {"/stage": str(tmp_path / "stage")}
+    unlocked = {"PACKAGES_LOCK": "", "TENSORRT": "false", "FLASH_ATTN": "false"}
+    del unlocked[flag]
+    for value, wanted in (("true", True), ("false", False)):
+        log.unlink(missing_ok=True)
+        done = run_in_shell(link, run, env | arg_env(link, **unlocked, **{flag: value}),
+                            paths=stage)
+        assert done.returncode == 0, done.stderr
+        ((*install,),) = uv_calls(log)
+        assert ("--only-binary" in install and install[install.index("--only-binary") + 1]
+                == ":all:")
+        for package in packages:
+            assert (f"{package}=={version}" in install) is wanted, (flag, value, package)
     for bad in ("yes", "1", "auto", ""):
-        done = run_in_shell(link, ins, env | arg_env(link, **{flag: bad}))
+        done = run_in_shell(link, run, env | arg_env(link, **unlocked, **{flag: bad}),
+                            paths=stage)
         assert done.returncode != 0, f"{flag}={bad!r} must stop the build"
-    done = run_in_shell(link, ins, env | arg_env(link, **{flag: "true", f"{flag}_VERSION": ""}))
+    done = run_in_shell(link, run, env | arg_env(link, **unlocked, **{flag: "true",
+                                                               f"{flag}_VERSION": ""}),
+                        paths=stage)
     assert done.returncode != 0, f"{flag}=true without a version must stop the build"
+    # what the unlocked path installs is what a lock of the target holds when the flag is on
+    matrix = load_matrix(ROOT / "matrix.toml")
+    feature = matrix.features[flag.lower().replace("_", "-")]
+    assert sorted(packages) == sorted([feature.package, *feature.also])
 
 
 @pytest.mark.parametrize("image", CPU_IMAGES)
@@ -855,3 +859,75 @@ def test_the_readme_shows_a_derived_image_adding_a_compiler_hadolint_clean(
     for path in dockerfiles():
         assert not re.search(r"\b(gcc|g\+\+|build-essential)\b", load(path).text.split(
             "FROM ${BASE_IMAGE} AS edge-node-base")[-1]), path
+
+
+# --------------------------------------------------------------------------- image details
+
+
+def test_every_tar_extraction_drops_the_archive_owner():
+    """Node's tarball records its builder's uid 1001: extracted as root without
+    --no-same-owner, the image's node and npm files would belong to that uid."""
+    extractions = []
+    for where, text in run_commands():
+        for words in simple_commands(text):
+            if words and words[0] == "tar" and any(re.match(r"^-[a-zA-Z]*x", w) for w in words):
+                extractions.append(where)
+                assert "--no-same-owner" in words, f"{where}: {' '.join(words)}"
+    node = [w for w in extractions if "(node)" in w]
+    assert len(node) == 2, extractions  # Node's tarball and npm's
+
+
+def test_uv_leftovers_never_reach_the_image(bake, tmp_path, allow_subprocess):
+    """uv leaves its lock file (mode 0777) and a temporary directory in the prefix it installs
+    to: neither the interpreter's /opt nor a package layer carries them."""
+    shared = load(SHARED)
+    (python_run,) = shared.stage("python").of("RUN")
+    assert "rm -rf /opt/uv-python/.lock /opt/uv-python/.temp" in python_run.value
+    # the package layers: a uv that leaves both behind, as the real one does
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "uv").write_text(
+        "#!/bin/sh\n"
+        'while [ "$#" -gt 0 ]; do\n'
+        '  if [ "$1" = --prefix ]; then mkdir -p "$2/.temp/x" && : >"$2/.lock"'
+        ' && chmod 0777 "$2/.lock"; fi\n'
+        "  shift\n"
+        "done\n"
+    )
+    (bin_dir / "uv").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    target = next(t for _i, _n, t in all_image_targets(bake) if t["args"]["PACKAGES_LOCK"])
+    for stage_name in LAYER_STAGES:
+        link = link_for(all_links(target, bake), stage_name)
+        stage = tmp_path / stage_name
+        done = run_in_shell(link, layer_run(link), env | arg_env(link),
+                            paths={"/stage": str(stage)})
+        assert done.returncode == 0, done.stderr
+        assert [p for p in stage.rglob("*") if p.name in (".lock", ".temp")] == []
+
+
+def test_dockers_packages_are_each_pinned_by_a_build_arg_from_the_matrix(bake):
+    """containerd.io moves under a pinned engine unless it is pinned too; the buildx and compose
+    plugins make `docker build` inside DinD BuildKit, not the deprecated legacy builder."""
+    (run,) = [i for i in load(SHARED).stage("edge-node-base").of("RUN") if "apt-pin" in i.value]
+    pinned = {words[2]: words[3] for words in simple_commands(run.split()[1])
+              if words[:2] == ["sh", "/tmp/apt-pin.sh"]}
+    assert pinned == {
+        "docker-ce": "${DOCKER_VERSION}", "docker-ce-cli": "${DOCKER_VERSION}",
+        "containerd.io": "${CONTAINERD_VERSION}", "docker-buildx-plugin": "${BUILDX_VERSION}",
+        "docker-compose-plugin": "${COMPOSE_VERSION}",
+    }
+    runtime = script_lines(ROOT / "images/shared/runtime.packages")
+    assert not set(pinned) & set(runtime), "a pinned package is also in the unpinned list"
+    matrix = load_matrix(ROOT / "matrix.toml")
+    for _image, _name, target in all_image_targets(bake):
+        for name in ("docker", "containerd", "buildx", "compose"):
+            assert target["args"][f"{name.upper()}_VERSION"] == matrix.versions[name]
+    checks = (ROOT / "images/shared/check-versions.sh").read_text()
+    for probe in ("containerd --version", "docker buildx version", "docker compose version"):
+        assert probe in checks, probe
+
+
+def test_every_image_has_time_zones():
+    assert "tzdata" in script_lines(ROOT / "images/shared/runtime.packages")
+    assert "/usr/share/zoneinfo/" in (ROOT / "images/shared/check-versions.sh").read_text()

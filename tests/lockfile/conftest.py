@@ -9,6 +9,7 @@ add releases while it runs (`publish`) and can serve other bytes than the ones l
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -81,6 +82,11 @@ class WheelIndex:
             self.projects.setdefault(str(canonicalize_name(name)), {})[filename] = data
         return filename
 
+    def publish_file(self, name: str, filename: str, data: bytes) -> None:
+        """Serve any file (a source distribution, say) as a file of project `name`."""
+        with self.lock:
+            self.projects.setdefault(str(canonicalize_name(name)), {})[filename] = data
+
     def tamper(self, name: str, version: str) -> str:
         """Serve another valid wheel under the name of `name`'s file, with the index still
         listing the hash of the original (a compromised mirror)."""
@@ -141,6 +147,22 @@ def _handler(index: WheelIndex) -> type[BaseHTTPRequestHandler]:
 
 TORCH_TAGS = [f"cp{py}-cp{py}-manylinux_2_28_{machine}"
               for py in ("313", "312") for machine in ("x86_64", "aarch64")]
+
+
+@contextlib.contextmanager
+def serving() -> Iterator[WheelIndex]:
+    """An empty wheel index on 127.0.0.1, running until the block ends."""
+    server = QuietServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    index = WheelIndex(server)
+    server.RequestHandlerClass = _handler(index)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield index
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture

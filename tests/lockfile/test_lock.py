@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bakery.lockfile.requirements import LockedPackage, parse_lock
-from tests.lockfile.conftest import Project
+from tests.lockfile.conftest import Project, serving
 from tests.support.cli import run_cli
 from tests.support.repo import ROOT
 
@@ -197,16 +197,33 @@ def test_a_target_without_a_lock_builds_unlocked_and_check_says_so(capsys, proje
     assert "edge_arm-py313: missing" in check.out
 
 
-def test_an_unreachable_index_keeps_the_committed_lock_and_is_named(
+def test_an_unreachable_index_keeps_the_committed_lock_and_is_named(capsys, project):
+    assert lock(capsys, project).code == 0
+    before = project.snapshot()
+    url = project.index.url
+    project.index.server.shutdown()
+    project.index.server.server_close()
+    result = lock(capsys, project)
+    # the committed locks are still current: every target ends locked
+    assert result.code == 0, result.err
+    assert f"index {url}" in result.out and "is unavailable" in result.out
+    assert "the committed lock is kept" in result.out
+    assert project.snapshot() == before
+
+
+def test_a_target_left_without_a_current_lock_exits_1_naming_it(
     capsys, project, dead_index_url
 ):
     assert lock(capsys, project).code == 0
     before = project.snapshot()
     project.write(pypi=dead_index_url)
     result = lock(capsys, project)
-    assert result.code == 0, result.err
+    assert result.code == 1, result.err
     assert f"index {dead_index_url} is unavailable" in result.out
-    assert "the committed lock is kept" in result.out
+    # the committed locks are for the old index: no target can be published until it answers
+    assert result.err.count("bakery: error:") == 1
+    for key in KEYS:
+        assert f"{key} (`bakery lock --target {key}` once its index answers)" in result.err
     # the manifest and locks are byte for byte as before (the matrix inputs are now stale)
     assert project.snapshot() == before
 
@@ -292,3 +309,102 @@ def test_an_empty_layer_installs_nothing(capsys, project, tmp_path, uv_for_the_t
     assert done.returncode == 0, done.stderr
     assert "layer cuda: no package of this target is in it" in done.stdout
     assert list((tmp_path / "stage").iterdir()) == []
+
+
+GPU_MATRIX = """\
+schema_version = 1
+namespace = "acme"
+base_image = "ubuntu:24.04"
+
+[python]
+primary = "3.13.9"
+fallback = "3.12.12"
+
+[indexes]
+pypi = "{pypi}"
+pytorch-cu128 = "{pytorch}"
+nvidia = "{nvidia}"
+
+[versions]
+transformers = "4.57.1"
+tokenizers = "0.22.1"
+
+[features.tensorrt]
+package = "tensorrt-cu12-bindings"
+version = "10.13.3.9"
+also = ["tensorrt-cu12", "tensorrt-cu12-libs"]
+gpu_only = true
+extra_index = "nvidia"
+
+[release]
+rules = [{{ type = "sha" }}]
+
+[images.edge_gpu]
+arch = "amd64"
+accelerator = "cuda"
+aliases = ["gpu"]
+torch = {{ index = "pytorch-cu128", torch = "2.9.1+cu128", torchvision = "0.24.1+cu128", torchaudio = "2.9.1+cu128" }}
+features = {{ tensorrt = "on" }}
+"""
+TRT = "10.13.3.9"
+X86 = "manylinux_2_28_x86_64"
+
+
+@pytest.fixture
+def gpu_indexes(project):  # type: ignore[no-untyped-def]
+    """Stand-ins for PyTorch's CUDA index (torch +cu128 needing cuDNN) and NVIDIA's (TensorRT's
+    bindings, its `tensorrt` package and its native libraries, needing the CUDA runtime)."""
+    with serving() as pytorch, serving() as nvidia:
+        for py in ("312", "313"):
+            pytorch.publish("torch", "2.9.1+cu128", f"cp{py}-cp{py}-{X86}",
+                            ("numpy>=1.0", "nvidia-cudnn-cu12==9.10.2.21"))
+            nvidia.publish("tensorrt-cu12-bindings", TRT, f"cp{py}-none-{X86}")
+        pytorch.publish("torchvision", "0.24.1+cu128", requires=("torch==2.9.1+cu128",))
+        pytorch.publish("torchaudio", "2.9.1+cu128", requires=("torch==2.9.1+cu128",))
+        pytorch.publish("nvidia-cudnn-cu12", "9.10.2.21", f"py3-none-{X86}")
+        nvidia.publish("tensorrt-cu12", TRT, requires=(
+            f"tensorrt-cu12-bindings=={TRT}", f"tensorrt-cu12-libs=={TRT}"))
+        nvidia.publish("tensorrt-cu12-libs", TRT, f"py3-none-{X86}",
+                       ("nvidia-cuda-runtime-cu12==12.8.90",))
+        nvidia.publish("nvidia-cuda-runtime-cu12", "12.8.90", f"py3-none-{X86}")
+        project.matrix.write_text(GPU_MATRIX.format(
+            pypi=project.index.url, pytorch=pytorch.url, nvidia=nvidia.url))
+        yield pytorch, nvidia
+
+
+def test_a_gpu_target_locks_tensorrt_into_the_layers_of_the_grouping_rule(
+    capsys, project, gpu_indexes
+):
+    _pytorch, nvidia = gpu_indexes
+    result = lock(capsys, project, "--target", "edge_gpu-py313")
+    assert result.code == 0, result.err
+    folder = project.locks / "edge_gpu-py313"
+    groups = {name: parse_lock((folder / name).read_text()) for name in GROUP_FILES}
+    # TensorRT's native libraries next to the CUDA runtime, its bindings with the rest
+    assert {"tensorrt-cu12-libs", "nvidia-cuda-runtime-cu12", "nvidia-cudnn-cu12"} <= set(
+        groups["1-cuda.txt"])
+    assert set(groups["2-torch.txt"]) == {"torch", "torchvision", "torchaudio"}
+    assert {"tensorrt-cu12-bindings", "tensorrt-cu12"} <= set(groups["3-rest.txt"])
+    for name in ("tensorrt-cu12-libs", "tensorrt-cu12-bindings", "tensorrt-cu12"):
+        package = next(g[name] for g in groups.values() if name in g)
+        assert package.version == TRT and package.hashes, name
+        assert package.index.rstrip("/") == nvidia.url.rstrip("/"), name
+    # each group file names the NVIDIA index only when one of its packages comes from it
+    assert f"--extra-index-url {nvidia.url}" in (folder / "1-cuda.txt").read_text()
+    assert nvidia.url not in (folder / "2-torch.txt").read_text()
+
+
+def test_a_feature_package_that_is_only_a_source_distribution_is_refused(
+    capsys, project, gpu_indexes
+):
+    _pytorch, nvidia = gpu_indexes
+    with nvidia.lock:
+        del nvidia.projects["tensorrt-cu12"]
+    nvidia.publish_file("tensorrt-cu12", f"tensorrt_cu12-{TRT}.tar.gz", b"not built here")
+    result = lock(capsys, project, "--target", "edge_gpu-py313")
+    assert result.code == 1
+    assert "could not resolve edge_gpu-py313; nothing was written" in result.err
+    assert "tensorrt-cu12" in result.out
+    assert "building from source is disabled" in result.out
+    assert "no source distribution is ever built at image build time" in result.out
+    assert not (project.locks / "edge_gpu-py313").exists()

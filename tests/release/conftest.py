@@ -1,5 +1,5 @@
 """The fake docker (tests/fakes/docker) with a registry state file, and a project directory
-holding MINIMAL_MATRIX and a results file where every target is built, pushed and verified."""
+holding MINIMAL_MATRIX (fully locked) and a results file where every target is built, pushed and verified."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from tests.release.data import IDS, candidate, digest, entry, write_results
 from tests.support.cli import MINIMAL_MATRIX
 from tests.support.fake_docker import FakeDocker
+from tests.support.locked import write_locks
 
 
 @dataclass
@@ -40,5 +41,7 @@ def registry(tmp_path: Path, fake_docker: FakeDocker, monkeypatch: pytest.Monkey
 @pytest.fixture
 def project(tmp_path: Path, registry: FakeRegistry) -> Path:
     (tmp_path / "matrix.toml").write_text(MINIMAL_MATRIX)
+    # release publishes only fully locked targets: stand-in locks and a pinned base
+    write_locks(tmp_path / "matrix.toml")
     write_results(tmp_path / ".bakery" / "results.json", [entry(t) for t in IDS])
     return tmp_path

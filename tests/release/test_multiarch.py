@@ -16,6 +16,7 @@ from bakery.tags.git import GitContext
 from tests.release.data import REF, REF_ARGS, SHA, digest, write_results
 from tests.support.cli import MINIMAL_MATRIX, run_cli
 from tests.support.fake_docker import FakeDocker
+from tests.support.locked import write_locks
 
 Capsys = pytest.CaptureFixture[str]
 ARM = '''
@@ -52,6 +53,7 @@ def plan_of(text: str = MATRIX, ref: str = REF) -> Plan:
 
 def test_plan_shows_the_index_with_its_members(tmp_path: Path, capsys: Capsys) -> None:
     (tmp_path / "matrix.toml").write_text(MATRIX)
+    write_locks(tmp_path / "matrix.toml")
     shown = run_cli(capsys, "plan", "--matrix", str(tmp_path / "matrix.toml"), "--format",
                     "json", *REF_ARGS)
     assert shown.code == 0, shown.err
@@ -90,6 +92,7 @@ def test_bad_indexes_are_config_errors(change: tuple[str, str], message: str) ->
 @pytest.fixture
 def project(tmp_path: Path, fake_docker: FakeDocker, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "matrix.toml").write_text(MATRIX)
+    write_locks(tmp_path / "matrix.toml")
     plan = plan_of()
     registry = tmp_path / "registry.json"
     registry.write_text(json.dumps({t.candidate: digest(t.id) for t in plan.targets}))

@@ -303,3 +303,19 @@ def test_branch_names_only_create_the_release_rule_tags(
     kinds = {tag["kind"] for tag in json.loads(done.out)["tags"]}
     assert kinds == {"release"}
     assert not any(t.startswith("acme/edge:") for t in registry.tags())  # legacy untouched
+
+
+def test_a_target_without_a_complete_lock_is_never_released(
+    project: Path, fake_docker: FakeDocker, capsys: Capsys
+) -> None:
+    manifest = project / "locks" / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    del doc["targets"]["edge_gpu-py313"]
+    manifest.write_text(json.dumps(doc))
+    result = release(capsys, project)
+    assert result.code == 1
+    assert result.err.count("\n") == 1
+    assert ("release publishes only fully locked targets; 2 lock(s) missing: edge_gpu-py313: no"
+            " package lock (run `bakery lock --target edge_gpu-py313`); edge_gpu-py313-dind: no"
+            " package lock (run `bakery lock --target edge_gpu-py313`)") in result.err
+    assert imagetools(fake_docker, "create") == []

@@ -16,6 +16,7 @@ from tests.release.conftest import FakeRegistry
 from tests.release.data import IDS, REF_ARGS, candidate, digest, plan, to_create
 from tests.support.cli import MINIMAL_MATRIX, run_cli
 from tests.support.fake_docker import FakeDocker
+from tests.support.locked import locked_project
 
 Capsys = pytest.CaptureFixture[str]
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +84,8 @@ def test_the_shipped_bake_file_pushes_no_public_name(capsys: Capsys) -> None:
 def test_bake_push_dry_run_names_the_candidates(
     fake_docker: FakeDocker, capsys: Capsys, tmp_path: Path
 ) -> None:
-    done = run_cli(capsys, "bake", "--matrix", str(ROOT / "matrix.toml"), "--results",
+    matrix = locked_project(tmp_path / "repo")  # --push publishes only locked targets
+    done = run_cli(capsys, "bake", "--matrix", str(matrix), "--results",
                    str(tmp_path / "r.json"), "--push", "--dry-run", "--target", "cpu")
     assert done.code == 0, done.err
     assert ("# base_edge_node_amd64_cpu-py313: pushes ratio1/base_edge_node_amd64_cpu-staging:"
