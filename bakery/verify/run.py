@@ -34,6 +34,7 @@ from bakery.plan.target import Plan, Target
 from bakery.sizes import human_bytes
 from bakery.tags.refs import ImageRef, parse_reference
 from bakery.verify.compare import Check, compare, expectations, feature_packages
+from bakery.verify.gate import GateUnavailable, PythonLaunch, host_qemu, python_launch
 
 Status = Literal["passed", "failed", "not built", "error"]
 
@@ -112,16 +113,23 @@ def verify_target(
     source: str,
     *,
     require_gpu: bool = False,
+    host_arch: str = "x86_64",
+    qemu: str | None = None,
 ) -> VerifyVerdict:
     """Run the probe in `image` (no GPU needed: CUDA is what torch was built for) and judge.
 
-    A cuda target also gets a GPU check (`torch.cuda.is_available()` with `--gpus all`) when
-    this host can run one; where it cannot, the check is left out, or, with `require_gpu`,
-    fails with the reason."""
-    args = ["-c", source, *feature_packages(matrix)]
+    An arm64 target runs under the Raspberry Pi gate (`bakery.verify.gate`), which depends on
+    the engine's architecture `host_arch`; on an arm64 engine through `qemu`, the host's
+    static qemu-aarch64. A cuda target also gets a GPU check (`torch.cuda.is_available()` with
+    `--gpus all`) when this host can run one; where it cannot, the check is left out, or,
+    with `require_gpu`, fails with the reason."""
     try:
-        output = run_output(client, image, "python3", args, platform=target.platform,
-                            env=emulation_env(target))
+        launch = python_launch(target.arch, host_arch, qemu)
+    except GateUnavailable as exc:
+        return VerifyVerdict(target.id, "error", image, digest, str(exc))
+    try:
+        output = run_probe(client, image, target.platform, launch,
+                           ["-c", source, *feature_packages(matrix)])
     except RunFailed as exc:
         return VerifyVerdict(target.id, "error", image, digest, str(exc))
     lines = [line for line in output.splitlines() if line.strip()]
@@ -197,17 +205,24 @@ def image_size_checks(
     return size.compressed, (Check(SIZE_CHECK, f"at most {human_bytes(budget)}", found, ok),)
 
 
+def run_probe(client: DockerClient, image: str, platform: str, launch: PythonLaunch,
+              args: list[str]) -> str:
+    """The probe's output, its python started as `launch` says (the Raspberry Pi gate)."""
+    return run_output(client, image, launch.entrypoint, [*launch.args, *args],
+                      platform=platform, env=dict(launch.env), volumes=launch.volumes)
+
+
+def host_gate(client: DockerClient, targets: Sequence[Target]) -> tuple[str, str | None]:
+    """(engine architecture, host's static qemu-aarch64) for the Raspberry Pi gate; the
+    engine is asked only when an arm64 target is among `targets`."""
+    if not any(t.arch == "arm64" for t in targets):
+        return "x86_64", None
+    from bakery.docker.host import engine_architecture
+
+    return engine_architecture(client), host_qemu()
+
+
 GPU_CHECK = "gpu torch.cuda"
-# The oldest arm64 CPU the images must run on: the Raspberry Pi 4's Cortex-A72 (ARMv8.0, no LSE
-# atomics). Where an arm64 image runs emulated (qemu-user through binfmt_misc), qemu reads
-# QEMU_CPU and emulates that CPU, so a wheel built for newer cores (one using LSE atomics)
-# fails `import torch` or the probe's matmul here, not on the devices. Native arm64 hosts
-# ignore the variable.
-PI_CPU = {"QEMU_CPU": "cortex-a72"}
-
-
-def emulation_env(target: Target) -> dict[str, str]:
-    return dict(PI_CPU) if target.arch == "arm64" else {}
 
 
 def gpu_check(client: DockerClient, image: str, platform: str, required: bool) -> Check | None:

@@ -107,8 +107,9 @@ def test_the_probe_runs_without_gpu_or_network_with_python3_as_entrypoint(
     assert verify(capsys, "--target", ARM).code == 0
     calls = fake_docker.calls()
     assert calls[0][0] == "version"
-    assert calls[1] == ["image", "inspect", ref(ARM)]
-    assert calls[2] == ["image", "pull", "--quiet", "--platform=linux/arm64", ref(ARM)]
+    assert calls[1][:2] == ["system", "info"]  # the engine's architecture decides the Pi gate
+    assert calls[2] == ["image", "inspect", ref(ARM)]
+    assert calls[3] == ["image", "pull", "--quiet", "--platform=linux/arm64", ref(ARM)]
     run = fake_docker.runs()[0]
     image_at = run.index(ref(ARM))
     flags, command = run[2:image_at], run[image_at + 1:]
@@ -120,6 +121,65 @@ def test_the_probe_runs_without_gpu_or_network_with_python3_as_entrypoint(
     # an arm64 image runs as the Raspberry Pi 4's CPU where it is emulated (qemu reads this)
     assert flags[flags.index("--env") + 1] == "QEMU_CPU=cortex-a72"
     assert command == ["-c", probe_source(), "bitsandbytes", "tensorrt-cu12-bindings"]
+
+
+def test_on_an_arm64_engine_the_probe_runs_under_the_hosts_qemu_as_a_cortex_a72(
+    repo: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Natively QEMU_CPU does nothing: the image's python runs under the host's static
+    qemu-aarch64, mounted read-only, `-cpu cortex-a72`."""
+    qemu = "/usr/bin/qemu-aarch64-static"
+    monkeypatch.setattr("bakery.verify.run.host_qemu", lambda: qemu)
+    fake_docker.set("FAKE_DOCKER_ARCH", "aarch64")
+    fake_docker.images_by_ref(ALL_GOOD)
+    assert verify(capsys, "--target", ARM).code == 0
+    run = fake_docker.runs()[0]
+    image_at = run.index(ref(ARM))
+    flags, command = run[2:image_at], run[image_at + 1:]
+    assert flags[flags.index("--entrypoint") + 1] == "sh"
+    assert flags[flags.index("--volume") + 1] == (
+        f"{qemu}:/run/bakery-pi-gate/qemu-aarch64:ro")
+    envs = [flags[i + 1] for i, flag in enumerate(flags) if flag == "--env"]
+    assert sorted(envs) == ["PROBE_CPU=cortex-a72",
+                            "PROBE_QEMU=/run/bakery-pi-gate/qemu-aarch64"]
+    assert command[0] == "-c" and 'exec "$0" -cpu "$PROBE_CPU" "$python" "$@"' in command[1]
+    assert command[2:] == ["/run/bakery-pi-gate/qemu-aarch64", "-c", probe_source(),
+                           "bitsandbytes", "tensorrt-cu12-bindings"]
+
+
+def test_on_an_arm64_engine_without_qemu_the_gate_fails_closed(
+    repo: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bakery.verify.run.host_qemu", lambda: None)
+    fake_docker.set("FAKE_DOCKER_ARCH", "aarch64")
+    fake_docker.images_by_ref(ALL_GOOD)
+    done = verify(capsys, "--target", ARM, "--format", "json")
+    assert done.code == 1
+    (entry,) = json.loads(done.out)["targets"]
+    assert entry["status"] == "error"
+    assert entry["message"].startswith("the Raspberry Pi gate cannot run on this arm64 host:"
+                                       " no qemu-aarch64-static on PATH")
+    assert fake_docker.runs() == []  # nothing ran natively, outside the gate
+
+
+def test_an_arm64_report_with_lse_atomics_fails_the_pi_gate(
+    repo: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A recorded report from a CPU with LSE atomics (a native arm64 runner without the
+    gate): everything else matches, and the verdict is still a failure that says why."""
+    fake_docker.images_by_ref({**ALL_GOOD, ref(ARM): {
+        "probe": probe(ARM_PROBE, lse_atomics=True, emulated_cpu=None)}})
+    done = verify(capsys, "--target", ARM, "--format", "json")
+    assert done.code == 1
+    (entry,) = json.loads(done.out)["targets"]
+    failed = [c for c in entry["checks"] if not c["ok"]]
+    assert [c["name"] for c in failed] == ["pi gate"]
+    assert failed[0]["found"].startswith("the Raspberry Pi gate was not in force: the probe ran"
+                                         " on a CPU with LSE atomics")
+    mismatches = record(repo, ARM)["mismatches"]  # type: ignore[index]
+    assert [m["check"] for m in mismatches] == ["pi gate"]
 
 
 def test_a_local_image_is_not_pulled(
