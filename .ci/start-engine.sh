@@ -17,7 +17,8 @@ set -euo pipefail
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
 ENGINE_START_TIMEOUT=${ENGINE_START_TIMEOUT:-60}
 ENGINE_PACKAGES=(docker.io containerd runc iptables)
-TOOL_PACKAGES=(debootstrap busybox-static docker-registry qemu-user-static binfmt-support)
+TOOL_PACKAGES=(debootstrap busybox-static docker-registry qemu-user-static binfmt-support
+  gcc-aarch64-linux-gnu)
 
 log() { printf 'start-engine: %s\n' "$*" >&2; }
 
