@@ -35,6 +35,8 @@ from bakery.sizes import human_bytes
 from bakery.tags.refs import ImageRef, parse_reference
 from bakery.verify.compare import Check, compare, expectations, feature_packages
 from bakery.verify.gate import GateUnavailable, PythonLaunch, host_qemu, python_launch
+from bakery.verify.gpuprobe import OPTIONAL
+from bakery.verify.gpuprobe import judge as gpu_judge
 
 Status = Literal["passed", "failed", "not built", "error"]
 
@@ -143,8 +145,10 @@ def verify_target(
                              f"the probe printed no report: {tail}")
     checks = tuple(compare(expectations(target, matrix), probe))
     if target.accelerator == "cuda":
-        gpu = gpu_check(client, image, target.platform, require_gpu)
-        checks += () if gpu is None else (gpu,)
+        gpu, gpu_report = gpu_checks(client, image, target, require_gpu)
+        checks += gpu
+        if gpu_report is not None:  # what release reads as the GPU proof
+            probe = {**probe, "gpu": gpu_report}
     compressed: int | None = None
     if target.attest and digest and "@" in image:
         checks += tuple(attestation_checks(client, target, image))
@@ -222,21 +226,39 @@ def host_gate(client: DockerClient, targets: Sequence[Target]) -> tuple[str, str
     return engine_architecture(client), host_qemu()
 
 
-GPU_CHECK = "gpu torch.cuda"
+def gpu_source() -> str:
+    return resources.files("bakery.verify").joinpath("gpuprobe.py").read_text(encoding="utf-8")
 
 
-def gpu_check(client: DockerClient, image: str, platform: str, required: bool) -> Check | None:
-    """torch sees a GPU through `--gpus all`; None when it cannot run here and is not required."""
+def gpu_wanted(target: Target) -> list[str]:
+    """The optional GPU checks (gpuprobe.OPTIONAL) whose feature is on for `target`."""
+    return [name for name in OPTIONAL
+            if (decision := target.flags.get(name)) is not None and decision.enabled]
+
+
+def gpu_checks(
+    client: DockerClient, image: str, target: Target, required: bool
+) -> tuple[tuple[Check, ...], dict[str, Any] | None]:
+    """The GPU checks (bakery/verify/gpuprobe.py through `--gpus all`) and the GPU report;
+    ((), None) when they cannot run here and are not required."""
+    wanted = gpu_wanted(target)
     try:
-        output = run_output(client, image, "python3",
-                            ["-c", "import torch; print(torch.cuda.is_available())"],
-                            platform=platform, gpus="all")
+        output = run_output(client, image, "python3", ["-c", gpu_source(), *wanted],
+                            platform=target.platform, gpus="all")
     except RunFailed as exc:
         if not required:
-            return None
-        return Check(GPU_CHECK, "True", f"cannot run here: {exc}", False)
-    found = output.strip().splitlines()[-1] if output.strip() else "no output"
-    return Check(GPU_CHECK, "True", found, found == "True")
+            return (), None
+        return (Check("gpu device", "a CUDA device", f"cannot run here: {exc}", False),), None
+    lines = [line for line in output.splitlines() if line.strip()]
+    try:
+        found = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        found = None
+    if not isinstance(found, dict):
+        tail = lines[-1][:200] if lines else "no output"
+        return (Check("gpu device", "a GPU report", f"unreadable: {tail}", False),), None
+    return tuple(Check(name, expected, value, ok)
+                 for name, expected, value, ok in gpu_judge(found, wanted)), found
 
 
 def attestation_checks(client: DockerClient, target: Target, image: str) -> list[Check]:

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from bakery.verify.run import probe_source
+from bakery.verify.run import gpu_source, probe_source
 from tests.support.cli import Result, run_cli
 from tests.support.fake_docker import FakeDocker
+from tests.verify.gpu_reports import GOOD_GPU, GPU_FAILURES
 from tests.verify.matrix import (
     ARM,
     ARM_PROBE,
@@ -93,11 +94,27 @@ def test_require_gpu_fails_a_cuda_target_whose_gpu_check_cannot_run(
     fake_docker.images_by_ref(ALL_GOOD)
     done = verify(capsys, "--target", GPU, "--require-gpu")
     assert done.code == 1
-    assert "gpu torch.cuda expected True, found cannot run here: docker: Error response" in (
-        " ".join(done.out.split()))
-    behaviour = {**ALL_GOOD, ref(GPU): {**ALL_GOOD[ref(GPU)], "gpu": "True"}}
+    assert ("gpu device expected a CUDA device, found cannot run here: docker: Error response"
+            in " ".join(done.out.split()))
+    behaviour = {**ALL_GOOD, ref(GPU): {**ALL_GOOD[ref(GPU)], "gpu": json.dumps(GOOD_GPU)}}
     fake_docker.images_by_ref(behaviour)
     assert verify(capsys, "--target", GPU, "--require-gpu").code == 0
+    # the GPU report is recorded: release reads it as the proof the image ran on a GPU
+    assert record(repo, GPU)["probe"]["gpu"] == GOOD_GPU  # type: ignore[index]
+    gpu_run = next(r for r in fake_docker.runs() if "--gpus" in " ".join(r))
+    assert gpu_run[-2:] == [gpu_source(), "tensorrt"]  # tensorrt on, bitsandbytes off
+
+
+def test_a_gpu_behaviour_that_fails_on_the_gpu_fails_verify_naming_it(
+    repo: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report, check, found = GPU_FAILURES["cuDNN missing (loaded lazily, import torch passes)"]
+    fake_docker.images_by_ref({**ALL_GOOD, ref(GPU): {**ALL_GOOD[ref(GPU)],
+                                                      "gpu": json.dumps(report)}})
+    done = verify(capsys, "--target", GPU, "--require-gpu", "--format", "json")
+    assert done.code == 1
+    (entry,) = json.loads(done.out)["targets"]
+    assert [(c["name"], c["found"]) for c in entry["checks"] if not c["ok"]] == [(check, found)]
 
 
 def test_the_probe_runs_without_gpu_or_network_with_python3_as_entrypoint(
