@@ -38,7 +38,10 @@
 # the host's static qemu-aarch64 (qemu-user-static), mounted read-only, `-cpu cortex-a72`.
 #
 # Settings:
-#   REQUIRE_GPU=1       a GPU check that cannot run (no driver, no --gpus) fails, not skips
+#   REQUIRE_GPU=1       a GPU check that cannot run (no driver, no --gpus) fails, not skips.
+#                       On a GPU: cuDNN, conv2d and matmul on CUDA against the CPU, TensorRT
+#                       and bitsandbytes (when EXPECT_IMPORTS names them), device, driver and
+#                       compute capability printed
 #   SKIP_NESTED=1       skip the nested Docker check
 #   NESTED_VIA          embedded (default): start the image's own dockerd (EE_DD=true) with
 #                       DIND_RUN_FLAGS; socket: use the host engine through DOCKER_SOCKET
@@ -52,6 +55,7 @@
 #                       hello-world) is pulled and run.
 #   DOCKER_SOCKET       host socket for NESTED_VIA=socket (default /var/run/docker.sock)
 #   PROBE               the probe program (default: ../bakery/verify/probe.py from this script)
+#   GPU_PROBE           the GPU checks (default: ../bakery/verify/gpuprobe.py from this script)
 #   BINFMT_DIR          where qemu binfmt handlers are registered (/proc/sys/fs/binfmt_misc)
 #   PI_GATE_QEMU        the static qemu-aarch64 for the gate on an arm64 engine (default:
 #                       qemu-aarch64-static on PATH)
@@ -246,36 +250,49 @@ else
 fi
 
 # ------------------------------------------------------------------------------ GPU
+# On a GPU: bakery/verify/gpuprobe.py in the image (--gpus all) proves cuDNN, a conv2d and a
+# matmul against the CPU, TensorRT building an engine and a 4-bit bitsandbytes layer (those two
+# when EXPECT_IMPORTS names them), and prints the device, its compute capability and the driver.
+gpu_probe=${GPU_PROBE:-$(dirname "$0")/../bakery/verify/gpuprobe.py}
 gpu_skip() {
   if [ "${REQUIRE_GPU:-0}" != 0 ] && [ -n "${REQUIRE_GPU:-}" ]; then
     fail "gpu" "a GPU check that runs (REQUIRE_GPU=$REQUIRE_GPU)" "$1"
     return
   fi
   skip "gpu nvidia-smi" "$1"
-  skip "gpu torch.cuda" "$1"
+  skip "gpu checks" "$1"
 }
 if [ "${EXPECT_ACCELERATOR:-}" = cpu ]; then
   skip "gpu nvidia-smi" "a cpu image (EXPECT_ACCELERATOR=cpu)"
-  skip "gpu torch.cuda" "a cpu image (EXPECT_ACCELERATOR=cpu)"
+  skip "gpu checks" "a cpu image (EXPECT_ACCELERATOR=cpu)"
 elif ! command -v nvidia-smi >/dev/null 2>&1; then
   gpu_skip "nvidia-smi is not on this host's PATH (no NVIDIA driver)"
 elif ! nvidia-smi -L >/dev/null 2>&1; then
   gpu_skip "nvidia-smi does not work on this host: $(nvidia-smi -L 2>&1 | head -n 1)"
 elif ! gpu_error=$(run_image --gpus all --entrypoint true "$image" 2>&1); then
   gpu_skip "the engine refuses --gpus all: $(printf '%s\n' "$gpu_error" | tail -n 1)"
+elif [ ! -r "$gpu_probe" ]; then
+  fail "gpu checks" "the GPU probe $gpu_probe" "it is missing (set GPU_PROBE)"
 else
   if gpu_out=$(run_image --gpus all --entrypoint nvidia-smi "$image" -L 2>&1); then
     pass "gpu nvidia-smi $(printf '%s\n' "$gpu_out" | head -n 1)"
   else
     fail "gpu nvidia-smi" "a GPU listed" "$(printf '%s\n' "$gpu_out" | tail -n 1)"
   fi
-  gpu_out=$(run_image --gpus all --entrypoint python3 "$image" -c \
-    'import torch; print(torch.cuda.is_available())' 2>&1)
-  case $gpu_out in
-    *True) pass "gpu torch.cuda available" ;;
-    *) fail "gpu torch.cuda" "torch.cuda.is_available() True" \
-      "$(printf '%s\n' "$gpu_out" | tail -n 1)" ;;
-  esac
+  wanted=
+  for module in ${EXPECT_IMPORTS:-}; do
+    case $module in tensorrt | bitsandbytes) wanted="$wanted $module" ;; esac
+  done
+  # shellcheck disable=SC2086 # wanted is a list of words
+  gpu_out=$(run_image -i --gpus all --entrypoint python3 "$image" - $wanted --expect-env \
+    <"$gpu_probe" 2>&1)
+  if printf '%s\n' "$gpu_out" | grep -q '^\(PASS\|FAIL\) gpu '; then
+    printf '%s\n' "$gpu_out" | grep '^\(PASS\|FAIL\) gpu '
+    passed=$((passed + $(printf '%s\n' "$gpu_out" | grep -c '^PASS gpu ')))
+    failed=$((failed + $(printf '%s\n' "$gpu_out" | grep -c '^FAIL gpu ')))
+  else
+    fail "gpu checks" "a judgement from $gpu_probe" "$(printf '%s\n' "$gpu_out" | tail -n 1)"
+  fi
 fi
 
 # ------------------------------------------------------------------------------ nested Docker

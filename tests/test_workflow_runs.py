@@ -388,8 +388,8 @@ def test_a_refresh_that_changed_a_lock_is_uploaded_and_proposed_as_a_pull_reques
 def test_gpu_runner_requires_the_gpu_checks_and_qemu_skips_nested(tmp_path: Path,
                                                                   allow_subprocess: None) -> None:
     outputs = {"push": "true"}
-    assert build_steps(outputs, tmp_path, gpu_runner=True)[-1] == (
-        "test --target edge-py313 --require-gpu")
+    assert build_steps(outputs, tmp_path, gpu_runner=True)[-2:] == [
+        "verify --target edge-py313 --require-gpu", "test --target edge-py313 --require-gpu"]
     assert build_steps(outputs, tmp_path, emulated=True)[-1] == (
         "test --target edge-py313 --skip-nested")
 
