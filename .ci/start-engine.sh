@@ -41,7 +41,7 @@ TRIXIE_PIN=/etc/apt/preferences.d/trixie
 ENGINE_PACKAGES=(docker.io/trixie docker-buildx/trixie containerd runc iptables)
 BUILDX_PACKAGES=(docker-buildx/trixie)
 TOOL_PACKAGES=(debootstrap busybox-static docker-registry qemu-user-static binfmt-support jq
-  skopeo)
+  skopeo gcc-aarch64-linux-gnu)
 
 log() { printf 'start-engine: %s\n' "$*" >&2; }
 

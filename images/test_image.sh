@@ -28,10 +28,20 @@
 #   EXPECT_PYTHON_HEADERS ok: Python.h is in sysconfig's include dir
 #   EXPECT_FFMPEG_CODECS "encoder:libx264 decoder:h264 ...": what the ffmpeg profile promises
 #   EXPECT_EE_DD        the image's EE_DD default (false; true for the -d variants)
-# Always checked: `uv pip check` passes.
+#   EXPECT_PI_GATE      ok: the probe ran as a Raspberry Pi 4's Cortex-A72 (no LSE atomics);
+#                       set to ok by default for an arm64 image (the gate fails closed)
+# Always checked: `uv pip check` passes, and every installed distribution's top-level modules
+# import (each in a child process: a module killed by SIGILL is named).
+#
+# The Raspberry Pi gate: an arm64 image runs as the Raspberry Pi 4's Cortex-A72. Emulated (an
+# amd64 engine), qemu reads QEMU_CPU=cortex-a72; on an arm64 engine the image's python runs under
+# the host's static qemu-aarch64 (qemu-user-static), mounted read-only, `-cpu cortex-a72`.
 #
 # Settings:
-#   REQUIRE_GPU=1       a GPU check that cannot run (no driver, no --gpus) fails, not skips
+#   REQUIRE_GPU=1       a GPU check that cannot run (no driver, no --gpus) fails, not skips.
+#                       On a GPU: cuDNN, conv2d and matmul on CUDA against the CPU, TensorRT
+#                       and bitsandbytes (when EXPECT_IMPORTS names them), device, driver and
+#                       compute capability printed
 #   SKIP_NESTED=1       skip the nested Docker check
 #   NESTED_VIA          embedded (default): start the image's own dockerd (EE_DD=true) with
 #                       DIND_RUN_FLAGS; socket: use the host engine through DOCKER_SOCKET
@@ -45,7 +55,12 @@
 #                       hello-world) is pulled and run.
 #   DOCKER_SOCKET       host socket for NESTED_VIA=socket (default /var/run/docker.sock)
 #   PROBE               the probe program (default: ../bakery/verify/probe.py from this script)
+#   GPU_PROBE           the GPU checks (default: ../bakery/verify/gpuprobe.py from this script)
 #   BINFMT_DIR          where qemu binfmt handlers are registered (/proc/sys/fs/binfmt_misc)
+#   PI_GATE_QEMU        the static qemu-aarch64 for the gate on an arm64 engine (default:
+#                       qemu-aarch64-static on PATH)
+#   ENGINE_ARCH         the engine architecture to act on instead of `docker info`'s (tests
+#                       use arm64 to take the native arm64 branch on another host)
 
 set -u
 
@@ -131,6 +146,10 @@ qemu_name() {
 command -v docker >/dev/null 2>&1 || die "no docker CLI on PATH"
 engine_arch=$(docker info --format '{{.Architecture}}' 2>&1) \
   || die "no Docker engine answers: $(printf '%s\n' "$engine_arch" | head -n 1)"
+if [ -n "${ENGINE_ARCH:-}" ]; then
+  echo "host: ENGINE_ARCH=$ENGINE_ARCH replaces the engine's own architecture ($engine_arch)"
+  engine_arch=$ENGINE_ARCH
+fi
 uname_arch=$(uname -m)
 host=$(docker_arch "$engine_arch")
 echo "host: uname -m $uname_arch, docker engine architecture $engine_arch (linux/$host)"
@@ -150,7 +169,25 @@ fi
 image_arch=$(docker_arch "${platform#*/}")
 platform_flag=
 cpu_env=
-if [ "$image_arch" != "$host" ]; then
+# On an arm64 engine: the host's static qemu that runs the probe's python as a Cortex-A72.
+gate_qemu=
+if [ "$image_arch" = arm64 ]; then
+  # the gate fails closed: an arm64 image's probe must have run without LSE atomics
+  EXPECT_PI_GATE=${EXPECT_PI_GATE:-ok}
+  export EXPECT_PI_GATE
+fi
+if [ "$image_arch" = arm64 ] && [ "$host" = arm64 ]; then
+  platform_flag=--platform=$platform
+  gate_qemu=${PI_GATE_QEMU:-$(command -v qemu-aarch64-static)}
+  if [ -z "$gate_qemu" ] || [ ! -x "$gate_qemu" ]; then
+    fail "pi gate" "qemu-aarch64-static on this arm64 host (apt-get install qemu-user-static)" \
+      "${gate_qemu:-none on PATH}"
+    skip versions "the probe did not run outside the Raspberry Pi gate"
+    summary
+  fi
+  echo "platform: $platform on an arm64 host: the probe's python runs under $gate_qemu -cpu\
+ cortex-a72 (Raspberry Pi 4)"
+elif [ "$image_arch" != "$host" ]; then
   handler=${BINFMT_DIR:-/proc/sys/fs/binfmt_misc}/qemu-$(qemu_name "$image_arch")
   if [ -r "$handler" ] && grep -qx enabled "$handler"; then
     echo "platform: $platform on a linux/$host host, emulated by qemu ($handler)"
@@ -180,6 +217,7 @@ run_image() {
 
 # ------------------------------------------------------------------------------ probe
 probe=${PROBE:-$(dirname "$0")/../bakery/verify/probe.py}
+gate_path=/run/bakery-pi-gate/qemu-aarch64
 [ -r "$probe" ] || die "the probe $probe is missing (set PROBE to bakery/verify/probe.py)"
 
 # The EXPECT_* variables go into the image, where the probe judges them with the same code
@@ -188,8 +226,16 @@ set --
 for variable in $(env | sed -n 's/^\(EXPECT_[A-Z0-9_]*\)=.*/\1/p'); do
   set -- "$@" -e "$variable"
 done
-checks=$(run_image -i --network none "$@" --entrypoint python3 "$image" - --expect-env \
-  <"$probe" 2>&1)
+if [ -n "$gate_qemu" ]; then
+  # shellcheck disable=SC2016 # expanded by the shell inside the image
+  checks=$(run_image -i --network none "$@" -v "$gate_qemu:$gate_path:ro" \
+    -e PROBE_QEMU="$gate_path" -e PROBE_CPU=cortex-a72 --entrypoint sh "$image" -c \
+    'python=$(command -v python3) || { echo "no python3 on PATH" >&2; exit 127; }
+exec "$0" -cpu "$PROBE_CPU" "$python" "$@"' "$gate_path" - --expect-env <"$probe" 2>&1)
+else
+  checks=$(run_image -i --network none "$@" --entrypoint python3 "$image" - --expect-env \
+    <"$probe" 2>&1)
+fi
 probe_status=$?
 if [ "$probe_status" -ne 0 ] || ! printf '%s\n' "$checks" | grep -q '^\(PASS\|FAIL\) '; then
   why=$(printf '%s\n' "$checks" | grep -i error | tail -n 1)
@@ -204,36 +250,49 @@ else
 fi
 
 # ------------------------------------------------------------------------------ GPU
+# On a GPU: bakery/verify/gpuprobe.py in the image (--gpus all) proves cuDNN, a conv2d and a
+# matmul against the CPU, TensorRT building an engine and a 4-bit bitsandbytes layer (those two
+# when EXPECT_IMPORTS names them), and prints the device, its compute capability and the driver.
+gpu_probe=${GPU_PROBE:-$(dirname "$0")/../bakery/verify/gpuprobe.py}
 gpu_skip() {
   if [ "${REQUIRE_GPU:-0}" != 0 ] && [ -n "${REQUIRE_GPU:-}" ]; then
     fail "gpu" "a GPU check that runs (REQUIRE_GPU=$REQUIRE_GPU)" "$1"
     return
   fi
   skip "gpu nvidia-smi" "$1"
-  skip "gpu torch.cuda" "$1"
+  skip "gpu checks" "$1"
 }
 if [ "${EXPECT_ACCELERATOR:-}" = cpu ]; then
   skip "gpu nvidia-smi" "a cpu image (EXPECT_ACCELERATOR=cpu)"
-  skip "gpu torch.cuda" "a cpu image (EXPECT_ACCELERATOR=cpu)"
+  skip "gpu checks" "a cpu image (EXPECT_ACCELERATOR=cpu)"
 elif ! command -v nvidia-smi >/dev/null 2>&1; then
   gpu_skip "nvidia-smi is not on this host's PATH (no NVIDIA driver)"
 elif ! nvidia-smi -L >/dev/null 2>&1; then
   gpu_skip "nvidia-smi does not work on this host: $(nvidia-smi -L 2>&1 | head -n 1)"
 elif ! gpu_error=$(run_image --gpus all --entrypoint true "$image" 2>&1); then
   gpu_skip "the engine refuses --gpus all: $(printf '%s\n' "$gpu_error" | tail -n 1)"
+elif [ ! -r "$gpu_probe" ]; then
+  fail "gpu checks" "the GPU probe $gpu_probe" "it is missing (set GPU_PROBE)"
 else
   if gpu_out=$(run_image --gpus all --entrypoint nvidia-smi "$image" -L 2>&1); then
     pass "gpu nvidia-smi $(printf '%s\n' "$gpu_out" | head -n 1)"
   else
     fail "gpu nvidia-smi" "a GPU listed" "$(printf '%s\n' "$gpu_out" | tail -n 1)"
   fi
-  gpu_out=$(run_image --gpus all --entrypoint python3 "$image" -c \
-    'import torch; print(torch.cuda.is_available())' 2>&1)
-  case $gpu_out in
-    *True) pass "gpu torch.cuda available" ;;
-    *) fail "gpu torch.cuda" "torch.cuda.is_available() True" \
-      "$(printf '%s\n' "$gpu_out" | tail -n 1)" ;;
-  esac
+  wanted=
+  for module in ${EXPECT_IMPORTS:-}; do
+    case $module in tensorrt | bitsandbytes) wanted="$wanted $module" ;; esac
+  done
+  # shellcheck disable=SC2086 # wanted is a list of words
+  gpu_out=$(run_image -i --gpus all --entrypoint python3 "$image" - $wanted --expect-env \
+    <"$gpu_probe" 2>&1)
+  if printf '%s\n' "$gpu_out" | grep -q '^\(PASS\|FAIL\) gpu '; then
+    printf '%s\n' "$gpu_out" | grep '^\(PASS\|FAIL\) gpu '
+    passed=$((passed + $(printf '%s\n' "$gpu_out" | grep -c '^PASS gpu ')))
+    failed=$((failed + $(printf '%s\n' "$gpu_out" | grep -c '^FAIL gpu ')))
+  else
+    fail "gpu checks" "a judgement from $gpu_probe" "$(printf '%s\n' "$gpu_out" | tail -n 1)"
+  fi
 fi
 
 # ------------------------------------------------------------------------------ nested Docker

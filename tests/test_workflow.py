@@ -245,6 +245,7 @@ def test_the_readme_release_flow_is_what_the_workflow_runs() -> None:
         ("bake", frozenset({"--target", "--load", "--set"})),
         ("test", frozenset({"--target", "--skip-nested"})),
         ("test", frozenset({"--target", "--require-gpu"})),
+        ("verify", frozenset({"--target", "--require-gpu"})),
         ("lock", frozenset({"--upgrade"})),
         ("render", frozenset()),
     }

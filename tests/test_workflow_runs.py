@@ -445,7 +445,7 @@ def test_gpu_runner_requires_the_gpu_checks_and_qemu_skips_nested(tmp_path: Path
     outputs = {"push": "true"}
     assert build_steps(outputs, tmp_path, job="build-gpu") == [
         "bake --target edge-py313 --push",
-        "verify --target edge-py313",
+        "verify --target edge-py313 --require-gpu",
         "test --target edge-py313 --require-gpu",
     ]
     assert build_steps(outputs, tmp_path, emulated=True)[-1] == (

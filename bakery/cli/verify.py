@@ -62,6 +62,7 @@ def verify(
     from bakery.docker.run import check_engine
     from bakery.errors import BakeryError
     from bakery.verify.run import (
+        host_gate,
         probe_source,
         record_verdicts,
         select_for_verify,
@@ -76,11 +77,13 @@ def verify(
     targets = select_for_verify(loaded.plan, target or [], bake_results, results_path, image)
     client = make_client(docker_call())  # python-on-whales: imported only now
     check_engine(client)
+    host, qemu = host_gate(client, targets)  # the Raspberry Pi gate depends on the engine
     source = probe_source()
     verdicts = verify_targets(
         targets, bake_results, image, report=ConsoleReport(_stderr()),
         probe=lambda t, ref, digest: verify_target(client, t, loaded.matrix, ref, digest, source,
-                                                   require_gpu=require_gpu),
+                                                   require_gpu=require_gpu, host_arch=host,
+                                                   qemu=qemu),
     )
     recorded = record_verdicts(results_path, verdicts) if bake_results is not None else set()
     _show(verdicts, format, results_path, recorded, have_results=bake_results is not None)

@@ -61,10 +61,11 @@ def run_output(
     platform: str | None = None,
     gpus: str | None = None,
     env: dict[str, str] | None = None,
+    volumes: Sequence[tuple[str, str, str]] = (),
 ) -> str:
     """stdout of `docker run --rm --network none --entrypoint ENTRYPOINT [--platform P]
-    [--gpus G] IMAGE ARGS...`, the image pulled first when it is not local. RunFailed with one
-    line otherwise."""
+    [--gpus G] [-e K=V] [-v HOST:PATH:MODE] IMAGE ARGS...`, the image pulled first when it is
+    not local. RunFailed with one line otherwise."""
     try:
         if not client.image.exists(image):
             # pulled here, quietly, so pull progress never mixes with the command's output
@@ -78,6 +79,7 @@ def run_output(
         for source, chunk in client.container.run(
             image, list(args), entrypoint=entrypoint, remove=True, platform=platform,
             networks=["none"], pull="never", stream=True, gpus=gpus, envs=env or {},
+            volumes=list(volumes),
             # not PID 1: a command killed by a signal (SIGILL of a wheel for newer CPUs) must
             # die, and under qemu emulation PID 1 cannot, hanging the run
             init=True,

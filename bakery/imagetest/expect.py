@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from bakery.matrix import Matrix
 from bakery.plan.target import Target
 from bakery.verify.compare import expectations
-from bakery.verify.probe import ENV_NAMES, OK, PRESENT
+from bakery.verify.probe import ENV_NAMES, EVERY_IMPORT, OK, PI_GATE, PI_GATE_VAR, PRESENT
 
 # Always checked by the script (no variable needed).
-_ALWAYS = {"uv pip check"}
+_ALWAYS = {"uv pip check", EVERY_IMPORT}
 
 
 def expectation_env(target: Target, matrix: Matrix) -> dict[str, str]:
@@ -36,6 +36,8 @@ def expectation_env(target: Target, matrix: Matrix) -> dict[str, str]:
             continue
         if name in ENV_NAMES:
             env[ENV_NAMES[name]] = expected
+        elif name == PI_GATE:
+            env[PI_GATE_VAR] = expected
         elif name.startswith("import ") and expected == OK:
             imports.append(name.split(" ", 1)[1])
         elif name.startswith("ffmpeg ") and expected == PRESENT:

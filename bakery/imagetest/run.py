@@ -17,6 +17,7 @@ from bakery.plan.target import Target
 SCRIPT = Path("images") / "test_image.sh"
 # The probe `bakery verify` runs: the script runs this one too (not a copy next to it).
 PROBE = Path(__file__).resolve().parent.parent / "verify" / "probe.py"
+GPU_PROBE = PROBE.with_name("gpuprobe.py")
 # The script's own settings bakery passes on from the caller's environment (all others too);
 # EXPECT_* ones are dropped, so only the plan's expectations are asserted.
 _EXPECT_PREFIX = "EXPECT_"
@@ -46,6 +47,7 @@ def script_env(
     env = {k: v for k, v in base.items() if not k.startswith(_EXPECT_PREFIX)}
     env.update(expect)
     env["PROBE"] = str(PROBE)
+    env["GPU_PROBE"] = str(GPU_PROBE)
     if skip_nested:
         env["SKIP_NESTED"] = "1"
     if nested_via is not None:

@@ -19,7 +19,17 @@ from packaging.version import InvalidVersion, Version
 from bakery.matrix import Matrix
 from bakery.plan.target import Target
 from bakery.plan.values import arg_name
-from bakery.verify.probe import ABSENT, CORE, OK, PRESENT, judge, module_of, same_version
+from bakery.verify.probe import (
+    ABSENT,
+    CORE,
+    EVERY_IMPORT,
+    OK,
+    PI_GATE,
+    PRESENT,
+    judge,
+    module_of,
+    same_version,
+)
 
 __all__ = ["Check", "compare", "expectations", "same_version"]
 
@@ -113,6 +123,10 @@ def expectations(target: Target, matrix: Matrix) -> dict[str, str]:
     if args.get("EE_DD_DEFAULT"):
         expect["EE_DD default"] = args["EE_DD_DEFAULT"]
     expect["uv pip check"] = OK
+    # every installed distribution's modules import (each in a child: a crash names its module)
+    expect[EVERY_IMPORT] = OK
+    if target.arch == "arm64":  # fail closed: the probe must have run as a Cortex-A72
+        expect[PI_GATE] = OK
     return expect
 
 

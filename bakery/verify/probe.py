@@ -13,16 +13,28 @@ On the host, bakery imports `judge` from here (bakery.verify.compare).
 Nothing here needs a GPU: CUDA is read from the version torch was built for
 (torch.version.cuda), not from a device, and the torch operation runs on the CPU.
 
-Output (probe_version 2):
-    {"probe_version": 2, "arch": "x86_64", "python": "3.13.9",
+Every import happens in a child process of its own (in parallel), never in the probe itself:
+a module that kills its interpreter (SIGILL of a wheel built for newer Arm cores than the
+Raspberry Pi 4's Cortex-A72) is named in the report ("killed by SIGILL (illegal instruction on
+cortex-a72)") and the rest of the report still comes back. Besides the packages asked for,
+the top-level modules of every installed distribution are imported (from its top_level.txt,
+else its RECORD; private `_x` and test modules are left out). On a native arm64 host the probe
+itself runs under `qemu-aarch64 -cpu cortex-a72` (PROBE_QEMU names that qemu inside the
+container, PROBE_CPU the CPU) and starts its children through the same qemu, so they stay
+under the Raspberry Pi gate too; where the image is emulated through binfmt, QEMU_CPU does it.
+
+Output (probe_version 3):
+    {"probe_version": 3, "arch": "x86_64", "python": "3.13.9",
      "packages": {"torch": "2.9.1+cu128", ..., "flash-attn": null},
-     "imports": {"torch": null, "tensorrt": "ModuleNotFoundError: ..."},   # null = imported
+     "imports": {"torch": null, "tensorrt": "ModuleNotFoundError: ...",    # null = imported
+                 "numpy": "killed by SIGILL (illegal instruction on cortex-a72)"},
      "torch_cuda": "12.8" | null,
      "torch_op": "ok" | "RuntimeError: ..." | null,                       # null = no torch
      "python_headers": "/opt/python/include/python3.13/Python.h" | null,
      "ffmpeg_codecs": {"encoders": [...], "decoders": [...]} | null,      # null = no ffmpeg
      "ee_dd": "false" | null,                                             # the image's EE_DD
      "lse_atomics": false | true | null,                  # aarch64: the CPU has LSE atomics
+     "emulated_cpu": "cortex-a72" | null,                 # the CPU qemu was told to emulate
      "tools": {"ffmpeg": "7.1.5", "node": "22.23.3", "npm": "10.9.9", "docker": "28.5.2",
                "dockerd": "28.5.2", "ngrok": "3.30.0", "uv": "0.9.11"},   # null = not found
      "uv_pip_check": {"ok": true, "output": "..."} | null,                 # null = no uv
@@ -31,15 +43,17 @@ Output (probe_version 2):
 
 from __future__ import annotations
 
-import importlib
 import json
+import keyword
 import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -59,9 +73,22 @@ TOOLS = {
     "uv": (["uv", "--version"], r"uv ([^\s]+)"),
 }
 TIMEOUT = 30
+# One import in its child process; torch under emulation takes a while.
+IMPORT_TIMEOUT = 900
 ABSENT = "absent"
 OK = "ok"
 PRESENT = "present"
+# Top-level names of distributions that are not modules to import (tests, examples, tools).
+NOT_MODULES = frozenset({"test", "tests", "testing", "doc", "docs", "example", "examples",
+                         "benchmark", "benchmarks", "bench", "script", "scripts", "tools",
+                         "setup", "conftest", "build", "dist", "bin", "include", "share"})
+# The checks every image gets, and the expectation variable of the Raspberry Pi gate.
+EVERY_IMPORT = "every import"
+PI_GATE = "pi gate"
+PI_GATE_VAR = "EXPECT_PI_GATE"
+NOT_IN_FORCE = "the Raspberry Pi gate was not in force"
+# What a child prints before its one-line answer (an import may print anything before it).
+MARK = "@@bakery-probe@@ "
 errors: dict[str, str] = {}
 
 
@@ -105,40 +132,159 @@ def module_of(dist: str) -> str:
     return MODULES.get(dist, dist.replace("-", "_"))
 
 
+def emulated_cpu() -> str | None:
+    """The CPU qemu emulates for this probe (the Raspberry Pi gate), None when not told."""
+    return os.environ.get("PROBE_CPU") or os.environ.get("QEMU_CPU") or None
+
+
+def python_argv() -> list[str]:
+    """How a child starts this image's python: through the qemu this probe runs under when
+    that qemu was started explicitly (a native arm64 host), so the child stays under the gate
+    (without binfmt, its exec would run natively)."""
+    qemu = os.environ.get("PROBE_QEMU")
+    if qemu:
+        return [qemu, "-cpu", emulated_cpu() or "cortex-a72", sys.executable or "python3"]
+    return [sys.executable or "python3"]
+
+
+def killed(returncode: int) -> str:
+    """How a child died of signal -returncode, in words."""
+    number = -returncode
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    if number == signal.SIGILL:
+        cpu = emulated_cpu()
+        return f"killed by SIGILL (illegal instruction{' on ' + cpu if cpu else ''})"
+    return f"killed by {name}"
+
+
+def in_child(code: str, args: list[str], timeout: float = IMPORT_TIMEOUT) -> tuple[str | None, str]:
+    """Run `python -c code args...` in a child: (its MARK line, None when it printed none;
+    why not, when it did not finish with one: killed, timed out, exited)."""
+    try:
+        done = subprocess.run([*python_argv(), "-c", code, *args], stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {timeout}s"
+    except OSError as exc:
+        return None, f"cannot start python: {type(exc).__name__}: {exc}"
+    out = done.stdout.decode("utf-8", "replace").splitlines()
+    marked = [line[len(MARK):] for line in out if line.startswith(MARK)]
+    if done.returncode < 0:
+        return None, killed(done.returncode)
+    if marked:
+        return marked[-1], ""
+    tail = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines()
+            if line.strip()]
+    return None, f"exited {done.returncode}: {tail[-1] if tail else 'no error output'}"[:300]
+
+
+# The child of one import: MARK, then "ok" or the error in one line; os._exit skips the
+# interpreter's shutdown (threads a module started must not hang the probe).
+_IMPORT = f"""import importlib, os, sys
+try:
+    importlib.import_module(sys.argv[1])
+    answer = "ok"
+except BaseException as exc:
+    answer = ("%s: %s" % (type(exc).__name__, exc)).splitlines()[0][:300]
+sys.stdout.write("\\n{MARK}" + answer + "\\n")
+sys.stdout.flush()
+os._exit(0)
+"""
+
+
 def import_error(module: str) -> str | None:
-    """None when `import module` works, else the error in one line."""
-    try:
-        importlib.import_module(module)
-    except BaseException as exc:  # an import may raise anything, even SystemExit
-        return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-    return None
-
-
-def torch_cuda() -> str | None:
-    if dist_version("torch") is None:
+    """None when `import module` works in a child process, else why not, in one line."""
+    answer, why = in_child(_IMPORT, [module])
+    if answer == OK:
         return None
+    return answer if answer is not None else why
+
+
+def importable(name: str) -> bool:
+    return (name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
+            and name.lower() not in NOT_MODULES)
+
+
+def dist_modules(dist: metadata.Distribution) -> set[str]:
+    """The top-level modules a distribution installs: its top_level.txt, else what its RECORD
+    lists at the top of site-packages (a package directory, a module, an extension)."""
+    listed = dist.read_text("top_level.txt")
+    if listed is not None:
+        return {line.strip().split("/")[0] for line in listed.splitlines() if line.strip()}
+    found: set[str] = set()
+    for path in dist.files or ():
+        parts = path.parts
+        if not parts or parts[0] in ("..", "__pycache__") or parts[0].endswith(
+                (".dist-info", ".data", ".egg-info", ".pth")):
+            continue
+        if len(parts) > 1:
+            if parts[-1].endswith((".py", ".so", ".pyd")):
+                found.add(parts[0])
+        elif parts[0].endswith(".py"):
+            found.add(parts[0][:-3])
+        elif parts[0].endswith((".so", ".pyd")):
+            found.add(parts[0].split(".", 1)[0])
+    return found
+
+
+def installed_modules() -> list[str]:
+    """The top-level modules of every installed distribution worth importing."""
+    found: set[str] = set()
+    for dist in metadata.distributions():
+        try:
+            found |= dist_modules(dist)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            errors[f"modules of {dist.metadata['Name']}"] = f"{type(exc).__name__}: {exc}"
+    return sorted(name for name in found if importable(name))
+
+
+def imports(modules: list[str]) -> dict[str, str | None]:
+    """Each module imported in its own child, several at a time: module -> None or why not."""
+    workers = max(2, min(8, os.cpu_count() or 2))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(zip(modules, pool.map(import_error, modules), strict=True))
+
+
+# torch's CUDA build and a tiny operation on the CPU, in a child of their own.
+_TORCH = f"""import json, sys
+found = {{}}
+try:
+    import torch
+    cuda = torch.version.cuda
+    found["cuda"] = None if cuda is None else str(cuda)
     try:
-        import torch  # type: ignore[import-not-found,unused-ignore]
-
-        cuda = torch.version.cuda
-        return str(cuda) if cuda is not None else None
-    except Exception as exc:  # any import failure is a finding, not a crash
-        errors["torch_cuda"] = f"{type(exc).__name__}: {exc}"
-        return None
-
-
-def torch_op() -> str | None:
-    """A tiny operation on the CPU: "ok", the error, or None without torch."""
-    if dist_version("torch") is None:
-        return None
-    try:
-        import torch  # type: ignore[import-not-found,unused-ignore]
-
         x = torch.ones(2, 2)
         value = float((x @ x).sum().item())
+        found["op"] = ("ok" if value == 8.0
+                       else "ones(2, 2) @ ones(2, 2) summed to %s, not 8" % value)
     except BaseException as exc:
-        return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-    return OK if value == 8.0 else f"ones(2, 2) @ ones(2, 2) summed to {value}, not 8"
+        found["op"] = ("%s: %s" % (type(exc).__name__, exc)).splitlines()[0][:300]
+except BaseException as exc:
+    found["error"] = "%s: %s" % (type(exc).__name__, exc)
+sys.stdout.write("\\n{MARK}" + json.dumps(found) + "\\n")
+sys.stdout.flush()
+"""
+
+
+def torch_facts() -> tuple[str | None, str | None]:
+    """(CUDA version torch was built for, the CPU operation's verdict); (None, None) without
+    torch. A failed import is recorded in errors["torch_cuda"]."""
+    if dist_version("torch") is None:
+        return None, None
+    answer, why = in_child(_TORCH, [])
+    found: dict[str, Any] = {"error": why}
+    if answer is not None:
+        try:
+            found = json.loads(answer)
+        except json.JSONDecodeError:
+            found = {"error": f"unreadable answer: {answer[:200]}"}
+    if "error" in found:
+        errors["torch_cuda"] = str(found["error"])
+        return None, str(found["error"]).splitlines()[0][:300]
+    return found.get("cuda"), found.get("op")
 
 
 def python_headers() -> str | None:
@@ -190,19 +336,21 @@ def uv_pip_check() -> dict[str, object] | None:
 def report(extra: list[str]) -> dict[str, Any]:
     names = list(CORE) + [n for n in extra if n not in CORE]
     packages = {name: dist_version(name) for name in names}
-    modules = sorted({module_of(n) for n, version in packages.items() if version is not None})
+    asked = {module_of(n) for n, version in packages.items() if version is not None}
+    cuda, op = torch_facts()
     found: dict[str, Any] = {
-        "probe_version": 2,
+        "probe_version": 3,
         "arch": platform.machine(),
         "python": platform.python_version(),
         "packages": packages,
-        "imports": {module: import_error(module) for module in modules},
-        "torch_cuda": torch_cuda(),
-        "torch_op": torch_op(),
+        "imports": imports(sorted(asked | set(installed_modules()))),
+        "torch_cuda": cuda,
+        "torch_op": op,
         "python_headers": python_headers(),
         "ffmpeg_codecs": ffmpeg_codecs(),
         "ee_dd": os.environ.get("EE_DD"),
         "lse_atomics": lse_atomics(),
+        "emulated_cpu": emulated_cpu(),
         "tools": {name: tool_version(name) for name in TOOLS},
         "uv_pip_check": uv_pip_check(),
     }
@@ -267,6 +415,10 @@ def found_value(name: str, probe: dict[str, Any]) -> str | None:
         if failed:
             return f"import torch failed: {failed}"
         value = probe.get("torch_cuda") or ("none" if packages.get("torch") else None)
+    elif name == EVERY_IMPORT:
+        return every_import(probe)
+    elif name == PI_GATE:
+        return pi_gate(probe)
     elif name.startswith("import "):
         imports = probe.get("imports") or {}
         module = name[len("import "):]
@@ -302,10 +454,39 @@ def found_value(name: str, probe: dict[str, Any]) -> str | None:
     return None if value is None else str(value)
 
 
+def every_import(probe: dict[str, Any]) -> str | None:
+    """"ok" when every module the probe imported did import, else each failure
+    ("import torch: killed by SIGILL (illegal instruction on cortex-a72)"); None when the
+    report has no imports."""
+    imports = probe.get("imports")
+    if not isinstance(imports, dict) or not imports:
+        return None
+    failed = [f"import {module}: {why}" for module, why in sorted(imports.items()) if why]
+    return OK if not failed else "; ".join(failed)[:1500]
+
+
+def pi_gate(probe: dict[str, Any]) -> str | None:
+    """Whether the probe ran as a Raspberry Pi 4's Cortex-A72 (no LSE atomics): "ok", or why
+    the gate was not in force (fail closed: a CPU with LSE atomics is a failure, not a pass)."""
+    lse = probe.get("lse_atomics")
+    if lse is False:
+        return OK
+    if lse is True:
+        return (f"{NOT_IN_FORCE}: the probe ran on a CPU with LSE atomics, which the Raspberry"
+                " Pi 4's Cortex-A72 lacks (a native arm64 host must run the image's python"
+                " under `qemu-aarch64 -cpu cortex-a72`)")
+    why = (probe.get("errors") or {}).get("lse_atomics")
+    if why:
+        return f"{NOT_IN_FORCE}: the probe could not read the CPU's features: {why}"
+    if probe.get("arch") not in (None, "aarch64"):
+        return f"{NOT_IN_FORCE}: the probe ran on {probe.get('arch')}, not aarch64"
+    return None
+
+
 def exact(name: str, expected: str) -> bool:
     """Checks compared as text, not as versions."""
     return (expected in (OK, PRESENT, "none") or name in ("arch", "EE_DD default")
-            or name.startswith("import "))
+            or name.startswith("import ") or name in (EVERY_IMPORT, PI_GATE))
 
 
 def judge(expect: dict[str, str], probe: dict[str, Any]) -> list[tuple[str, str, str | None, bool]]:
@@ -346,6 +527,8 @@ LISTS = ("EXPECT_IMPORTS", "EXPECT_FFMPEG_CODECS", "EXPECT_PACKAGES")
 def expect_from_env(environ: dict[str, str]) -> dict[str, str]:
     """The expectations the EXPECT_* variables state (unset or empty: not checked)."""
     expect = {name: environ[var] for name, var in ENV_NAMES.items() if environ.get(var)}
+    if environ.get(PI_GATE_VAR):
+        expect[PI_GATE] = environ[PI_GATE_VAR]
     for module in environ.get("EXPECT_IMPORTS", "").split():
         expect[f"import {module}"] = OK
     for codec in environ.get("EXPECT_FFMPEG_CODECS", "").split():
@@ -377,6 +560,7 @@ def main(argv: list[str]) -> None:
     if as_checks:
         expect = expect_from_env(dict(os.environ))
         expect["uv pip check"] = OK  # always checked
+        expect[EVERY_IMPORT] = OK
         extra += [name for name in expect if "=" not in name and " " not in name
                   and name not in ENV_NAMES]
         print_checks(expect, report(extra))

@@ -35,6 +35,9 @@ from bakery.registry.errors import RegistryError
 from bakery.sizes import human_bytes
 from bakery.tags.refs import ImageRef, parse_reference
 from bakery.verify.compare import Check, compare, expectations, feature_packages
+from bakery.verify.gate import GateUnavailable, PythonLaunch, host_qemu, python_launch
+from bakery.verify.gpuprobe import OPTIONAL
+from bakery.verify.gpuprobe import judge as gpu_judge
 
 Status = Literal["passed", "failed", "not built", "error"]
 
@@ -113,16 +116,23 @@ def verify_target(
     source: str,
     *,
     require_gpu: bool = False,
+    host_arch: str = "x86_64",
+    qemu: str | None = None,
 ) -> VerifyVerdict:
     """Run the probe in `image` (no GPU needed: CUDA is what torch was built for) and judge.
 
-    A cuda target also gets a GPU check (`torch.cuda.is_available()` with `--gpus all`) when
-    this host can run one; where it cannot, the check is left out, or, with `require_gpu`,
-    fails with the reason."""
-    args = ["-c", source, *feature_packages(matrix)]
+    An arm64 target runs under the Raspberry Pi gate (`bakery.verify.gate`), which depends on
+    the engine's architecture `host_arch`; on an arm64 engine through `qemu`, the host's
+    static qemu-aarch64. A cuda target also gets a GPU check (`torch.cuda.is_available()` with
+    `--gpus all`) when this host can run one; where it cannot, the check is left out, or,
+    with `require_gpu`, fails with the reason."""
     try:
-        output = run_output(client, image, "python3", args, platform=target.platform,
-                            env=emulation_env(target))
+        launch = python_launch(target.arch, host_arch, qemu)
+    except GateUnavailable as exc:
+        return VerifyVerdict(target.id, "error", image, digest, str(exc))
+    try:
+        output = run_probe(client, image, target.platform, launch,
+                           ["-c", source, *feature_packages(matrix)])
     except RunFailed as exc:
         return VerifyVerdict(target.id, "error", image, digest, str(exc))
     lines = [line for line in output.splitlines() if line.strip()]
@@ -136,8 +146,10 @@ def verify_target(
                              f"the probe printed no report: {tail}")
     checks = tuple(compare(expectations(target, matrix), probe))
     if target.accelerator == "cuda":
-        gpu = gpu_check(client, image, target.platform, require_gpu)
-        checks += () if gpu is None else (gpu,)
+        gpu, gpu_report = gpu_checks(client, image, target, require_gpu)
+        checks += gpu
+        if gpu_report is not None:  # what release reads as the GPU proof
+            probe = {**probe, "gpu": gpu_report}
     compressed: int | None = None
     if enabled_attestations(target.attest) and digest and "@" in image:
         checks += tuple(attestation_checks(client, target, image))
@@ -193,31 +205,56 @@ def image_size_checks(
     return size.compressed, (Check(SIZE_CHECK, f"at most {human_bytes(budget)}", found, ok),)
 
 
-GPU_CHECK = "gpu torch.cuda"
-# The oldest arm64 CPU the images must run on: the Raspberry Pi 4's Cortex-A72 (ARMv8.0, no LSE
-# atomics). Where an arm64 image runs emulated (qemu-user through binfmt_misc), qemu reads
-# QEMU_CPU and emulates that CPU, so a wheel built for newer cores (one using LSE atomics)
-# fails `import torch` or the probe's matmul here, not on the devices. Native arm64 hosts
-# ignore the variable.
-PI_CPU = {"QEMU_CPU": "cortex-a72"}
+def run_probe(client: DockerClient, image: str, platform: str, launch: PythonLaunch,
+              args: list[str]) -> str:
+    """The probe's output, its python started as `launch` says (the Raspberry Pi gate)."""
+    return run_output(client, image, launch.entrypoint, [*launch.args, *args],
+                      platform=platform, env=dict(launch.env), volumes=launch.volumes)
 
 
-def emulation_env(target: Target) -> dict[str, str]:
-    return dict(PI_CPU) if target.arch == "arm64" else {}
+def host_gate(client: DockerClient, targets: Sequence[Target]) -> tuple[str, str | None]:
+    """(engine architecture, host's static qemu-aarch64) for the Raspberry Pi gate; the
+    engine is asked only when an arm64 target is among `targets`."""
+    if not any(t.arch == "arm64" for t in targets):
+        return "x86_64", None
+    from bakery.docker.host import engine_architecture
+
+    return engine_architecture(client), host_qemu()
 
 
-def gpu_check(client: DockerClient, image: str, platform: str, required: bool) -> Check | None:
-    """torch sees a GPU through `--gpus all`; None when it cannot run here and is not required."""
+def gpu_source() -> str:
+    return resources.files("bakery.verify").joinpath("gpuprobe.py").read_text(encoding="utf-8")
+
+
+def gpu_wanted(target: Target) -> list[str]:
+    """The optional GPU checks (gpuprobe.OPTIONAL) whose feature is on for `target`."""
+    return [name for name in OPTIONAL
+            if (decision := target.flags.get(name)) is not None and decision.enabled]
+
+
+def gpu_checks(
+    client: DockerClient, image: str, target: Target, required: bool
+) -> tuple[tuple[Check, ...], dict[str, Any] | None]:
+    """The GPU checks (bakery/verify/gpuprobe.py through `--gpus all`) and the GPU report;
+    ((), None) when they cannot run here and are not required."""
+    wanted = gpu_wanted(target)
     try:
-        output = run_output(client, image, "python3",
-                            ["-c", "import torch; print(torch.cuda.is_available())"],
-                            platform=platform, gpus="all")
+        output = run_output(client, image, "python3", ["-c", gpu_source(), *wanted],
+                            platform=target.platform, gpus="all")
     except RunFailed as exc:
         if not required:
-            return None
-        return Check(GPU_CHECK, "True", f"cannot run here: {exc}", False)
-    found = output.strip().splitlines()[-1] if output.strip() else "no output"
-    return Check(GPU_CHECK, "True", found, found == "True")
+            return (), None
+        return (Check("gpu device", "a CUDA device", f"cannot run here: {exc}", False),), None
+    lines = [line for line in output.splitlines() if line.strip()]
+    try:
+        found = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        found = None
+    if not isinstance(found, dict):
+        tail = lines[-1][:200] if lines else "no output"
+        return (Check("gpu device", "a GPU report", f"unreadable: {tail}", False),), None
+    return tuple(Check(name, expected, value, ok)
+                 for name, expected, value, ok in gpu_judge(found, wanted)), found
 
 
 def attestation_checks(client: DockerClient, target: Target, image: str) -> list[Check]:

@@ -225,6 +225,10 @@ def set_architecture(ref: str, arch: str) -> None:
         (work / name).write_bytes(data)
         manifest[0]["Config"] = name
         (work / "manifest.json").write_text(json.dumps(manifest))
+        # An engine with the containerd image store saves an OCI layout too, and loads its
+        # index.json (which still names the old config) before manifest.json: drop it.
+        for oci in ("index.json", "oci-layout"):
+            (work / oci).unlink(missing_ok=True)
         saved.unlink()
         with subprocess.Popen(["tar", "-C", str(work), "-c", "."], stdout=subprocess.PIPE) as tar:
             loaded = subprocess.run([docker_cli(), "load"], stdin=tar.stdout,

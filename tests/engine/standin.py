@@ -17,13 +17,17 @@ Each distinct StandIn is built once and cached by the engine (content-addressed 
 
 from __future__ import annotations
 
+import functools
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bakery.verify.compare import codec_promise
 from bakery.verify.probe import module_of
-from tests.engine.images import build_image, build_rootfs_image
+from tests.engine.images import ImageBuildError, build_image, build_rootfs_image
 from tests.support.repo import ROOT
 
 ENTRYPOINT = ROOT / "entrypoint.sh"
@@ -95,6 +99,10 @@ class StandIn:
     # a torch built for newer Arm cores: it dies of SIGILL on a CPU without LSE atomics (as
     # torch 2.10.0's aarch64 wheel did on the Raspberry Pi 4's Cortex-A72)
     torch_needs_lse: bool = False
+    # arm64 only: distributions (name -> version) whose module loads a real shared library
+    # built for ARMv8.1 whose constructor executes `ldaddal` (an LSE atomic): the import
+    # works on a CPU with LSE atomics and is killed by SIGILL on a Cortex-A72
+    lse_packages: Mapping[str, str] = field(default_factory=dict)
 
 
 # The arm64 stand-ins carry python3 only: debootstrap runs emulated (minutes), keep it small.
@@ -109,12 +117,51 @@ def standin_rootfs(arch: str = "amd64") -> str:
 
 
 def _dist_info(name: str, version: str) -> dict[str, str]:
+    """The metadata of an installed distribution; its RECORD lists its module (as maturin's
+    wheels do, without top_level.txt), which the probe imports."""
     folder = f"{name.replace('-', '_')}-{version}.dist-info"
     return {
         f"site/{folder}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
         f"site/{folder}/INSTALLER": "bakery-test\n",
-        f"site/{folder}/RECORD": "",
+        f"site/{folder}/RECORD": f"{module_of(name)}/__init__.py,,\n{folder}/METADATA,,\n",
     }
+
+
+# A constructor that executes an LSE atomic (ARMv8.1): dlopen runs it, so loading the library
+# is what dies of SIGILL on a Cortex-A72 (as a wheel built for newer cores does at import).
+_LSE_SOURCE = """static long counter;
+__attribute__((constructor)) static void add_with_lse(void) {
+    long one = 1, old;
+    __asm__ volatile("ldaddal %1, %0, [%2]" : "=r"(old) : "r"(one), "r"(&counter) : "memory");
+}
+long lse_counter(void) { return counter; }
+"""
+LSE_COMPILER = "aarch64-linux-gnu-gcc"
+# The module of an LSE package: loads the library next to it (ctypes: no Python headers).
+_LSE_MODULE = """import ctypes, os
+_lib = ctypes.CDLL(os.path.join(os.path.dirname(__file__), "liblse.so"))
+__version__ = {version!r}
+"""
+
+
+@functools.cache
+def lse_library() -> bytes:
+    """An aarch64 shared library compiled with `-march=armv8.1-a` whose constructor executes
+    `ldaddal` (gcc-aarch64-linux-gnu; .ci/start-engine.sh installs it)."""
+    compiler = shutil.which(LSE_COMPILER)
+    if compiler is None:
+        raise ImageBuildError(f"{LSE_COMPILER} is not installed (apt-get install"
+                              " gcc-aarch64-linux-gnu; .ci/start-engine.sh does it)")
+    with tempfile.TemporaryDirectory(prefix="bakery-lse-") as tmp:
+        source, library = Path(tmp) / "lse.c", Path(tmp) / "liblse.so"
+        source.write_text(_LSE_SOURCE)
+        done = subprocess.run([compiler, "-march=armv8.1-a", "-O2", "-shared", "-fPIC",
+                               "-nostdlib", "-Wl,-z,max-page-size=4096", "-o", str(library),
+                               str(source)], capture_output=True, text=True, timeout=120,
+                              check=False)
+        if done.returncode != 0:
+            raise ImageBuildError(f"{LSE_COMPILER} failed: {done.stderr.strip()[-1000:]}")
+        return library.read_bytes()
 
 
 # A torch that can do what the probe asks of it: ones(2, 2) @ ones(2, 2), summed.
@@ -172,8 +219,14 @@ def _tool(spec: StandIn, name: str, version: str) -> str:
     return "\n".join(script) + "\n"
 
 
-def standin_files(spec: StandIn) -> dict[str, str | Path]:
-    files: dict[str, str | Path] = {"entrypoint.sh": ENTRYPOINT}
+def standin_files(spec: StandIn) -> dict[str, str | bytes | Path]:
+    files: dict[str, str | bytes | Path] = {"entrypoint.sh": ENTRYPOINT}
+    for name, version in sorted(spec.lse_packages.items()):
+        if spec.arch != "arm64":
+            raise ValueError("lse_packages are aarch64 code: only an arm64 stand-in holds them")
+        files.update(_dist_info(name, version))
+        files[f"site/{module_of(name)}/__init__.py"] = _LSE_MODULE.format(version=version)
+        files[f"site/{module_of(name)}/liblse.so"] = lse_library()
     for name, version in sorted(spec.packages.items()):
         files.update(_dist_info(name, version))
         module = module_of(name)

@@ -10,7 +10,7 @@ import pytest
 from bakery.bake.results import load_results
 from bakery.imagetest import docker_arch, env_file, expectation_env, host_skip_reason
 from bakery.imagetest.hostmatch import handler_enabled, qemu_handler
-from bakery.imagetest.run import PROBE, image_for, script_env, script_path
+from bakery.imagetest.run import GPU_PROBE, PROBE, image_for, script_env, script_path
 from bakery.plan.load import LoadedPlan, load_plan
 from bakery.verify.compare import codec_promise
 from tests.engine.standin import DEBIAN_DOCKER, DEBIAN_PYTHON, MATCHING_PACKAGES, MATCHING_TOOLS
@@ -82,8 +82,9 @@ def test_script_env_replaces_stale_expectations_and_adds_the_cli_settings() -> N
             "DIND_RUN_FLAGS": "--cap-add ALL", "SKIP_NESTED": "0"}
     env = script_env(base, {"EXPECT_PYTHON": "3.11.2"}, skip_nested=True, nested_via="socket")
     assert env == {"PATH": "/bin", "DIND_RUN_FLAGS": "--cap-add ALL", "SKIP_NESTED": "1",
-                   "EXPECT_PYTHON": "3.11.2", "NESTED_VIA": "socket", "PROBE": str(PROBE)}
-    assert PROBE.is_file()
+                   "EXPECT_PYTHON": "3.11.2", "NESTED_VIA": "socket", "PROBE": str(PROBE),
+                   "GPU_PROBE": str(GPU_PROBE)}
+    assert PROBE.is_file() and GPU_PROBE.is_file()
     assert script_env(base, {})["SKIP_NESTED"] == "0"  # the caller's SKIP_NESTED is honoured
 
 

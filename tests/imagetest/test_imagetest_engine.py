@@ -27,7 +27,7 @@ from tests.engine.standin import (
 )
 from tests.imagetest.matrix import ARM_TARGET, CPU_TARGET, SCRIPT, write_project
 from tests.support.engine import NestedImage
-from tests.verify.matrix import GPU, MULTI_MATRIX, write_results
+from tests.verify.matrix import ARM, GPU, MULTI_MATRIX, write_results
 
 pytestmark = [
     pytest.mark.engine,
@@ -86,23 +86,24 @@ def test_script_passes_a_matching_image_and_reports_its_skips(good: str, binfmt:
     assert "platform: linux/amd64 matches the host" in out
     for line in ("PASS python 3.11.2", "PASS arch x86_64", "PASS torch 2.9.1+cpu",
                  "PASS bitsandbytes 0.48.2", "PASS tensorrt-cu12-bindings absent",
-                 "PASS uv pip check", "SKIP ffmpeg: EXPECT_FFMPEG is not set",
+                 "PASS uv pip check", "PASS every import",
+                 "SKIP ffmpeg: EXPECT_FFMPEG is not set",
                  "SKIP torchvision: EXPECT_TORCHVISION is not set",
                  "SKIP nested docker: SKIP_NESTED=1"):
         assert line in out, done.stdout
     gpu = lines(done, "SKIP gpu ")
-    assert [line.split(":")[0] for line in gpu] == ["SKIP gpu nvidia-smi", "SKIP gpu torch.cuda"]
+    assert [line.split(":")[0] for line in gpu] == ["SKIP gpu nvidia-smi", "SKIP gpu checks"]
     if shutil.which("nvidia-smi") is None:
         assert gpu[0] == f"SKIP gpu nvidia-smi: {NO_GPU}"
     assert lines(done, "FAIL") == []
-    assert out[-1].startswith(f"SUMMARY {good}: ") and out[-1].endswith(" 6 passed, 0 failed, 18 skipped")
+    assert out[-1].startswith(f"SUMMARY {good}: ") and out[-1].endswith(" 7 passed, 0 failed, 18 skipped")
 
 
 def test_script_fails_a_wrong_torch_with_the_exact_line(wrong: str) -> None:
     done = script(wrong, SKIP_NESTED="1", EXPECT_TORCH="2.9.1+cpu", EXPECT_PYTHON="3.11.2")
     assert done.returncode == 1
     assert lines(done, "FAIL") == [WRONG_TORCH]
-    assert done.stdout.splitlines()[-1].endswith(": 2 passed, 1 failed, 19 skipped")
+    assert done.stdout.splitlines()[-1].endswith(": 3 passed, 1 failed, 19 skipped")
 
 
 def test_script_runs_a_nested_container_in_the_embedded_dockerd(
@@ -201,16 +202,18 @@ def test_the_expect_file_from_print_env_drives_the_script(
 BROKEN = {
     "tensorrt does not import": (
         GPU, StandIn(packages=GPU_PACKAGES, torch_cuda="12.8", broken_modules=("tensorrt",)),
-        "FAIL import tensorrt: expected ok, found failed: ModuleNotFoundError:"
-        " No module named 'tensorrt'"),
+        ["FAIL import tensorrt: expected ok, found failed: ModuleNotFoundError:"
+         " No module named 'tensorrt'",
+         "FAIL every import: expected ok, found import tensorrt: ModuleNotFoundError:"
+         " No module named 'tensorrt'"]),
     "a codec of the profile is missing": (
         CPU_TARGET,
         StandIn(codecs=tuple(c for c in codec_promise("full") if c != "encoder libx265")),
-        "FAIL ffmpeg encoder libx265: expected present, found absent"),
+        ["FAIL ffmpeg encoder libx265: expected present, found absent"]),
     "no Python headers": (CPU_TARGET, StandIn(python_headers=False),
-                          "FAIL python headers: expected ok, found absent"),
+                          ["FAIL python headers: expected ok, found absent"]),
     "the wrong EE_DD default": (CPU_TARGET, StandIn(ee_dd_default="true"),
-                                "FAIL EE_DD default: expected false, found true"),
+                                ["FAIL EE_DD default: expected false, found true"]),
 }
 
 
@@ -224,11 +227,11 @@ def multi_project(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
 def test_bakery_test_fails_what_the_metadata_hides(multi_project: Path, case: str) -> None:
-    target, spec, failure = BROKEN[case]
+    target, spec, failures = BROKEN[case]
     done = bakery(multi_project, "--target", target, "--image", build_standin(spec),
                   "--skip-nested")
     assert done.returncode == 1, done.stdout + done.stderr
-    assert lines(done, "FAIL") == [failure]
+    assert lines(done, "FAIL") == failures
 
 
 def test_bakery_test_passes_a_correct_gpu_standin_and_require_gpu_fails_without_one(
@@ -260,3 +263,64 @@ def test_script_runs_an_arm64_image_emulated_as_a_cortex_a72(arm64_emulation: No
     assert "platform: emulating a Cortex-A72 (Raspberry Pi 4): QEMU_CPU=cortex-a72" in out
     for line in ("PASS arch aarch64", "PASS torch 2.9.1", "PASS import torch", "PASS torch op"):
         assert line in out, done.stdout
+
+
+# ------------------------------------------------- the Raspberry Pi gate: a real LSE atomic
+
+SIGILL = ("FAIL every import: expected ok, found import fastatomics: killed by SIGILL (illegal"
+          " instruction on cortex-a72)")
+
+
+@pytest.fixture(scope="module")
+def lse_image() -> str:
+    """arm64: a package whose library's constructor executes `ldaddal` (ARMv8.1)."""
+    return build_standin(StandIn(
+        arch="arm64", packages={"torch": "2.9.1", "torchvision": "0.24.1",
+                                "torchaudio": "2.9.1", "transformers": "4.57.1",
+                                "tokenizers": "0.22.1"},
+        tools={**MATCHING_TOOLS, "docker": DEBIAN_DOCKER, "dockerd": DEBIAN_DOCKER},
+        lse_packages={"fastatomics": "1.0"}))
+
+
+def test_script_refuses_a_package_killed_by_sigill_naming_it(
+    lse_image: str, arm64_emulation: None
+) -> None:
+    done = script(lse_image, SKIP_NESTED="1", EXPECT_PLATFORM="linux/arm64",
+                  EXPECT_ACCELERATOR="cpu", EXPECT_TORCH="2.9.1")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert lines(done, "FAIL") == [SIGILL]
+    assert "PASS pi gate" in done.stdout.splitlines()  # on by default for an arm64 image
+    assert "PASS torch 2.9.1" in done.stdout.splitlines()  # the rest of the report came back
+
+
+def test_script_on_an_arm64_engine_runs_the_probe_under_the_hosts_qemu(
+    lse_image: str, arm64_emulation: None
+) -> None:
+    """The native branch, the engine's architecture simulated: no QEMU_CPU, the image's
+    python runs under the real qemu-aarch64-static -cpu cortex-a72 (binfmt's default CPU
+    would let the import pass)."""
+    qemu = shutil.which("qemu-aarch64-static")
+    if qemu is None:
+        pytest.skip("qemu-aarch64-static is not installed (apt-get install qemu-user-static)")
+    done = script(lse_image, SKIP_NESTED="1", EXPECT_PLATFORM="linux/arm64",
+                  EXPECT_ACCELERATOR="cpu", ENGINE_ARCH="aarch64")
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = done.stdout.splitlines()
+    assert (f"platform: linux/arm64 on an arm64 host: the probe's python runs under {qemu}"
+            " -cpu cortex-a72 (Raspberry Pi 4)") in out
+    assert lines(done, "FAIL") == [SIGILL]
+    assert "PASS pi gate" in out
+    missing = script(lse_image, SKIP_NESTED="1", EXPECT_PLATFORM="linux/arm64",
+                     ENGINE_ARCH="aarch64", PI_GATE_QEMU="/nonexistent/qemu")
+    assert missing.returncode == 1
+    assert lines(missing, "FAIL") == [
+        "FAIL pi gate: expected qemu-aarch64-static on this arm64 host (apt-get install"
+        " qemu-user-static), found /nonexistent/qemu"]
+
+
+def test_bakery_test_refuses_a_package_killed_by_sigill_naming_it(
+    multi_project: Path, lse_image: str, arm64_emulation: None
+) -> None:
+    done = bakery(multi_project, "--target", ARM, "--image", lse_image, "--skip-nested")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert lines(done, "FAIL") == [SIGILL]

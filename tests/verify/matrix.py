@@ -116,7 +116,7 @@ STANDIN_ENCODERS = ("aac", "libaom-av1", "libmp3lame", "libopus", "libvorbis", "
 STANDIN_DECODERS = ("aac", "h264", "hevc", "libdav1d", "mp3", "opus", "vp9")
 
 GOOD_PROBE: dict[str, Any] = {
-    "probe_version": 2, "arch": "x86_64", "python": "3.11.2",
+    "probe_version": 3, "arch": "x86_64", "python": "3.11.2",
     "packages": {"torch": "2.9.1+cpu", "torchvision": "0.24.1+cpu", "torchaudio": "2.9.1+cpu",
                  "transformers": "4.57.1", "tokenizers": "0.22.1", "bitsandbytes": "0.48.2",
                  "tensorrt-cu12-bindings": None},
@@ -151,5 +151,7 @@ GPU_PROBE = probe(packages={"torch": "2.9.1+cu128", "torchvision": "0.24.1+cu128
                             "torchaudio": "2.9.1+cu128", "bitsandbytes": None,
                             "tensorrt-cu12-bindings": "10.13.3.9"}, torch_cuda="12.8",
                   imports={**GOOD_PROBE["imports"], "tensorrt": None})
+# run as a Raspberry Pi 4's Cortex-A72 (the gate in force): no LSE atomics
 ARM_PROBE = probe(arch="aarch64", packages={"torch": "2.9.1", "torchvision": "0.24.1",
-                                            "torchaudio": "2.9.1", "bitsandbytes": None})
+                                            "torchaudio": "2.9.1", "bitsandbytes": None},
+                  lse_atomics=False, emulated_cpu="cortex-a72")

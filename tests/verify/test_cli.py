@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from bakery.verify.run import probe_source
+from bakery.verify.run import gpu_source, probe_source
 from tests.support.cli import Result, run_cli
 from tests.support.fake_docker import FakeDocker
+from tests.verify.gpu_reports import GOOD_GPU, GPU_FAILURES
 from tests.verify.matrix import (
     ARM,
     ARM_PROBE,
@@ -99,11 +100,27 @@ def test_require_gpu_fails_a_cuda_target_whose_gpu_check_cannot_run(
     fake_docker.images_by_ref(ALL_GOOD)
     done = verify(capsys, "--target", GPU, "--require-gpu")
     assert done.code == 1
-    assert "gpu torch.cuda expected True, found cannot run here: docker: Error response" in (
-        " ".join(done.out.split()))
-    behaviour = {**ALL_GOOD, ref(GPU): {**ALL_GOOD[ref(GPU)], "gpu": "True"}}
+    assert ("gpu device expected a CUDA device, found cannot run here: docker: Error response"
+            in " ".join(done.out.split()))
+    behaviour = {**ALL_GOOD, ref(GPU): {**ALL_GOOD[ref(GPU)], "gpu": json.dumps(GOOD_GPU)}}
     fake_docker.images_by_ref(behaviour)
     assert verify(capsys, "--target", GPU, "--require-gpu").code == 0
+    # the GPU report is recorded: release reads it as the proof the image ran on a GPU
+    assert record(repo, GPU)["probe"]["gpu"] == GOOD_GPU  # type: ignore[index]
+    gpu_run = next(r for r in fake_docker.runs() if "--gpus" in " ".join(r))
+    assert gpu_run[-2:] == [gpu_source(), "tensorrt"]  # tensorrt on, bitsandbytes off
+
+
+def test_a_gpu_behaviour_that_fails_on_the_gpu_fails_verify_naming_it(
+    repo: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report, check, found = GPU_FAILURES["cuDNN missing (loaded lazily, import torch passes)"]
+    fake_docker.images_by_ref({**ALL_GOOD, ref(GPU): {**ALL_GOOD[ref(GPU)],
+                                                      "gpu": json.dumps(report)}})
+    done = verify(capsys, "--target", GPU, "--require-gpu", "--format", "json")
+    assert done.code == 1
+    (entry,) = json.loads(done.out)["targets"]
+    assert [(c["name"], c["found"]) for c in entry["checks"] if not c["ok"]] == [(check, found)]
 
 
 def test_the_probe_runs_without_gpu_or_network_with_python3_as_entrypoint(
@@ -113,8 +130,9 @@ def test_the_probe_runs_without_gpu_or_network_with_python3_as_entrypoint(
     assert verify(capsys, "--target", ARM).code == 0
     calls = fake_docker.calls()
     assert calls[0][0] == "version"
-    assert calls[1] == ["image", "inspect", ref(ARM)]
-    assert calls[2] == ["image", "pull", "--quiet", "--platform=linux/arm64", ref(ARM)]
+    assert calls[1][:2] == ["system", "info"]  # the engine's architecture decides the Pi gate
+    assert calls[2] == ["image", "inspect", ref(ARM)]
+    assert calls[3] == ["image", "pull", "--quiet", "--platform=linux/arm64", ref(ARM)]
     run = fake_docker.runs()[0]
     image_at = run.index(ref(ARM))
     flags, command = run[2:image_at], run[image_at + 1:]
@@ -126,6 +144,65 @@ def test_the_probe_runs_without_gpu_or_network_with_python3_as_entrypoint(
     # an arm64 image runs as the Raspberry Pi 4's CPU where it is emulated (qemu reads this)
     assert flags[flags.index("--env") + 1] == "QEMU_CPU=cortex-a72"
     assert command == ["-c", probe_source(), "bitsandbytes", "tensorrt-cu12-bindings"]
+
+
+def test_on_an_arm64_engine_the_probe_runs_under_the_hosts_qemu_as_a_cortex_a72(
+    repo: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Natively QEMU_CPU does nothing: the image's python runs under the host's static
+    qemu-aarch64, mounted read-only, `-cpu cortex-a72`."""
+    qemu = "/usr/bin/qemu-aarch64-static"
+    monkeypatch.setattr("bakery.verify.run.host_qemu", lambda: qemu)
+    fake_docker.set("FAKE_DOCKER_ARCH", "aarch64")
+    fake_docker.images_by_ref(ALL_GOOD)
+    assert verify(capsys, "--target", ARM).code == 0
+    run = fake_docker.runs()[0]
+    image_at = run.index(ref(ARM))
+    flags, command = run[2:image_at], run[image_at + 1:]
+    assert flags[flags.index("--entrypoint") + 1] == "sh"
+    assert flags[flags.index("--volume") + 1] == (
+        f"{qemu}:/run/bakery-pi-gate/qemu-aarch64:ro")
+    envs = [flags[i + 1] for i, flag in enumerate(flags) if flag == "--env"]
+    assert sorted(envs) == ["PROBE_CPU=cortex-a72",
+                            "PROBE_QEMU=/run/bakery-pi-gate/qemu-aarch64"]
+    assert command[0] == "-c" and 'exec "$0" -cpu "$PROBE_CPU" "$python" "$@"' in command[1]
+    assert command[2:] == ["/run/bakery-pi-gate/qemu-aarch64", "-c", probe_source(),
+                           "bitsandbytes", "tensorrt-cu12-bindings"]
+
+
+def test_on_an_arm64_engine_without_qemu_the_gate_fails_closed(
+    repo: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bakery.verify.run.host_qemu", lambda: None)
+    fake_docker.set("FAKE_DOCKER_ARCH", "aarch64")
+    fake_docker.images_by_ref(ALL_GOOD)
+    done = verify(capsys, "--target", ARM, "--format", "json")
+    assert done.code == 1
+    (entry,) = json.loads(done.out)["targets"]
+    assert entry["status"] == "error"
+    assert entry["message"].startswith("the Raspberry Pi gate cannot run on this arm64 host:"
+                                       " no qemu-aarch64-static on PATH")
+    assert fake_docker.runs() == []  # nothing ran natively, outside the gate
+
+
+def test_an_arm64_report_with_lse_atomics_fails_the_pi_gate(
+    repo: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A recorded report from a CPU with LSE atomics (a native arm64 runner without the
+    gate): everything else matches, and the verdict is still a failure that says why."""
+    fake_docker.images_by_ref({**ALL_GOOD, ref(ARM): {
+        "probe": probe(ARM_PROBE, lse_atomics=True, emulated_cpu=None)}})
+    done = verify(capsys, "--target", ARM, "--format", "json")
+    assert done.code == 1
+    (entry,) = json.loads(done.out)["targets"]
+    failed = [c for c in entry["checks"] if not c["ok"]]
+    assert [c["name"] for c in failed] == ["pi gate"]
+    assert failed[0]["found"].startswith("the Raspberry Pi gate was not in force: the probe ran"
+                                         " on a CPU with LSE atomics")
+    mismatches = record(repo, ARM)["mismatches"]  # type: ignore[index]
+    assert [m["check"] for m in mismatches] == ["pi gate"]
 
 
 def test_a_local_image_is_not_pulled(

@@ -16,7 +16,7 @@ from bakery.plan.target import Target
 from bakery.tags.git import GitContext
 from bakery.verify.compare import codec_promise, compare, expectations, expected_cuda
 from tests.support.cli import MINIMAL_MATRIX
-from tests.verify.matrix import GOOD_PROBE, STANDIN_MATRIX, TARGET
+from tests.verify.matrix import GOOD_PROBE, MULTI_MATRIX, STANDIN_MATRIX, TARGET
 
 GOOD = GOOD_PROBE
 
@@ -53,7 +53,7 @@ def test_a_matching_report_passes_every_check(target: tuple[Target, Any]) -> Non
         "import tokenizers", "import bitsandbytes", "torch op", "python headers",
         "ffmpeg", "node", "npm", "docker", "dockerd", "ngrok", "uv",
         *(f"ffmpeg {line}" for line in codec_promise("full")),
-        "EE_DD default", "uv pip check"]
+        "EE_DD default", "uv pip check", "every import"]
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
 
 
@@ -111,7 +111,7 @@ def test_only_what_the_plan_sets_is_checked() -> None:
     codecs = {f"ffmpeg {line}" for line in codec_promise(profile)}
     assert set(cpu) == {
         "python", "arch", "torch", "torchvision", "torchaudio", "transformers", "tokenizers",
-        "torch cuda", "bitsandbytes", "tensorrt-cu12", "uv", "uv pip check",
+        "torch cuda", "bitsandbytes", "tensorrt-cu12", "uv", "uv pip check", "every import",
         "import torch", "import torchvision", "import torchaudio", "import transformers",
         "import tokenizers", "import bitsandbytes", "torch op", "python headers",
         *codecs, *(["EE_DD default"] if "EE_DD_DEFAULT" in plan.target("edge_cpu-py313").args
@@ -139,6 +139,40 @@ def test_behaviour_checks_fail_on_what_metadata_hides(
               "torch_op": "ok", **edit}
     failed = {c.name: c.found for c in compare(expect, report) if not c.ok}
     assert failed == {check: found}
+
+
+def test_every_import_names_each_module_that_failed_and_how() -> None:
+    report = {"imports": {"torch": "killed by SIGILL (illegal instruction on cortex-a72)",
+                          "numpy": None, "PIL": "ImportError: libjpeg.so.62: cannot open"}}
+    (check,) = compare({"every import": "ok"}, report)
+    assert not check.ok
+    assert check.found == ("import PIL: ImportError: libjpeg.so.62: cannot open; import torch:"
+                           " killed by SIGILL (illegal instruction on cortex-a72)")
+    (passed,) = compare({"every import": "ok"}, {"imports": {"numpy": None}})
+    assert passed.ok
+
+
+@pytest.mark.parametrize(("report", "ok", "found"), [
+    ({"arch": "aarch64", "lse_atomics": False}, True, "ok"),
+    # a native arm64 runner without the gate: its CPU has LSE atomics
+    ({"arch": "aarch64", "lse_atomics": True}, False, "the Raspberry Pi gate was not in force:"
+     " the probe ran on a CPU with LSE atomics"),
+    ({"arch": "aarch64", "lse_atomics": None, "errors": {"lse_atomics": "OSError: no libc"}},
+     False, "the Raspberry Pi gate was not in force: the probe could not read"),
+    ({"arch": "x86_64", "lse_atomics": None}, False, "the Raspberry Pi gate was not in force:"
+     " the probe ran on x86_64"),
+])
+def test_the_pi_gate_fails_closed(report: dict[str, Any], ok: bool, found: str) -> None:
+    (check,) = compare({"pi gate": "ok"}, report)
+    assert check.ok is ok
+    assert (check.found or "").startswith(found)
+
+
+def test_only_arm64_targets_expect_the_pi_gate() -> None:
+    matrix = parse_matrix(MULTI_MATRIX, source="matrix.toml")
+    plan = expand(matrix, git=GitContext(), source="matrix.toml")
+    gated = {t.arch: "pi gate" in expectations(t, matrix) for t in plan.targets}
+    assert gated == {"amd64": False, "arm64": True}
 
 
 def test_a_codec_missing_from_the_profile_fails() -> None:
