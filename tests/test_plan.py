@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -328,3 +329,16 @@ def test_docker_hub_spellings_of_one_tag_collide(tmp_path: Path,
     result = run_cli(capsys, "plan", "--matrix", str(tmp_path / "matrix.toml"), "--sha", "0" * 40)
     assert result.code == 2
     assert "is claimed by two targets" in result.err
+
+
+def test_an_unpinned_base_names_the_lock_option_that_pins_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the shipped base is not pinned by digest yet (docs/packages.md, "The shipped locks")
+    result = run_cli(capsys, "plan", "--matrix", str(ROOT / "matrix.toml"), "--sha", SHA,
+                     "--target", "cpu")
+    assert result.code == 0, result.err
+    hint = re.search(r"not pinned by digest \((bakery lock [^)]*)\)", result.out)
+    assert hint is not None, result.out
+    assert hint.group(1) == "bakery lock --base-only"
+    assert "--base-only" in run_cli(capsys, "lock", "--help").out

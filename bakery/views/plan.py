@@ -132,7 +132,7 @@ def _lock_lines(console: Any, target: Target) -> None:
     line = Text("  base     ", style="dim")
     line.append(base, style="" if "@sha256:" in base else "yellow")
     if "@sha256:" not in base:
-        line.append("  not pinned by digest (bakery lock --base)", style="dim")
+        line.append("  not pinned by digest (bakery lock --base-only)", style="dim")
     console.print(line)
     lock = target.args.get("PACKAGES_LOCK")
     if lock is not None:
