@@ -15,7 +15,7 @@ _TAG_KINDS = (("primary", "primary"), ("legacy", "legacy"), ("compatibility", "c
 
 
 def plan_document(plan: Plan, targets: Sequence[Target], *, matrix_path: str) -> dict[str, Any]:
-    """The JSON document (schema in README, "bakery plan --format json"), its git context,
+    """The JSON document (schema in docs/plan.md), its git context,
     targets and stages still models: `plan_json` serializes them in one pass (dumping each
     to a dict first took a third of a 10,000-image plan)."""
     ids = {t.id for t in targets}
