@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from bakery.cli.app import COMMANDS
 from bakery.plan.load import LoadedPlan, load_plan
+from tests.support.cli import run_cli
 from tests.support.repo import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -83,3 +85,13 @@ def test_make_it_yours_puts_every_own_name_under_the_new_namespace(tmp_path: Pat
 def test_the_readme_links_every_guide() -> None:
     for guide in sorted((ROOT / "docs").glob("*.md")):
         assert f"](docs/{guide.name})" in README, guide.name
+
+
+def test_the_readme_says_which_commands_take_matrix(capsys: pytest.CaptureFixture[str]) -> None:
+    said = re.search(r"Every command\s+except ((?:`[a-z-]+`(?:,\s+|\s+and\s+)?)+)\s+reads\s+"
+                     r"`--matrix PATH`", README)
+    assert said is not None, "README no longer says which commands take --matrix"
+    without = set(re.findall(r"`([a-z-]+)`", said.group(1)))
+    for command in COMMANDS:
+        takes = "--matrix" in run_cli(capsys, command, "--help").out
+        assert takes == (command not in without), command
