@@ -95,3 +95,25 @@ def test_the_readme_says_which_commands_take_matrix(capsys: pytest.CaptureFixtur
     for command in COMMANDS:
         takes = "--matrix" in run_cli(capsys, command, "--help").out
         assert takes == (command not in without), command
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lowercase, punctuation dropped, spaces to dashes."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_relative_link_in_the_readme_and_guides_resolves() -> None:
+    """Content moved from the README into the guides: no link may point at where it was."""
+    checked = 0
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "AGENTS.md"]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (doc.parent / path).resolve() if path else doc
+            assert file.exists(), f"{doc.name}: link to {target}"
+            if anchor and file.suffix == ".md":
+                headings = re.findall(r"^#+ (.*)$", file.read_text(), flags=re.M)
+                assert anchor in {_anchor(h) for h in headings}, f"{doc.name}: {target}"
+            checked += 1
+    assert checked > 20, checked
