@@ -117,3 +117,11 @@ def test_every_relative_link_in_the_readme_and_guides_resolves() -> None:
                 assert anchor in {_anchor(h) for h in headings}, f"{doc.name}: {target}"
             checked += 1
     assert checked > 20, checked
+
+
+def test_what_the_tests_leave_behind_names_the_label_they_put_on_their_images() -> None:
+    from tests.engine.images import LABEL_KEY
+
+    section = README[README.index("## What the test suite leaves behind"):]
+    assert f"docker image prune -a --filter label={LABEL_KEY}" in section
+    assert "gpg-agent" in section and "GB" in section
