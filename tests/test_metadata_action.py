@@ -1,6 +1,6 @@
 """Release tags against docker/metadata-action's own test cases (__tests__/meta.test.ts, the
 cases whose rules bakery supports: semver, ref, edge, raw, sha, priorities and flavors), and
-the places where bakery deliberately differs (README, "Release tags")."""
+the places where bakery deliberately differs (docs/matrix.md, "Targets, groups and tags")."""
 
 from __future__ import annotations
 

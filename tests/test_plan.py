@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -342,3 +343,16 @@ def test_the_gpu_image_states_the_driver_and_compute_capability_it_needs() -> No
             assert labels[f"{prefix}.cuda.compute-capability.min"] == "7.5", target.id
         else:
             assert not [k for k in labels if k.endswith((".driver.min", "-capability.min"))]
+
+
+def test_an_unpinned_base_names_the_lock_option_that_pins_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the shipped base is not pinned by digest yet (docs/packages.md, "The shipped locks")
+    result = run_cli(capsys, "plan", "--matrix", str(ROOT / "matrix.toml"), "--sha", SHA,
+                     "--target", "cpu")
+    assert result.code == 0, result.err
+    hint = re.search(r"not pinned by digest \((bakery lock [^)]*)\)", result.out)
+    assert hint is not None, result.out
+    assert hint.group(1) == "bakery lock --base-only"
+    assert "--base-only" in run_cli(capsys, "lock", "--help").out

@@ -204,7 +204,7 @@ def plan_locks(matrix: Matrix, targets: Iterable[Target], matrix_path: Path) -> 
         if manifest.base.image != matrix.base_image:
             raise ConfigError(
                 f"{path}: base.image: pinned for {manifest.base.image!r} but matrix.toml's"
-                f" base_image is {matrix.base_image!r}; run `bakery lock --base`"
+                f" base_image is {matrix.base_image!r}; run `bakery lock --base-only`"
             )
         base_images = {
             platform: ref for platform in manifest.base.digests

@@ -15,7 +15,7 @@ _TAG_KINDS = (("primary", "primary"), ("legacy", "legacy"), ("compatibility", "c
 
 
 def plan_document(plan: Plan, targets: Sequence[Target], *, matrix_path: str) -> dict[str, Any]:
-    """The JSON document (schema in README, "bakery plan --format json"), its git context,
+    """The JSON document (schema in docs/plan.md), its git context,
     targets and stages still models: `plan_json` serializes them in one pass (dumping each
     to a dict first took a third of a 10,000-image plan)."""
     ids = {t.id for t in targets}
@@ -132,7 +132,7 @@ def _lock_lines(console: Any, target: Target) -> None:
     line = Text("  base     ", style="dim")
     line.append(base, style="" if "@sha256:" in base else "yellow")
     if "@sha256:" not in base:
-        line.append("  not pinned by digest (bakery lock --base)", style="dim")
+        line.append("  not pinned by digest (bakery lock --base-only)", style="dim")
     console.print(line)
     lock = target.args.get("PACKAGES_LOCK")
     if lock is not None:

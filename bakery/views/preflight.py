@@ -14,7 +14,7 @@ PREFLIGHT_SCHEMA_VERSION = 1
 def preflight_document(
     decisions: Sequence[ImageDecision], *, lock: str, lock_written: bool
 ) -> dict[str, Any]:
-    """The JSON form (schema in README, "bakery preflight")."""
+    """The JSON form (docs/packages.md, "bakery preflight")."""
     return {
         "schema_version": PREFLIGHT_SCHEMA_VERSION,
         "ok": all(d.ok for d in decisions),

@@ -1,4 +1,4 @@
-"""The README's examples of running the images, executed as written.
+"""docs/running.md's examples of running the images, executed as written.
 
 Only what this machine cannot offer is replaced: the image (the DinD test image, started as the
 real images start), `--privileged` (the flags that replace it here), the nested `<image>` (a
@@ -21,35 +21,36 @@ from tests.support.engine import READY_TEXT, Containers, NestedImage
 pytestmark = pytest.mark.engine
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTION = "## Running the images"
+DOC = ROOT / "docs" / "running.md"
+SECTION = "## `EE_DD` and Docker-in-Docker"
 IMAGE = "ratio1/base_edge_node_amd64_cpu:<tag>"
 LINE_TIMEOUT = 120
 
 
-def readme_running_example() -> list[str]:
-    """The command lines of the first ```sh block of the README's section on running images."""
-    text = (ROOT / "README.md").read_text()
+def running_example() -> list[str]:
+    """The command lines of the first ```sh block of docs/running.md's section on EE_DD."""
+    text = DOC.read_text()
     section = text[text.index(SECTION):]
     block = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert block is not None, f"README.md: no ```sh block under {SECTION!r}"
+    assert block is not None, f"docs/running.md: no ```sh block under {SECTION!r}"
     return [line for line in block.group(1).splitlines() if line.strip()]
 
 
 def test_the_example_names_what_the_test_replaces() -> None:
-    lines = readme_running_example()
+    lines = running_example()
     text = "\n".join(lines)
     assert IMAGE in text and "--privileged" in text and "<image>" in text
     assert any(shlex.split(line, comments=True)[:3] == ["docker", "stop", "edge"]
                for line in lines)
 
 
-def test_the_readme_example_runs_as_written(
+def test_the_running_example_runs_as_written(
     dind_image: str, dind_run_flags: list[str], nested_image: NestedImage,
     containers: Containers,
 ) -> None:
-    name = containers.name("readme")
+    name = containers.name("running")
     outputs: list[subprocess.CompletedProcess[str]] = []
-    for line in readme_running_example():
+    for line in running_example():
         command = (
             line.replace(IMAGE, dind_image)
             .replace("--privileged", shlex.join(dind_run_flags))
@@ -64,7 +65,7 @@ def test_the_readme_example_runs_as_written(
         assert done.returncode == 0, f"{line}\n-> {command}\n{done.stdout}\n{done.stderr}"
         outputs.append(done)
 
-    by_line = dict(zip(readme_running_example(), outputs, strict=True))
+    by_line = dict(zip(running_example(), outputs, strict=True))
     python = next(out for line, out in by_line.items() if "python3 -V" in line)
     assert python.stdout.startswith("Python 3."), python
     nested = next(out for line, out in by_line.items() if "<image>" in line)

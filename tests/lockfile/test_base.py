@@ -74,7 +74,7 @@ def test_a_pin_for_another_base_image_is_refused(capsys, project: Project, regis
     result = run_cli(capsys, "plan", "--matrix", str(project.matrix))
     assert result.code == 2
     assert f"base.image: pinned for '{image}'" in result.err
-    assert "run `bakery lock --base`" in result.err
+    assert "run `bakery lock --base-only`" in result.err
 
 
 def test_an_unreachable_registry_keeps_the_pin_and_says_so(capsys, project: Project, registry,
