@@ -11,6 +11,7 @@ import re
 import shlex
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.support.repo import ROOT
