@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -104,7 +105,10 @@ def test_cli_reads_the_github_environment(
     monkeypatch.setenv("GITHUB_REF", "refs/pull/12/merge")
     result = run_cli(capsys, "ci", "--format", "json")
     assert result.code == 0
-    assert '"push": "false"' in result.out
+    doc = json.loads(result.out)
+    # real booleans and a schema version, not GitHub's strings
+    assert doc["schema_version"] == 1
+    assert (doc["push"], doc["build"], doc["plan-target"]) == (False, True, "default")
 
 
 def _git(repo: Path, *args: str) -> str:
