@@ -86,3 +86,12 @@ def test_help_names_placeholders_in_words(capsys: pytest.CaptureFixture[str],
         assert placeholders["--target"] == "TARGET"
     if command == "bake":
         assert placeholders["--jobs"] == "N" and placeholders["--results"] == "PATH"
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_reports_as_json_on_request(capsys: pytest.CaptureFixture[str],
+                                                   command: str) -> None:
+    help_text = run_cli(capsys, command, "--help").out
+    found = re.search(r"^  -f, --format \[([a-z|-]+)\]", help_text, re.MULTILINE)
+    assert found, help_text
+    assert "json" in found.group(1).split("|")

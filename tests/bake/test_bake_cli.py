@@ -526,3 +526,16 @@ def test_the_real_docker_cli_without_buildx_is_reported(
     result = bake(capsys, out)
     assert result.code == 2
     assert "docker buildx is not installed" in one_line_error(result)
+
+
+def test_json_is_the_results_document_on_stdout(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path
+) -> None:
+    result = bake(capsys, out, "--target", CPU, "--push", "--format", "json",
+                  "--progress", "quiet")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc == json.loads((out / "results.json").read_text())
+    assert doc["schema_version"] == 1 and doc["ok"] is True
+    assert [(t["id"], t["status"], t["digest"]) for t in doc["targets"]] == [
+        (CPU, "ok", fake_digest(CPU))]
