@@ -302,3 +302,41 @@ def test_branch_names_only_create_the_release_rule_tags(
     kinds = {tag["kind"] for tag in json.loads(done.out)["tags"]}
     assert kinds == {"release"}
     assert not any(t.startswith("acme/edge:") for t in registry.tags())  # legacy untouched
+
+
+def _git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.mark.usefixtures("allow_subprocess")
+def test_ref_without_sha_takes_the_commit_from_git(
+    project: Path, fake_docker: FakeDocker, registry: FakeRegistry, capsys: Capsys
+) -> None:
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-q",
+         "--allow-empty", "-m", "one")
+    _git(project, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "tag", "-a",
+         "v1.2.0", "-m", "v1.2.0")  # annotated: its commit is taken, not the tag object
+    commit = _git(project, "rev-parse", "HEAD")
+    done = run_cli(capsys, "release", "--matrix", str(project / "matrix.toml"),
+                   "--ref", "refs/tags/v1.2.0", "--dry-run", "--format", "json")
+    assert done.code == 0, done.err
+    tags = {op["tag"] for op in json.loads(done.out)["tags"]}
+    assert f"acme/edge_cpu:sha-{commit[:7]}" in tags
+    assert "acme/edge_cpu:1.2.0" in tags
+
+
+@pytest.mark.usefixtures("allow_subprocess")
+def test_ref_without_sha_outside_git_is_refused_not_dropped(
+    project: Path, fake_docker: FakeDocker, registry: FakeRegistry, capsys: Capsys
+) -> None:
+    done = run_cli(capsys, "release", "--matrix", str(project / "matrix.toml"),
+                   "--ref", "refs/tags/v1.2.0")
+    assert done.code == 2
+    assert one_line(done) == (
+        f"bakery: error: --ref refs/tags/v1.2.0 without --sha: the release's sha names need"
+        f" the commit, and git has no refs/tags/v1.2.0 in {project.resolve()}; pass --sha")
+    assert imagetools(fake_docker, "create") == []
