@@ -25,8 +25,10 @@ def update_cost(
                      " ratio1/base_edge_node_arm64_cpu:latest."),
     ] = None,
     platform: Annotated[
-        str, typer.Option("--platform", help="Platform of a multi-platform image.")
-    ] = "linux/amd64",
+        str | None, typer.Option("--platform", help="Platform of a multi-platform image"
+                                 " (default: the image's own; one of an index with a single"
+                                 " platform).")
+    ] = None,
     format: FormatOption = OutputFormat.table,
 ) -> None:
     """Compressed bytes a device holding --released must download to run CANDIDATE: the
@@ -38,7 +40,7 @@ def update_cost(
     if format is OutputFormat.json:
         typer.echo(json.dumps({"schema_version": 1, **asdict(cost)}, indent=2))
         return
-    typer.echo(f"{candidate} ({platform}): {human_bytes(cost.download)} to download"
+    typer.echo(f"{candidate} ({cost.platform}): {human_bytes(cost.download)} to download"
                f" ({cost.download} bytes) of {human_bytes(cost.total)}; {len(cost.new_layers)} of"
                f" {cost.layers} layers are new")
     for layer in cost.new_layers:

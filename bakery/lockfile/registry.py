@@ -107,6 +107,15 @@ class Layer:
 def image_layers(reference: str, platform: str, *, timeout: float = 20.0) -> tuple[Layer, ...]:
     """The layers of `reference` (a tag or a digest; an index resolves to `platform`), in
     order; RegistryError when the registry cannot answer or has no such image."""
+    return platform_layers(reference, platform, timeout=timeout)[1]
+
+
+def platform_layers(reference: str, platform: str | None, *,
+                    timeout: float = 20.0) -> tuple[str, tuple[Layer, ...]]:
+    """(the image's platform, its layers in order). An index resolves to `platform`, or,
+    without one, to the only platform it holds; a single image's platform is what its config
+    says. ConfigError when `platform` is not the image's, or an index holds several and none
+    was asked for; RegistryError when the registry cannot answer or has no such image."""
     import httpx
 
     ref = endpoint(reference, allow_digest=True)
@@ -117,16 +126,35 @@ def image_layers(reference: str, platform: str, *, timeout: float = 20.0) -> tup
             session = _Session(client, ref)
             body, media_type, _ = session.get(f"{base}/manifests/{ref.reference}", accept)
             if media_type in INDEX_TYPES:
-                digest = _from_index(body).get(platform)
+                found = _from_index(body)
+                if platform is None and len(found) != 1:
+                    raise ConfigError(f"{reference} holds {len(found)} platforms"
+                                      f" ({', '.join(found) or 'none'}); pass --platform")
+                platform = platform or next(iter(found))
+                digest = found.get(platform)
                 if digest is None:
                     raise RegistryError(f"{reference} has no image for {platform}")
                 body, media_type, _ = session.get(f"{base}/manifests/{digest}", accept)
+            else:
+                config_digest = str((body.get("config") or {}).get("digest", ""))
+                config, _, _ = session.get(f"{base}/blobs/{config_digest}", _CONFIG_TYPES)
+                own = f"{config.get('os')}/{config.get('architecture')}"
+                if platform is not None and platform != own:
+                    raise ConfigError(f"--platform {platform}: {reference} is a {own} image"
+                                      " (a single platform, not an index)")
+                platform = own
     except httpx.HTTPError as exc:
         raise RegistryError(
             f"registry {ref.registry} is unreachable for {reference}: {type(exc).__name__}:"
             f" {exc}"
         ) from None
-    return tuple(Layer(str(item["digest"]), int(item["size"])) for item in body.get("layers", []))
+    layers = tuple(Layer(str(item["digest"]), int(item["size"]))
+                   for item in body.get("layers", []))
+    return platform, layers
+
+
+_CONFIG_TYPES = ("application/vnd.oci.image.config.v1+json",
+                 "application/vnd.docker.container.image.v1+json")
 
 
 def _from_index(body: dict[str, Any]) -> dict[str, str]:

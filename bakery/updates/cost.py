@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bakery.lockfile.registry import Layer, RegistryError, image_layers
+from bakery.lockfile.registry import Layer, RegistryError, image_layers, platform_layers
 
 
 @dataclass(frozen=True)
@@ -22,10 +22,11 @@ class UpdateCost:
     note: str = ""
 
 
-def update_cost(candidate: str, released: str | None, platform: str) -> UpdateCost:
-    """The cost of moving a device from `released` to `candidate` on `platform`. Without a
-    released image (none given, or the registry has none) the whole candidate is the cost."""
-    layers = image_layers(candidate, platform)
+def update_cost(candidate: str, released: str | None, platform: str | None) -> UpdateCost:
+    """The cost of moving a device from `released` to `candidate` on `platform` (None: the
+    candidate's own, when it has one platform). Without a released image (none given, or the
+    registry has none) the whole candidate is the cost."""
+    platform, layers = platform_layers(candidate, platform)
     held: set[str] = set()
     note = ""
     if released is None:
