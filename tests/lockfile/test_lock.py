@@ -292,3 +292,19 @@ def test_an_empty_layer_installs_nothing(capsys, project, tmp_path, uv_for_the_t
     assert done.returncode == 0, done.stderr
     assert "layer cuda: no package of this target is in it" in done.stdout
     assert list((tmp_path / "stage").iterdir()) == []
+
+
+def test_target_naming_an_image_locks_every_python_of_it(tmp_path):
+    """`lock --target <image>` (or its alias) takes the fallback python too: each python has
+    its own lock. Other names select as in `bakery plan`."""
+    from bakery.lockfile.targets import chosen, unlocked_plan
+    from tests.support.cli import MINIMAL_MATRIX
+
+    (tmp_path / "matrix.toml").write_text(MINIMAL_MATRIX)
+    _, plan = unlocked_plan(tmp_path / "matrix.toml")
+    every_python = ["edge_cpu-py313", "edge_cpu-py313-dind", "edge_cpu-py312"]
+    assert [t.id for t in chosen(plan, ["edge_cpu"])] == every_python
+    assert [t.id for t in chosen(plan, ["cpu"])] == every_python  # its alias
+    assert [t.id for t in chosen(plan, ["edge_cpu-py313"])] == ["edge_cpu-py313"]
+    assert [t.id for t in chosen(plan, ["default"])] == ["edge_cpu-py313", "edge_gpu-py313"]
+    assert len(chosen(plan, None)) == len(plan.targets)
