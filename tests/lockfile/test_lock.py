@@ -308,3 +308,17 @@ def test_target_naming_an_image_locks_every_python_of_it(tmp_path):
     assert [t.id for t in chosen(plan, ["edge_cpu-py313"])] == ["edge_cpu-py313"]
     assert [t.id for t in chosen(plan, ["default"])] == ["edge_cpu-py313", "edge_gpu-py313"]
     assert len(chosen(plan, None)) == len(plan.targets)
+
+
+def test_progress_on_a_terminal_names_each_index_and_target(capsys, project, monkeypatch):
+    import re
+
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: standard error is a terminal
+    monkeypatch.setenv("TERM", "xterm")
+    result = lock(capsys, project, "--dry-run", "--target", KEYS[0])
+    assert result.code == 0, result.err
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.err).replace("\r", "\n")
+    # the index probe, then the target resolved by uv, each with its seconds
+    assert re.search(rf"^  {re.escape(project.index.url.rstrip('/'))}/ +1/1  \d+\.\ds  done$", shown,
+                     re.MULTILINE), shown
+    assert re.search(rf"^  {KEYS[0]} +1/1  \d+\.\ds  done$", shown, re.MULTILINE), shown
