@@ -96,19 +96,22 @@ def _words_for_placeholders(command: object) -> None:
             continue
         if param.metavar is not None or getattr(param, "is_flag", False):
             continue
-        desc = getattr(param, "type_descriptor", None)  # typer's view of the annotation
-        choices = getattr(desc, "choices", None)
+        # typer's view of the annotation (typer >= 0.16), else click's parameter type
+        desc = getattr(param, "type_descriptor", None)
+        kind = getattr(param, "type", None)
+        choices = getattr(desc, "choices", None) or getattr(kind, "choices", None)
         annotation = getattr(desc, "annotation", None)
+        kind_name = getattr(kind, "name", "")
         name = param.name or "value"
         if choices:
             param.metavar = "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
         elif name in _PLACEHOLDERS:
             param.metavar = _PLACEHOLDERS[name]
-        elif getattr(desc, "is_path", False):
+        elif getattr(desc, "is_path", False) or kind_name == "path":
             param.metavar = "PATH"
-        elif annotation is int:
+        elif annotation is int or kind_name in ("integer", "integer range"):
             param.metavar = "N"
-        elif annotation is float:
+        elif annotation is float or kind_name in ("float", "float range"):
             param.metavar = "NUMBER"
         else:
             param.metavar = name.upper()
