@@ -96,7 +96,7 @@ def _words_for_placeholders(command: object) -> None:
             continue
         if param.metavar is not None or getattr(param, "is_flag", False):
             continue
-        # typer's view of the annotation (typer >= 0.16), else click's parameter type
+        # typer's view of the annotation (recent typer), else click's parameter type
         desc = getattr(param, "type_descriptor", None)
         kind = getattr(param, "type", None)
         choices = getattr(desc, "choices", None) or getattr(kind, "choices", None)
