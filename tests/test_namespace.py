@@ -74,6 +74,10 @@ arch = "amd64"
 accelerator = "cpu"
 torch = { index = "pytorch-cpu", torch = "2.9.1+cpu", torchvision = "0.24.1+cpu", torchaudio = "2.9.1+cpu" }
 legacy_tags = ["docker.io/acme/own:{machine}-{tag}"]
+
+[multiarch.edge]
+images = ["edge_own", "edge_arm"]
+tags = ["ratio1/edge_multi:{tag}", "{namespace}/edge_multi:latest"]
 """
 
 
@@ -85,14 +89,17 @@ def test_a_hard_coded_foreign_repository_warns_once_per_image(
                      "--sha", SHA)
     assert result.code == 0, result.err
     lines = result.err.splitlines()
-    assert len(lines) == 2, result.err  # edge_gpu (two targets) and edge_arm, not edge_own
-    cpu, arm = lines
+    # edge_gpu (two targets), edge_arm and the multi-arch name; not edge_own
+    assert len(lines) == 3, result.err
+    cpu, arm, multi = lines
     assert cpu.startswith("bakery: warning: edge_gpu: publishes to ratio1/base_edge_node,"
                           " ratio1/base_edge_node_dind, ratio1/x, outside the"
                           " namespace 'acme'")
     assert arm.startswith("bakery: warning: edge_arm: publishes to ratio1/base_edge_node,")
+    assert multi.startswith("bakery: warning: multiarch.edge: publishes to ratio1/edge_multi,"
+                            " outside the namespace 'acme'")
     # the warning goes to stderr: what a program reads on stdout stays the plan
     json_run = run_cli(capsys, "plan", "--format", "json", "--matrix", str(matrix),
                        "--ref", "refs/heads/main", "--sha", SHA)
     json.loads(json_run.out)
-    assert json_run.err.count("bakery: warning:") == 2
+    assert json_run.err.count("bakery: warning:") == 3
