@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,19 @@ def test_bad_matrix_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture
     (tmp_path / "docker-bake.hcl.j2").write_text((ROOT / "docker-bake.hcl.j2").read_text())
     assert run_cli(capsys, "render", "--matrix", str(matrix)).code == 2
     assert not (tmp_path / "docker-bake.hcl").exists()
+
+
+def test_render_reports_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    matrix = tmp_path / "matrix.toml"
+    matrix.write_text(MINIMAL_MATRIX, encoding="utf-8")
+    shutil.copy(ROOT / "docker-bake.hcl.j2", tmp_path / "docker-bake.hcl.j2")
+    wrote = run_cli(capsys, "render", "--format", "json", "--matrix", str(matrix))
+    assert wrote.code == 0, wrote.err
+    report = json.loads(wrote.out)
+    assert report == {"schema_version": 1, "file": str(tmp_path / "docker-bake.hcl"),
+                      "check": False, "written": True, "up_to_date": True,
+                      "targets": report["targets"], "stages": report["stages"]}
+    assert report["targets"] > 0 and (tmp_path / "docker-bake.hcl").is_file()
+    checked = json.loads(run_cli(capsys, "render", "--check", "-f", "json", "--matrix",
+                                 str(matrix)).out)
+    assert (checked["check"], checked["written"], checked["up_to_date"]) == (True, False, True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,3 +105,31 @@ def test_a_missing_results_file_is_one_line(capsys: pytest.CaptureFixture[str],
     assert out.err.startswith("bakery: error: ")
     assert len(out.err.splitlines()) == 1
     assert out.out == ""
+
+
+def test_json_has_the_table_with_real_booleans_and_numbers(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = "base_edge_node_amd64_cpu-py313"
+    record = VerifyRecord(ok=False, image="x", digest=DIGEST, verified_at=T0,
+                          compressed_size=4_180_000_000, mismatches=(
+                              Mismatch(check="torch", expected="2.9.1", found="2.9.0"),))
+    results = tmp_path / "results.json"
+    results.write_text(doc(
+        TargetResult(id=target, status="ok", digest=DIGEST, duration_s=5.0, verify=record),
+        TargetResult(id="gone", status="failed", error=BuildError(
+            step="RUN uv", message="exit code: 1", log_tail=("no wheel",))),
+    ).model_dump_json())
+    out = run_cli(capsys, "summary", "--format", "json", "--results", str(results),
+                  "--ref", "refs/tags/v1.3.0", "--sha", "0123456789abcdef0123456789abcdef01234567",
+                  "--matrix", str(ROOT / "matrix.toml"))
+    assert out.code == 0, out.err
+    summary = json.loads(out.out)
+    assert summary["schema_version"] == 1
+    cpu, gone = summary["targets"]
+    assert (cpu["id"], cpu["ok"], cpu["verified"], cpu["compressed_size"], cpu["duration_s"]) == (
+        target, True, False, 4_180_000_000, 5.0)
+    assert cpu["mismatches"] == [{"check": "torch", "expected": "2.9.1", "found": "2.9.0"}]
+    assert "ratio1/base_edge_node_amd64_cpu:1.3.0" in cpu["names"]
+    assert (gone["ok"], gone["verified"], gone["error"]) == (False, None, {
+        "step": "RUN uv", "message": "exit code: 1", "log_tail": ["no wheel"]})

@@ -16,9 +16,10 @@ from bakery.errors import BakeryError
 
 app = typer.Typer(
     name="bakery",
-    help="Build, prove and publish the edge-node base images from matrix.toml.",
+    help="Build, prove and publish the edge-node base images from matrix.toml. Plain `bakery`"
+    " prints this help (exit 0); `bakery COMMAND --help` describes a command.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -40,7 +41,8 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+        typer.Option("--version", "-V", callback=_version, is_eager=True,
+                     help="Print the version."),
     ] = False,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks for errors (before the command:"
@@ -74,15 +76,63 @@ def register(args: list[str]) -> None:
             _registered.add(command)
 
 
+# The placeholder an option shows in help (`--jobs N`) when its declaration names none: by
+# option, else by the type of its value; never a Python type (`<list[str]>`).
+_PLACEHOLDERS = {"builder": "NAME", "set_": "TARGET.KEY=VALUE", "released": "IMAGE",
+                 "default_branch": "BRANCH", "branch_ref": "REF", "max_age": "SECONDS"}
+
+
+def _no_type(ctx: object) -> None:
+    return None
+
+
+def _words_for_placeholders(command: object) -> None:
+    """Give every option of `command` and its subcommands a placeholder in words: a choice
+    lists its values (`[table|json]`), a path is PATH, a count N, text its option's name."""
+    for param in getattr(command, "params", ()):
+        if param.param_type_name == "argument":
+            # typer shows an argument's Python type after its name (`CANDIDATE <str>`); the
+            # name is the placeholder already
+            setattr(param, "display_type_rich", _no_type)  # noqa: B010 (an instance override)
+            param.metavar = param.metavar or (param.name or "value").upper()
+            continue
+        if param.metavar is not None or getattr(param, "is_flag", False):
+            continue
+        # typer's view of the annotation (recent typer), else click's parameter type
+        desc = getattr(param, "type_descriptor", None)
+        kind = getattr(param, "type", None)
+        choices = getattr(desc, "choices", None) or getattr(kind, "choices", None)
+        annotation = getattr(desc, "annotation", None)
+        kind_name = getattr(kind, "name", "")
+        name = param.name or "value"
+        if choices:
+            param.metavar = "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
+        elif name in _PLACEHOLDERS:
+            param.metavar = _PLACEHOLDERS[name]
+        elif getattr(desc, "is_path", False) or kind_name == "path":
+            param.metavar = "PATH"
+        elif annotation is int or kind_name in ("integer", "integer range"):
+            param.metavar = "N"
+        elif annotation is float or kind_name in ("float", "float range"):
+            param.metavar = "NUMBER"
+        else:
+            param.metavar = name.upper()
+    for sub in getattr(command, "commands", {}).values():
+        _words_for_placeholders(sub)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app and exit with its code; every expected failure is one line."""
-    args = sys.argv[1:] if argv is None else argv
+    """Entry point: run the app and exit with its code; every expected failure is one line.
+    Plain `bakery` shows the help and exits 0 (a request for help, not a mistake)."""
+    args = (sys.argv[1:] if argv is None else argv) or ["--help"]
     _STATE["debug"] = False
     if sys.stdout is None:  # started with stdout closed (`bakery plan >&-`)
         sys.stdout = _ClosedStdout()
     try:
         register(args)
-        result = app(args=args, prog_name="bakery", standalone_mode=False)
+        command = typer.main.get_command(app)
+        _words_for_placeholders(command)
+        result = command.main(args=args, prog_name="bakery", standalone_mode=False)
         if sys.stdout is not None:  # None when started with stdout closed
             sys.stdout.flush()
         code = result if isinstance(result, int) else 0

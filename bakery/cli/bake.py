@@ -15,7 +15,9 @@ import typer
 
 from bakery.cli.common import (
     DEFAULT_MATRIX,
+    FormatOption,
     MatrixOption,
+    OutputFormat,
     ResultsOption,
     TargetOption,
     docker_call,
@@ -115,9 +117,12 @@ def bake(
     results: ResultsOption = None,
     progress: ProgressOption = Progress.auto,
     matrix: MatrixOption = DEFAULT_MATRIX,
+    format: FormatOption = OutputFormat.table,
 ) -> None:
     """Build the selected targets (default: the `default` group) with docker buildx bake,
-    one invocation per target, and report a result per target (exit 1 unless all are ok)."""
+    one invocation per target, and report a result per target (exit 1 unless all are ok).
+    --format json prints the results document (what the results file holds) instead of the
+    table."""
     from bakery.bake.request import BakeRequest
     from bakery.errors import ConfigError
 
@@ -136,7 +141,7 @@ def bake(
     if dry_run:
         _dry_run(request)
     else:
-        raise typer.Exit(_build(request, progress))
+        raise typer.Exit(_build(request, progress, as_json=format is OutputFormat.json))
 
 
 def _dry_run(request: BakeRequest) -> None:
@@ -162,7 +167,7 @@ def _staging_notes(selected: Sequence[Target], *, push: bool) -> list[str]:
             " names from its verified digest)" for t in selected]
 
 
-def _build(request: BakeRequest, progress: Progress) -> int:
+def _build(request: BakeRequest, progress: Progress, *, as_json: bool = False) -> int:
     import os
 
     from bakery.bake.request import prepare_bake
@@ -179,7 +184,10 @@ def _build(request: BakeRequest, progress: Progress) -> int:
         engine = BuildxEngine(make_client(docker_call()), os.environ)
         outcome = run_bake(prepared, engine, view)
         notes = prepared.notes
-    views.print_summary(out_console, outcome.results, results_path=outcome.written)
+    if as_json:
+        typer.echo(outcome.results.model_dump_json(indent=2))
+    else:
+        views.print_summary(out_console, outcome.results, results_path=outcome.written)
     for note in notes:
         err_console.print(f"bakery: {note}", soft_wrap=True)
     if outcome.note:

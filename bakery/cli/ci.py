@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bakery.cli.common import DEFAULT_MATRIX, MatrixOption
+
+if TYPE_CHECKING:
+    from bakery.ci.events import RunDecision
 
 
 class CiFormat(enum.StrEnum):
@@ -39,6 +42,17 @@ BranchRefOption = Annotated[
                              " the release-tag check (default: refs/remotes/origin/<default"
                              " branch>).")
 ]
+def _typed(decision: RunDecision) -> dict[str, object]:
+    """The decision as JSON: the keys of the step outputs, booleans as JSON booleans (GitHub's
+    step outputs are strings), and the document's schema_version."""
+    from dataclasses import asdict
+
+    fields = asdict(decision)
+    del fields["needs_ancestry_check"]
+    return {"schema_version": 1, **{key.replace("_", "-"): value
+                                    for key, value in fields.items()}}
+
+
 CiFormatOption = Annotated[
     CiFormat, typer.Option("--format", "-f", help="text, json, or github (key=value lines for"
                            " $GITHUB_OUTPUT).")
@@ -85,7 +99,8 @@ def ci(
                    what=f"bakery ci ({event} {ref})")
     outputs = decision.outputs()
     if format is CiFormat.json:
-        typer.echo(json.dumps(outputs, indent=2))
+        # the same keys as the step outputs, with real booleans (GitHub's outputs are strings)
+        typer.echo(json.dumps(_typed(decision), indent=2))
     elif format is CiFormat.github:
         typer.echo(github_outputs(outputs), nl=False)
     else:

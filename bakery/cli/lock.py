@@ -74,6 +74,7 @@ def lock(
     from bakery.lockfile.refresh import refresh_locks
     from bakery.lockfile.spec import lock_specs
     from bakery.lockfile.targets import chosen, unlocked_plan
+    from bakery.views.progress import network_progress
 
     if upgrade and upgrade_package:
         raise ConfigError("--upgrade and --upgrade-package: give one or the other")
@@ -83,13 +84,14 @@ def lock(
         _check(matrix, specs)
         return
     err = Console(stderr=True, highlight=False)
-    with err.status(f"bakery lock: resolving {0 if base_only else len(specs)} target(s)..."):
+    title = f"bakery lock: resolving {0 if base_only else len(specs)} target(s)"
+    with network_progress(err, title, "") as lines:
         result = refresh_locks(
             loaded, matrix, [] if base_only else specs,
             all_keys=[s.key for s in lock_specs(loaded, plan.targets)],
             upgrade=True if upgrade else tuple(upgrade_package or ()),
             base=base or base_only, platforms=sorted({t.platform for t in plan.targets}),
-            dry_run=dry_run,
+            dry_run=dry_run, progress=lines,
         )
     _show(result, format, err, dry_run=dry_run)
 

@@ -40,9 +40,15 @@ def outdated(
 
     loaded, plan = unlocked_plan(matrix)
     targets = chosen(plan, target)
-    options = FetchOptions(cache_dir=cache_dir or default_cache_dir(), ttl=max_age,
-                           retries=1, timeout=15.0)
-    report = collect(loaded, targets, options, _uv())
+    from rich.console import Console
+
+    from bakery.views.progress import network_progress
+
+    with network_progress(Console(stderr=True, highlight=False),
+                          "outdated: asking the package indexes", "pages") as lines:
+        options = FetchOptions(cache_dir=cache_dir or default_cache_dir(), ttl=max_age,
+                               retries=1, timeout=15.0, progress=lines)
+        report = collect(loaded, targets, options, _uv())
     if format is OutputFormat.json:
         typer.echo(views.outdated_json(report), nl=False)
     else:

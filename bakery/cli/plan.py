@@ -36,12 +36,19 @@ def plan(
     sha: ShaOption = None,
     matrix: MatrixOption = DEFAULT_MATRIX,
 ) -> None:
-    """Preview targets and tags (primary, legacy, compatibility, release) before any build."""
+    """Preview targets and tags (primary, legacy, compatibility, release) before any build.
+    Warns on stderr, one line per image, about public names outside the matrix's namespace."""
     from bakery.plan import select_targets
+    from bakery.plan.claims import foreign_names
     from bakery.views import plan as views
 
     loaded = load_plan(matrix, ref=ref, sha=sha)
     targets = select_targets(loaded.plan, target or ["all"])
+    namespace = loaded.matrix.namespace
+    for image, names in foreign_names(loaded.plan, namespace).items():
+        typer.echo(f"bakery: warning: {image}: publishes to {', '.join(names)}, outside the"
+                   f" namespace {namespace!r} (write {{namespace}}/... in its tag templates)",
+                   err=True)
     if format is PlanFormat.json:
         typer.echo(views.plan_json(loaded.plan, targets, matrix_path=str(matrix)), nl=False)
     elif format is PlanFormat.gha_matrix:

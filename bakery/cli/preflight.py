@@ -6,6 +6,7 @@ import math
 import os
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -116,13 +117,15 @@ def _decide(
 ) -> Sequence[ImageDecision]:
     from bakery.preflight.run import preflight_matrix
     from bakery.preflight.select import select_images
+    from bakery.views.progress import network_progress
 
     unknown = sorted(set(overrides) - {"pypi", *loaded.indexes})
     if unknown:
         raise ConfigError(f"--index-url: no index named {unknown[0]!r} in {matrix}")
     images = select_images(loaded, names, source=str(matrix))
-    with _stderr().status(f"preflight: querying package indexes for {len(images)} image(s)..."):
-        return preflight_matrix(loaded, images, options, overrides)
+    title = f"preflight: querying package indexes for {len(images)} image(s)"
+    with network_progress(_stderr(), title, "pages") as lines:
+        return preflight_matrix(loaded, images, replace(options, progress=lines), overrides)
 
 
 def _show(decisions: Sequence[ImageDecision], format: OutputFormat, path: Path, *, written: bool,

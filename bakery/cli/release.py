@@ -24,7 +24,7 @@ from bakery.cli.common import (
     TargetOption,
     docker_call,
 )
-from bakery.plan.load import default_results, load_plan
+from bakery.plan.load import LoadedPlan, default_results, load_plan
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
@@ -106,6 +106,8 @@ def release(
     from bakery.tags.release import release_label
 
     loaded = load_plan(matrix, ref=ref, sha=sha)
+    if ref is not None and sha is None:
+        loaded = _with_commit(loaded, ref)
     targets = select_targets(loaded.plan, target or ["all"])
     files = results or [default_results(matrix)]
     found = find_results([load_results(f) for f in files], sources=[str(f) for f in files])
@@ -121,6 +123,23 @@ def release(
     error = report.error(named=bool(target))
     if error is not None:
         raise BakeryError(error)
+
+
+def _with_commit(loaded: LoadedPlan, ref: str) -> LoadedPlan:
+    """`--ref` without `--sha`: the plan again with the commit git says the ref names, so
+    the `sha-...` names are not silently left out; ConfigError when git cannot say and a
+    `sha` rule needs it."""
+    from bakery.errors import ConfigError
+    from bakery.tags.git import commit_of
+
+    checkout = loaded.matrix_path.resolve().parent
+    commit = commit_of(ref, checkout)
+    if commit is not None:
+        return load_plan(loaded.matrix_path, ref=ref, sha=commit)
+    if any(rule.type == "sha" and rule.enable for rule in loaded.matrix.release.rules):
+        raise ConfigError(f"--ref {ref} without --sha: the release's sha names need the"
+                          f" commit, and git has no {ref} in {checkout}; pass --sha")
+    return loaded
 
 
 def _show(report: ReleaseReport, format: ReleaseFormat, ref: str | None) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bakery.cli.common import DEFAULT_MATRIX, MatrixOption
+from bakery.cli.common import DEFAULT_MATRIX, FormatOption, MatrixOption, OutputFormat
 from bakery.plan.load import load_plan
 
 
@@ -31,6 +31,7 @@ def render(
             "--output", "-o", help="Bake file (default: docker-bake.hcl next to the matrix)."
         ),
     ] = None,
+    format: FormatOption = OutputFormat.table,
 ) -> None:
     """Write docker-bake.hcl from the plan, atomically. It is committed, so plain
     `docker buildx bake` works without Python."""
@@ -43,10 +44,19 @@ def render(
     template = template or base / "docker-bake.hcl.j2"
     output = output or base / "docker-bake.hcl"
     text = render_bake_file(loaded.plan, template, matrix_name=matrix.name)
+    targets, stages = len(loaded.plan.targets), len(loaded.plan.stages)
     if check:
         check_bake_file(output, text)
+    else:
+        write_atomic(output, text)
+    if format is OutputFormat.json:
+        import json
+
+        # a stale file under --check is an error (exit 1, the diff on stderr), never JSON
+        typer.echo(json.dumps({"schema_version": 1, "file": str(output), "check": check,
+                               "written": not check, "up_to_date": True, "targets": targets,
+                               "stages": stages}, indent=2))
+    elif check:
         typer.echo(f"{output} is up to date")
-        return
-    write_atomic(output, text)
-    typer.echo(f"wrote {output} ({len(loaded.plan.targets)} targets, "
-               f"{len(loaded.plan.stages)} shared stages)")
+    else:
+        typer.echo(f"wrote {output} ({targets} targets, {stages} shared stages)")

@@ -15,7 +15,9 @@ import typer
 
 from bakery.cli.common import (
     DEFAULT_MATRIX,
+    FormatOption,
     MatrixOption,
+    OutputFormat,
     ResultsOption,
     TargetOption,
     docker_call,
@@ -71,11 +73,14 @@ def test(
     print_env: PrintEnvOption = False,
     results: ResultsOption = None,
     matrix: MatrixOption = DEFAULT_MATRIX,
+    format: FormatOption = OutputFormat.table,
 ) -> None:
     """Test built images on this host: only targets of the host's architecture (or emulated
     by a registered qemu binfmt handler); versions asserted against the plan, `uv pip check`,
     ffmpeg/node/ngrok, GPU checks when the host has one, nested Docker. Exit 1 when a target
-    fails."""
+    fails or was never built (NOT BUILT: no bake result and no candidate image in the engine,
+    or its build failed). With --format json the script's output goes to stderr and stdout
+    holds one JSON document."""
     from bakery.errors import BakeryError, ConfigError
     from bakery.imagetest import expectation_env
     from bakery.imagetest.expect import env_file
@@ -91,23 +96,46 @@ def test(
         typer.echo(env_file(expectation_env(targets[0], loaded.matrix),
                             comment=f"{targets[0].id}, from {matrix}"), nl=False)
         return
+    as_json = format is OutputFormat.json
     tally = _run(loaded, targets, image=image, results=results, skip_nested=skip_nested,
-                 nested_via=nested_via, require_gpu=require_gpu)
-    typer.echo(tally.summary())
-    if tally.failed:
-        raise BakeryError(f"test: {len(tally.failed)} of {len(targets)} target(s) failed:"
-                          f" {', '.join(tally.failed)}")
+                 nested_via=nested_via, require_gpu=require_gpu, to_stderr=as_json)
+    if as_json:
+        typer.echo(_json(tally, [t.id for t in targets]))
+    else:
+        typer.echo(tally.summary())
+    failed = [t.id for t in targets if t.id in (*tally.failed, *tally.not_built)]
+    if failed:
+        what = "failed or were not built" if tally.not_built else "failed"
+        raise BakeryError(f"test: {len(failed)} of {len(targets)} target(s) {what}:"
+                          f" {', '.join(failed)}")
+
+
+def _json(tally: ImageTestTally, order: list[str]) -> str:
+    """One entry per selected target, in order: passed, failed, not built or skipped, why."""
+    import json
+
+    status = {**dict.fromkeys(tally.passed, "passed"), **dict.fromkeys(tally.failed, "failed"),
+              **dict.fromkeys(tally.not_built, "not built"),
+              **dict.fromkeys(tally.skipped, "skipped")}
+    reasons = dict(tally.reasons)
+    return json.dumps({
+        "schema_version": 1,
+        "ok": not tally.failed and not tally.not_built,
+        "targets": [{"target": t, "status": status[t], "ok": status[t] == "passed",
+                     "reason": reasons.get(t)} for t in order],
+    }, indent=2)
 
 
 def _run(
     loaded: LoadedPlan, targets: list[Target], *, image: str | None, results: Path | None,
     skip_nested: bool, nested_via: NestedVia | None, require_gpu: bool = False,
+    to_stderr: bool = False,
 ) -> ImageTestTally:
     import os
 
     from bakery.bake.results import load_results
     from bakery.docker.client import make_client
-    from bakery.docker.host import engine_architecture
+    from bakery.docker.host import engine_architecture, image_present
     from bakery.imagetest import expectation_env
     from bakery.imagetest.hostmatch import BINFMT_DIR, docker_arch
     from bakery.imagetest.run import run_script, script_env, script_path, test_targets
@@ -115,17 +143,23 @@ def _run(
     script = script_path(loaded.matrix_path)
     results_path = results or default_results(loaded.matrix_path)
     bake_results = load_results(results_path) if results or results_path.exists() else None
-    host = engine_architecture(make_client(docker_call()))
-    typer.echo(f"bakery test: host engine architecture {host} (linux/{docker_arch(host)})")
+    client = make_client(docker_call())
+    host = engine_architecture(client)
+
+    def report(line: str) -> None:
+        typer.echo(line, err=to_stderr)
+
+    report(f"bakery test: host engine architecture {host} (linux/{docker_arch(host)})")
 
     def run(chosen: Target, ref: str) -> int:
         env = script_env(os.environ, expectation_env(chosen, loaded.matrix),
                          skip_nested=skip_nested,
                          nested_via=None if nested_via is None else nested_via.value,
                          require_gpu=require_gpu)
-        return run_script(script, ref, env)
+        return run_script(script, ref, env, to_stderr=to_stderr)
 
     return test_targets(
         targets, results=bake_results, image=image, host=host, script=script, run=run,
-        binfmt_dir=Path(os.environ.get("BINFMT_DIR") or BINFMT_DIR), report=typer.echo,
+        binfmt_dir=Path(os.environ.get("BINFMT_DIR") or BINFMT_DIR), report=report,
+        present=lambda ref: image_present(client, ref),
     )

@@ -25,21 +25,22 @@ def update_cost(
                      " ratio1/base_edge_node_arm64_cpu:latest."),
     ] = None,
     platform: Annotated[
-        str, typer.Option("--platform", help="Platform of a multi-platform image.")
-    ] = "linux/amd64",
+        str | None, typer.Option("--platform", help="Platform of a multi-platform image"
+                                 " (default: the image's own; one of an index with a single"
+                                 " platform).")
+    ] = None,
     format: FormatOption = OutputFormat.table,
 ) -> None:
     """Compressed bytes a device holding --released must download to run CANDIDATE: the
     candidate's layers the released image does not already have. Reads manifests only."""
-    from bakery.registry.cost import update_cost as compute
-    from bakery.registry.read import http_reader
     from bakery.sizes import human_bytes
+    from bakery.updates.cost import update_cost as compute
 
-    cost = compute(http_reader, candidate, released, platform)
+    cost = compute(candidate, released, platform)
     if format is OutputFormat.json:
         typer.echo(json.dumps({"schema_version": 1, **asdict(cost)}, indent=2))
         return
-    typer.echo(f"{candidate} ({platform}): {human_bytes(cost.download)} to download"
+    typer.echo(f"{candidate} ({cost.platform}): {human_bytes(cost.download)} to download"
                f" ({cost.download} bytes) of {human_bytes(cost.total)}; {len(cost.new_layers)} of"
                f" {cost.layers} layers are new")
     for layer in cost.new_layers:

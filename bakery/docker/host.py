@@ -22,3 +22,14 @@ def engine_architecture(client: DockerClient) -> str:
     if not architecture:
         raise MissingToolError("`docker info` reports no architecture for the engine")
     return str(architecture)
+
+
+def image_present(client: DockerClient, image: str) -> bool:
+    """Whether the engine holds `image` (`docker image inspect`); MissingToolError as for
+    `engine_architecture` when no engine answers."""
+    try:
+        return bool(client.image.exists(image))
+    except ClientNotFoundError:
+        raise not_on_path(client.client_config.client_call[0]) from None
+    except DockerException as exc:
+        raise MissingToolError(f"no Docker engine answers: {first_line(exc)}") from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bakery.bake.results import Results
@@ -57,10 +57,11 @@ def script_env(
     return env
 
 
-def image_for(target: Target, results: Results | None,
-              override: str | None) -> tuple[str | None, str | None]:
+def image_for(target: Target, results: Results | None, override: str | None,
+              present: Callable[[str], bool] | None = None) -> tuple[str | None, str | None]:
     """(image to test, why there is none): --image, else the bake result's image (by digest
-    after a push), else the candidate name bake gives it."""
+    after a push), else the candidate name bake gives it when the engine holds it
+    (`present`; without it, the candidate is taken as it is)."""
     if override:
         return override, None
     if results is not None and any(r.id == target.id for r in results.targets):
@@ -68,15 +69,21 @@ def image_for(target: Target, results: Results | None,
 
         ref, _digest, why = image_to_run(target, results, None)
         return ref, why
+    if present is not None and not present(target.candidate):
+        return None, (f"no bake result for it and no image {target.candidate} in the engine"
+                      " (run `bakery bake --load`, or pass --image)")
     return target.candidate, None
 
 
-def run_script(script: Path, image: str, env: Mapping[str, str]) -> int:
-    """Run the script with the terminal as its output; its exit status."""
+def run_script(script: Path, image: str, env: Mapping[str, str], *,
+               to_stderr: bool = False) -> int:
+    """Run the script with the terminal as its output (standard error with `to_stderr`, when
+    standard output carries JSON); its exit status."""
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        return subprocess.run(["sh", str(script), image], env=dict(env), check=False).returncode
+        return subprocess.run(["sh", str(script), image], env=dict(env), check=False,
+                              stdout=sys.stderr if to_stderr else None).returncode
     except OSError as exc:
         raise MissingToolError(f"cannot run {script} with sh: {exc}") from None
 
@@ -88,9 +95,14 @@ class ImageTestTally:
     passed: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
+    # no image to test (never built, its build failed): nothing ran, and that is not a pass
+    not_built: tuple[str, ...] = ()
+    # why a target did not pass: the script's exit status, why it has no image or is skipped
+    reasons: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def summary(self) -> str:
-        return (f"bakery test: {len(self.passed)} passed, {len(self.failed)} failed,"
+        not_built = f", {len(self.not_built)} not built" if self.not_built else ""
+        return (f"bakery test: {len(self.passed)} passed, {len(self.failed)} failed{not_built},"
                 f" {len(self.skipped)} skipped (platform)")
 
 
@@ -101,30 +113,40 @@ RunTest = Callable[[Target, str], int]
 def test_targets(
     targets: Sequence[Target], *, results: Results | None, image: str | None, host: str,
     binfmt_dir: Path, script: Path, run: RunTest, report: Callable[[str], None],
+    present: Callable[[str], bool] | None = None,
 ) -> ImageTestTally:
     """Run the test script on each target this host can run (natively or through an enabled
-    qemu handler), in order; a target with no image to test fails without running."""
+    qemu handler), in order; a target with no image to test (never built, or its build
+    failed: `NOT BUILT`, as verify says) runs nothing. `present` tells whether the engine
+    holds an image (the candidate name a target without a bake result falls back to)."""
     passed: list[str] = []
     failed: list[str] = []
     skipped: list[str] = []
+    not_built: list[str] = []
+    reasons: list[tuple[str, str]] = []
     for target in targets:
         handler = qemu_handler(target.arch, binfmt_dir)
         why = host_skip_reason(target.arch, host, handler, enabled=handler_enabled(handler))
         if why is not None:
             report(f"SKIP target {target.id}: {why}")
             skipped.append(target.id)
+            reasons.append((target.id, why))
             continue
-        ref, why = image_for(target, results, image)
+        ref, why = image_for(target, results, image, present)
         if ref is None:
-            report(f"FAIL target {target.id}: expected an image to test, found none ({why})")
-            failed.append(target.id)
+            report(f"NOT BUILT target {target.id}: {why}")
+            not_built.append(target.id)
+            reasons.append((target.id, str(why)))
             continue
         report(f"== {target.id}: {script} {ref}")
         code = run(target, ref)
         (passed if code == 0 else failed).append(target.id)
         if code not in (0, 1):
             report(f"FAIL target {target.id}: {script} exited {code} (usage or engine error)")
-    return ImageTestTally(tuple(passed), tuple(failed), tuple(skipped))
+        if code != 0:
+            reasons.append((target.id, f"{script} exited {code}"))
+    return ImageTestTally(tuple(passed), tuple(failed), tuple(skipped), tuple(not_built),
+                          tuple(reasons))
 
 
 test_targets.__test__ = False  # type: ignore[attr-defined]  # a library function, not a test

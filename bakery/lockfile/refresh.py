@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bakery.errors import BakeryError, ConfigError
 from bakery.lockfile.groups import GROUPS, blocks, group_of, joined, split
@@ -42,6 +42,9 @@ from bakery.lockfile.requirements import LockedPackage, parse_lock
 from bakery.lockfile.spec import LockSpec, lock_dir_name
 from bakery.lockfile.uv import Resolved, find_uv, resolve
 from bakery.matrix.models import Matrix
+
+if TYPE_CHECKING:
+    from bakery.preflight.index import FetchProgress
 
 Status = Literal["new", "updated", "unchanged", "kept", "failed"]
 
@@ -128,7 +131,8 @@ def changes(old: dict[str, LockedPackage], new: dict[str, LockedPackage]) -> tup
     return tuple(out)
 
 
-def unreachable_indexes(specs: Sequence[LockSpec], timeout: float = 15.0) -> dict[str, str]:
+def unreachable_indexes(specs: Sequence[LockSpec], timeout: float = 15.0, *,
+                        progress: FetchProgress | None = None) -> dict[str, str]:
     """{index URL: why} for every index of `specs` that does not answer (any HTTP answer,
     a 404 included, counts as an answer). Asked through the preflight index client."""
     from bakery.preflight.index import FetchOptions, IndexRequest, PackageIndexError, fetch_many
@@ -138,7 +142,7 @@ def unreachable_indexes(specs: Sequence[LockSpec], timeout: float = 15.0) -> dic
         project = spec.requirements[0].split("==", 1)[0]
         for url in spec.indexes:
             probes.setdefault(url, IndexRequest(url, project))
-    options = FetchOptions(cache_dir=None, retries=0, timeout=timeout)
+    options = FetchOptions(cache_dir=None, retries=0, timeout=timeout, progress=progress)
 
     def probe(request: IndexRequest) -> str | None:
         try:
@@ -164,14 +168,16 @@ def refresh_locks(
     dry_run: bool = False,
     uv_env: dict[str, str] | None = None,
     jobs: int = 3,
+    progress: FetchProgress | None = None,
 ) -> LockResult:
-    """Resolve `specs`, pin the base for `platforms` (when `base`), write all or nothing."""
+    """Resolve `specs`, pin the base for `platforms` (when `base`), write all or nothing.
+    `progress` hears of each index probed and each target resolved."""
     path = manifest_path(matrix_path)
     directory = locks_dir(matrix_path)
     found, legacy = read_manifest_to_refresh(path)
     manifest = found or Manifest()
     uv = find_uv() if specs else ""
-    down = unreachable_indexes(specs) if specs else {}
+    down = unreachable_indexes(specs, progress=progress) if specs else {}
 
     def committed(key: str) -> dict[str, str] | None:
         """{group file name: text} of the committed lock of `key` (a version-1 lock: its one
@@ -200,10 +206,18 @@ def refresh_locks(
         tempfile.TemporaryDirectory(prefix="bakery-lock-") as tmp,
         ThreadPoolExecutor(max_workers=max(1, jobs)) as pool,
     ):
-        resolved: list[Resolved] = list(pool.map(
-            lambda s: resolve(s, previous(s), Path(tmp), upgrade=upgrade, uv=uv, env=uv_env),
-            reachable,
-        ))
+        def run(spec: LockSpec) -> Resolved:
+            try:
+                return resolve(spec, previous(spec), Path(tmp), upgrade=upgrade, uv=uv,
+                               env=uv_env)
+            finally:
+                if progress is not None:
+                    progress.done(spec.key)
+
+        if progress is not None:
+            for spec in reachable:
+                progress.expect(spec.key)
+        resolved: list[Resolved] = list(pool.map(run, reachable))
     by_key = {r.spec.key: r for r in resolved}
     for spec in specs:
         old_entry = manifest.targets.get(spec.key)

@@ -22,4 +22,18 @@ def unlocked_plan(matrix_path: Path) -> tuple[Matrix, Plan]:
 
 
 def chosen(plan: Plan, names: Sequence[str] | None) -> list[Target]:
-    return select_targets(plan, list(names) if names else ["all"])
+    """The targets `--target` names (default: all). An image's name or alias means every
+    target of the image, its fallback pythons included: each python has a lock of its own,
+    and in `bakery plan` the image's group holds only the selected python."""
+    from bakery.matrix.checks import RESERVED_GROUPS
+
+    wanted = []
+    for name in names or ["all"]:
+        members = plan.groups.get(name, ()) if name not in RESERVED_GROUPS else ()
+        images = {t.image for t in plan.targets if t.id in members}
+        if len(images) == 1:
+            (image,) = images
+            wanted += [t.id for t in plan.targets if t.image == image]
+        else:
+            wanted.append(name)
+    return select_targets(plan, wanted)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from bakery.errors import ConfigError
 from bakery.matrix.checks import RESERVED_GROUPS
 from bakery.matrix.models import Matrix
-from bakery.plan.target import MultiArchIndex, Target
+from bakery.plan.target import MultiArchIndex, Plan, Target
 from bakery.tags.refs import ImageRef, canonical_repository, name_part, parse_reference
 
 # the kinds of tag a target claims (its `edge` tags are among its `release` ones)
@@ -117,3 +117,24 @@ def _cache_ref(entry: str, parsed: dict[str, ImageRef]) -> ImageRef | None:
         except ValueError as exc:  # what ImageRef.parse says, its `where` made only if needed
             raise ConfigError(f"cache: {entry!r}: {exc}") from None
     return parsed[ref]
+
+
+def foreign_names(plan: Plan, namespace: str) -> dict[str, tuple[str, ...]]:
+    """The repositories outside `namespace` that each image (and each multi-arch index,
+    `multiarch.<id>`) would publish to, by image: a name written with `ratio1/...` instead of
+    `{namespace}/...` stays someone else's when a fork changes its namespace. Repositories are
+    compared as Docker does (`ratio1/x` is `docker.io/ratio1/x`); images with none are left out."""
+    own = canonical_repository(f"{namespace}/x").removesuffix("/x") + "/"
+    found: dict[str, dict[str, None]] = {}
+    for target in plan.targets:
+        for kind in _KINDS:
+            for ref in getattr(target.tags, kind):
+                name = name_part(ref)
+                if not canonical_repository(name).startswith(own):
+                    found.setdefault(target.image, {})[name] = None
+    for index in plan.multiarch:
+        for ref in index.tags:
+            name = name_part(ref)
+            if not canonical_repository(name).startswith(own):
+                found.setdefault(f"multiarch.{index.id}", {})[name] = None
+    return {image: tuple(names) for image, names in found.items()}

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
@@ -142,6 +142,15 @@ class FetchOptions:
     max_bytes: int = 64 * 1024 * 1024
     # Told (once per problem) when the cache cannot be written; the cache is optional.
     on_cache_error: Callable[[str], None] | None = None
+    # Told how many pages each index is asked for, and each one answered (from the cache or
+    # the network, an error included): a progress view per index.
+    progress: FetchProgress | None = None
+
+
+class FetchProgress(Protocol):
+    def expect(self, key: str, count: int = 1) -> None: ...
+
+    def done(self, key: str, count: int = 1) -> None: ...
 
 
 def normalize_index_url(url: str) -> str:
@@ -167,6 +176,10 @@ def fetch_many(
     """
     opts = options or FetchOptions()
     unique = list(dict.fromkeys(requests))
+    progress = opts.progress
+    if progress is not None:
+        for req in unique:
+            progress.expect(req.index_url)
     results: dict[IndexRequest, ProjectPage] = {}
     errors: dict[IndexRequest, PackageIndexError] = {}
     pending: list[IndexRequest] = []
@@ -176,9 +189,13 @@ def fetch_many(
         cached = _read_cache(opts.cache_dir, req)
         if cached is not None and (opts.offline or now - cached.fetched_at < opts.ttl):
             results[req] = cached
+            if progress is not None:
+                progress.done(req.index_url)
         elif opts.offline:
             where = f"cache {opts.cache_dir}" if opts.cache_dir else "no cache directory set"
             errors[req] = OfflineCacheMiss(req.index_url, req.project, where)
+            if progress is not None:
+                progress.done(req.index_url)
         else:
             pending.append(req)
             if cached is not None:
@@ -226,6 +243,9 @@ def _fetch_network(
             return _fetch_one(client, req, opts)
         except PackageIndexError as exc:
             return exc
+        finally:
+            if opts.progress is not None:
+                opts.progress.done(req.index_url)
 
     # On Ctrl-C the client stays open: daemon threads may still be reading from it, and the
     # process is about to end anyway.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bakery.registry.documents import (
     ImageConfig,
@@ -22,6 +22,9 @@ from bakery.registry.documents import (
     sha256_of,
 )
 from bakery.registry.errors import RegistryError
+
+if TYPE_CHECKING:
+    from bakery.registry.http import HttpReader
 
 
 class ManifestReader(Protocol):
@@ -80,6 +83,31 @@ def platform_image(reader: ManifestReader, platform: str) -> PlatformImage:
         raise RegistryError(f"{reader.source}: the entry for {platform} ({digest}) is another"
                             " index, not an image manifest")
     return PlatformImage(digest, child)
+
+
+def own_platform(reader: HttpReader, platform: str | None) -> str:
+    """The platform `reader`'s image is for: `platform` when the image has it, else its own (a
+    single image's from its config, an index's only platform). ConfigError when `platform` is
+    not a single image's, or an index holds several and none was asked for."""
+    from bakery.errors import ConfigError
+
+    body = reader.manifest()
+    document = manifest_or_index(body, reader.source)
+    if isinstance(document, ImageIndex):
+        found = document.platforms()
+        if platform is None:
+            if len(found) != 1:
+                raise ConfigError(f"{reader.reference} holds {len(found)} platforms"
+                                  f" ({', '.join(found) or 'none'}); pass --platform")
+            return next(iter(found))
+        return platform
+    config = parse(reader.blob(document.config.digest), ImageConfig, reader.source,
+                   f"the image config {document.config.digest}")
+    own = f"{config.os}/{config.architecture}"
+    if platform is not None and platform != own:
+        raise ConfigError(f"--platform {platform}: {reader.reference} is a {own} image"
+                          " (a single platform, not an index)")
+    return own
 
 
 @dataclass(frozen=True, slots=True)

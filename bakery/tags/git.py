@@ -105,3 +105,10 @@ def _from_checkout(repo_dir: Path) -> GitContext:
         return GitContext(ref=f"refs/tags/{tag}", sha=sha, source="git")
     branch = _git(repo_dir, "symbolic-ref", "-q", "HEAD")
     return GitContext(ref=branch, sha=sha, source="git")
+
+
+def commit_of(ref: str, repo_dir: Path) -> str | None:
+    """The commit `ref` names in the checkout at `repo_dir` (`git rev-parse`), or None when
+    git has no such ref there (or no git)."""
+    sha = _git(repo_dir, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    return sha if sha is not None and _SHA.match(sha) else None

@@ -78,3 +78,36 @@ def results_markdown(
                     failures += ["", "```", *(line.replace("```", "'''") for line in
                                              result.error.log_tail[-15:]), "```"]
     return "\n".join(lines + failures) + "\n"
+
+
+def results_json(documents: Sequence[Results], planned: Mapping[str, Target], *,
+                 title: str) -> str:
+    """What `results_markdown` shows, as JSON for programs: one entry per target of every
+    results document (its status, digest, verify verdict, sizes, duration, public names and
+    failure), sizes in bytes and durations in seconds."""
+    import json
+
+    targets = []
+    for doc in documents:
+        for result in doc.targets:
+            record, target = result.verify, planned.get(result.id)
+            names = ([*target.tags.primary, *target.tags.legacy, *target.tags.compatibility,
+                      *target.tags.release] if target is not None else list(result.tags))
+            targets.append({
+                "id": result.id,
+                "status": result.status,
+                "ok": result.status == "ok",
+                "digest": result.digest,
+                "verified": None if record is None else record.ok,
+                "mismatches": [] if record is None else [m.model_dump(mode="json")
+                                                          for m in record.mismatches],
+                "compressed_size": record.compressed_size if record else None,
+                "update_cost": record.update_cost if record else None,
+                "duration_s": result.duration_s,
+                "names": names,
+                "error": None if result.error is None else {
+                    "step": result.error.step, "message": result.error.message,
+                    "log_tail": list(result.error.log_tail[-15:])},
+            })
+    return json.dumps({"schema_version": 1, "title": title, "targets": targets},
+                      indent=2) + "\n"

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bakery.outdated.collect import Report
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 OUTDATED_SCHEMA_VERSION = 1
 
@@ -24,18 +27,31 @@ def outdated_json(report: Report) -> str:
     return json.dumps(outdated_document(report), indent=2) + "\n"
 
 
-def outdated_table(report: Report) -> None:
+def outdated_console() -> Console:
+    """The terminal's width on a terminal (the table wraps its cells to fit); elsewhere (a file,
+    a CI log) 140 columns, so no version is folded, unless COLUMNS says otherwise."""
+    import os
+
     from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = Console(highlight=False, width=140)
+    return console
+
+
+def outdated_table(report: Report) -> None:
     from rich.table import Table
 
     table = Table(title="bakery outdated: the newest release of each pin, and whether it has a"
                   " wheel for each target (python, platform, accelerator)",
                   title_justify="left", show_lines=False)
-    table.add_column("pin")
-    table.add_column("current")
-    table.add_column("newest")
+    table.add_column("pin", overflow="fold")
+    table.add_column("current", overflow="fold")
+    table.add_column("newest", overflow="fold")
     for column in report.columns:
-        table.add_column(column.label.replace(" ", "\n"))
+        # the verdicts (`no-wheel-for-platform`) wrap at their dashes in a narrow terminal
+        table.add_column(column.label.replace(" ", "\n"), overflow="fold")
     notes: list[str] = []
     for row in report.rows:
         newest = row.newest or "?"
@@ -50,8 +66,7 @@ def outdated_table(report: Report) -> None:
         table.add_row(row.pin, row.current, f"[{style}]{newest}[/{style}]", *cells)
         if row.note:
             notes.append(f"{row.pin}: {row.note}")
-    console = Console(highlight=False)
-    console.width = max(console.width, 140)  # a table of versions is unreadable when cut
+    console = outdated_console()
     console.print(table)
     for note in notes:
         console.print(f"[yellow]{note}[/yellow]", markup=True)

@@ -520,3 +520,16 @@ def test_a_release_tag_build_records_its_version_in_a_label(
     fake_docker.monkeypatch.setenv("GITHUB_REF", "refs/heads/main")
     assert bake(capsys, out / "main", "--target", GPU, "--push").code == 0
     assert fake_docker.bakes()[-1] == expected_argv(out / "main", GPU, "--push")
+
+
+def test_json_is_the_results_document_on_stdout(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path
+) -> None:
+    result = bake(capsys, out, "--target", CPU, "--push", "--format", "json",
+                  "--progress", "quiet")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc == json.loads((out / "results.json").read_text())
+    assert doc["schema_version"] == 1 and doc["ok"] is True
+    assert [(t["id"], t["status"], t["digest"]) for t in doc["targets"]] == [
+        (CPU, "ok", fake_digest(CPU))]

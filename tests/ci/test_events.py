@@ -109,7 +109,10 @@ def test_cli_reads_the_github_environment(
     monkeypatch.setenv("GITHUB_REF", "refs/pull/12/merge")
     result = run_cli(capsys, "ci", "--format", "json")
     assert result.code == 0
-    assert '"push": "false"' in result.out
+    doc = json.loads(result.out)
+    # real booleans and a schema version, not GitHub's strings
+    assert doc["schema_version"] == 1
+    assert (doc["push"], doc["build"], doc["plan-target"]) == (False, True, "default")
 
 
 @pytest.mark.parametrize("ref", ["refs/heads/main", "refs/tags/v1.3.0"])

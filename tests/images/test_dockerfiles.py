@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from tests.support.dockerfile_model import (
     shell_scripts,
     simple_commands,
 )
+from tests.support.gnupg import gnupg_home
 
 IMAGES = ("base_edge_node_amd64_gpu", "base_edge_node_amd64_cpu", "base_edge_node_arm64_cpu")
 CPU_IMAGES = ("base_edge_node_amd64_cpu", "base_edge_node_arm64_cpu")
@@ -676,14 +678,18 @@ def test_every_apt_repository_is_added_with_a_pinned_fingerprint():
 
 
 @pytest.fixture
-def signing_keys(tmp_path: Path, allow_subprocess: None) -> tuple[dict[str, str], list[str]]:
+def signing_keys(tmp_path: Path, allow_subprocess: None
+                 ) -> Iterator[tuple[dict[str, str], list[str]]]:
     gpg = shutil.which("gpg")
     if gpg is None:
         pytest.skip("gpg is not installed (apt-get install gnupg)")
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
-    env = {"GNUPGHOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    fingerprints = []
+    # key generation starts a gpg-agent: gnupg_home stops it when the test is done
+    with gnupg_home(tmp_path / "gnupg") as env:
+        yield _make_keys(gpg, env, tmp_path)
+
+
+def _make_keys(gpg: str, env: dict[str, str], tmp_path: Path
+               ) -> tuple[dict[str, str], list[str]]:
     for n in (1, 2):
         subprocess.run(
             [gpg, "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", "",

@@ -58,15 +58,36 @@ def test_an_enabled_qemu_handler_runs_it_and_failures_are_tallied(tmp_path: Path
                           " error)")
 
 
-def test_a_target_whose_build_failed_fails_without_running(tmp_path: Path) -> None:
+def test_a_target_whose_build_failed_is_not_built_without_running(tmp_path: Path) -> None:
     results = load_results(write_results(
         tmp_path / "r.json", {CPU_TARGET: ("acme/edge_cpu:x", None)}, status={
             CPU_TARGET: "failed"}))
     tally, report, ran = run_all(tmp_path, {}, results=results)
     assert ran == []
-    assert tally.failed == (CPU_TARGET,)
-    assert (f"FAIL target {CPU_TARGET}: expected an image to test, found none (its build is"
-            " failed)") in report
+    assert tally.not_built == (CPU_TARGET,) and tally.failed == ()
+    assert f"NOT BUILT target {CPU_TARGET}: its build is failed" in report
+    assert tally.summary() == "bakery test: 0 passed, 0 failed, 1 not built, 1 skipped (platform)"
+
+
+def test_a_never_built_target_is_one_not_built_line_like_verify(tmp_path: Path) -> None:
+    """No bake result and no candidate image in the engine: one NOT BUILT line naming what
+    to do, and the script never runs (it would fail twice, at length, on a missing image)."""
+    asked: list[str] = []
+
+    def present(ref: str) -> bool:
+        asked.append(ref)
+        return False
+
+    tally, report, ran = run_all(tmp_path, {}, present=present)
+    assert ran == [] and asked == [CPU_CANDIDATE]
+    assert tally.not_built == (CPU_TARGET,)
+    assert report[0] == (f"NOT BUILT target {CPU_TARGET}: no bake result for it and no image"
+                         f" {CPU_CANDIDATE} in the engine (run `bakery bake --load`, or pass"
+                         " --image)")
+    assert [line for line in report if "FAIL" in line] == []
+    # a candidate the engine holds is tested as before
+    tally, _, ran = run_all(tmp_path, {}, present=lambda ref: True)
+    assert ran == [(CPU_TARGET, CPU_CANDIDATE)] and tally.passed == (CPU_TARGET,)
 
 
 def test_an_image_option_is_what_runs(tmp_path: Path) -> None:

@@ -152,11 +152,13 @@ def test_json_names_every_change_per_target(capsys, project):
     assert result.code == 0, result.err
     doc = json.loads(result.out)
     assert doc["ok"] and doc["written"] and doc["changed"]
-    assert [t["key"] for t in doc["targets"]] == ["edge_arm-py313"]
-    (change,) = doc["targets"][0]["changes"]
-    assert change == {"package": "numpy", "old": "1.0", "new": "1.1", "index": project.index.url,
-                      "layer": "3-rest.txt"}
-    assert doc["targets"][0]["layers"] == ["3-rest.txt"]
+    # the image's alias: every python of the image
+    assert [t["key"] for t in doc["targets"]] == ["edge_arm-py313", "edge_arm-py312"]
+    for target in doc["targets"]:
+        (change,) = target["changes"]
+        assert change == {"package": "numpy", "old": "1.0", "new": "1.1",
+                          "index": project.index.url, "layer": "3-rest.txt"}
+        assert target["layers"] == ["3-rest.txt"]
     # the other targets keep their locks untouched
     amd = locked(project, "edge_amd-py313")
     assert amd["numpy"].version == "1.0"
@@ -408,3 +410,33 @@ def test_a_feature_package_that_is_only_a_source_distribution_is_refused(
     assert "building from source is disabled" in result.out
     assert "no source distribution is ever built at image build time" in result.out
     assert not (project.locks / "edge_gpu-py313").exists()
+
+
+def test_target_naming_an_image_locks_every_python_of_it(tmp_path):
+    """`lock --target <image>` (or its alias) takes the fallback python too: each python has
+    its own lock. Other names select as in `bakery plan`."""
+    from bakery.lockfile.targets import chosen, unlocked_plan
+    from tests.support.cli import MINIMAL_MATRIX
+
+    (tmp_path / "matrix.toml").write_text(MINIMAL_MATRIX)
+    _, plan = unlocked_plan(tmp_path / "matrix.toml")
+    every_python = ["edge_cpu-py313", "edge_cpu-py313-dind", "edge_cpu-py312"]
+    assert [t.id for t in chosen(plan, ["edge_cpu"])] == every_python
+    assert [t.id for t in chosen(plan, ["cpu"])] == every_python  # its alias
+    assert [t.id for t in chosen(plan, ["edge_cpu-py313"])] == ["edge_cpu-py313"]
+    assert [t.id for t in chosen(plan, ["default"])] == ["edge_cpu-py313", "edge_gpu-py313"]
+    assert len(chosen(plan, None)) == len(plan.targets)
+
+
+def test_progress_on_a_terminal_names_each_index_and_target(capsys, project, monkeypatch):
+    import re
+
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: standard error is a terminal
+    monkeypatch.setenv("TERM", "xterm")
+    result = lock(capsys, project, "--dry-run", "--target", KEYS[0])
+    assert result.code == 0, result.err
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.err).replace("\r", "\n")
+    # the index probe, then the target resolved by uv, each with its seconds
+    assert re.search(rf"^  {re.escape(project.index.url.rstrip('/'))}/ +1/1  \d+\.\ds  done$", shown,
+                     re.MULTILINE), shown
+    assert re.search(rf"^  {KEYS[0]} +1/1  \d+\.\ds  done$", shown, re.MULTILINE), shown

@@ -57,3 +57,34 @@ def test_an_unreachable_index_is_named(capsys, project, tmp_path, dead_index_url
     _, rows = outdated(capsys, project, tmp_path)
     assert rows["transformers"]["newest"] is None
     assert f"index {dead_index_url} is unavailable" in rows["transformers"]["note"]
+
+
+def test_the_table_fits_the_terminal_and_shows_progress_per_index(
+        capsys, project, tmp_path, monkeypatch):
+    import re
+
+    project.index.publish("tokenizers", "0.23.0", "py3-none-manylinux_2_28_x86_64")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: a terminal
+    monkeypatch.setenv("TERM", "xterm")
+    monkeypatch.setenv("COLUMNS", "100")
+    result = run_cli(capsys, "outdated", "--cache-dir", str(tmp_path / "cache"), "--matrix",
+                     str(project.matrix))
+    assert result.code == 0, result.err
+    table = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.out).splitlines()
+    assert max(map(len, table)) <= 100, "\n".join(table)
+    assert any(line.startswith("│ tokenizers") for line in table), "\n".join(table)
+    # on the terminal's standard error: a line per index with its pages and seconds
+    progress = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.err).replace("\r", "\n")
+    assert re.search(r"^  http://127\.0\.0\.1:\d+/\S+ +(\d+)/\1 pages  \d+\.\ds  done$",
+                     progress, re.MULTILINE), progress
+
+
+def test_piped_the_table_is_wide_and_nothing_else_is_printed(capsys, project, tmp_path,
+                                                             monkeypatch):
+    monkeypatch.setenv("TTY_COMPATIBLE", "0")
+    monkeypatch.delenv("COLUMNS", raising=False)
+    result = run_cli(capsys, "outdated", "--cache-dir", str(tmp_path / "cache"), "--matrix",
+                     str(project.matrix))
+    assert result.code == 0, result.err
+    assert result.err == ""
+    assert "\x1b[" not in result.out and "tokenizers" in result.out

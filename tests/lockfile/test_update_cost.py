@@ -46,3 +46,29 @@ def test_an_unreachable_registry_is_an_error_naming_it(capsys, dead_index_url):
     result = run_cli(capsys, "update-cost", f"127.0.0.1:{port}/edge:candidate")
     assert result.code == 1
     assert f"registry 127.0.0.1:{port} is unreachable" in result.err
+
+
+def test_the_platform_shown_is_the_images_own(registry, capsys, allow_subprocess):
+    """An arm64 image is labelled linux/arm64: a single image by its config, an index by the
+    one platform it holds; an index of several needs --platform, a wrong one is refused."""
+    both = push_image(registry.host, "cost/plat", "both", "p1")
+    push_image(registry.host, "cost/plat", "arm", "p2", platforms=("arm64",))
+    repo = f"{registry.host}/cost/plat"
+
+    single = run_cli(capsys, "update-cost", f"{repo}@{both['linux/arm64']}")
+    assert single.code == 0, single.err
+    assert single.out.startswith(f"{repo}@{both['linux/arm64']} (linux/arm64): ")
+    only_arm = run_cli(capsys, "update-cost", f"{repo}:arm", "--format", "json")
+    assert only_arm.code == 0, only_arm.err
+    assert json.loads(only_arm.out)["platform"] == "linux/arm64"
+
+    several = run_cli(capsys, "update-cost", f"{repo}:both")
+    assert several.code == 2
+    assert several.err == (f"bakery: error: {repo}:both holds 2 platforms (linux/amd64,"
+                           " linux/arm64); pass --platform\n")
+    wrong = run_cli(capsys, "update-cost", f"{repo}@{both['linux/arm64']}",
+                    "--platform", "linux/amd64")
+    assert wrong.code == 2
+    assert "is a linux/arm64 image" in wrong.err
+    chosen = run_cli(capsys, "update-cost", f"{repo}:both", "--platform", "linux/amd64")
+    assert chosen.code == 0 and "(linux/amd64)" in chosen.out

@@ -319,3 +319,41 @@ def test_a_target_without_a_complete_lock_is_never_released(
             " package lock (run `bakery lock --target edge_gpu-py313`); edge_gpu-py313-dind: no"
             " package lock (run `bakery lock --target edge_gpu-py313`)") in result.err
     assert imagetools(fake_docker, "create") == []
+
+
+def _git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.mark.usefixtures("allow_subprocess")
+def test_ref_without_sha_takes_the_commit_from_git(
+    project: Path, fake_docker: FakeDocker, registry: FakeRegistry, capsys: Capsys
+) -> None:
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-q",
+         "--allow-empty", "-m", "one")
+    _git(project, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "tag", "-a",
+         "v1.2.0", "-m", "v1.2.0")  # annotated: its commit is taken, not the tag object
+    commit = _git(project, "rev-parse", "HEAD")
+    done = run_cli(capsys, "release", "--matrix", str(project / "matrix.toml"),
+                   "--ref", "refs/tags/v1.2.0", "--dry-run", "--format", "json")
+    assert done.code == 0, done.err
+    tags = {op["tag"] for op in json.loads(done.out)["tags"]}
+    assert f"acme/edge_cpu:sha-{commit[:7]}" in tags
+    assert "acme/edge_cpu:1.2.0" in tags
+
+
+@pytest.mark.usefixtures("allow_subprocess")
+def test_ref_without_sha_outside_git_is_refused_not_dropped(
+    project: Path, fake_docker: FakeDocker, registry: FakeRegistry, capsys: Capsys
+) -> None:
+    done = run_cli(capsys, "release", "--matrix", str(project / "matrix.toml"),
+                   "--ref", "refs/tags/v1.2.0")
+    assert done.code == 2
+    assert one_line(done) == (
+        f"bakery: error: --ref refs/tags/v1.2.0 without --sha: the release's sha names need"
+        f" the commit, and git has no refs/tags/v1.2.0 in {project.resolve()}; pass --sha")
+    assert imagetools(fake_docker, "create") == []

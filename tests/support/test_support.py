@@ -77,3 +77,21 @@ def test_the_fixture_index_stays_quiet_when_a_client_resets(
     finally:
         server.stop()
     assert capsys.readouterr().err == ""
+
+
+def test_a_gnupg_home_stops_the_agent_gpg_started_in_it(tmp_path, allow_subprocess):
+    """Tests that make keys leave no gpg-agent behind (one per test otherwise)."""
+    import shutil
+
+    from tests.support.gnupg import agents_in, gnupg_home
+
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed (apt-get install gnupg)")
+    home = tmp_path / "gnupg"
+    with gnupg_home(home) as env:
+        subprocess.run(["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback",
+                        "--passphrase", "", "--quick-gen-key", "t <t@example.invalid>",
+                        "ed25519", "sign", "never"], env=env, check=True, capture_output=True,
+                       timeout=60)
+        assert agents_in(home), "gpg started no agent: this test would prove nothing"
+    assert agents_in(home) == []
