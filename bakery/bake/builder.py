@@ -123,7 +123,8 @@ def fit_builder(
     summary = (
         f"builder {info.name!r}: {info.driver} driver, {info.store}; cache export"
         f" {_yes(info.cache_export)}, attestations"
-        f" {_yes(info.attestations)}{'' if info.load_attestations else ' (not with --load)'},"
+        f" {_yes(info.attestations)}"
+        f"{' (not with --load)' if info.attestations and not info.load_attestations else ''},"
         f" multi-platform {_yes(info.multi_platform)}"
     )
     how = f"create one that can: `{CREATE_BUILDER}`, then pass --builder bakery"

@@ -50,7 +50,7 @@ def test_the_docker_driver_on_the_classic_store_loads_without_attestations_or_ca
     assert done.notes[0].startswith("attestations off for this build")
     assert done.notes[1].startswith("cache export off for this build")
     assert done.summary == ("builder 'default': docker driver, classic image store; cache"
-                            " export no, attestations no (not with --load), multi-platform no")
+                            " export no, attestations no, multi-platform no")
 
 
 def test_a_container_builder_on_the_classic_store_loads_without_attestations_only() -> None:
