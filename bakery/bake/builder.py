@@ -20,6 +20,7 @@ an empty `<target>.cache-to=`, which replaces the list.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -40,6 +41,13 @@ class BuilderInfo:
     name: str
     driver: str
     containerd_store: bool | None
+    # the builder's node runs in the host's network (docker-container `network=host`): it
+    # reaches a registry on the host's loopback
+    host_network: bool = False
+
+    @property
+    def reaches_loopback(self) -> bool:
+        return self.driver == "docker" or self.host_network
 
     @property
     def store(self) -> str:
@@ -68,18 +76,35 @@ class BuilderInfo:
         return not (self.driver == "docker" and self.classic)
 
 
-def parse_inspect(output: str, fallback_name: str | None) -> tuple[str, str | None]:
-    """(builder name, driver) from `docker buildx inspect` output (driver None if unsaid)."""
-    name, driver = fallback_name or "default", None
+def parse_inspect(output: str, fallback_name: str | None) -> tuple[str, str | None, bool]:
+    """(builder name, driver, whether its nodes use the host's network) from `docker buildx
+    inspect` output (driver None if unsaid)."""
+    name, driver, nodes = fallback_name or "default", None, False
+    host_network = False
     for line in output.splitlines():
         key, _, value = line.partition(":")
+        key, value = key.strip(), value.strip()
         if key == "Nodes":
-            break  # node sections repeat `Name:`
-        if key.strip() == "Name" and value.strip():
-            name = value.strip()
-        elif key.strip() == "Driver" and value.strip():
-            driver = value.strip()
-    return name, driver
+            nodes = True  # node sections repeat `Name:`
+        elif not nodes and key == "Name" and value:
+            name = value
+        elif not nodes and key == "Driver" and value:
+            driver = value
+        elif nodes and key == "Driver Options" and re.search(r'\bnetwork="?host\b', value):
+            host_network = True
+    return name, driver, host_network
+
+
+LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _loopback_registry(ref: str) -> str | None:
+    """The registry of `ref` (an image name, or a cache entry's `ref=`) when it is on the
+    host's loopback, else None."""
+    found = re.search(r"(?:^|[,\s]ref=)([^,\s]+)", ref) if "ref=" in ref else None
+    name = found.group(1) if found else ref
+    host = name.split("/", 1)[0] if "/" in name else ""
+    return host if host.rsplit(":", 1)[0] in LOOPBACK or host in LOOPBACK else None
 
 
 @dataclass(frozen=True)
@@ -123,7 +148,8 @@ def fit_builder(
     summary = (
         f"builder {info.name!r}: {info.driver} driver, {info.store}; cache export"
         f" {_yes(info.cache_export)}, attestations"
-        f" {_yes(info.attestations)}{'' if info.load_attestations else ' (not with --load)'},"
+        f" {_yes(info.attestations)}"
+        f"{' (not with --load)' if info.attestations and not info.load_attestations else ''},"
         f" multi-platform {_yes(info.multi_platform)}"
     )
     how = f"create one that can: `{CREATE_BUILDER}`, then pass --builder bakery"
@@ -132,6 +158,14 @@ def fit_builder(
             "build an image of several platforms"
         raise ConfigError(f"builder {info.name!r} ({info.driver} driver, {info.store}) cannot"
                           f" {what} ({', '.join(multi)}); {how}")
+    if output == "push" and not info.reaches_loopback:
+        loopback = sorted({r for t in targets for ref in (t.candidate, *t.cache_to)
+                           if (r := _loopback_registry(ref))})
+        if loopback:
+            raise ConfigError(
+                f"builder {info.name!r} ({info.driver} driver) runs in a network of its own and"
+                f" cannot reach the registry {', '.join(loopback)} on this host's loopback;"
+                f" {how.replace('that can', 'in the host network')}")
     if attested and not info.attestations and output == "push":
         raise ConfigError(f"builder {info.name!r} ({info.driver} driver, {info.store}) cannot"
                           " make the attestations [publish] asks for, so --push would stage"

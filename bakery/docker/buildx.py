@@ -52,13 +52,13 @@ def inspect_builder(client: DockerClient, builder: str | None) -> BuilderInfo:
     """`check_tools`, then what the builder is: its name and driver, and the engine's image
     store (`docker info`; unknown when the engine does not say)."""
     _, inspected = _check(client, builder)
-    name, driver = parse_inspect(inspected, builder)
+    name, driver, host_network = parse_inspect(inspected, builder)
     try:
         status = run([*docker_prefix(client), "info", "--format", "{{json .DriverStatus}}"])
     except DockerException:
         status = None
     return BuilderInfo(name=name, driver=driver or "unknown",
-                       containerd_store=containerd_store(status))
+                       containerd_store=containerd_store(status), host_network=host_network)
 
 
 def containerd_store(driver_status: object) -> bool | None:

@@ -50,7 +50,7 @@ def test_the_docker_driver_on_the_classic_store_loads_without_attestations_or_ca
     assert done.notes[0].startswith("attestations off for this build")
     assert done.notes[1].startswith("cache export off for this build")
     assert done.summary == ("builder 'default': docker driver, classic image store; cache"
-                            " export no, attestations no (not with --load), multi-platform no")
+                            " export no, attestations no, multi-platform no")
 
 
 def test_a_container_builder_on_the_classic_store_loads_without_attestations_only() -> None:
@@ -104,8 +104,29 @@ def test_the_builder_name_and_driver_come_from_the_builder_section() -> None:
     output = ("Name:          bakery\nDriver:        docker-container\nLast Activity: x\n\n"
               "Nodes:\nName:      bakery0\nEndpoint:  unix:///var/run/docker.sock\n"
               "Status:    running\n")
-    assert parse_inspect(output, None) == ("bakery", "docker-container")
-    assert parse_inspect("", "mine") == ("mine", None)
+    assert parse_inspect(output, None) == ("bakery", "docker-container", False)
+    host = output.replace("Status:", 'Driver Options:   network="host"\nStatus:')
+    assert parse_inspect(host, None) == ("bakery", "docker-container", True)
+    assert parse_inspect("", "mine") == ("mine", None, False)
+
+
+def loopback_targets() -> list[Target]:
+    return [t.model_copy(update={"candidate": "localhost:5000/me/edge-staging:1"})
+            for t in targets(GPU)]
+
+
+def test_a_builder_in_its_own_network_cannot_push_to_a_loopback_registry() -> None:
+    chosen = loopback_targets()
+    invocations = plan_invocations(chosen, fail_fast=False, metadata_dir=Path("m"))
+    with pytest.raises(ConfigError) as raised:
+        fit_builder(CONTAINER_CLASSIC, output="push", targets=chosen, invocations=invocations,
+                    overrides={})
+    assert "cannot reach the registry localhost:5000 on this host's loopback" in str(raised.value)
+    assert CREATE_BUILDER in str(raised.value)
+    for able in (BuilderInfo("bakery", "docker-container", False, host_network=True),
+                 DOCKER_CONTAINERD):
+        fit_builder(able, output="push", targets=chosen, invocations=invocations,
+                    overrides={})
 
 
 # -- through `bakery bake` and the fake docker ----------------------------------------------
