@@ -320,7 +320,7 @@ def test_the_pull_request_path_loads_on_the_classic_store_with_a_note(
     decided = bakery("ci", "--format", "json", cwd=where, env=env)
     assert decided.returncode == 0, decided.stderr
     plan = json.loads(decided.stdout)
-    assert plan["build"] == "true" and plan["push"] == "false"
+    assert plan["build"] is True and plan["push"] is False
 
     # the engine really refuses the bake file as it is (so the adaptation is what makes it work)
     plain = subprocess.run(["docker", "buildx", "bake", "--load", "--file", "docker-bake.hcl",
