@@ -363,7 +363,7 @@ target "base_edge_node_amd64_gpu-py313" {
     "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py313",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py313,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py313,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",
@@ -485,7 +485,7 @@ target "base_edge_node_amd64_gpu-py312" {
     "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py312",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py312,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py312,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",
@@ -563,7 +563,7 @@ target "base_edge_node_amd64_cpu-py313" {
     "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py313",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py313,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py313,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",
@@ -685,7 +685,7 @@ target "base_edge_node_amd64_cpu-py312" {
     "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py312",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py312,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py312,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",
@@ -763,7 +763,7 @@ target "base_edge_node_arm64_cpu-py313" {
     "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py313",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py313,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py313,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",
@@ -885,7 +885,7 @@ target "base_edge_node_arm64_cpu-py312" {
     "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py312",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py312,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py312,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",

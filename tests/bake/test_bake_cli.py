@@ -25,12 +25,6 @@ PIP_STEP = ("[python 3/4] RUN uv pip install --system --no-cache --no-compile to
             " transformers==4.57.1")
 
 
-def primary_tags(target: str) -> tuple[str, ...]:
-    from bakery.plan.load import load_plan
-
-    return (load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan.target(target).candidate,)
-
-
 def fake_digest(target: str) -> str:
     import hashlib
 
@@ -48,9 +42,20 @@ def bake(capsys: pytest.CaptureFixture[str], out: Path, *args: str,
                    str(out / "results.json"), *args)
 
 
+def candidate(target: str) -> str:
+    """The target's candidate in a run with GITHUB_SHA (the fake_docker fixture sets it): the
+    bake file's name plus `-<commit>`, which bake is told with `--set <target>.tags=`."""
+    from bakery.plan.load import load_plan
+
+    return load_plan(ROOT / "matrix.toml", use_git=False,
+                     env={"GITHUB_SHA": SHA}).plan.target(target).candidate
+
+
 def expected_argv(out: Path, target: str, *flags: str, sets: tuple[str, ...] = (REVISION,),
                   name: str | None = None, targets: tuple[str, ...] | None = None) -> list[str]:
     argv = ["buildx", "bake", *flags, "--progress", "plain", "--file", "docker-bake.hcl"]
+    for member in targets or (target,):
+        argv += ["--set", f"{member}.tags={candidate(member)}"]
     for pair in sets:
         argv += ["--set", pair]
     argv += ["--metadata-file", str(out / "metadata" / f"{name or target}.json")]
@@ -139,7 +144,7 @@ def test_one_failing_target_does_not_hide_the_others(
     for ok in (GPU, ARM):
         assert by_id[ok].status == "ok"
         assert by_id[ok].digest == fake_digest(ok)
-    assert by_id[GPU].tags == primary_tags(GPU)  # what the fake read from the bake file
+    assert by_id[GPU].tags == (candidate(GPU),)  # what bake was told with --set
     failed = by_id[CPU]
     assert failed.status == "failed" and failed.digest is None and failed.tags == ()
     assert failed.error is not None
@@ -204,11 +209,15 @@ def test_results_file_default_location_and_schema(
     assert raw["jobs"] == 1  # one family (the image and its DinD variant): one bake
     target = raw["targets"][0]
     assert target["id"] == "edge_cpu-py313" and target["platform"] == "linux/amd64"
-    assert target["tags"] == ["acme/edge_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1"]
+    # the candidate of this commit (GITHUB_SHA), which bake is told with --set
+    assert target["tags"] == ["acme/edge_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1-0123456"]
     assert target["error"] is None and target["started_at"].endswith("Z")
     assert target["log_file"] == ".bakery/logs/edge_cpu-py313.log"
     assert target["command"][1:] == [
-        "buildx", "bake", "--progress", "plain", "--file", "docker-bake.hcl", "--set", REVISION,
+        "buildx", "bake", "--progress", "plain", "--file", "docker-bake.hcl",
+        "--set", f"edge_cpu-py313.tags={target['tags'][0]}",
+        "--set", "edge_cpu-py313-dind.tags=acme/edge_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1-d-0123456",
+        "--set", REVISION,
         "--metadata-file", ".bakery/metadata/edge_cpu-py313.json", "edge_cpu-py313",
         "edge_cpu-py313-dind"]
     assert (small_repo / target["log_file"]).exists()
@@ -322,8 +331,8 @@ def test_render_builds_from_a_temporary_rendered_file(
     assert bake_file.read_text() == stale  # the committed file is left alone
     doc = load_results(out / "results.json")
     assert doc.bake_file == str(used)
-    # the fake read the tags from the rendered file
-    assert doc.targets[0].tags == ("acme/edge_gpu-staging:py3.13.9-th2.9.1-tr4.57.1",)
+    # the rendered file's candidate, with this commit (--set)
+    assert doc.targets[0].tags == ("acme/edge_gpu-staging:py3.13.9-th2.9.1-tr4.57.1-0123456",)
 
 
 def test_dry_run_with_render_keeps_the_rendered_file_it_prints(
