@@ -419,7 +419,7 @@ target "base_edge_node_amd64_gpu-py313" {
     "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py313",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py313,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py313,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",
@@ -554,7 +554,7 @@ target "base_edge_node_amd64_gpu-py312" {
     "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py312",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py312,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_amd64_gpu-cache:base_edge_node_amd64_gpu-py312,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",
@@ -638,7 +638,7 @@ target "base_edge_node_amd64_cpu-py313" {
     "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py313",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py313,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py313,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",
@@ -769,7 +769,7 @@ target "base_edge_node_amd64_cpu-py312" {
     "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py312",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py312,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_amd64_cpu-cache:base_edge_node_amd64_cpu-py312,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",
@@ -853,7 +853,7 @@ target "base_edge_node_arm64_cpu-py313" {
     "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py313",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py313,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py313,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",
@@ -984,7 +984,7 @@ target "base_edge_node_arm64_cpu-py312" {
     "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py312",
   ]
   cache-to = [
-    "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py312,mode=max",
+    "type=registry,ref=ratio1/base_edge_node_arm64_cpu-cache:base_edge_node_arm64_cpu-py312,mode=max,ignore-error=true",
   ]
   attest = [
     "type=provenance,mode=max",

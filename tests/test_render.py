@@ -63,8 +63,10 @@ def assert_bake_matches_plan(bake_text: str, plan: dict[str, object]) -> None:
     assert set(resolved) == image_ids | stage_ids
     for target in targets:
         bake = resolved[target["id"]]
-        # candidates only: nothing a user pulls is written by bake --push
-        assert bake["tags"] == [target["candidate"]], target["id"]
+        # candidates only: nothing a user pulls is written by bake --push. The plan's
+        # candidate carries the commit (`-0000000`, this plan's --sha), the committed file
+        # does not: bake names it with --set
+        assert [t + "-0000000" for t in bake["tags"]] == [target["candidate"]], target["id"]
         assert target["candidate"] not in target["tags"]["primary"]
         parent = next((t for t in targets if t["id"] == target["derived_from"]), None)
         if parent is None:

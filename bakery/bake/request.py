@@ -95,7 +95,12 @@ def prepare_bake(request: BakeRequest, *, keep_rendered: bool = False) -> Iterat
     version = semver_of_ref(loaded.plan.git.ref)
     release = None if version is None else (release_label(loaded.matrix.label_prefix),
                                              version[0])
-    overrides = {**default_overrides(loaded.plan.git.sha, release=release),
+    # the committed bake file names each candidate without the commit and run that make it
+    # this build's own (it must not change per commit): bake pushes to the plan's candidate
+    # (a commit is known: the candidate carries it, see GitContext.candidate_suffix)
+    candidates = ({f"{t.id}.tags": t.candidate for t in selected} if loaded.plan.git.sha
+                  else {})
+    overrides = {**candidates, **default_overrides(loaded.plan.git.sha, release=release),
                  **parse_overrides(request.overrides, plan=loaded.plan)}
     cwd = request.matrix.parent.resolve()
     paths = OutputPaths.beside(request.results or default_results(request.matrix))
@@ -163,3 +168,4 @@ def _bake_file(loaded: LoadedPlan, matrix: Path, *, render: bool) -> tuple[Path,
         handle.write(text)
     return Path(name), True, [f"{committed} is {state}; --render: using a freshly rendered"
                               " bake file"]
+

@@ -247,12 +247,14 @@ def _image_targets(
                     contexts=contexts,
                     args=args,
                     tags=tags,
-                    candidate=staging.tagged(primary_tag, where=staging_where),
+                    candidate=staging.tagged(primary_tag + git.candidate_suffix,
+                                             where=staging_where),
                     labels=shared.labels(image_name, image, choice.version, flags, primary_tag,
                                          target_id, args),
                     # a derived variant builds nothing of its own: no cache to read or write
                     cache_from=() if dind else tuple(fill(c, values) for c in matrix.cache.from_),
-                    cache_to=() if dind else tuple(fill(c, values) for c in matrix.cache.to),
+                    cache_to=() if dind else tuple(_ignoring_errors(fill(c, values))
+                                                   for c in matrix.cache.to),
                     attest=shared.attest,
                     derived_from=parent,
                     size_budget=budget,
@@ -260,6 +262,14 @@ def _image_targets(
                 [] if dind else list(image_stages.values()),
             ))
     return targets
+
+
+def _ignoring_errors(cache_to: str) -> str:
+    """A cache export whose failure does not fail the build (`ignore-error=true`, unless the
+    matrix says otherwise): the candidate is built and pushed, and publication must not wait
+    on a cache registry that refused a write."""
+    keys = {part.partition("=")[0].strip() for part in cache_to.split(",")}
+    return cache_to if "ignore-error" in keys else f"{cache_to},ignore-error=true"
 
 
 def _staging_repository(matrix: Matrix, image_name: str, source: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ def bake_targets(plan: Plan) -> list[dict[str, Any]]:
     by_id = {t.id: t for t in plan.targets}
     out = []
     for target in plan.targets:
-        attrs = _attrs(target)
+        attrs = _attrs(target, plan.git.sha)
         if target.derived_from is not None:
             parent = by_id[target.derived_from]
             attrs["args"] = {k: v for k, v in target.args.items() if parent.args.get(k) != v}
@@ -30,14 +31,25 @@ def bake_targets(plan: Plan) -> list[dict[str, Any]]:
     return out
 
 
-def _attrs(target: Target) -> dict[str, Any]:
+def committed_candidate(candidate: str, sha: str | None) -> str:
+    """The candidate as the bake file names it: without the `-<commit>[-run<id>]` that make
+    it one build's own (GitContext.candidate_suffix). The committed file must not change
+    with every commit; `bakery bake` sets each target's own candidate with `--set`."""
+    if not sha:
+        return candidate
+    name, _, tag = candidate.rpartition(":")
+    return f"{name}:{re.sub(rf'-{re.escape(sha[:7])}(?:-run[0-9]+)?$', '', tag)}"
+
+
+def _attrs(target: Target, sha: str | None) -> dict[str, Any]:
     return {
         "context": target.context,
         "dockerfile": target.dockerfile,
         "contexts": target.contexts,
         "platforms": [target.platform],
         "args": target.args,
-        "tags": [target.candidate],  # candidates only: release creates the public names
+        # candidates only: release creates the public names
+        "tags": [committed_candidate(target.candidate, sha)],
         "labels": target.labels,
         "cache-from": list(target.cache_from),
         "cache-to": list(target.cache_to),

@@ -22,6 +22,17 @@ class GitContext:
     ref: str | None = None
     sha: str | None = None
     source: Literal["cli", "env", "git", "none"] = "none"
+    # the CI run (GITHUB_RUN_ID) building it, when there is one: candidates carry it
+    run: str | None = None
+
+    @property
+    def candidate_suffix(self) -> str:
+        """What makes a candidate tag this build's own: `-<commit, 7 digits>` and, in a CI
+        run, `-run<id>` (a tag run and a main run of one commit build different images: the
+        release label differs). Empty without a commit (the committed bake file)."""
+        if not self.sha:
+            return ""
+        return f"-{self.sha[:7]}" + (f"-run{self.run}" if self.run else "")
 
     @property
     def kind(self) -> RefKind | None:
@@ -67,9 +78,13 @@ def resolve_git_context(
     for (the weekly lock refresh) names it there, as GitHub lets no step change GITHUB_SHA."""
     if sha is not None and not _SHA.match(sha):
         raise ConfigError(f"--sha: {sha!r} is not a hex commit id (7 to 40 lowercase hex digits)")
+    run = env.get("GITHUB_RUN_ID") or None
+    if run is not None and not run.isdigit():
+        raise ConfigError(f"GITHUB_RUN_ID: {run!r} is not a run id (digits)")
     if ref is not None or sha is not None:
         return GitContext(
-            ref=None if ref is None else parse_ref(ref, where="--ref"), sha=sha, source="cli"
+            ref=None if ref is None else parse_ref(ref, where="--ref"), sha=sha, source="cli",
+            run=run,
         )
     sha_var = "BAKERY_SHA" if env.get("BAKERY_SHA") else "GITHUB_SHA"
     env_ref, env_sha = env.get("GITHUB_REF"), env.get(sha_var)
@@ -80,6 +95,7 @@ def resolve_git_context(
             ref=parse_ref(env_ref, where="GITHUB_REF") if env_ref else None,
             sha=env_sha or None,
             source="env",
+            run=run,
         )
     if repo_dir is not None:
         return _from_checkout(repo_dir)

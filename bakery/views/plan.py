@@ -114,6 +114,15 @@ def plan_table(plan: Plan, targets: Sequence[Target]) -> None:
             line.append(tag)
             line.append(f"  <- {joined}", style="dim")
             console.print(line)
+    staging = sorted({t.candidate.rpartition(":")[0] for t in targets})
+    if staging:
+        console.print()
+        console.print(Text("staging repositories (keep them private: unverified candidates;"
+                           " Docker Hub: create each private before the first push, GHCR: set"
+                           " the package's visibility to private; docs/release.md)",
+                           style="bold"))
+        for repository in staging:
+            console.print(Text(f"  {repository}"))
     console.print()
     console.print(Text("groups", style="bold"))
     for name, members in plan.groups.items():

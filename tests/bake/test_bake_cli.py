@@ -31,12 +31,6 @@ PIP_STEP = ("[python 3/4] RUN uv pip install --system --no-cache --no-compile to
             " transformers==4.57.1")
 
 
-def primary_tags(target: str) -> tuple[str, ...]:
-    from bakery.plan.load import load_plan
-
-    return (load_plan(ROOT / "matrix.toml", use_git=False, env={}).plan.target(target).candidate,)
-
-
 def fake_digest(target: str) -> str:
     """The digest the fake reports for `target`: the shipped matrix asks for attestations, so
     buildx makes an index (the image manifest and its attestations) and names it."""
@@ -61,9 +55,20 @@ def bake(capsys: pytest.CaptureFixture[str], out: Path, *args: str,
                    str(out / "results.json"), *args)
 
 
+def candidate(target: str) -> str:
+    """The target's candidate in a run with GITHUB_SHA (the fake_docker fixture sets it): the
+    bake file's name plus `-<commit>`, which bake is told with `--set <target>.tags=`."""
+    from bakery.plan.load import load_plan
+
+    return load_plan(ROOT / "matrix.toml", use_git=False,
+                     env={"GITHUB_SHA": SHA}).plan.target(target).candidate
+
+
 def expected_argv(out: Path, target: str, *flags: str, sets: tuple[str, ...] = (REVISION,),
                   name: str | None = None, targets: tuple[str, ...] | None = None) -> list[str]:
     argv = ["buildx", "bake", *flags, "--progress", "plain", "--file", "docker-bake.hcl"]
+    for member in targets or (target,):
+        argv += ["--set", f"{member}.tags={candidate(member)}"]
     for pair in sets:
         argv += ["--set", pair]
     argv += ["--metadata-file", str(out / "metadata" / f"{name or target}.json")]
@@ -171,7 +176,7 @@ def test_one_failing_target_does_not_hide_the_others(
     for ok in (GPU, ARM):
         assert by_id[ok].status == "ok"
         assert by_id[ok].digest == fake_digest(ok)
-    assert by_id[GPU].tags == primary_tags(GPU)  # what the fake read from the bake file
+    assert by_id[GPU].tags == (candidate(GPU),)  # what bake was told with --set
     failed = by_id[CPU]
     assert failed.status == "failed" and failed.digest is None and failed.tags == ()
     assert failed.error is not None
@@ -300,8 +305,8 @@ def test_render_builds_from_a_temporary_rendered_file(
     assert bake_file.read_text() == stale  # the committed file is left alone
     doc = load_results(out / "results.json")
     assert doc.bake_file == str(used)
-    # the fake read the tags from the rendered file
-    assert doc.targets[0].tags == ("acme/edge_gpu-staging:py3.13.9-th2.9.1-tr4.57.1",)
+    # the rendered file's candidate, with this commit (--set)
+    assert doc.targets[0].tags == ("acme/edge_gpu-staging:py3.13.9-th2.9.1-tr4.57.1-0123456",)
 
 
 def test_dry_run_with_render_keeps_the_rendered_file_it_prints(

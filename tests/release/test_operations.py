@@ -63,7 +63,7 @@ def test_an_unpushed_bake_is_refused(output: str, reason: str) -> None:
 
 
 def test_a_registry_qualified_push_still_matches_the_plan() -> None:
-    pushed = entry("edge_cpu-py313", tags=["docker.io/acme/edge_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1"])
+    pushed = entry("edge_cpu-py313", tags=["docker.io/acme/edge_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1-0123456"])
     _, refusals = release_operations([plan().target("edge_cpu-py313")], results([pushed]))
     assert refusals == []
 

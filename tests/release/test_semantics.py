@@ -182,3 +182,48 @@ def test_the_command_carries_prefer_index_false_where_buildx_knows_it(
         assert report.outcomes[0].command.split()[1:] == [
             "buildx", "imagetools", "create", *flag, "--tag", tag,
             f"{plan.target(IMAGE).candidate.rsplit(':', 1)[0]}@{digest(IMAGE)}"]
+
+
+@pytest.mark.parametrize(("answer", "labels"), [
+    # one image (a single manifest, or an index of one platform and its attestations)
+    ('{"architecture": "amd64", "config": {"Labels": {"org.bakery.release": "1.3.0"}}}',
+     {LABEL: "1.3.0"}),
+    # one config per platform (a multi-architecture index)
+    ('{"linux/amd64": {"config": {"Labels": {"org.bakery.release": "1.3.0"}}},'
+     ' "linux/arm64": {"config": {"Labels": {"org.bakery.release": "1.3.0"}}}}',
+     {LABEL: "1.3.0"}),
+    ('{"architecture": "amd64", "config": {}}', {}),  # no labels at all
+    ('{"mediaType": "x", "digest": "sha256:00", "size": 1}', {}),  # no image config in it
+    ("null", {}),
+])
+def test_the_labels_of_what_a_name_holds(monkeypatch: pytest.MonkeyPatch, answer: str,
+                                         labels: dict[str, str]) -> None:
+    from bakery.docker import imagetools
+
+    monkeypatch.setattr(imagetools, "_inspect", lambda _client, _ref, *_options: answer)
+    assert imagetools.image_labels(DockerClient(client_call=["docker"]), "acme/x:latest") \
+        == labels
+
+
+class _Buildx:
+    def __init__(self, line: str) -> None:
+        self.line = line
+
+    def version(self) -> str:
+        return self.line
+
+
+@pytest.mark.parametrize(("line", "knows"), [
+    ("github.com/docker/buildx v0.15.1 1c1dbb2", True),
+    ("github.com/docker/buildx v0.30.1 9e5a7d2", True),
+    ("github.com/docker/buildx 0.13.1+ds1 0.13.1+ds1-3", False),  # Debian's
+    ("github.com/docker/buildx v0.14.1 59582f7", False),
+    ("something else", False),
+])
+def test_prefer_index_is_known_from_buildx_0_15(line: str, knows: bool) -> None:
+    from types import SimpleNamespace
+
+    from bakery.docker.imagetools import knows_prefer_index
+
+    client = SimpleNamespace(buildx=_Buildx(line))
+    assert knows_prefer_index(client) is knows  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from bakery.errors import ConfigError
 from bakery.matrix import parse_matrix
 from bakery.plan import expand
 from tests.release.conftest import FakeRegistry
-from tests.release.data import IDS, REF_ARGS, candidate, digest, plan, to_create
+from tests.release.data import IDS, REF_ARGS, SHA, candidate, digest, plan, to_create
 from tests.support.cli import MINIMAL_MATRIX, run_cli
 from tests.support.fake_docker import FakeDocker
 from tests.support.locked import locked_project
@@ -34,7 +34,9 @@ def test_default_staging_is_a_repository_of_its_own() -> None:
         public = {ref.rsplit(":", 1)[0] for ref in names}
         assert target.candidate.rsplit(":", 1)[0] == f"{target.repository}-staging"
         assert target.candidate.rsplit(":", 1)[0] not in public
-        assert target.candidate.endswith(":" + target.tags.primary[0].rsplit(":", 1)[1])
+        # the primary tag, then the commit: every build has a candidate of its own
+        assert target.candidate.endswith(":" + target.tags.primary[0].rsplit(":", 1)[1]
+                                         + "-" + SHA[:7])
 
 
 def test_a_staging_namespace_on_another_registry() -> None:
@@ -64,7 +66,14 @@ def test_a_cache_in_a_product_repository_is_refused() -> None:
         expand(parse_matrix(text, source="matrix.toml"))
     ok = MINIMAL_MATRIX + '\n[cache]\nto = ["type=registry,ref={repo}-cache:{id},mode=max"]\n'
     target = expand(parse_matrix(ok, source="matrix.toml")).target("edge_cpu-py313")
-    assert target.cache_to == ("type=registry,ref=acme/edge_cpu-cache:edge_cpu-py313,mode=max",)
+    # a cache export that fails must not fail the build that publishes
+    assert target.cache_to == (
+        "type=registry,ref=acme/edge_cpu-cache:edge_cpu-py313,mode=max,ignore-error=true",)
+    own = MINIMAL_MATRIX + ('\n[cache]\nto = ["type=registry,ref={repo}-cache:{id},'
+                            'ignore-error=false"]\n')
+    target = expand(parse_matrix(own, source="matrix.toml")).target("edge_cpu-py313")
+    assert target.cache_to == (
+        "type=registry,ref=acme/edge_cpu-cache:edge_cpu-py313,ignore-error=false",)
 
 
 def test_the_shipped_bake_file_pushes_no_public_name(capsys: Capsys) -> None:
@@ -74,7 +83,9 @@ def test_the_shipped_bake_file_pushes_no_public_name(capsys: Capsys) -> None:
     public = {ref for t in doc["targets"] for kind in t["tags"].values() for ref in kind}
     bake_text = (ROOT / "docker-bake.hcl").read_text()
     for target in doc["targets"]:
-        assert f'"{target["candidate"]}"' in bake_text
+        # the committed file names the candidate without the commit (bake adds it, --set)
+        assert target["candidate"].endswith("-" + SHA[:7])
+        assert f'"{target["candidate"].removesuffix("-" + SHA[:7])}"' in bake_text
     assert not [ref for ref in public if f'"{ref}"' in bake_text]
     for target in doc["targets"]:
         for entry in target["cache_to"]:
@@ -89,7 +100,7 @@ def test_bake_push_dry_run_names_the_candidates(
                    str(tmp_path / "r.json"), "--push", "--dry-run", "--target", "cpu")
     assert done.code == 0, done.err
     assert ("# base_edge_node_amd64_cpu-py313: pushes ratio1/base_edge_node_amd64_cpu-staging:"
-            "py3.13.9-th2.9.1.cpu-tr4.57.1 only (staging; `bakery release` creates the public"
+            "py3.13.9-th2.9.1.cpu-tr4.57.1-0123456 only (staging; `bakery release` creates the public"
             " names from its verified digest)") in done.out
 
 
@@ -110,3 +121,24 @@ def test_release_creates_the_primary_from_the_candidate(
     for target in IDS:
         for name in to_create(target):
             assert after[name] == digest(target)
+
+
+def test_no_two_runs_share_a_candidate(tmp_path: Path) -> None:
+    """A tag run and a main run of one commit, or two runs of it, each push a candidate of
+    their own: none overwrites a digest another run verified."""
+    from bakery.plan.load import load_plan
+
+    (tmp_path / "matrix.toml").write_text(MINIMAL_MATRIX)
+
+    def candidate_of(**env: str) -> str:
+        loaded = load_plan(tmp_path / "matrix.toml", use_git=False, env={"GITHUB_SHA": SHA, **env})
+        return loaded.plan.target("edge_cpu-py313").candidate
+
+    main = candidate_of(GITHUB_REF="refs/heads/main", GITHUB_RUN_ID="101")
+    tag = candidate_of(GITHUB_REF="refs/tags/v1.2.0", GITHUB_RUN_ID="102")
+    assert main == "acme/edge_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1-0123456-run101"
+    assert tag == "acme/edge_cpu-staging:py3.13.9-th2.9.1.cpu-tr4.57.1-0123456-run102"
+    # outside CI: the commit alone
+    assert candidate_of().endswith("-tr4.57.1-0123456")
+    with pytest.raises(ConfigError, match="GITHUB_RUN_ID: 'x1' is not a run id"):
+        candidate_of(GITHUB_RUN_ID="x1")
