@@ -87,6 +87,9 @@ BAKERY_NOT_HERE = {
 }
 # Runnable in-process, no Docker, no network: what these subcommands need (with these options).
 RUNS_HERE = {"plan", "render"}
+# `bakery` with no command, or with a global option instead of one (docs/cli.md)
+COMPLETION = "tests/test_cli_habits.py runs it (installing into a temporary HOME)"
+GLOBAL_NOT_HERE = {"--show-completion": COMPLETION, "--install-completion": COMPLETION}
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,8 @@ def reason(example: Example) -> str | None:
         return None  # not bakery and not listed: test_every_example_runs_or_says_why fails
     if "$" in example.line:
         return WORKFLOW
+    if not argv or argv[0].startswith("-"):
+        return GLOBAL_NOT_HERE.get(argv[0]) if argv else None
     if argv[0] in RUNS_HERE or (argv[0] == "test" and "--print-env" in argv):
         return None
     if argv[0] == "bake" and "--dry-run" in argv:
@@ -192,13 +197,19 @@ def test_every_example_runs_or_says_why(example: Example) -> None:
             f"{example.doc}: `{example.command}` is neither run by a test nor listed in"
             " NOT_HERE with the reason it cannot run here")
         return
-    assert argv and argv[0] in COMMANDS, f"{example.doc}: `{example.line}`: no such command"
+    if not argv or argv[0].startswith("-"):  # bare `bakery`, or a global option
+        root = typer.main.get_command(app)
+        known = {n for p in root.params for n in (*p.opts, *p.secondary_opts)}
+        unknown = [a for a in argv if a.startswith("-") and a not in known | {"--help"}]
+        assert unknown == [], f"{example.doc}: `{example.line}`: bakery has no {unknown}"
+        return
+    assert argv[0] in COMMANDS, f"{example.doc}: `{example.line}`: no such command"
     command = _command(argv[0])
     args = argv[1:]
-    unknown = [a.split("=")[0] for a in args
-               if a.startswith("-") and a.split("=")[0] not in _option_names(command)]
+    unknown = [a.split("=")[0] for a in args if a.startswith("-")
+               and a.split("=")[0] not in _option_names(command) | {"--help"}]
     assert unknown == [], f"{example.doc}: `{example.line}`: bakery {argv[0]} has no {unknown}"
-    if "$" not in example.line:  # values too: choices, numbers, arguments
+    if "$" not in example.line and "--help" not in args:  # values: choices, numbers, arguments
         command.make_context(argv[0], list(args), resilient_parsing=False)
 
 
@@ -235,7 +246,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-RUNNABLE = [e for e in EXAMPLES if (e.bakery_argv() or [""])[0] and reason(e) is None]
+RUNNABLE = [e for e in EXAMPLES if e.bakery_argv() is not None and reason(e) is None]
 DRY_RUNS = [e for e in RUNNABLE if (e.bakery_argv() or [""])[0] == "bake"]
 
 
