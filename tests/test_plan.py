@@ -40,7 +40,7 @@ def test_json_lists_every_documented_field(shipped: dict[str, object]) -> None:
     fields = {"id", "image", "repository", "variant", "platform", "arch", "machine",
               "accelerator", "python", "flags", "context", "dockerfile", "contexts", "args",
               "tags", "candidate", "labels", "cache_from", "cache_to", "derived_from",
-              "attest", "size_budget"}
+              "attest", "size_budget", "gpu_proof_waiver"}
     for target in shipped["targets"]:  # type: ignore[attr-defined]
         assert set(target) == fields
         assert set(target["tags"]) == {"primary", "legacy", "compatibility", "release",

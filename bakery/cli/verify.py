@@ -36,8 +36,9 @@ ImageOption = Annotated[
 
 RequireGpuOption = Annotated[
     bool,
-    typer.Option("--require-gpu", help="The GPU check of a cuda target (torch.cuda with --gpus"
-                 " all) fails when it cannot run here, instead of being left out."),
+    typer.Option("--require-gpu", help="The GPU checks of a cuda target (with --gpus all:"
+                 " device, cuDNN, conv2d and matmul against the CPU, TensorRT and bitsandbytes)"
+                 " fail when they cannot run here, instead of being left out."),
 ]
 
 

@@ -269,6 +269,16 @@ class Image(_Model):
     size_budget: str | None = None
     # a CUDA image only: the driver and compute capability it needs (labels)
     gpu: GpuNeeds | None = None
+    # a cuda image: why its release may go out without its GPU checks having run on a GPU
+    # (a tag release refuses it otherwise; `bakery summary` shows the reason)
+    release_without_gpu_proof: str | None = None
+
+    @field_validator("release_without_gpu_proof")
+    @classmethod
+    def _check_waiver(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("say why the release goes out without a GPU proof (or leave it out)")
+        return value
 
     @field_validator("size_budget")
     @classmethod

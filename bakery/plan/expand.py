@@ -258,6 +258,7 @@ def _image_targets(
                     attest=shared.attest,
                     derived_from=parent,
                     size_budget=budget,
+                    gpu_proof_waiver=image.release_without_gpu_proof,
                 ),
                 [] if dind else list(image_stages.values()),
             ))

@@ -68,6 +68,9 @@ class Target(Frozen):
     derived_from: str | None = None
     # the compressed size the image may have at most (matrix `size_budget`), in bytes
     size_budget: int | None = None
+    # why a release of this cuda target may go out without a GPU proof (matrix
+    # `release_without_gpu_proof`); None: a release needs one (bakery/release/gpuproof.py)
+    gpu_proof_waiver: str | None = None
 
     @property
     def family(self) -> str:

@@ -10,6 +10,7 @@ from typing import Literal
 from bakery.bake.results import Results, TargetResult
 from bakery.errors import ConfigError
 from bakery.plan.target import MultiArchIndex, Target
+from bakery.release.gpuproof import gpu_proof_refusal
 from bakery.tags.refs import ImageRef, parse_reference
 
 Kind = Literal["primary", "legacy", "compatibility", "release", "multiarch"]
@@ -129,6 +130,8 @@ def release_operations(
     for target in targets:
         result, doc = found.get(target.id, (None, None))
         reason = refusal_reason(target, result, doc)
+        if reason is None and names == "all":  # a release moves the public names
+            reason = gpu_proof_refusal(target, result.verify if result else None)
         if reason is not None:
             refusals.append(Refusal(target=target.id, reason=reason))
             continue

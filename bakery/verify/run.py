@@ -123,9 +123,11 @@ def verify_target(
 
     An arm64 target runs under the Raspberry Pi gate (`bakery.verify.gate`), which depends on
     the engine's architecture `host_arch`; on an arm64 engine through `qemu`, the host's
-    static qemu-aarch64. A cuda target also gets a GPU check (`torch.cuda.is_available()` with
-    `--gpus all`) when this host can run one; where it cannot, the check is left out, or,
-    with `require_gpu`, fails with the reason."""
+    static qemu-aarch64. A cuda target also gets the GPU checks (bakery/verify/gpuprobe.py
+    with `--gpus all`: device, cuDNN, conv2d and matmul against the CPU, TensorRT and
+    bitsandbytes when on) when this host can run them; where it cannot, they are left out,
+    or, with `require_gpu`, fail with the reason. Their report is kept as the probe's "gpu"
+    (the GPU proof a release reads, bakery/release/gpuproof.py)."""
     try:
         launch = python_launch(target.arch, host_arch, qemu)
     except GateUnavailable as exc:
@@ -214,7 +216,8 @@ def run_probe(client: DockerClient, image: str, platform: str, launch: PythonLau
 
 def host_gate(client: DockerClient, targets: Sequence[Target]) -> tuple[str, str | None]:
     """(engine architecture, host's static qemu-aarch64) for the Raspberry Pi gate; the
-    engine is asked only when an arm64 target is among `targets`."""
+    engine is asked only when an arm64 target is among `targets` (otherwise the architecture
+    decides nothing and "x86_64" stands in)."""
     if not any(t.arch == "arm64" for t in targets):
         return "x86_64", None
     from bakery.docker.host import engine_architecture

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from bakery.bake.results import Results, TargetResult
 from bakery.plan.target import Target
+from bakery.release.gpuproof import gpu_proof_note
 from bakery.sizes import human_bytes
 from bakery.views.bake import short_digest
 
@@ -30,12 +31,13 @@ def _duration(seconds: float | None) -> str:
 _STATUS = {"ok": "ok", "failed": "**failed**", "cancelled": "cancelled", "skipped": "skipped"}
 
 
-def _verify(result: TargetResult) -> str:
+def _verify(result: TargetResult, planned: Target | None = None) -> str:
     record = result.verify
+    gpu = gpu_proof_note(planned, record)
     if record is None:
-        return "not verified"
+        return "not verified" + (f"; {gpu}" if gpu else "")
     if record.ok:
-        return "passed"
+        return "passed" + (f"; {gpu}" if gpu else "")
     shown = [f"{m.check}: expected {m.expected}, found {m.found or 'nothing'}"
              for m in record.mismatches[:3]]
     more = len(record.mismatches) - len(shown)
@@ -67,7 +69,8 @@ def results_markdown(
             lines.append(
                 f"| {code(result.id)} | {_STATUS[result.status]}"
                 f" | {code(short_digest(result.digest)) if result.digest else '-'}"
-                f" | {cell(_verify(result))} | {human_bytes(size)} | {human_bytes(update)}"
+                f" | {cell(_verify(result, planned.get(result.id)))} | {human_bytes(size)}"
+                f" | {human_bytes(update)}"
                 f" | {_duration(result.duration_s)} | {_names(result, planned.get(result.id))} |"
             )
             if result.error is not None:

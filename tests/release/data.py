@@ -14,6 +14,7 @@ from bakery.matrix import parse_matrix
 from bakery.plan import Plan, expand
 from bakery.tags.git import GitContext
 from tests.support.cli import MINIMAL_MATRIX
+from tests.verify.gpu_reports import GOOD_GPU
 
 REF = "refs/tags/v1.2.0"
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -54,9 +55,11 @@ def to_create(target: str) -> list[str]:
 
 
 def verify_record(target: str, **changes: Any) -> dict[str, Any]:
+    """Verified on its digest; a cuda target's GPU checks ran on a GPU (the GPU proof)."""
     d = digest(target)
+    probe = {"gpu": GOOD_GPU} if plan().target(target).accelerator == "cuda" else {}
     return {"ok": True, "image": f"{repository(target)}@{d}", "digest": d,
-            "verified_at": "2026-11-28T11:00:00Z", "mismatches": [], "probe": {}} | changes
+            "verified_at": "2026-11-28T11:00:00Z", "mismatches": [], "probe": probe} | changes
 
 
 def entry(target: str, **changes: Any) -> dict[str, Any]:
