@@ -59,8 +59,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_registry(root: Path) -> Iterator[Registry]:
-    """A docker-registry serving from `root` on a free loopback port, stopped afterwards."""
+def running_registry(root: Path, *, port: int | None = None) -> Iterator[Registry]:
+    """A docker-registry serving from `root` on loopback `port` (default: a free one),
+    stopped afterwards."""
     binary = shutil.which("docker-registry")
     if binary is None:
         message = "docker-registry is not installed (apt-get install docker-registry;" \
@@ -68,7 +69,8 @@ def running_registry(root: Path) -> Iterator[Registry]:
         if os.environ.get("BAKERY_REQUIRE_ENGINE") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    port = free_port()
+    port = port or free_port()
+    root.mkdir(parents=True, exist_ok=True)
     config = root / "config.yml"
     config.write_text(
         "version: 0.1\n"
