@@ -98,6 +98,28 @@ def resolve_platform_digests(
     return {p: found[p] for p in wanted}
 
 
+def resolve_digest(reference: str, *, timeout: float = 20.0) -> str:
+    """The digest `reference` (a tag) names now: of its index when it is multi-platform (one
+    pin for every platform); RegistryError naming the registry when it cannot answer."""
+    import httpx
+
+    ref = endpoint(reference)
+    base = f"{ref.scheme}://{ref.registry}/v2/{ref.repository}"
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=True) as client:
+            _body, _media_type, digest = _Session(client, ref).get(
+                f"{base}/manifests/{ref.reference}", (*INDEX_TYPES, *MANIFEST_TYPES)
+            )
+    except httpx.HTTPError as exc:
+        raise RegistryError(
+            f"registry {ref.registry} is unreachable for {reference}: {type(exc).__name__}:"
+            f" {exc}"
+        ) from None
+    if not _DIGEST.match(digest):
+        raise RegistryError(f"registry {ref.registry}: {reference}: no sha256 digest ({digest})")
+    return digest
+
+
 @dataclass(frozen=True, slots=True)
 class Layer:
     digest: str
