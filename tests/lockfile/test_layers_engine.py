@@ -63,9 +63,10 @@ ENV PATH=/opt/python/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin
 """
 
 
-def install_steps(lock_dir: str) -> str:
+def install_steps(lock_dir: str, *, entrypoint: bool = False) -> str:
     """The packages-* stages and the final stage's COPY lines of the real Dockerfile, for
-    this engine: no --link, the lock directory written into the mount sources."""
+    this engine: no --link, the lock directory written into the mount sources; with
+    `entrypoint`, the final stage's COPY of entrypoint.sh too (a layer after the packages)."""
     text = SHARED.read_text()
     start = text.index(f"FROM python AS {LAYER_STAGES[0]}")
     end = text.index("# ------", start)
@@ -73,6 +74,10 @@ def install_steps(lock_dir: str) -> str:
     copies = [line for line in text[end:].splitlines()
               if re.match(r"COPY --link --from=(python|packages-\w+) ", line)]
     assert len(copies) == 1 + len(LAYER_STAGES), copies
+    if entrypoint:
+        copies += [line for line in text[end:].splitlines()
+                   if re.match(r"COPY --link (--chmod=\S+ )?entrypoint\.sh ", line)]
+        assert len(copies) == 2 + len(LAYER_STAGES), copies
     final = "\n".join(copies)
     for name in LAYER_STAGES:
         assert f"FROM python AS {name}" in stages, name
@@ -82,7 +87,8 @@ def install_steps(lock_dir: str) -> str:
     return body.replace("COPY --link ", "COPY ")
 
 
-def build_context(root: Path, project: Project, python_extra: str = "") -> Path:
+def build_context(root: Path, project: Project, python_extra: str = "",
+                  entrypoint: str | None = None) -> Path:
     context = root / "context"
     shutil.rmtree(context, ignore_errors=True)
     (context / "images" / "shared").mkdir(parents=True)
@@ -93,7 +99,10 @@ def build_context(root: Path, project: Project, python_extra: str = "") -> Path:
     shutil.copy(uv, context / "uv")
     (context / "uv-shim").write_text(UV_SHIM)
     rootfs = standin_rootfs()
-    dockerfile = PYTHON_STANDIN + python_extra + "\n" + install_steps(f"locks/{KEY}")
+    if entrypoint is not None:
+        (context / "entrypoint.sh").write_text(entrypoint)
+    dockerfile = PYTHON_STANDIN + python_extra + "\n" + install_steps(
+        f"locks/{KEY}", entrypoint=entrypoint is not None)
     (context / "Dockerfile").write_text(dockerfile.replace("{rootfs}", rootfs))
     return context
 
@@ -196,3 +205,72 @@ def test_a_new_rest_group_changes_only_the_last_layer_and_costs_exactly_it(
         assert cost.total == sum(x.size for x in layers_two)
     finally:
         docker("image", "rm", "--force", first, second, check=False)
+
+
+TRT_FEATURE = """
+[features.trt]
+package = "tensorrt-cu12-bindings"
+version = "10.13.3.9"
+also = ["tensorrt-cu12-libs"]
+
+"""
+
+
+def test_the_entrypoint_moves_no_package_layer_and_a_flag_moves_only_its_own(
+    capsys, project, tmp_path
+):
+    """A feature is locked like any package: TensorRT's native libraries land in the CUDA
+    layer and its bindings in the last one, so turning it on moves exactly those two layers;
+    a new entrypoint (a layer after the packages) moves no package layer."""
+    cli = buildkit_cli()
+    if cli is None:
+        pytest.skip("no docker CLI here runs BuildKit")
+    project.index.publish("tensorrt-cu12-bindings", "10.13.3.9",
+                          requires=("tensorrt-cu12-libs==10.13.3.9",))
+    project.index.publish("tensorrt-cu12-libs", "10.13.3.9", "py3-none-manylinux_2_28_x86_64")
+
+    def write(trt: str) -> None:
+        project.write()
+        text = project.matrix.read_text().replace("[release]", TRT_FEATURE + "[release]", 1)
+        text = text.replace('features = { extra = "off" }',
+                            f'features = {{ extra = "off", trt = "{trt}" }}', 1)  # edge_amd
+        project.matrix.write_text(text)
+
+    entrypoint = (ROOT / "entrypoint.sh").read_text()
+    tag = uuid.uuid4().hex[:12]
+    refs = [f"bakery-test-layers:{tag}-{n}" for n in ("off", "on", "entrypoint")]
+    build_args = ["--network", "host", "--build-arg", f"PACKAGES_LOCK=locks/{KEY}"]
+    try:
+        write("off")
+        assert lock(capsys, project, "--target", KEY).code == 0
+        buildkit_build(cli, build_context(tmp_path, project, entrypoint=entrypoint), refs[0],
+                       *build_args)
+        before = project.snapshot()
+        write("on")
+        assert lock(capsys, project, "--target", KEY).code == 0
+        after = project.snapshot()
+        moved = sorted(k for k in after if after[k] != before.get(k))
+        assert moved == [f"locks/{KEY}/1-cuda.txt", f"locks/{KEY}/3-rest.txt",
+                         "locks/manifest.json"]
+        buildkit_build(cli, build_context(tmp_path, project, entrypoint=entrypoint), refs[1],
+                       *build_args)
+        changed = entrypoint.replace("me=entrypoint.sh", "me=entrypoint.sh  # a new entrypoint")
+        assert changed != entrypoint
+        buildkit_build(cli, build_context(tmp_path, project, entrypoint=changed), refs[2],
+                       *build_args)
+
+        off, on, new_entrypoint = (diff_ids(ref) for ref in refs)
+        # rootfs, interpreter, CUDA, torch, rest, entrypoint
+        assert len(off) == len(on) == len(new_entrypoint) == 2 + len(LAYER_STAGES) + 1
+        _rootfs, _python, cuda, torch, rest, script = range(6)
+        # the flag: the CUDA and the last package layer move, nothing else
+        assert [i for i in range(6) if off[i] != on[i]] == [cuda, rest]
+        paths = layer_paths(refs[1], tmp_path)
+        assert "tensorrt_cu12_libs" in packages_in(paths[on[cuda]])
+        assert "tensorrt_cu12_bindings" in packages_in(paths[on[rest]])
+        assert not {"tensorrt_cu12_libs", "tensorrt_cu12_bindings"} & packages_in(
+            paths[on[torch]])
+        # the entrypoint: its own layer moves, every package layer keeps its digest
+        assert [i for i in range(6) if on[i] != new_entrypoint[i]] == [script]
+    finally:
+        docker("image", "rm", "--force", *refs, check=False)
