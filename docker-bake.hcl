@@ -84,7 +84,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-ed8a1b6959" {
+target "stage-edge-node-base-amd64-9633594f4c" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -123,11 +123,12 @@ target "stage-edge-node-base-amd64-ed8a1b6959" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-3ce241887c" {
+target "stage-edge-node-base-amd64-46eda6adea" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -166,11 +167,12 @@ target "stage-edge-node-base-amd64-3ce241887c" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-68b83bd793" {
+target "stage-edge-node-base-amd64-ce123c7f64" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -209,11 +211,12 @@ target "stage-edge-node-base-amd64-68b83bd793" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-f8f8b32d45" {
+target "stage-edge-node-base-amd64-f447eb3b6d" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -252,11 +255,12 @@ target "stage-edge-node-base-amd64-f8f8b32d45" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-917f4da799" {
+target "stage-edge-node-base-arm64-51891b684f" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -295,11 +299,12 @@ target "stage-edge-node-base-arm64-917f4da799" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-e3ec95d03a" {
+target "stage-edge-node-base-arm64-1801e9a1b6" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -338,6 +343,7 @@ target "stage-edge-node-base-arm64-e3ec95d03a" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
@@ -345,7 +351,7 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-ed8a1b6959"
+    edge-node-base = "target:stage-edge-node-base-amd64-9633594f4c"
   }
   platforms = [
     "linux/amd64",
@@ -354,6 +360,7 @@ target "base_edge_node_amd64_gpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
@@ -480,7 +487,7 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-3ce241887c"
+    edge-node-base = "target:stage-edge-node-base-amd64-46eda6adea"
   }
   platforms = [
     "linux/amd64",
@@ -489,6 +496,7 @@ target "base_edge_node_amd64_gpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
@@ -566,7 +574,7 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-68b83bd793"
+    edge-node-base = "target:stage-edge-node-base-amd64-ce123c7f64"
   }
   platforms = [
     "linux/amd64",
@@ -575,6 +583,7 @@ target "base_edge_node_amd64_cpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
@@ -697,7 +706,7 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-f8f8b32d45"
+    edge-node-base = "target:stage-edge-node-base-amd64-f447eb3b6d"
   }
   platforms = [
     "linux/amd64",
@@ -706,6 +715,7 @@ target "base_edge_node_amd64_cpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
@@ -781,7 +791,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-917f4da799"
+    edge-node-base = "target:stage-edge-node-base-arm64-51891b684f"
   }
   platforms = [
     "linux/arm64",
@@ -790,6 +800,7 @@ target "base_edge_node_arm64_cpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
@@ -912,7 +923,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-e3ec95d03a"
+    edge-node-base = "target:stage-edge-node-base-arm64-1801e9a1b6"
   }
   platforms = [
     "linux/arm64",
@@ -921,6 +932,7 @@ target "base_edge_node_arm64_cpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
+    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"

@@ -85,10 +85,27 @@ class BaseLock(_Frozen):
         return f"{self.image}@{digest}" if digest else None
 
 
+class FrontendLock(_Frozen):
+    """The Dockerfile frontend (matrix.toml's `frontend`, the `# syntax=` line of every
+    Dockerfile; a tag that moves with each frontend release), pinned like the base image and
+    refreshed with it: by the digest of the tag's index, one pin for every build platform
+    (BuildKit runs the frontend for the build host). The plan hands it to every build as
+    BUILDKIT_SYNTAX, the build arg BuildKit's Dockerfile frontend takes in place of the
+    `# syntax=` line, so a build runs exactly the locked frontend."""
+
+    image: str
+    digest: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.image}@{self.digest}"
+
+
 class Manifest(_Frozen):
     schema_version: Literal[2] = 2
     generated_by: str = "bakery lock: do not edit; re-run it after changing matrix.toml"
     base: BaseLock | None = None
+    frontend: FrontendLock | None = None
     targets: dict[str, LockedTarget] = {}
 
 
@@ -152,9 +169,10 @@ class PlanLocks:
 
     base_images: dict[str, str] = field(default_factory=dict)
     package_locks: dict[str, str] = field(default_factory=dict)
+    frontend: str | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.base_images or self.package_locks)
+        return bool(self.base_images or self.package_locks or self.frontend)
 
 
 def expected_files(key: str) -> list[str]:
@@ -210,6 +228,14 @@ def plan_locks(matrix: Matrix, targets: Iterable[Target], matrix_path: Path) -> 
             platform: ref for platform in manifest.base.digests
             if (ref := manifest.base.ref(platform))
         }
+    frontend = None
+    if manifest.frontend is not None:
+        if manifest.frontend.image != matrix.frontend:
+            raise ConfigError(
+                f"{path}: frontend.image: pinned for {manifest.frontend.image!r} but matrix.toml's"
+                f" frontend is {matrix.frontend!r}; run `bakery lock --base-only`"
+            )
+        frontend = manifest.frontend.ref
     packages: dict[str, str] = {}
     for spec in lock_specs(matrix, list(targets)):
         entry = manifest.targets.get(spec.key)
@@ -221,7 +247,7 @@ def plan_locks(matrix: Matrix, targets: Iterable[Target], matrix_path: Path) -> 
                 f"{path}: targets.{spec.key}: {reason}; run `bakery lock --target {spec.key}`"
             )
         packages[spec.key] = f"{LOCKS_DIR}/{lock_dir_name(spec.key)}"
-    return PlanLocks(base_images=base_images, package_locks=packages)
+    return PlanLocks(base_images=base_images, package_locks=packages, frontend=frontend)
 
 
 def lock_problems(matrix_path: Path, specs: Iterable[LockSpec]) -> list[tuple[str, str]]:

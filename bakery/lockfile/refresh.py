@@ -28,6 +28,7 @@ from bakery.errors import BakeryError, ConfigError
 from bakery.lockfile.groups import GROUPS, blocks, group_of, joined, split
 from bakery.lockfile.manifest import (
     BaseLock,
+    FrontendLock,
     LockedGroup,
     LockedTarget,
     Manifest,
@@ -90,6 +91,8 @@ class LockResult:
     # was no committed lock, or only a stale one), and whether the base stayed unpinned
     unlocked: tuple[str, ...] = ()
     base_unpinned: bool = False
+    # the Dockerfile frontend (`# syntax=`), pinned with the base image
+    frontend: BaseOutcome | None = None
 
     @property
     def complete(self) -> bool:
@@ -271,11 +274,14 @@ def refresh_locks(
         )
 
     base_outcome, base_lock = (None, manifest.base)
+    frontend_outcome, frontend_lock = (None, manifest.frontend)
     if base:
         base_outcome, base_lock = _refresh_base(matrix.base_image, manifest.base, platforms)
+        frontend_outcome, frontend_lock = _refresh_frontend(matrix.frontend, manifest.frontend)
 
     failed = any(o.status == "failed" for o in outcomes)
-    new_manifest = Manifest(base=base_lock, targets=dict(sorted(entries.items())))
+    new_manifest = Manifest(base=base_lock, frontend=frontend_lock,
+                            targets=dict(sorted(entries.items())))
     written = False
     if not failed and not dry_run:
         written = _write_lock(path, new_groups, manifest_json(new_manifest))
@@ -293,7 +299,27 @@ def refresh_locks(
                     (directory / old.dir).rmdir()
     unpinned = base and (base_lock is None or base_lock.image != matrix.base_image
                          or any(p not in base_lock.digests for p in platforms))
-    return LockResult(tuple(outcomes), base_outcome, written, path, tuple(unlocked), unpinned)
+    return LockResult(tuple(outcomes), base_outcome, written, path, tuple(unlocked), unpinned,
+                      frontend_outcome)
+
+
+def _refresh_frontend(
+    frontend: str, old: FrontendLock | None
+) -> tuple[BaseOutcome, FrontendLock | None]:
+    """The Dockerfile frontend's tag resolved to its index digest (manifest.FrontendLock);
+    a registry that does not answer keeps the committed pin."""
+    from bakery.lockfile.registry import RegistryError, resolve_digest
+
+    try:
+        digest = resolve_digest(frontend)
+    except RegistryError as exc:
+        kept = "the committed pin is kept" if old else "the frontend stays unpinned"
+        return BaseOutcome(frontend, "kept", f"{exc}; {kept}"), old
+    before = old.digest if old is not None and old.image == frontend else None
+    diff = () if before == digest else (Change("frontend", before, digest, frontend),)
+    status: Status = "new" if old is None else ("updated" if diff else "unchanged")
+    return (BaseOutcome(frontend, status, "", diff, {"index": digest}),
+            FrontendLock(image=frontend, digest=digest))
 
 
 def _write_lock(path: Path, groups: Mapping[str, Mapping[str, str]], manifest: str) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bakery.registry.documents import INDEX_TYPES, MANIFEST_TYPES
 from bakery.registry.errors import RegistryError
-from bakery.registry.read import Layer, resolve_platform_digests
+from bakery.registry.read import Layer, resolve_digest, resolve_platform_digests
 from bakery.registry.reference import Endpoint, endpoint
 
 __all__ = ["INDEX_TYPES", "MANIFEST_TYPES", "Endpoint", "Layer", "RegistryError", "endpoint",
-           "resolve_platform_digests"]
+           "resolve_digest", "resolve_platform_digests"]

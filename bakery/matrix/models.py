@@ -309,6 +309,9 @@ class Matrix(_Model):
     schema_version: Literal[1]
     namespace: str
     base_image: str = "ubuntu:24.04"
+    # the Dockerfile frontend the `# syntax=` line of every Dockerfile names; `bakery lock`
+    # pins it by digest like the base image (bakery.lockfile.manifest.FrontendLock)
+    frontend: str = "docker/dockerfile:1"
     label_prefix: str = "org.bakery"
     python: PythonPolicy
     indexes: dict[str, str] = Field(default_factory=dict)

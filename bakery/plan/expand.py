@@ -49,12 +49,14 @@ def expand(
     source: str = "matrix.toml",
     base_images: Mapping[str, str] | None = None,
     package_locks: Mapping[str, str] | None = None,
+    frontend: str | None = None,
 ) -> Plan:
     """Expand the matrix into its plan. `decisions` come from the preflight lock, if any;
     `base_images` (platform -> pinned ref) and `package_locks` (`<image>-py<NN>` -> lock file)
-    from the package locks (bakery.lockfile)."""
+    from the package locks (bakery.lockfile), and `frontend`, the Dockerfile frontend pinned by
+    digest there (every target's BUILDKIT_SYNTAX)."""
     git = git or GitContext()
-    shared = PlanValues(matrix, git, source, base_images or {}, package_locks or {})
+    shared = PlanValues(matrix, git, source, base_images or {}, package_locks or {}, frontend)
     targets: list[Target] = []
     stages: dict[str, StageTarget] = {}
     for image_name, image in matrix.images.items():

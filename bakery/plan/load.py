@@ -60,7 +60,8 @@ def _load_plan(matrix_path: Path, *, ref: str | None, sha: str | None, env: Mapp
     locks = plan_locks(matrix, plan.targets, matrix_path)
     if locks:
         plan = expand(matrix, git=git, source=str(matrix_path), decisions=decisions,
-                      base_images=locks.base_images, package_locks=locks.package_locks)
+                      base_images=locks.base_images, package_locks=locks.package_locks,
+                      frontend=locks.frontend)
     return LoadedPlan(matrix_path=matrix_path, matrix=matrix, plan=plan)
 
 

@@ -28,8 +28,12 @@ class PlanValues:
     """The matrix, git context and locks of one expansion, and what follows from them alone."""
 
     def __init__(self, matrix: Matrix, git: GitContext, source: str,
-                 base_images: Mapping[str, str], package_locks: Mapping[str, str]) -> None:
+                 base_images: Mapping[str, str], package_locks: Mapping[str, str],
+                 frontend: str | None = None) -> None:
         self.matrix = matrix
+        # the Dockerfile frontend every build runs (BUILDKIT_SYNTAX overrides `# syntax=`):
+        # by digest once `bakery lock` pinned it
+        self.frontend = frontend or matrix.frontend
         self.git = git
         self.source = source
         self.base_images = base_images
@@ -78,6 +82,7 @@ class PlanValues:
         args["EE_DD_DEFAULT"] = "false"
         args["BASE_IMAGE"] = self.base_images.get(image.platform, matrix.base_image)
         args["PACKAGES_LOCK"] = self.package_locks.get(lock_key, "")
+        args["BUILDKIT_SYNTAX"] = self.frontend
         return dict(sorted(args.items()))
 
     @functools.cached_property

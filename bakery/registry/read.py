@@ -154,6 +154,18 @@ def resolve_platform_digests(
     return {p: found[p] for p in wanted}
 
 
+def resolve_digest(reference: str, *, deadline: float | None = None) -> str:
+    """The digest the tag `reference` names now, over HTTP: of its index when it is
+    multi-platform (one pin for every platform); RegistryError naming the registry when it
+    cannot answer or its answer is not a manifest."""
+    from bakery.registry.http import DEADLINE, HttpReader
+
+    with HttpReader(reference, deadline=deadline or DEADLINE, allow_digest=False) as reader:
+        body = reader.manifest()
+        manifest_or_index(body, reader.source)
+    return sha256_of(body)
+
+
 def http_reader(reference: str) -> AbstractContextManager[ManifestReader]:
     """An `Open` for public images: the registry's HTTP API."""
     from bakery.registry.http import HttpReader

@@ -22,6 +22,7 @@ def lock_document(result: LockResult) -> dict[str, Any]:
         "written": result.written,
         "manifest": str(result.manifest),
         "base": asdict(result.base) if result.base else None,
+        "frontend": asdict(result.frontend) if result.frontend else None,
         "targets": [asdict(o) for o in result.outcomes],
     }
 
@@ -41,6 +42,9 @@ def lock_table(result: LockResult) -> None:
     if result.base is not None:
         b = result.base
         rows.append((f"base {b.image}", "", b.status, b.reason, b.changes, "", ()))
+    if result.frontend is not None:
+        f = result.frontend
+        rows.append((f"frontend {f.image}", "", f.status, f.reason, f.changes, "", ()))
     for name, where, status, reason, diff, count, layers in rows:
         line = Text(name, style="bold cyan")
         line.append(f"  {where}" if where else "")

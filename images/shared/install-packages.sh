@@ -42,16 +42,8 @@ if [ -n "${PACKAGES_LOCK:-}" ]; then
         echo "layer $layer: no package of this target is in it ($PACKAGES_LOCK)"
         exit 0
     fi
-    # wheels `bakery lock` built from pure-Python source distributions travel in the lock
-    # directory (wheels/ next to the group file), each pinned by its sha256 in the group file
-    wheels=$(dirname "$group")/wheels
-    if [ -d "$wheels" ]; then
-        set -- --find-links "$wheels"
-    else
-        set --
-    fi
     UV_CACHE_DIR="${UV_CACHE_DIR:?set UV_CACHE_DIR to a cache mount}" uv pip install --system \
-        --no-compile --prefix "$target" --no-deps --require-hashes --only-binary :all: "$@" \
+        --no-compile --prefix "$target" --no-deps --require-hashes --only-binary :all: \
         -r "$group"
 else
     if [ "$layer" != rest ]; then
@@ -72,9 +64,8 @@ else
         *) die "BITSANDBYTES must be true or false, not '${BITSANDBYTES}'" ;;
     esac
     # TensorRT and flash-attn, the GPU features: same, with TensorRT's index (its native
-    # libraries are wheels only on NVIDIA's). tensorrt-cu12 (`import tensorrt`) is a source
-    # distribution only, which is never built here: an unlocked build with TENSORRT=true stops
-    # at it; `bakery lock` builds it once into a wheel that the locked path installs.
+    # libraries are wheels only on NVIDIA's). A package that is only a source distribution is
+    # never built here (--only-binary :all:): the install stops at it, as `bakery lock` does.
     case "${TENSORRT-false}" in
         false) ;;
         true)

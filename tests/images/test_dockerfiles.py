@@ -261,7 +261,8 @@ def test_bake_passes_the_shared_stages_no_arg_they_ignore(bake):
         if target.get("dockerfile") == SHARED:
             shared = load(SHARED)
             declared = shared.declared_args(shared.closure(target["target"]))
-            unused = set(target.get("args", {})) - set(declared)
+            # BUILDKIT_SYNTAX is read by BuildKit itself: the frontend that reads the file
+            unused = set(target.get("args", {})) - set(declared) - {"BUILDKIT_SYNTAX"}
             assert not unused, f"{name}: args {sorted(unused)} reach no ARG"
 
 
@@ -311,13 +312,7 @@ def test_the_packages_are_three_layers_each_installed_from_its_own_group_file():
         assert (ROOT / UNLOCKED / group).is_file()
         _flags, text = run.split()
         assert f"install-packages.sh {layer} " in text and text.endswith(" /stage"), run.where()
-        if layer == "rest":
-            # the last layer binds the lock directory: its wheels/ (the wheels `bakery lock`
-            # built from pure-Python source distributions) belong to this layer
-            assert lock_binds == [f"${{PACKAGES_LOCK:-{UNLOCKED}}}"], run.where()
-            assert f" /tmp/lock/{group} " in text, run.where()
-        else:
-            assert lock_binds == [f"${{PACKAGES_LOCK:-{UNLOCKED}}}/{group}"], run.where()
+        assert lock_binds == [f"${{PACKAGES_LOCK:-{UNLOCKED}}}/{group}"], run.where()
         # the cache key of a layer holds only the build args its stage declares: the CUDA
         # and torch layers read no pin, so a new transformers pin cannot rebuild them
         declared = set(stage.args())
@@ -937,3 +932,19 @@ def test_dockers_packages_are_each_pinned_by_a_build_arg_from_the_matrix(bake):
 def test_every_image_has_time_zones():
     assert "tzdata" in script_lines(ROOT / "images/shared/runtime.packages")
     assert "/usr/share/zoneinfo/" in (ROOT / "images/shared/check-versions.sh").read_text()
+
+
+def test_every_build_runs_the_frontend_the_dockerfiles_name_pinned_once_locked(bake):
+    """The `# syntax=` line of every Dockerfile names matrix.toml's frontend; every build gets
+    it as BUILDKIT_SYNTAX (by digest once `bakery lock` pinned it: tests/lockfile/test_base.py),
+    which BuildKit takes in place of the line."""
+    matrix = load_matrix(ROOT / "matrix.toml")
+    for path in dockerfiles():
+        first = (ROOT / path).read_text().splitlines()[0]
+        assert first == f"# syntax={matrix.frontend}", path
+    built = 0
+    for name, target in bake.items():
+        if target.get("dockerfile") in dockerfiles():
+            assert target["args"]["BUILDKIT_SYNTAX"].split("@")[0] == matrix.frontend, name
+            built += 1
+    assert built >= 2 * len(IMAGES)  # every image target and its shared stage

@@ -196,10 +196,15 @@ def wheel_index() -> Iterator[WheelIndex]:
     thread.join(timeout=5)
 
 
+# the Dockerfile frontend `bakery lock` pins with the base: by default on a loopback port where
+# nothing listens (refused at once, so the pin is kept), never Docker Hub
+NO_FRONTEND = "127.0.0.1:9/frontend/dockerfile:1"
+
 MATRIX = """\
 schema_version = 1
 namespace = "acme"
 base_image = "{base_image}"
+frontend = "{frontend}"
 
 [python]
 primary = "3.13.9"
@@ -249,10 +254,11 @@ class Project:
         return self.root / "locks"
 
     def write(self, *, amd_extra: str = "off", arm_extra: str = "off",
-              base_image: str = "ubuntu:24.04", pypi: str | None = None) -> None:
+              base_image: str = "ubuntu:24.04", pypi: str | None = None,
+              frontend: str = NO_FRONTEND) -> None:
         self.matrix.write_text(MATRIX.format(
             pypi=pypi or self.index.url, amd_extra=amd_extra, arm_extra=arm_extra,
-            base_image=base_image,
+            base_image=base_image, frontend=frontend,
         ))
 
     def snapshot(self) -> dict[str, str]:

@@ -97,3 +97,31 @@ def test_an_unreachable_registry_keeps_the_pin_and_says_so(capsys, project: Proj
     assert "the committed pin is kept" in result.out
     assert project.snapshot() == before
     assert json.loads(before["locks/manifest.json"])["base"]["digests"] == pushed
+
+
+def test_lock_pins_the_dockerfile_frontend_by_its_index_digest_and_refreshes_it(
+    capsys, project: Project, registry
+):
+    frontend = f"{registry.host}/lockfe/dockerfile:1"
+    push_image(registry.host, "lockfe/dockerfile", "1", "first")
+    push_image(registry.host, "lockfe/ubuntu", "24.04", "base")
+    project.write(base_image=f"{registry.host}/lockfe/ubuntu:24.04", frontend=frontend)
+
+    result = run_cli(capsys, "lock", "--base-only", "--matrix", str(project.matrix))
+    pinned = json.loads((project.locks / "manifest.json").read_text())["frontend"]
+    assert pinned["image"] == frontend and pinned["digest"].startswith("sha256:"), result.out
+    first = pinned["digest"]
+    assert f"frontend {frontend}  new" in result.out
+
+    # every build runs it by digest: BUILDKIT_SYNTAX, which BuildKit takes over `# syntax=`
+    plan = run_cli(capsys, "plan", "--format", "json", "--matrix", str(project.matrix))
+    doc = json.loads(plan.out)
+    for target in doc["targets"]:
+        assert target["args"]["BUILDKIT_SYNTAX"] == f"{frontend}@{first}", target["id"]
+
+    # the tag moves upstream (a new frontend release): the refresh moves the pin
+    push_image(registry.host, "lockfe/dockerfile", "1", "second")
+    result = run_cli(capsys, "lock", "--base-only", "--matrix", str(project.matrix))
+    second = json.loads((project.locks / "manifest.json").read_text())["frontend"]["digest"]
+    assert second != first
+    assert f"{first} -> {second}" in result.out

@@ -11,6 +11,10 @@ Dockerfile 1.4 feature) and writes the lock directory into the mount sources (th
 does not expand build args there). The interpreter stage is a stand-in (Debian's python3 in a
 venv at /opt/uv-python/standin, /opt/python linking to it: `uv python install` needs GitHub),
 and `uv pip install` is told to install for the locked python (3.13) and platform.
+
+The second test keeps the real file's `COPY --link` lines (BuildKit 0.10 and later, Docker 23+
+with buildx) and adds the entrypoint's COPY: a feature flag (TensorRT's stand-ins) moves only
+the layers its packages are in, and a new entrypoint moves no package layer.
 """
 
 from __future__ import annotations
@@ -68,9 +72,11 @@ def image_layers(reference: str, platform: str) -> tuple[Layer, ...]:
         return platform_image(reader, platform).layers
 
 
-def install_steps(lock_dir: str) -> str:
+def install_steps(lock_dir: str, *, entrypoint: bool = False, link: bool = False) -> str:
     """The packages-* stages and the final stage's COPY lines of the real Dockerfile, for
-    this engine: no --link, the lock directory written into the mount sources."""
+    this engine: no --link, the lock directory written into the mount sources; with
+    `entrypoint`, the final stage's COPY of entrypoint.sh too (a layer after the packages);
+    with `link`, the COPY lines keep `--link`, as the real file has them (BuildKit 0.10+)."""
     text = SHARED.read_text()
     start = text.index(f"FROM python AS {LAYER_STAGES[0]}")
     end = text.index("# ------", start)
@@ -78,16 +84,21 @@ def install_steps(lock_dir: str) -> str:
     copies = [line for line in text[end:].splitlines()
               if re.match(r"COPY --link --from=(python|packages-\w+) ", line)]
     assert len(copies) == 1 + len(LAYER_STAGES), copies
+    if entrypoint:
+        copies += [line for line in text[end:].splitlines()
+                   if re.match(r"COPY --link (--chmod=\S+ )?entrypoint\.sh ", line)]
+        assert len(copies) == 2 + len(LAYER_STAGES), copies
     final = "\n".join(copies)
     for name in LAYER_STAGES:
         assert f"FROM python AS {name}" in stages, name
     body = f"{stages}\nFROM {{rootfs}} AS edge-node-base\n{final}\n"
     body = body.replace("${PACKAGES_LOCK:-images/shared/unlocked}", lock_dir)
     assert "${" not in "".join(re.findall(r"--mount=\S+", body)), "an unexpanded mount source"
-    return body.replace("COPY --link ", "COPY ")
+    return body if link else body.replace("COPY --link ", "COPY ")
 
 
-def build_context(root: Path, project: Project, python_extra: str = "") -> Path:
+def build_context(root: Path, project: Project, python_extra: str = "",
+                  entrypoint: str | None = None) -> Path:
     context = root / "context"
     shutil.rmtree(context, ignore_errors=True)
     (context / "images" / "shared").mkdir(parents=True)
@@ -98,7 +109,10 @@ def build_context(root: Path, project: Project, python_extra: str = "") -> Path:
     shutil.copy(uv, context / "uv")
     (context / "uv-shim").write_text(UV_SHIM)
     rootfs = standin_rootfs()
-    dockerfile = PYTHON_STANDIN + python_extra + "\n" + install_steps(f"locks/{KEY}")
+    if entrypoint is not None:
+        (context / "entrypoint.sh").write_text(entrypoint)
+    dockerfile = PYTHON_STANDIN + python_extra + "\n" + install_steps(
+        f"locks/{KEY}", entrypoint=entrypoint is not None, link=entrypoint is not None)
     (context / "Dockerfile").write_text(dockerfile.replace("{rootfs}", rootfs))
     return context
 
@@ -201,3 +215,78 @@ def test_a_new_rest_group_changes_only_the_last_layer_and_costs_exactly_it(
         assert cost.total == cost.config + sum(x.size for x in layers_two)
     finally:
         docker("image", "rm", "--force", first, second, check=False)
+
+
+TRT_FEATURE = """
+[features.trt]
+package = "tensorrt-cu12-bindings"
+version = "10.13.3.9"
+also = ["tensorrt-cu12-libs"]
+
+"""
+
+
+def test_the_entrypoint_moves_no_package_layer_and_a_flag_moves_only_its_own(
+    capsys, project, tmp_path
+):
+    """A feature is locked like any package: TensorRT's native libraries land in the CUDA
+    layer and its bindings in the last one, so turning it on moves exactly those two layers;
+    a new entrypoint (a layer after the packages) moves no package layer. The real file's
+    `COPY --link` lines, as BuildKit 0.10 and later run them: each layer keyed by what it
+    copies, never by the layers under it."""
+    cli = buildkit_cli()
+    if cli is None:
+        pytest.skip("no docker CLI here runs BuildKit")
+    project.index.publish("tensorrt-cu12-bindings", "10.13.3.9",
+                          requires=("tensorrt-cu12-libs==10.13.3.9",))
+    project.index.publish("tensorrt-cu12-libs", "10.13.3.9", "py3-none-manylinux_2_28_x86_64")
+
+    def write(trt: str) -> None:
+        project.write()
+        text = project.matrix.read_text().replace("[release]", TRT_FEATURE + "[release]", 1)
+        text = text.replace('features = { extra = "off" }',
+                            f'features = {{ extra = "off", trt = "{trt}" }}', 1)  # edge_amd
+        project.matrix.write_text(text)
+
+    entrypoint = (ROOT / "entrypoint.sh").read_text()
+    tag = uuid.uuid4().hex[:12]
+    refs = [f"bakery-test-layers:{tag}-{n}" for n in ("off", "on", "entrypoint")]
+    build_args = ["--network", "host", "--build-arg", f"PACKAGES_LOCK=locks/{KEY}"]
+    try:
+        write("off")
+        assert lock(capsys, project, "--target", KEY).code == 0
+        buildkit_build(cli, build_context(tmp_path, project, entrypoint=entrypoint), refs[0],
+                       *build_args)
+        before = project.snapshot()
+        write("on")
+        assert lock(capsys, project, "--target", KEY).code == 0
+        after = project.snapshot()
+        moved = sorted(k for k in after if after[k] != before.get(k))
+        assert moved == [f"locks/{KEY}/1-cuda.txt", f"locks/{KEY}/3-rest.txt",
+                         "locks/manifest.json"]
+        buildkit_build(cli, build_context(tmp_path, project, entrypoint=entrypoint), refs[1],
+                       *build_args)
+        changed = entrypoint.replace("me=entrypoint.sh", "me=entrypoint.sh  # a new entrypoint")
+        assert changed != entrypoint
+        buildkit_build(cli, build_context(tmp_path, project, entrypoint=changed), refs[2],
+                       *build_args)
+
+        off, on, new_entrypoint = (diff_ids(ref) for ref in refs)
+        # rootfs, interpreter, CUDA, torch, rest, entrypoint
+        assert len(off) == len(on) == len(new_entrypoint) == 2 + len(LAYER_STAGES) + 1
+        _rootfs, _python, cuda, torch, rest, script = range(6)
+        packages = range(script)  # the base, the interpreter and the three package layers
+        # the flag: of them, the CUDA and the last package layer move, nothing else. (The
+        # entrypoint's few-KB layer after them is copied again with this build's file times:
+        # BuildKit reruns a `--link` copy of a context file here.)
+        assert [i for i in packages if off[i] != on[i]] == [cuda, rest]
+        paths = layer_paths(refs[1], tmp_path)
+        assert "tensorrt_cu12_libs" in packages_in(paths[on[cuda]])
+        assert "tensorrt_cu12_bindings" in packages_in(paths[on[rest]])
+        assert not {"tensorrt_cu12_libs", "tensorrt_cu12_bindings"} & packages_in(
+            paths[on[torch]])
+        # the entrypoint: its own layer moves, every package layer keeps its digest
+        assert [i for i in packages if on[i] != new_entrypoint[i]] == []
+        assert on[script] != new_entrypoint[script]
+    finally:
+        docker("image", "rm", "--force", *refs, check=False)
