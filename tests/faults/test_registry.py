@@ -22,6 +22,8 @@ from bakery.registry.read import platform_image
 from bakery.verify.run import attestation_checks, image_size_checks, update_cost
 from tests.faults.conftest import one_line_error, snapshot
 from tests.faults.registries import (
+    CONFIG,
+    LAYER,
     OCI_INDEX,
     OCI_MANIFEST,
     FakeRegistry,
@@ -339,3 +341,16 @@ def test_release_fails_each_tag_it_cannot_read_and_creates_nothing(
         assert tag["message"].startswith("registry docker.io: "), tag["message"]
         assert reason in tag["message"] and "\n" not in tag["message"]
     assert not [a for a in fake_docker.calls() if a[:3] == ["buildx", "imagetools", "create"]]
+
+
+def test_an_anonymous_token_is_fetched_and_used(capsys: pytest.CaptureFixture[str]) -> None:
+    """The control case of the token corpus: a registry that asks for a bearer token (Docker
+    Hub's flow) and gets one answers the read."""
+    with fake_registry() as registry:
+        registry.token = (200, "application/json", b'{"token": "anonymous"}')
+        registry.serve_image("t")
+        result = run_cli(capsys, "update-cost", f"{registry.host}/bad/image:t", "--format",
+                         "json")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["download"] == doc["total"] == len(CONFIG) + len(LAYER)
