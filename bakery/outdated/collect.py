@@ -25,6 +25,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from bakery.errors import BakeryError
 from bakery.matrix.models import Matrix
 from bakery.plan.target import Target
 from bakery.preflight.index import (
@@ -146,23 +147,35 @@ def _fetch(
     return pages, down
 
 
-def newest_pythons(uv: str | None) -> dict[str, str]:
+def newest_pythons(uv: str | None, *, timeout: float = 30.0) -> dict[str, str]:
     """{"3.13": "3.13.N"}: the newest CPython patch per minor that uv can install (uv's own
     download list; no network). Empty when uv is not there."""
     if uv is None:
         return {}
-    done = subprocess.run(
-        [uv, "python", "list", "--all-versions", "--only-downloads", "--output-format", "json"],
-        capture_output=True, text=True, check=False, timeout=30,
-    )
+    command = [uv, "python", "list", "--all-versions", "--only-downloads", "--output-format",
+               "json"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BakeryError(f"`{' '.join(command[:3])}` did not answer within {timeout:g}s"
+                          ) from None
     if done.returncode != 0:
         return {}
+    try:
+        items = json.loads(done.stdout)
+    except (ValueError, RecursionError):
+        items = None
+    if not isinstance(items, list):
+        raise BakeryError(f"`{' '.join(command[:3])}` printed something other than its JSON"
+                          f" list of pythons: {done.stdout[:60]!r}")
     newest: dict[str, Version] = {}
-    for item in json.loads(done.stdout):
-        if item.get("implementation") != "cpython" or item.get("variant") != "default":
+    for item in items:
+        if not isinstance(item, dict) or item.get("implementation") != "cpython" \
+                or item.get("variant") != "default":
             continue
         try:
-            version = Version(item["version"])
+            version = Version(str(item["version"]))
         except (InvalidVersion, KeyError):
             continue
         if version.is_prerelease:

@@ -8,6 +8,7 @@ this module (for its value types) stays cheap.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -400,36 +401,73 @@ def parse_response(
 
 
 def parse_json_page(body: str, page_url: str) -> tuple[IndexFile, ...]:
-    """Parse a PEP 691 JSON project page; relative file URLs resolve against ``page_url``."""
-    data = json.loads(body)
+    """Parse a PEP 691 JSON project page into its strict model (`_json_page_model`): bounded
+    in depth before parsing, no NaN, every field bakery reads of the type PEP 691 gives it;
+    relative file URLs resolve against ``page_url``. ValueError with one line otherwise."""
+    from pydantic import ValidationError
+
+    from bakery.jsonfile import nesting_depth, no_constant
+
+    depth = nesting_depth(body)
+    if depth > _MAX_PAGE_DEPTH:
+        raise ValueError(f"nested too deeply ({depth} levels, a page has {_MAX_PAGE_DEPTH} at"
+                         " most)")
+    data = json.loads(body, parse_constant=no_constant)
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise ValueError("JSON without a 'files' list")
     meta = data.get("meta")
-    version = meta.get("api-version") if isinstance(meta, dict) else None
-    _check_api_version(version)
-    files = []
-    for entry in data["files"]:
-        if not isinstance(entry, dict):
-            raise ValueError(f"file entry is not an object: {entry!r}")
-        filename, url = entry.get("filename"), entry.get("url")
-        if not isinstance(filename, str) or not isinstance(url, str):
-            raise ValueError(f"file entry without filename/url: {entry!r}")
-        hashes = entry.get("hashes") or {}
-        if not isinstance(hashes, dict):
-            raise ValueError(f"hashes of {filename!r} is not an object")
-        metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
-        files.append(
-            _make_file(
-                filename=filename,
-                href=url,
-                base=page_url,
-                requires_python=_str_or_none(entry.get("requires-python")),
-                yanked=entry.get("yanked", False),
-                hashes={str(k): str(v) for k, v in hashes.items()},
-                core_metadata=bool(metadata),
-            )
+    _check_api_version(meta.get("api-version") if isinstance(meta, dict) else None)
+    try:
+        page = _json_page_model().model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{where}: {first['msg']}") from None
+    return tuple(
+        _make_file(
+            filename=entry.filename,
+            href=entry.url,
+            base=page_url,
+            requires_python=_str_or_none(entry.requires_python),
+            yanked=entry.yanked,
+            hashes=entry.hashes,
+            core_metadata=bool(entry.core_metadata if entry.core_metadata is not None
+                               else entry.dist_info_metadata),
         )
-    return tuple(files)
+        for entry in page.files
+    )
+
+
+# a PEP 691 page nests 4 deep (page, files, file, hashes); anything deeper is not one
+_MAX_PAGE_DEPTH = 16
+
+
+@functools.cache
+def _json_page_model() -> type[Any]:
+    """The PEP 691 project page as a strict model, built on first use (commands that never
+    read an index do not pay for the schema). Fields bakery does not read are ignored, as
+    PEP 691 asks of clients."""
+    from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+    class _Entry(BaseModel):
+        model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+        filename: StrictStr
+        url: StrictStr
+        hashes: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+        requires_python: StrictStr | None = Field(None, alias="requires-python")
+        yanked: StrictBool | StrictStr = False
+        core_metadata: StrictBool | dict[StrictStr, StrictStr] | None = Field(
+            None, alias="core-metadata")
+        dist_info_metadata: StrictBool | dict[StrictStr, StrictStr] | None = Field(
+            None, alias="dist-info-metadata")
+
+    class _Page(BaseModel):
+        model_config = ConfigDict(frozen=True, extra="ignore")
+
+        files: tuple[_Entry, ...]
+
+    return _Page
 
 
 def parse_html_page(body: str, page_url: str) -> tuple[IndexFile, ...]:

@@ -122,3 +122,22 @@ def test_an_invalid_floating_name_fails_every_plan_not_only_a_release(
     done = run_cli(capsys, "plan", "--matrix", str(matrix))
     line = one_line_error(done.code, done.err)
     assert f"images.edge_cpu.{field}[0]: " in line and "'ACME/Edge:latest'" in line, line
+
+
+@pytest.mark.parametrize("script,message", [
+    ("exec sleep 30", "`{uv} python list` did not answer within 0.5s"),
+    ("echo '<html>'", "`{uv} python list` printed something other than its JSON list"),
+    ("echo '{\"a\": 1}'", "`{uv} python list` printed something other than its JSON list"),
+])
+def test_a_uv_that_misbehaves_is_named(tmp_path: Path, allow_subprocess: None, script: str,
+                                       message: str) -> None:
+    from bakery.errors import BakeryError
+    from bakery.outdated.collect import newest_pythons
+
+    uv = tmp_path / "uv"
+    uv.write_text(f"#!/bin/sh\n{script}\n")
+    uv.chmod(0o755)
+    with pytest.raises(BakeryError) as info:
+        newest_pythons(str(uv), timeout=0.5)
+    assert str(info.value).startswith(message.format(uv=uv)), str(info.value)
+    assert info.value.exit_code == 1

@@ -22,6 +22,8 @@ from bakery.registry.read import platform_image
 from bakery.verify.run import attestation_checks, image_size_checks, update_cost
 from tests.faults.conftest import one_line_error, snapshot
 from tests.faults.registries import (
+    CONFIG,
+    LAYER,
     OCI_INDEX,
     OCI_MANIFEST,
     FakeRegistry,
@@ -314,3 +316,41 @@ def test_a_docker_that_never_answers_is_named(tmp_path: Path, allow_subprocess: 
         _inspect(client, f"{REF}:t", "--raw", timeout=0.5)
     assert str(info.value) == (f"registry 127.0.0.1:5999: `docker buildx imagetools inspect"
                                f" {REF}:t` did not answer within 0.5s")
+
+
+@pytest.mark.parametrize("answer,reason", [
+    ("<html>", "is not JSON (an HTML page)"),
+    ("[" * 1000 + "]" * 1000, "is nested 1000 deep"),
+    ('{"digest": "md5:xyz"}', "digest: String should match pattern"),
+])
+def test_release_fails_each_tag_it_cannot_read_and_creates_nothing(
+        tmp_path: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str],
+        answer: str, reason: str) -> None:
+    from tests.release.data import IDS, REF_ARGS, entry, write_results
+
+    (tmp_path / "matrix.toml").write_text(MINIMAL_MATRIX)
+    write_results(tmp_path / ".bakery" / "results.json", [entry(t) for t in IDS])
+    fake_docker.set("FAKE_DOCKER_INSPECT_ANSWER", answer)
+    done = run_cli(capsys, "release", "--matrix", str(tmp_path / "matrix.toml"), *REF_ARGS,
+                   "--target", "edge_cpu-py313", "--format", "json")
+    assert done.code == 1, done.err
+    assert "Traceback" not in done.err
+    tags = json.loads(done.out)["tags"]
+    assert tags and all(t["state"] == "failed" for t in tags)
+    for tag in tags:
+        assert tag["message"].startswith("registry docker.io: "), tag["message"]
+        assert reason in tag["message"] and "\n" not in tag["message"]
+    assert not [a for a in fake_docker.calls() if a[:3] == ["buildx", "imagetools", "create"]]
+
+
+def test_an_anonymous_token_is_fetched_and_used(capsys: pytest.CaptureFixture[str]) -> None:
+    """The control case of the token corpus: a registry that asks for a bearer token (Docker
+    Hub's flow) and gets one answers the read."""
+    with fake_registry() as registry:
+        registry.token = (200, "application/json", b'{"token": "anonymous"}')
+        registry.serve_image("t")
+        result = run_cli(capsys, "update-cost", f"{registry.host}/bad/image:t", "--format",
+                         "json")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["download"] == doc["total"] == len(CONFIG) + len(LAYER)
