@@ -84,7 +84,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-9633594f4c" {
+target "stage-edge-node-base-amd64-ed8a1b6959" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -123,12 +123,11 @@ target "stage-edge-node-base-amd64-9633594f4c" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-46eda6adea" {
+target "stage-edge-node-base-amd64-3ce241887c" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -167,12 +166,11 @@ target "stage-edge-node-base-amd64-46eda6adea" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-ce123c7f64" {
+target "stage-edge-node-base-amd64-68b83bd793" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -211,12 +209,11 @@ target "stage-edge-node-base-amd64-ce123c7f64" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-f447eb3b6d" {
+target "stage-edge-node-base-amd64-f8f8b32d45" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -255,12 +252,11 @@ target "stage-edge-node-base-amd64-f447eb3b6d" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-51891b684f" {
+target "stage-edge-node-base-arm64-917f4da799" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -299,12 +295,11 @@ target "stage-edge-node-base-arm64-51891b684f" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-1801e9a1b6" {
+target "stage-edge-node-base-arm64-e3ec95d03a" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -343,7 +338,6 @@ target "stage-edge-node-base-arm64-1801e9a1b6" {
     CONTAINERD_VERSION = "1.7.29"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
   }
 }
 
@@ -351,7 +345,7 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-9633594f4c"
+    edge-node-base = "target:stage-edge-node-base-amd64-ed8a1b6959"
   }
   platforms = [
     "linux/amd64",
@@ -360,7 +354,6 @@ target "base_edge_node_amd64_gpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
@@ -487,7 +480,7 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-46eda6adea"
+    edge-node-base = "target:stage-edge-node-base-amd64-3ce241887c"
   }
   platforms = [
     "linux/amd64",
@@ -496,7 +489,6 @@ target "base_edge_node_amd64_gpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
@@ -574,7 +566,7 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-ce123c7f64"
+    edge-node-base = "target:stage-edge-node-base-amd64-68b83bd793"
   }
   platforms = [
     "linux/amd64",
@@ -583,7 +575,6 @@ target "base_edge_node_amd64_cpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
@@ -706,7 +697,7 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-f447eb3b6d"
+    edge-node-base = "target:stage-edge-node-base-amd64-f8f8b32d45"
   }
   platforms = [
     "linux/amd64",
@@ -715,7 +706,6 @@ target "base_edge_node_amd64_cpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
@@ -791,7 +781,7 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-51891b684f"
+    edge-node-base = "target:stage-edge-node-base-arm64-917f4da799"
   }
   platforms = [
     "linux/arm64",
@@ -800,7 +790,6 @@ target "base_edge_node_arm64_cpu-py313" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
@@ -923,7 +912,7 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-1801e9a1b6"
+    edge-node-base = "target:stage-edge-node-base-arm64-e3ec95d03a"
   }
   platforms = [
     "linux/arm64",
@@ -932,7 +921,6 @@ target "base_edge_node_arm64_cpu-py312" {
     BASE_IMAGE = "ubuntu:24.04"
     BITSANDBYTES = "true"
     BITSANDBYTES_VERSION = "0.48.2"
-    BUILDKIT_SYNTAX = "docker/dockerfile:1"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"

@@ -24,6 +24,10 @@ def arg_name(key: str) -> str:
     return key.upper().replace("-", "_")
 
 
+# build args a target has only sometimes: the pinned Dockerfile frontend
+OPTIONAL_ARGS = frozenset({"BUILDKIT_SYNTAX"})
+
+
 class PlanValues:
     """The matrix, git context and locks of one expansion, and what follows from them alone."""
 
@@ -31,9 +35,10 @@ class PlanValues:
                  base_images: Mapping[str, str], package_locks: Mapping[str, str],
                  frontend: str | None = None) -> None:
         self.matrix = matrix
-        # the Dockerfile frontend every build runs (BUILDKIT_SYNTAX overrides `# syntax=`):
-        # by digest once `bakery lock` pinned it
-        self.frontend = frontend or matrix.frontend
+        # the Dockerfile frontend pinned by digest in the lock, which every build then runs
+        # (BUILDKIT_SYNTAX overrides `# syntax=`); unpinned, each Dockerfile's own `# syntax=`
+        # line applies, and a Dockerfile without one needs no frontend image at all
+        self.frontend = frontend
         self.git = git
         self.source = source
         self.base_images = base_images
@@ -82,7 +87,8 @@ class PlanValues:
         args["EE_DD_DEFAULT"] = "false"
         args["BASE_IMAGE"] = self.base_images.get(image.platform, matrix.base_image)
         args["PACKAGES_LOCK"] = self.package_locks.get(lock_key, "")
-        args["BUILDKIT_SYNTAX"] = self.frontend
+        if self.frontend:
+            args["BUILDKIT_SYNTAX"] = self.frontend
         return dict(sorted(args.items()))
 
     @functools.cached_property
@@ -168,9 +174,11 @@ class PlanValues:
         each is made once per plan."""
         out = {}
         for name, stage in self.matrix.stages.items():
-            values = tuple(map(target_args.get, stage.args))
+            # BUILDKIT_SYNTAX is set only once `bakery lock` pinned the frontend
+            names = tuple(a for a in stage.args if a in target_args or a not in OPTIONAL_ARGS)
+            values = tuple(map(target_args.get, names))
             if None in values:
-                arg = stage.args[values.index(None)]
+                arg = names[values.index(None)]
                 raise ConfigError(
                     f"{self.source}: stages.{name}.args: {arg!r} is not a build arg bakery"
                     f" sets{did_you_mean(arg, target_args)}"
@@ -178,7 +186,7 @@ class PlanValues:
             seen = (name, image.platform, image.context, values)
             known = self._stages.get(seen)
             if known is None:
-                args = dict(zip(stage.args, values, strict=True))
+                args = dict(zip(names, values, strict=True))
                 key = "\0".join([name, stage.dockerfile, stage.target, image.platform,
                                  *(f"{k}={v}" for k, v in args.items())])
                 digest = hashlib.sha256(key.encode()).hexdigest()[:10]

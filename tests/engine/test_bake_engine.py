@@ -28,6 +28,7 @@ import pytest
 from tests.engine.images import build_scratch_image, docker
 from tests.engine.standin import StandIn, build_standin
 from tests.support.engine import Engine
+from tests.support.locked import write_locks
 from tests.support.registry import Registry
 from tests.support.repo import ROOT
 from tests.verify.matrix import STANDIN_MATRIX
@@ -54,6 +55,7 @@ def project(directory: Path, base: str, *, namespace: str, publish: str,
     directory.mkdir(parents=True, exist_ok=True)
     text = STANDIN_MATRIX.replace('namespace = "acme"', f'namespace = "{namespace}"')
     (directory / "matrix.toml").write_text(f"{text}\n{publish}\n")
+    write_locks(directory / "matrix.toml")  # --push publishes only locked targets
     (directory / "docker-bake.hcl.j2").write_text((ROOT / "docker-bake.hcl.j2").read_text())
     shared = directory / "images" / "shared"
     shared.mkdir(parents=True)
@@ -193,9 +195,13 @@ def test_results_file_default_location_and_schema(
     assert target["status"] == "ok" and target["error"] is None
     assert target["started_at"].endswith("Z") and target["build_ref"]
     assert target["log_file"] == f".bakery/logs/{IMAGE}.log"
+    # each target's candidate of this commit is set on the command line
+    candidates = [t["tags"][0] for t in raw["targets"]]
+    assert candidates[0].endswith("-0123456") and candidates[1].endswith("-d-0123456")
     assert target["command"][1:] == [
-        "buildx", "bake", "--progress", "plain", "--file", "docker-bake.hcl", "--set",
-        f"*.labels.org.opencontainers.image.revision={SHA}",
+        "buildx", "bake", "--progress", "plain", "--file", "docker-bake.hcl",
+        "--set", f"{IMAGE}.tags={candidates[0]}", "--set", f"{DIND}.tags={candidates[1]}",
+        "--set", f"*.labels.org.opencontainers.image.revision={SHA}",
         "--metadata-file", f".bakery/metadata/{IMAGE}.json", IMAGE, DIND]
     assert "#1 [internal] load local bake definitions" in (where / target["log_file"]).read_text()
     assert f"results in {Path('.bakery') / 'results.json'}" in done.stdout
@@ -224,7 +230,7 @@ def test_dry_run_commands_run_as_printed(
     printed = bakery("bake", "--dry-run", "--load", "--target", FAMILY, "--matrix",
                      str(where / "matrix.toml"), cwd=tmp_path)
     assert printed.returncode == 0, printed.stderr
-    assert printed.stdout.splitlines()[1] == f"cd {where}"
+    assert f"cd {where}" in printed.stdout.splitlines(), printed.stdout
     done = subprocess.run(["sh", "-ec", printed.stdout], capture_output=True, text=True,
                           cwd=tmp_path, timeout=600, check=False)
     assert done.returncode == 0, done.stderr

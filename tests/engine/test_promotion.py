@@ -23,6 +23,7 @@ import pytest
 from tests.engine.images import build_image, build_scratch_image, docker
 from tests.release.data import entry, results_doc
 from tests.support.cli import MINIMAL_MATRIX
+from tests.support.locked import write_locks
 from tests.support.registry import Registry
 
 pytestmark = pytest.mark.engine
@@ -82,6 +83,7 @@ def project(tmp_path: Path, registry: Registry) -> Path:
                         ' { type = "semver", pattern = "{{major}}.{{minor}}" }')
     text += f'\n[publish]\nstaging = "{registry.host}/staging-{token}"\n'
     (tmp_path / "matrix.toml").write_text(text)
+    write_locks(tmp_path / "matrix.toml")  # release publishes only locked targets
     return tmp_path
 
 
