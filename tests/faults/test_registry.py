@@ -34,6 +34,7 @@ from tests.faults.registries import (
 )
 from tests.support.cli import MINIMAL_MATRIX, run_cli
 from tests.support.fake_docker import FakeDocker
+from tests.support.registry import free_port
 
 
 def _json(doc: object) -> bytes:
@@ -128,8 +129,12 @@ def test_a_released_image_that_answers_wrongly_is_no_free_update(
 
 
 def _base_project(tmp_path: Path, image: str) -> Path:
-    text = MINIMAL_MATRIX.replace('namespace = "acme"\n',
-                                  f'namespace = "acme"\nbase_image = "{image}"\n')
+    # the Dockerfile frontend, which lock pins next to the base, on a loopback port nothing
+    # listens on: these tests are about the base image's registry (and Docker Hub is not asked)
+    frontend = f"127.0.0.1:{free_port()}/dockerfile:1"
+    text = MINIMAL_MATRIX.replace(
+        'namespace = "acme"\n',
+        f'namespace = "acme"\nbase_image = "{image}"\nfrontend = "{frontend}"\n')
     path = tmp_path / "project" / "matrix.toml"
     path.parent.mkdir()
     path.write_text(text, encoding="utf-8")
@@ -210,7 +215,8 @@ def test_an_image_config_that_does_not_hash_to_its_digest_is_refused(tmp_path: P
             200, "application/octet-stream", b'{"os": "linux", "architecture": "arm64"}')
         matrix = _base_project(tmp_path, f"{registry.host}/bad/image:t")
         result = run_cli(capsys, "lock", "--base-only", "--matrix", str(matrix))
-    assert result.code == 0 and "hashes to sha256:" in result.out, result.out
+    # the base stays unpinned, so what needs it cannot be published: a failure (exit 1)
+    assert result.code == 1 and "hashes to sha256:" in result.out, result.out
 
 
 def test_a_trickling_registry_is_given_up_at_the_deadline() -> None:
@@ -328,7 +334,10 @@ def test_release_fails_each_tag_it_cannot_read_and_creates_nothing(
         answer: str, reason: str) -> None:
     from tests.release.data import IDS, REF_ARGS, entry, write_results
 
+    from tests.support.locked import write_locks
+
     (tmp_path / "matrix.toml").write_text(MINIMAL_MATRIX)
+    write_locks(tmp_path / "matrix.toml")  # release publishes only locked targets
     write_results(tmp_path / ".bakery" / "results.json", [entry(t) for t in IDS])
     fake_docker.set("FAKE_DOCKER_INSPECT_ANSWER", answer)
     done = run_cli(capsys, "release", "--matrix", str(tmp_path / "matrix.toml"), *REF_ARGS,

@@ -71,8 +71,9 @@ def test_every_target_in_the_results_passes_and_is_recorded(
     repo: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake_docker.images_by_ref(ALL_GOOD)
-    # the registry holds the candidates: their manifests (`imagetools inspect --raw`) give the
-    # compressed size (the fake's: one 31 MB layer and a 1500-byte config)
+    # the registry holds the candidates; the fake's manifests (`imagetools inspect --raw`) are
+    # made up and do not hash to these made-up digests, so bakery refuses to read a size from
+    # them (sizes from a real registry: tests/verify/test_size_registry.py) and still passes
     registry = repo / "registry.json"
     registry.write_text(json.dumps({f"{REG}/{REPOS[t]}:py311": DIGESTS[t] for t in DIGESTS}))
     fake_docker.set("FAKE_DOCKER_REGISTRY", str(registry))
@@ -84,7 +85,7 @@ def test_every_target_in_the_results_passes_and_is_recorded(
         assert saved is not None and saved["ok"] is True
         assert saved["image"] == ref(target) and saved["digest"] == DIGESTS[target]
         assert saved["mismatches"] == []
-        assert saved["compressed_size"] == 31_001_500
+        assert saved["compressed_size"] is None
     assert "3 target(s): 3 passed, 0 not" in done.out
     assert "verdicts recorded in .bakery/results.json" in done.err
     # the dind variants have no bake result: not selected by default; the cuda target also
