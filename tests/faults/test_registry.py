@@ -333,7 +333,6 @@ def test_release_fails_each_tag_it_cannot_read_and_creates_nothing(
         tmp_path: Path, fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str],
         answer: str, reason: str) -> None:
     from tests.release.data import IDS, REF_ARGS, entry, write_results
-
     from tests.support.locked import write_locks
 
     (tmp_path / "matrix.toml").write_text(MINIMAL_MATRIX)
