@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bakery.errors import BakeryError, ConfigError
@@ -89,30 +90,51 @@ def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file in the same directory and a rename:
     never half-written, never replacing a link, a directory or a device (see module doc).
     A failure is ConfigError (exit 2), or BakeryError (exit 1) when the disk is full."""
-    import tempfile  # lazy: most commands only read
-
     target = write_target(path)
-    tmp: str | None = None
+    made: list[Path] = []  # the temporary file, as soon as it exists
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            mode = target.stat().st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o666 & ~_umask()
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(target)
-        tmp = None
+        tmp = _staged(target, text, made.append)
+        _keep_mode(target, tmp)
+        tmp.replace(target)
+        made.clear()
     except OSError as exc:
         error = BakeryError if exc.errno in MACHINE_FAILURES else ConfigError
         raise error(f"{path}: cannot write: {exc.strerror or exc}; left unchanged") from None
     finally:
-        if tmp is not None:
+        for leftover in made:
             with contextlib.suppress(OSError):
-                Path(tmp).unlink()
+                leftover.unlink()
+
+
+def _staged(target: Path, text: str, created: Callable[[Path], None]) -> Path:
+    """`text` written and synced to a new temporary file beside `target` (told to `created`
+    as soon as it exists, so a caller can remove it on failure); returns its path."""
+    import tempfile  # lazy: most commands only read
+
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    created(Path(name))
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Path(name)
+
+
+def _append_staged(staged: list[tuple[Path, Path, Path | None]], target: Path,
+                   tmp: Path) -> None:
+    staged.append((tmp, target, None))
+
+
+def _keep_mode(target: Path, tmp: Path) -> bool:
+    """Give `tmp` the mode of the file it will replace (a new file: the umask's); whether
+    `target` exists."""
+    try:
+        mode = target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        tmp.chmod(0o666 & ~_umask())
+        return False
+    tmp.chmod(mode)
+    return True
 
 
 def _umask() -> int:
@@ -127,8 +149,6 @@ def write_all_atomic(files: Mapping[Path, str], *, what: str) -> None:
     renames, and a rename that fails puts back the files already replaced. A failure leaves
     every file as it was, and is one line naming the file that failed and saying `what` was
     left unchanged (BakeryError when the disk is full, else ConfigError)."""
-    import tempfile
-
     staged: list[tuple[Path, Path, Path | None]] = []  # (temporary, target, kept original)
     done: list[tuple[Path, Path, Path | None]] = []
     current = Path()
@@ -136,22 +156,11 @@ def write_all_atomic(files: Mapping[Path, str], *, what: str) -> None:
         for path, text in files.items():
             current = path
             target = write_target(path)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                       dir=target.parent)
-            staged.append((Path(tmp), target, None))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                mode = target.stat().st_mode & 0o777
-            except FileNotFoundError:
-                mode = 0o666 & ~_umask()
-            else:
-                kept = target.with_name(f".{target.name}.{Path(tmp).name}.old")
+            tmp = _staged(target, text, functools.partial(_append_staged, staged, target))
+            if _keep_mode(target, tmp):
+                kept = target.with_name(f".{target.name}.{tmp.name}.old")
                 os.link(target, kept)
-                staged[-1] = (Path(tmp), target, kept)
-            Path(tmp).chmod(mode)
+                staged[-1] = (tmp, target, kept)
         for entry in staged:
             current = entry[1]
             entry[0].replace(entry[1])
