@@ -1,13 +1,14 @@
 """The only module that runs Docker. Everything takes a python-on-whales
 `DockerClient`, so tests hand in `DockerClient(client_call=[fake])`.
 
-Checks (`docker buildx version`, `docker buildx inspect --bootstrap`) go through
-python-on-whales. The bake itself is started here as a child process rather than with
-`client.buildx.bake()`: that call blocks until the build ends, hides the process (nothing to
-interrupt on Ctrl-C), captures stderr only after the fact, and re-runs bake with `--print`
-afterwards. The command line is the one `client.buildx.bake()` builds (same flags, same
-order, `--set` from a dict; `bakery.bake.invocations.bake_argv`), prefixed with the client's
-own `docker_cmd`.
+Checks (`docker buildx version`, `docker buildx inspect --bootstrap`, `docker info`) run the
+client's own docker command with a timeout each (python-on-whales' runner waits forever), so
+a CLI or engine that never answers is named instead of holding the bake. The bake itself is
+started here as a child process rather than with `client.buildx.bake()`: that call blocks
+until the build ends, hides the process (nothing to interrupt on Ctrl-C), captures stderr
+only after the fact, and re-runs bake with `--print` afterwards. The command line is the one
+`client.buildx.bake()` builds (same flags, same order, `--set` from a dict;
+`bakery.bake.invocations.bake_argv`), prefixed with the client's own `docker_cmd`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from python_on_whales import ClientNotFoundError, DockerClient, DockerException
-from python_on_whales.utils import run
+from python_on_whales import ClientNotFoundError, DockerClient
 
 from bakery.bake.builder import BuilderInfo, parse_inspect
 from bakery.bake.runner import Launch
-from bakery.docker.client import first_line, not_on_path
+from bakery.docker.client import not_on_path
 from bakery.errors import MissingToolError
 
 INSTALL_BUILDX = (
@@ -53,10 +53,9 @@ def inspect_builder(client: DockerClient, builder: str | None) -> BuilderInfo:
     store (`docker info`; unknown when the engine does not say)."""
     _, inspected = _check(client, builder)
     name, driver, host_network = parse_inspect(inspected, builder)
-    try:
-        status = run([*docker_prefix(client), "info", "--format", "{{json .DriverStatus}}"])
-    except DockerException:
-        status = None
+    info = _bounded([*docker_prefix(client), "info", "--format", "{{json .DriverStatus}}"],
+                    CHECK_TIMEOUT)
+    status = info.stdout if info.returncode == 0 else None
     return BuilderInfo(name=name, driver=driver or "unknown",
                        containerd_store=containerd_store(status), host_network=host_network)
 
@@ -77,32 +76,58 @@ def containerd_store(driver_status: object) -> bool | None:
 
 def _check(client: DockerClient, builder: str | None) -> tuple[str, str]:
     prefix = docker_prefix(client)
-    try:
-        version = client.buildx.version()
-    except DockerException as exc:
-        said = first_line(exc)
+    done = _bounded([*prefix, "buildx", "version"], CHECK_TIMEOUT)
+    if done.returncode != 0:
+        said = _first_line(done) or f"exit code {done.returncode}"
         lowered = said.lower()
         if "is not a docker command" in lowered or "unknown command" in lowered:
             raise MissingToolError(
                 f"docker buildx is not installed (`docker buildx version`: {said}); "
                 + INSTALL_BUILDX
-            ) from None
-        raise MissingToolError(f"`docker buildx version` failed: {said}") from None
-    except OSError as exc:
-        raise MissingToolError(f"cannot run the docker CLI {prefix[0]!r}: {exc}") from None
+            )
+        raise MissingToolError(f"`docker buildx version` failed: {said}")
     inspect = [*prefix, "buildx", "inspect", "--bootstrap"]
     if builder is not None:
         inspect.append(builder)
-    try:
-        out, err = run(inspect, return_stderr=True)
-    except DockerException as exc:
-        raise _unreachable(builder, first_line(exc)) from None
+    # --bootstrap may start a builder (a docker-container one pulls its BuildKit image)
+    answer = _bounded(inspect, BOOTSTRAP_TIMEOUT)
+    if answer.returncode != 0:
+        raise _unreachable(builder, _first_line(answer) or f"exit code {answer.returncode}")
     # buildx may exit 0 and still report the node unreachable ("Error: Cannot connect ...",
     # "Status: inactive"): only a running node builds anything
-    problem = builder_problem(f"{out}\n{err}")
+    problem = builder_problem(f"{answer.stdout}\n{answer.stderr}")
     if problem is not None:
         raise _unreachable(builder, problem)
-    return version.strip(), str(out)
+    return done.stdout.strip(), answer.stdout
+
+
+# seconds a check may take before bakery says what did not answer (a docker CLI or engine
+# that hangs would otherwise hold a bake forever)
+CHECK_TIMEOUT = 60.0
+BOOTSTRAP_TIMEOUT = 300.0
+
+
+def _bounded(argv: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """`argv` run to its end within `timeout` seconds, output captured; MissingToolError
+    naming the command when it cannot be started or does not answer in time."""
+    shown = " ".join(["docker", *argv[argv.index("buildx"):]]) if "buildx" in argv else argv[0]
+    try:
+        return subprocess.run(list(argv), capture_output=True, text=True, errors="replace",
+                              stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise MissingToolError(f"`{shown}` did not answer within {timeout:g}s (docker CLI"
+                               f" {argv[0]!r}); is the Docker engine up?") from None
+    except FileNotFoundError:
+        raise not_on_path(argv[0]) from None
+    except OSError as exc:
+        raise MissingToolError(f"cannot run the docker CLI {argv[0]!r}: {exc}") from None
+
+
+def _first_line(done: subprocess.CompletedProcess[str]) -> str:
+    for line in (done.stderr + "\n" + done.stdout).splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return ""
 
 
 def builder_problem(inspect_output: str) -> str | None:

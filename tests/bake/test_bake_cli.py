@@ -368,6 +368,26 @@ def test_missing_tools_exit_2_with_one_line(
     assert fake_docker.bakes() == [] and not out.exists()
 
 
+def test_a_docker_cli_that_never_answers_is_named_not_waited_on(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str], out: Path, tmp_path: Path,
+) -> None:
+    """A BAKERY_DOCKER (or a docker whose engine hangs) that never answers: the check gives
+    up after its timeout and says which command did not answer, exit 2; nothing is built."""
+    import bakery.docker.buildx
+
+    silent = tmp_path / "silent-docker"
+    silent.write_text("#!/bin/sh\nexec sleep 60\n")
+    silent.chmod(0o755)
+    fake_docker.monkeypatch.setenv("BAKERY_DOCKER", str(silent))
+    fake_docker.monkeypatch.setattr(bakery.docker.buildx, "CHECK_TIMEOUT", 0.5)
+    result = bake(capsys, out)
+    assert result.code == 2
+    assert one_line_error(result) == (
+        f"bakery: error: `docker buildx version` did not answer within 0.5s (docker CLI"
+        f" {str(silent)!r}); is the Docker engine up?")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--load", "--push"], "--load and --push exclude each other"),
     (["--target", "gpus"], "--target 'gpus' is neither a target nor a group (did you mean 'gpu'?)"),
