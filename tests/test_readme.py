@@ -74,12 +74,26 @@ def test_make_it_yours_puts_every_own_name_under_the_new_namespace(tmp_path: Pat
     plan = on_shipped(snippet, tmp_path).plan
     assert plan.targets and all(target.tags.release for target in plan.targets)
     for target in plan.targets:
-        for name in (*target.tags.primary, *target.tags.release, target.candidate):
+        for name in (*target.tags.primary, *target.tags.legacy, *target.tags.compatibility,
+                     *target.tags.release, target.candidate):
             assert name.startswith(f"{namespace}/"), name
     # the builder it proposes reaches a registry on localhost
     assert ("docker buildx create --name bakery --driver docker-container --driver-opt"
             " network=host --bootstrap") in section
     assert "localhost:5000" in section and "docker-registry" in section and "registry:2" in section
+
+
+def test_the_readme_states_what_the_gpu_image_needs_as_its_labels_do() -> None:
+    """A device owner reads the driver and GPU generation the image needs before pulling it:
+    the README says what matrix.toml puts in the GPU image's labels."""
+    matrix = tomllib.loads((ROOT / "matrix.toml").read_text())
+    needs = [image["gpu"] for image in matrix["images"].values() if "gpu" in image]
+    assert needs
+    text = " ".join(README.split())
+    for need in needs:
+        assert f"driver {need['min_driver']} or newer" in text
+        assert f"compute capability {need['min_compute_capability']}" in text
+    assert "nvidia.driver.min" in text and "cuda.compute-capability.min" in text
 
 
 def test_the_readme_links_every_guide() -> None:
