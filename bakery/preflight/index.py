@@ -25,6 +25,8 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
 
+from bakery.httpbody import OutOfTime, TooLarge, read_body
+
 if TYPE_CHECKING:
     import httpx
 
@@ -285,23 +287,18 @@ def _get(client: httpx.Client, url: str, opts: FetchOptions, deadline: float) ->
             )
             if response.status_code != 200:
                 return answer
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > opts.max_bytes:
-                raise _TooLarge(f"the answer is {int(declared)} bytes, more than the"
-                                f" {opts.max_bytes} bytes this client accepts")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > opts.max_bytes:
-                    raise _TooLarge(f"the answer is more than the {opts.max_bytes} bytes this"
-                                    " client accepts")
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise _Timeout(f"the answer did not complete within {opts.timeout:g}s"
-                                   f" ({size} bytes received)")
-            return _Answer(answer.status, answer.url, answer.content_type, answer.charset,
-                           b"".join(chunks))
+            try:
+                body = read_body(response.iter_bytes(), limit=opts.max_bytes,
+                                 declared=response.headers.get("content-length", ""),
+                                 deadline=deadline)
+            except TooLarge as exc:
+                size = "more than" if exc.declared is None else f"{exc.declared} bytes, more than"
+                raise _TooLarge(f"the answer is {size} the {opts.max_bytes} bytes this client"
+                                " accepts") from None
+            except OutOfTime as exc:
+                raise _Timeout(f"the answer did not complete within {opts.timeout:g}s"
+                               f" ({exc.received} bytes received)") from None
+            return _Answer(answer.status, answer.url, answer.content_type, answer.charset, body)
     except httpx.TimeoutException as exc:
         if isinstance(exc, httpx.ConnectTimeout):
             raise _Timeout(f"no connection within {silence:.3g}s") from None

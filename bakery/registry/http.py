@@ -13,6 +13,7 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from bakery.httpbody import OutOfTime, TooLarge, read_body
 from bakery.registry.documents import (
     INDEX_TYPES,
     MANIFEST_TYPES,
@@ -120,22 +121,17 @@ class HttpReader:
             raise _OutOfTime
         with self._client.stream("GET", url, headers=headers, params=params,
                                  timeout=httpx.Timeout(left)) as response:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_DOCUMENT:
-                raise RegistryError(f"{self.source}: the answer for {url} is {declared} bytes,"
-                                    f" more than the {MAX_DOCUMENT} bytes bakery reads")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_raw():
-                size += len(chunk)
-                if size > MAX_DOCUMENT:
-                    raise RegistryError(f"{self.source}: the answer for {url} is more than the"
-                                        f" {MAX_DOCUMENT} bytes bakery reads")
-                chunks.append(chunk)
-                if time.monotonic() > self._deadline:
-                    raise _OutOfTime
-            return (response.status_code, b"".join(chunks),
-                    response.headers.get("www-authenticate", ""))
+            try:
+                body = read_body(response.iter_raw(), limit=MAX_DOCUMENT,
+                                 declared=response.headers.get("content-length", ""),
+                                 deadline=self._deadline)
+            except TooLarge as exc:
+                size = "more than" if exc.declared is None else f"{exc.declared} bytes, more than"
+                raise RegistryError(f"{self.source}: the answer for {url} is {size} the"
+                                    f" {MAX_DOCUMENT} bytes bakery reads") from None
+            except OutOfTime:
+                raise _OutOfTime from None
+            return (response.status_code, body, response.headers.get("www-authenticate", ""))
 
     def _token(self, challenge: str) -> str:
         if not challenge.lower().startswith("bearer "):
