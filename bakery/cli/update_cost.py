@@ -33,8 +33,8 @@ def update_cost(
 ) -> None:
     """Compressed bytes a device holding --released must download to run CANDIDATE: the
     candidate's layers the released image does not already have. Reads manifests only."""
+    from bakery.registry.cost import http_update_cost as compute
     from bakery.sizes import human_bytes
-    from bakery.updates.cost import update_cost as compute
 
     cost = compute(candidate, released, platform)
     if format is OutputFormat.json:

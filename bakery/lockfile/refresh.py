@@ -308,7 +308,8 @@ def _refresh_frontend(
 ) -> tuple[BaseOutcome, FrontendLock | None]:
     """The Dockerfile frontend's tag resolved to its index digest (manifest.FrontendLock);
     a registry that does not answer keeps the committed pin."""
-    from bakery.lockfile.registry import RegistryError, resolve_digest
+    from bakery.registry.errors import RegistryError
+    from bakery.registry.read import resolve_digest
 
     try:
         digest = resolve_digest(frontend)

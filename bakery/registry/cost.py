@@ -53,3 +53,15 @@ def update_cost(open_reader: Open, candidate: str, released: str | None,
         total=config.size + sum(layer.size for layer in distinct.values()),
         layers=len(distinct), new_layers=new, config=config.size, note=note,
     )
+
+
+def http_update_cost(candidate: str, released: str | None, platform: str | None) -> UpdateCost:
+    """`update_cost` over the registries' HTTP API (`bakery update-cost`), on `platform` (None:
+    the candidate's own, when it has one: a single image's from its config, an index's only
+    platform)."""
+    from bakery.registry.http import HttpReader
+    from bakery.registry.read import http_reader, own_platform
+
+    with HttpReader(candidate) as reader:
+        platform = own_platform(reader, platform)
+    return update_cost(http_reader, candidate, released, platform)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bakery.updates.cost import update_cost
+from bakery.registry.cost import http_update_cost as update_cost
 from tests.support.cli import run_cli
 from tests.support.registry import layer, push_image
 
