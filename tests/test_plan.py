@@ -11,8 +11,8 @@ import pytest
 from bakery.errors import ConfigError
 from bakery.matrix import parse_matrix
 from bakery.plan import expand, select_targets
-from bakery.plan.load import load_plan
 from bakery.plan.target import FlagChoice, ImageChoice, TagSet, Target
+from bakery.project import load_plan
 from bakery.tags.git import GitContext
 from tests.support.cli import MINIMAL_MATRIX, run_cli
 from tests.support.repo import ROOT

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bakery.cli.app import COMMANDS
-from bakery.plan.load import LoadedPlan, load_plan
+from bakery.project import LoadedPlan, load_plan
 from tests.support.cli import run_cli
 from tests.support.repo import ROOT
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bakery.plan.load import load_plan
+from bakery.project import load_plan
 from bakery.render import render_bake_file
 from bakery.render.hcl import hcl_string
 from tests import bakehcl

@@ -113,7 +113,7 @@ def _lock_gate(matrix: Path, group: str, *, publish: bool, what: str) -> None:
     unlocked target; a run that publishes nothing notes them in one line."""
     from bakery.lockfile.gate import refuse_unlocked, unlocked_note
     from bakery.plan import select_targets
-    from bakery.plan.load import load_plan
+    from bakery.project import load_plan
 
     targets = select_targets(load_plan(matrix, use_git=False).plan, [group])
     if publish:

@@ -73,12 +73,14 @@ def lock(
 
     from bakery.lockfile.refresh import refresh_locks
     from bakery.lockfile.spec import lock_specs
-    from bakery.lockfile.targets import chosen, unlocked_plan
+    from bakery.lockfile.targets import chosen
+    from bakery.project import load_plan
     from bakery.views.progress import network_progress
 
     if upgrade and upgrade_package:
         raise ConfigError("--upgrade and --upgrade-package: give one or the other")
-    loaded, plan = unlocked_plan(matrix)
+    unlocked = load_plan(matrix, mode="unlocked")
+    loaded, plan = unlocked.matrix, unlocked.plan
     specs = lock_specs(loaded, chosen(plan, target))
     if check:
         _check(matrix, specs)

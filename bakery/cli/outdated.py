@@ -33,12 +33,14 @@ def outdated(
     is offered only as a matching torch / torchvision / torchaudio set. Changes nothing.
     """
     from bakery.cli.preflight import default_cache_dir
-    from bakery.lockfile.targets import chosen, unlocked_plan
+    from bakery.lockfile.targets import chosen
     from bakery.outdated.collect import collect
     from bakery.preflight.index import FetchOptions
+    from bakery.project import load_plan
     from bakery.views import outdated as views
 
-    loaded, plan = unlocked_plan(matrix)
+    unlocked = load_plan(matrix, mode="unlocked")
+    loaded, plan = unlocked.matrix, unlocked.plan
     targets = chosen(plan, target)
     from rich.console import Console
 

@@ -14,7 +14,7 @@ from bakery.cli.common import (
     ShaOption,
     TargetOption,
 )
-from bakery.plan.load import load_plan
+from bakery.project import load_plan
 
 
 class PlanFormat(enum.StrEnum):

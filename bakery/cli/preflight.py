@@ -24,9 +24,9 @@ from bakery.errors import BakeryError, ConfigError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from bakery.matrix import Matrix
     from bakery.preflight.decide import ImageDecision
     from bakery.preflight.index import FetchOptions
+    from bakery.project import LoadedPlan
 
 DEFAULT_MAX_AGE = 3600.0
 
@@ -91,16 +91,17 @@ def preflight(
     Exit 0 when every selected image is decided (the lock is written), 1 when one is not
     (nothing is written), 2 for bad input.
     """
-    from bakery.matrix import load_matrix
     from bakery.preflight.index import FetchOptions
     from bakery.preflight.lock import lock_path, write_lock
+    from bakery.project import load_plan
 
     if not math.isfinite(max_age) or max_age < 0:
         raise ConfigError(f"--max-age: {max_age!r} is not a number of seconds (0 or more)")
-    loaded = load_matrix(matrix)
+    provisional = load_plan(matrix, mode="provisional")
+    loaded = provisional.matrix
     options = FetchOptions(cache_dir=cache_dir or default_cache_dir(), ttl=max_age,
                            offline=offline, on_cache_error=_cache_warning())
-    decisions = _decide(loaded, matrix, target or ["all"], options, _overrides(index_url))
+    decisions = _decide(provisional, target or ["all"], options, _overrides(index_url))
     path = lock_path(matrix)
     ok = all(d.ok for d in decisions)
     if ok and not dry_run:
@@ -112,17 +113,18 @@ def preflight(
 
 
 def _decide(
-    loaded: Matrix, matrix: Path, names: list[str], options: FetchOptions,
-    overrides: dict[str, str],
+    provisional: LoadedPlan, names: list[str], options: FetchOptions, overrides: dict[str, str],
 ) -> Sequence[ImageDecision]:
     from bakery.preflight.run import preflight_matrix
     from bakery.preflight.select import select_images
     from bakery.views.progress import network_progress
 
+    loaded = provisional.matrix
     unknown = sorted(set(overrides) - {"pypi", *loaded.indexes})
     if unknown:
-        raise ConfigError(f"--index-url: no index named {unknown[0]!r} in {matrix}")
-    images = select_images(loaded, names, source=str(matrix))
+        raise ConfigError(
+            f"--index-url: no index named {unknown[0]!r} in {provisional.matrix_path}")
+    images = select_images(loaded, provisional.plan, names)
     title = f"preflight: querying package indexes for {len(images)} image(s)"
     with network_progress(_stderr(), title, "pages") as lines:
         return preflight_matrix(loaded, images, replace(options, progress=lines), overrides)

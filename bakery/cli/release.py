@@ -24,7 +24,7 @@ from bakery.cli.common import (
     TargetOption,
     docker_call,
 )
-from bakery.plan.load import LoadedPlan, default_results, load_plan
+from bakery.project import LoadedPlan, default_results, load_plan
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from bakery.cli.common import DEFAULT_MATRIX, FormatOption, MatrixOption, OutputFormat
-from bakery.plan.load import load_plan
+from bakery.project import load_plan
 
 
 def register(app: typer.Typer) -> None:

@@ -38,7 +38,7 @@ def summary(
     compressed size, duration, and the public names each target gets on promotion), then each
     failure's step and last log lines. For $GITHUB_STEP_SUMMARY."""
     from bakery.bake.results import load_results
-    from bakery.plan.load import default_results, load_plan
+    from bakery.project import default_results, load_plan
     from bakery.views.markdown import results_json, results_markdown
 
     loaded = load_plan(matrix, ref=ref, sha=sha)

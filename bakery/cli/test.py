@@ -22,12 +22,12 @@ from bakery.cli.common import (
     TargetOption,
     docker_call,
 )
-from bakery.plan.load import default_results, load_plan
+from bakery.project import default_results, load_plan
 
 if TYPE_CHECKING:
     from bakery.imagetest.run import ImageTestTally
-    from bakery.plan.load import LoadedPlan
     from bakery.plan.target import Target
+    from bakery.project import LoadedPlan
 
 
 class NestedVia(enum.StrEnum):

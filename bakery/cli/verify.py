@@ -21,7 +21,7 @@ from bakery.cli.common import (
     TargetOption,
     docker_call,
 )
-from bakery.plan.load import default_results, load_plan
+from bakery.project import default_results, load_plan
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -1,7 +1,7 @@
 """`locks/manifest.json`: what each committed package lock was resolved from, its layer groups
 (`locks/<key>/1-cuda.txt`, ...: one requirements file per image layer, bakery.lockfile.groups)
-and the base image pinned by digest per platform. plan, render and bake read it through
-`plan_locks`:
+and the base image pinned by digest per platform. The loader (bakery.project) reads it
+through `offered_locks` and `check_locks`:
 
 * a target whose lock's inputs (python, platform, pins, indexes, the layer rule) no longer
   match, or any of whose group files was edited by hand or is missing, is an error telling you
@@ -171,9 +171,6 @@ class PlanLocks:
     package_locks: dict[str, str] = field(default_factory=dict)
     frontend: str | None = None
 
-    def __bool__(self) -> bool:
-        return bool(self.base_images or self.package_locks or self.frontend)
-
 
 def expected_files(key: str) -> list[str]:
     """The group files of the lock of `key`, relative to locks/, in install order."""
@@ -210,44 +207,41 @@ def stale_reason(
     return None
 
 
-def plan_locks(matrix: Matrix, targets: Iterable[Target], matrix_path: Path) -> PlanLocks:
-    """The locked values for `targets`; ConfigError for a stale lock or base pin."""
-    path = manifest_path(matrix_path)
-    manifest = read_manifest(path)
+def offered_locks(manifest: Manifest | None) -> PlanLocks:
+    """Everything the manifest pins, before it is checked against a plan (`check_locks`): the
+    plan is expanded once, with these, and refused when one it uses is stale."""
     if manifest is None:
         return PlanLocks()
-    directory = path.parent
-    base_images: dict[str, str] = {}
-    if manifest.base is not None:
-        if manifest.base.image != matrix.base_image:
-            raise ConfigError(
-                f"{path}: base.image: pinned for {manifest.base.image!r} but matrix.toml's"
-                f" base_image is {matrix.base_image!r}; run `bakery lock --base-only`"
-            )
-        base_images = {
-            platform: ref for platform in manifest.base.digests
-            if (ref := manifest.base.ref(platform))
-        }
-    frontend = None
-    if manifest.frontend is not None:
-        if manifest.frontend.image != matrix.frontend:
-            raise ConfigError(
-                f"{path}: frontend.image: pinned for {manifest.frontend.image!r} but matrix.toml's"
-                f" frontend is {matrix.frontend!r}; run `bakery lock --base-only`"
-            )
-        frontend = manifest.frontend.ref
-    packages: dict[str, str] = {}
+    base = manifest.base
+    return PlanLocks(
+        base_images={p: ref for p in base.digests if (ref := base.ref(p))} if base else {},
+        package_locks={key: f"{LOCKS_DIR}/{lock_dir_name(key)}" for key in manifest.targets},
+        frontend=manifest.frontend.ref if manifest.frontend else None,
+    )
+
+
+def check_locks(matrix: Matrix, targets: Iterable[Target], manifest: Manifest | None,
+                path: Path) -> None:
+    """ConfigError for a stale base or frontend pin, or a stale lock of one of `targets`
+    (a target without a lock builds unlocked)."""
+    if manifest is None:
+        return
+    if manifest.base is not None and manifest.base.image != matrix.base_image:
+        raise ConfigError(
+            f"{path}: base.image: pinned for {manifest.base.image!r} but matrix.toml's"
+            f" base_image is {matrix.base_image!r}; run `bakery lock --base-only`"
+        )
+    if manifest.frontend is not None and manifest.frontend.image != matrix.frontend:
+        raise ConfigError(
+            f"{path}: frontend.image: pinned for {manifest.frontend.image!r} but matrix.toml's"
+            f" frontend is {matrix.frontend!r}; run `bakery lock --base-only`"
+        )
     for spec in lock_specs(matrix, list(targets)):
-        entry = manifest.targets.get(spec.key)
-        reason = stale_reason(spec, entry, directory)
-        if reason == "missing" or entry is None:
-            continue
-        if reason is not None:
+        reason = stale_reason(spec, manifest.targets.get(spec.key), path.parent)
+        if reason is not None and reason != "missing":
             raise ConfigError(
                 f"{path}: targets.{spec.key}: {reason}; run `bakery lock --target {spec.key}`"
             )
-        packages[spec.key] = f"{LOCKS_DIR}/{lock_dir_name(spec.key)}"
-    return PlanLocks(base_images=base_images, package_locks=packages, frontend=frontend)
 
 
 def lock_problems(matrix_path: Path, specs: Iterable[LockSpec]) -> list[tuple[str, str]]:

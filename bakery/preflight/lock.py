@@ -2,7 +2,7 @@
 
 It holds, per image, what `bakery preflight` decided (python, flags, the wheel each package
 resolves to) and the fingerprint of the matrix inputs it decided from (bakery.preflight.spec).
-plan, render and bake read it through `plan_decisions`:
+The loader (bakery.project) reads it through `plan_decisions`:
 
 * an image with an entry whose fingerprint matches: its python and `auto` flags come from it;
 * an entry whose fingerprint differs (the matrix changed since): error, run preflight;

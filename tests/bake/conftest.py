@@ -15,7 +15,7 @@ from tests.support.repo import ROOT
 def small_repo(tmp_path: Path) -> Path:
     """A repository with MINIMAL_MATRIX, the shipped template and a bake file rendered from
     them (not written by `bakery render`, so tests of bake stay independent of it)."""
-    from bakery.plan.load import load_plan
+    from bakery.project import load_plan
     from bakery.render import render_bake_file
 
     repo = tmp_path / "repo"

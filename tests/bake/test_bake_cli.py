@@ -58,7 +58,7 @@ def bake(capsys: pytest.CaptureFixture[str], out: Path, *args: str,
 def candidate(target: str) -> str:
     """The target's candidate in a run with GITHUB_SHA (the fake_docker fixture sets it): the
     bake file's name plus `-<commit>`, which bake is told with `--set <target>.tags=`."""
-    from bakery.plan.load import load_plan
+    from bakery.project import load_plan
 
     return load_plan(ROOT / "matrix.toml", use_git=False,
                      env={"GITHUB_SHA": SHA}).plan.target(target).candidate

@@ -15,8 +15,8 @@ import pytest
 from bakery.bake.builder import CREATE_BUILDER, BuilderInfo, fit_builder, parse_inspect
 from bakery.bake.invocations import plan_invocations
 from bakery.errors import ConfigError
-from bakery.plan.load import load_plan
 from bakery.plan.target import Target
+from bakery.project import load_plan
 from tests.support.cli import Result, run_cli
 from tests.support.fake_docker import FakeDocker
 from tests.support.repo import CPU, DEFAULT_IDS, GPU, ROOT

@@ -22,8 +22,8 @@ from bakery.bake.invocations import (
 )
 from bakery.errors import ConfigError
 from bakery.plan import Plan, select_targets
-from bakery.plan.load import load_plan
 from bakery.plan.target import StageTarget
+from bakery.project import load_plan
 from tests.support.fake_docker import FakeDocker
 from tests.support.repo import ROOT
 

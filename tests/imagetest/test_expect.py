@@ -11,7 +11,7 @@ from bakery.bake.results import load_results
 from bakery.imagetest import docker_arch, env_file, expectation_env, host_skip_reason
 from bakery.imagetest.hostmatch import handler_enabled, qemu_handler
 from bakery.imagetest.run import GPU_PROBE, PROBE, image_for, script_env, script_path
-from bakery.plan.load import LoadedPlan, load_plan
+from bakery.project import LoadedPlan, load_plan
 from bakery.verify.compare import codec_promise
 from tests.engine.standin import DEBIAN_DOCKER, DEBIAN_PYTHON, MATCHING_PACKAGES, MATCHING_TOOLS
 from tests.imagetest.matrix import ARM_TARGET, CPU_TARGET, MATRIX, write_project

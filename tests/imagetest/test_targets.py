@@ -7,8 +7,8 @@ from pathlib import Path
 
 from bakery.bake.results import load_results
 from bakery.imagetest import run as imagetest
-from bakery.plan.load import load_plan
 from bakery.plan.target import Target
+from bakery.project import load_plan
 from tests.imagetest.matrix import ARM_TARGET, CPU_CANDIDATE, CPU_TARGET, MATRIX
 from tests.verify.matrix import write_results
 

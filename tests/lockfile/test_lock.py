@@ -415,11 +415,12 @@ def test_a_feature_package_that_is_only_a_source_distribution_is_refused(
 def test_target_naming_an_image_locks_every_python_of_it(tmp_path):
     """`lock --target <image>` (or its alias) takes the fallback python too: each python has
     its own lock. Other names select as in `bakery plan`."""
-    from bakery.lockfile.targets import chosen, unlocked_plan
+    from bakery.lockfile.targets import chosen
+    from bakery.project import load_plan
     from tests.support.cli import MINIMAL_MATRIX
 
     (tmp_path / "matrix.toml").write_text(MINIMAL_MATRIX)
-    _, plan = unlocked_plan(tmp_path / "matrix.toml")
+    plan = load_plan(tmp_path / "matrix.toml", mode="unlocked").plan
     every_python = ["edge_cpu-py313", "edge_cpu-py313-dind", "edge_cpu-py312"]
     assert [t.id for t in chosen(plan, ["edge_cpu"])] == every_python
     assert [t.id for t in chosen(plan, ["cpu"])] == every_python  # its alias

@@ -126,7 +126,7 @@ def test_release_creates_the_primary_from_the_candidate(
 def test_no_two_runs_share_a_candidate(tmp_path: Path) -> None:
     """A tag run and a main run of one commit, or two runs of it, each push a candidate of
     their own: none overwrites a digest another run verified."""
-    from bakery.plan.load import load_plan
+    from bakery.project import load_plan
 
     (tmp_path / "matrix.toml").write_text(MINIMAL_MATRIX)
 

@@ -20,7 +20,7 @@ from bakery.lockfile.manifest import (
     manifest_json,
 )
 from bakery.lockfile.spec import lock_specs
-from bakery.lockfile.targets import unlocked_plan
+from bakery.project import load_plan
 from tests.support.repo import ROOT
 
 COPIED = ("matrix.toml", "matrix.lock.json", "docker-bake.hcl.j2")
@@ -32,7 +32,8 @@ def _digest(text: str) -> str:
 
 def write_locks(matrix: Path) -> None:
     """Give every target of `matrix` a current lock and pin its base image (stand-in values)."""
-    loaded, plan = unlocked_plan(matrix)
+    unlocked = load_plan(matrix, mode="unlocked")
+    loaded, plan = unlocked.matrix, unlocked.plan
     directory = matrix.parent / "locks"
     targets: dict[str, LockedTarget] = {}
     for spec in lock_specs(loaded, plan.targets):
@@ -73,7 +74,7 @@ def locked_project(root: Path) -> Path:
 
 def render(matrix: Path) -> None:
     """docker-bake.hcl next to `matrix`, as `bakery render` writes it."""
-    from bakery.plan.load import load_plan
+    from bakery.project import load_plan
     from bakery.render import render_bake_file
 
     text = render_bake_file(load_plan(matrix).plan, matrix.parent / "docker-bake.hcl.j2",

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from bakery.plan.load import load_plan
+from bakery.project import load_plan
 from tests.support.cli import run_cli
 from tests.support.fake_docker import FAKE, SETTINGS, FakeDocker
 from tests.support.repo import DEFAULT_IDS, ROOT

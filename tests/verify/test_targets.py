@@ -11,8 +11,8 @@ import pytest
 
 from bakery.bake.results import load_results
 from bakery.errors import ConfigError
-from bakery.plan.load import load_plan
 from bakery.plan.target import Target
+from bakery.project import load_plan
 from bakery.verify.run import VerifyVerdict, select_for_verify, verify_results, verify_targets
 from tests.verify.matrix import ARM, GPU, MULTI_MATRIX, TARGET, write_matrix, write_results
 
