@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bakery.matrix.models import ReleaseConfig
+from bakery.plan.release import latest_moves, release_tags
 from bakery.tags.git import GitContext
-from bakery.tags.release import latest_moves, release_tags
 
 # (metadata-action case, GITHUB_REF, GITHUB_SHA, rules, flavor, tags it expects)
 CASES: list[tuple[str, str | None, str, list[dict[str, Any]], dict[str, str], list[str]]] = [

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from bakery.errors import ConfigError
 from bakery.matrix.models import ReleaseConfig
+from bakery.plan.release import release_tags, sanitize
 from bakery.tags.git import GitContext, resolve_git_context
 from bakery.tags.refs import normalize_version, tag_problem
-from bakery.tags.release import release_tags, sanitize
 
 SHA = "90dd6032fac8bda1b6c4436a2e65de27961ed071"
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")

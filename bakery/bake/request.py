@@ -28,9 +28,9 @@ from bakery.bake.results import Output
 from bakery.errors import StaleError
 from bakery.lockfile.gate import refuse_unlocked, unlocked_note
 from bakery.plan import select_targets
+from bakery.plan.release import release_label, semver_of_ref
 from bakery.plan.target import Target
 from bakery.project import LoadedPlan, default_results, load_plan
-from bakery.tags.release import release_label, semver_of_ref
 from bakery.textfile import read_text
 
 BAKE_FILE = "docker-bake.hcl"

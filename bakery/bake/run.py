@@ -21,10 +21,12 @@ from types import TracebackType
 from typing import Protocol
 
 from bakery import __version__
-from bakery.bake.builder import BuilderInfo, fit_builder
+from bakery.bake.builder import fit_builder
 from bakery.bake.request import OutputPaths, PreparedBake
 from bakery.bake.results import Results, TargetResult, overall_ok, results_json
-from bakery.bake.runner import Job, Launch, Observer, Runner
+from bakery.bake.runner import Job, Observer, Runner
+from bakery.docker.builder import BuilderInfo
+from bakery.docker.process import Launch
 from bakery.errors import BakeryError, ConfigError
 from bakery.jsonfile import write_atomic
 

@@ -1,7 +1,8 @@
 """Running bake invocations concurrently, and cancelling them cleanly.
 
-The runner knows nothing about Docker: it gets a `launch` callable (from `bakery.docker.buildx`)
-that starts a command and returns a `RunningProcess`. Each running invocation has one reader
+The runner knows nothing about Docker: it gets a `launch` callable (`bakery.docker.process`;
+`bakery.docker.buildx` makes the real one) that starts a command and returns a
+`RunningProcess`. Each running invocation has one reader
 thread that forwards output lines into a queue; everything else (starting, bookkeeping, the
 view, cancelling) happens in the calling thread, so no state is shared between threads.
 
@@ -18,7 +19,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,26 +34,10 @@ from bakery.bake.results import (
     read_metadata,
     skipped_results,
 )
+from bakery.docker.process import Launch, RunningProcess
 
 GRACE_S = 10.0
 POLL_S = 0.1
-
-
-class RunningProcess(Protocol):
-    def lines(self) -> Iterator[str]:
-        """Output lines (stdout and stderr merged) until the process closes them."""
-        ...
-
-    def wait(self) -> int: ...
-
-    def interrupt(self) -> None:
-        """Ask the process (and its children) to stop: SIGINT."""
-        ...
-
-    def kill(self) -> None: ...
-
-
-Launch = Callable[[Sequence[str]], RunningProcess]
 
 
 class Observer(Protocol):

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from bakery.errors import ConfigError
-from bakery.tags.release import SEMVER
+from bakery.plan.release import SEMVER
 
 Names = Literal["none", "edge", "branch", "all"]
 EVENTS = ("pull_request", "push", "schedule", "workflow_dispatch")

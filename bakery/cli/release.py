@@ -101,9 +101,9 @@ def release(
     from bakery.errors import BakeryError
     from bakery.lockfile.gate import refuse_unlocked
     from bakery.plan import select_targets
+    from bakery.plan.release import release_label
     from bakery.release.operations import find_results
     from bakery.release.run import run_release
-    from bakery.tags.release import release_label
 
     loaded = load_plan(matrix, ref=ref, sha=sha)
     if ref is not None and sha is None:

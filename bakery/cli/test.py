@@ -137,8 +137,9 @@ def _run(
     from bakery.docker.client import make_client
     from bakery.docker.host import engine_architecture, image_present
     from bakery.imagetest import expectation_env
-    from bakery.imagetest.hostmatch import BINFMT_DIR, docker_arch
+    from bakery.imagetest.hostmatch import BINFMT_DIR
     from bakery.imagetest.run import run_script, script_env, script_path, test_targets
+    from bakery.matrix.models import docker_arch
 
     script = script_path(loaded.matrix_path)
     results_path = results or default_results(loaded.matrix_path)

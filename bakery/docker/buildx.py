@@ -23,9 +23,9 @@ from pathlib import Path
 
 from python_on_whales import ClientNotFoundError, DockerClient
 
-from bakery.bake.builder import BuilderInfo, parse_inspect
-from bakery.bake.runner import Launch
+from bakery.docker.builder import BuilderInfo, parse_inspect
 from bakery.docker.client import not_on_path
+from bakery.docker.process import Launch
 from bakery.errors import MissingToolError
 
 INSTALL_BUILDX = (

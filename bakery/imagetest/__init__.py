@@ -2,6 +2,6 @@
 the driver around images/test_image.sh (which does the checking, so both never diverge)."""
 
 from bakery.imagetest.expect import env_file, expectation_env
-from bakery.imagetest.hostmatch import docker_arch, host_skip_reason, qemu_handler
+from bakery.imagetest.hostmatch import host_skip_reason, qemu_handler
 
-__all__ = ["docker_arch", "env_file", "expectation_env", "host_skip_reason", "qemu_handler"]
+__all__ = ["env_file", "expectation_env", "host_skip_reason", "qemu_handler"]

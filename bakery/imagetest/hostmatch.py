@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bakery.matrix.models import MACHINES
+from bakery.matrix.models import MACHINES, docker_arch
 
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
-# Docker's name for each name of an architecture: its own, and the kernel's (`uname -m`)
-_DOCKER_NAMES = {**{arch: arch for arch in MACHINES}, **{m: arch for arch, m in MACHINES.items()}}
-
-
-def docker_arch(name: str) -> str:
-    """Docker's name of an architecture: `uname -m` and engine names both map to amd64/arm64."""
-    return _DOCKER_NAMES.get(name, name)
-
-
 def qemu_handler(arch: str, binfmt_dir: Path = BINFMT_DIR) -> Path:
     """Where qemu-user's binfmt handler for `arch` (amd64, arm64) is registered."""
     return binfmt_dir / f"qemu-{MACHINES.get(arch, arch)}"

@@ -209,11 +209,14 @@ _FIXED_ARGS = {
 }
 
 
+def arg_name(key: str) -> str:
+    """`flash-attn` -> `FLASH_ATTN`: the build-arg spelling of a matrix key."""
+    return key.upper().replace("-", "_")
+
+
 def _check_build_args(matrix: Matrix, fail: Callable[[str, str], None]) -> None:
     """Two keys that become one build arg would silently overwrite each other (an image whose
     PYTHON_VERSION is not the python its tags name): refuse, naming both keys."""
-    from bakery.plan.values import arg_name
-
     sources: dict[str, str] = dict(_FIXED_ARGS)
 
     def claim(arg: str, key: str) -> None:

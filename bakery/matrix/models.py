@@ -26,6 +26,15 @@ from bakery.versions import parse_version
 Arch = Literal["amd64", "arm64"]
 # Docker architecture -> `uname -m` name (what wheels, qemu and the legacy tags call it).
 MACHINES: dict[str, str] = {"amd64": "x86_64", "arm64": "aarch64"}
+# Docker's name for each name of an architecture: its own, and the kernel's (`uname -m`)
+_DOCKER_NAMES = {**{arch: arch for arch in MACHINES}, **{m: arch for arch, m in MACHINES.items()}}
+
+
+def docker_arch(name: str) -> str:
+    """Docker's name of an architecture: `uname -m` and engine names both map to amd64/arm64."""
+    return _DOCKER_NAMES.get(name, name)
+
+
 # The index an index name of "pypi" means unless matrix.toml [indexes] names another.
 PYPI_SIMPLE = "https://pypi.org/simple"
 Accelerator = Literal["cpu", "cuda"]

@@ -9,11 +9,11 @@ from packaging.version import Version
 
 from bakery.errors import ConfigError
 from bakery.matrix.models import Matrix
+from bakery.plan.release import latest_moves
 from bakery.plan.target import MultiArchIndex, Target
 from bakery.suggest import did_you_mean
 from bakery.tags.git import GitContext
 from bakery.tags.refs import ImageRef, normalize_version
-from bakery.tags.release import latest_moves
 from bakery.tags.templates import check_template, fill, is_floating
 
 #: What a multi-arch tag template may use: the values every member shares.

@@ -11,18 +11,13 @@ import hashlib
 from collections.abc import Mapping
 
 from bakery.errors import ConfigError
+from bakery.matrix.checks import arg_name
 from bakery.matrix.models import Arch, Image, Matrix
+from bakery.plan.release import edge_tags, latest_moves, release_tags
 from bakery.plan.target import FlagChoice, StageTarget
 from bakery.suggest import did_you_mean
 from bakery.tags.git import GitContext
 from bakery.tags.refs import normalize_version
-from bakery.tags.release import edge_tags, latest_moves, release_tags
-
-
-def arg_name(key: str) -> str:
-    """`flash-attn` -> `FLASH_ATTN`: the build-arg spelling of a matrix key."""
-    return key.upper().replace("-", "_")
-
 
 # build args a target has only sometimes: the pinned Dockerfile frontend
 OPTIONAL_ARGS = frozenset({"BUILDKIT_SYNTAX"})

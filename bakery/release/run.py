@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from python_on_whales import DockerClient
 
 from bakery.bake.results import Results
+from bakery.plan.release import semver_of_ref
 from bakery.plan.target import Plan, Target
 from bakery.release.execute import Progress, TagOutcome, VersionGuard, execute
 from bakery.release.operations import (
@@ -22,7 +23,6 @@ from bakery.release.operations import (
     index_operations,
     release_operations,
 )
-from bakery.tags.release import semver_of_ref
 
 
 @dataclass(frozen=True, kw_only=True)

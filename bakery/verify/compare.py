@@ -17,8 +17,8 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from bakery.matrix import Matrix
+from bakery.matrix.checks import arg_name
 from bakery.plan.target import Target
-from bakery.plan.values import arg_name
 from bakery.verify.probe import (
     ABSENT,
     CORE,

@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from bakery.errors import BakeryError
-from bakery.imagetest.hostmatch import docker_arch
+from bakery.matrix.models import docker_arch
 
 PI_CPU = "cortex-a72"
 # Where the host's qemu appears inside the container, and its name on the host.

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bakery.bake.builder import CREATE_BUILDER, BuilderInfo, fit_builder, parse_inspect
+from bakery.bake.builder import CREATE_BUILDER, fit_builder
 from bakery.bake.invocations import plan_invocations
+from bakery.docker.builder import BuilderInfo, parse_inspect
 from bakery.errors import ConfigError
 from bakery.plan.target import Target
 from bakery.project import load_plan

@@ -14,7 +14,7 @@ import pytest
 from bakery.bake.request import BakeRequest, OutputPaths, prepare_bake
 from bakery.bake.results import load_results, results_json
 from bakery.bake.run import record, run_bake
-from bakery.bake.runner import Launch, RunningProcess
+from bakery.docker.process import Launch, RunningProcess
 from bakery.errors import ConfigError, MissingToolError
 from bakery.views.bake import QuietView
 from tests.support.locked import locked_project

@@ -13,8 +13,9 @@ import pytest
 from bakery.bake.buildlog import BuildLog
 from bakery.bake.invocations import Invocation
 from bakery.bake.results import TargetResult
-from bakery.bake.runner import Job, Runner, RunningProcess
+from bakery.bake.runner import Job, Runner
 from bakery.docker import buildx
+from bakery.docker.process import RunningProcess
 from tests.support.fake_docker import FakeDocker
 
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from bakery.imagetest.hostmatch import docker_arch, qemu_handler
-from bakery.matrix.models import MACHINES
+from bakery.imagetest.hostmatch import qemu_handler
+from bakery.matrix.models import MACHINES, docker_arch
 from tests.support.repo import ROOT
 
 

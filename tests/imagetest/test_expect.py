@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from bakery.bake.results import load_results
-from bakery.imagetest import docker_arch, env_file, expectation_env, host_skip_reason
+from bakery.imagetest import env_file, expectation_env, host_skip_reason
 from bakery.imagetest.hostmatch import handler_enabled, qemu_handler
 from bakery.imagetest.run import GPU_PROBE, PROBE, image_for, script_env, script_path
+from bakery.matrix.models import docker_arch
 from bakery.project import LoadedPlan, load_plan
 from bakery.verify.compare import codec_promise
 from tests.engine.standin import DEBIAN_DOCKER, DEBIAN_PYTHON, MATCHING_PACKAGES, MATCHING_TOOLS

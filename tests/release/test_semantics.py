@@ -11,11 +11,11 @@ from python_on_whales import DockerClient
 
 from bakery.matrix import parse_matrix
 from bakery.plan import Plan, expand
+from bakery.plan.release import semver_of_ref
 from bakery.release import execute
 from bakery.release.operations import Names
 from bakery.release.run import run_release
 from bakery.tags.git import GitContext
-from bakery.tags.release import semver_of_ref
 from tests.release.conftest import FakeRegistry
 from tests.release.data import IDS, SHA, digest, entry, results, to_create
 from tests.support.cli import MINIMAL_MATRIX
