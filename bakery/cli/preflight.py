@@ -24,7 +24,7 @@ from bakery.errors import BakeryError, ConfigError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from bakery.preflight.decide import ImageDecision
+    from bakery.preflight.decision import ImageDecision
     from bakery.preflight.index import FetchOptions
     from bakery.project import LoadedPlan
 

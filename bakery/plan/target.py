@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from bakery.frozen import Frozen
+from bakery.matrix.models import FlagSetting
 
 
 class PythonChoice(Frozen):
@@ -17,7 +18,7 @@ class PythonChoice(Frozen):
 
 
 class FlagChoice(Frozen):
-    setting: Literal["on", "off", "auto"]
+    setting: FlagSetting
     enabled: bool
     reason: str
 

@@ -8,18 +8,17 @@ No I/O here; fetching is ``bakery.preflight.index`` and orchestration ``bakery.p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from pydantic import Field, field_validator
 
 from bakery.frozen import Frozen
-from bakery.matrix.models import Arch
+from bakery.matrix.models import Arch, FlagSetting
+from bakery.preflight.decision import FlagDecision, ImageDecision, PackageDecision
 from bakery.preflight.index import ProjectPage
 from bakery.preflight.wheels import WheelCheck, WheelTarget, check_wheel, project_missing
 
-FlagSetting = Literal["on", "off", "auto"]
 PageKey = tuple[str, str]
 _PYTHON = r"^3\.\d+(\.\d+)?$"
 
@@ -65,60 +64,6 @@ class ImageSpec(Frozen):
     features: tuple[FeatureSpec, ...] = ()
     # Index names whose plain linux_<machine> wheels are accepted (reported per package).
     plain_linux_indexes: tuple[str, ...] = ()
-
-
-class PackageDecision(Frozen):
-    """The check of one package on the selected python."""
-
-    name: str
-    version: str
-    index: str
-    ok: bool
-    verdict: str
-    reason: str
-    wheel: str | None = None
-    url: str | None = None
-    sha256: str | None = None
-    tag: str | None = None
-    plain_linux: bool = False
-
-
-class FlagDecision(Frozen):
-    name: str
-    setting: FlagSetting
-    enabled: bool
-    reason: str
-    packages: tuple[PackageDecision, ...] = ()
-
-
-class ImageDecision(Frozen):
-    """Everything preflight decided for one image. ``errors`` empty means usable."""
-
-    image: str
-    arch: Arch
-    python: str | None
-    python_reason: str
-    fallback_used: bool
-    packages: tuple[PackageDecision, ...]
-    flags: tuple[FlagDecision, ...]
-    errors: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def flag(self, name: str) -> FlagDecision:
-        for decision in self.flags:
-            if decision.name == name:
-                return decision
-        raise KeyError(name)
-
-    def package(self, name: str) -> PackageDecision:
-        wanted = canonicalize_name(name)
-        for decision in self.packages:
-            if canonicalize_name(decision.name) == wanted:
-                return decision
-        raise KeyError(name)
 
 
 def decide_image(image: ImageSpec, pages: Mapping[PageKey, ProjectPage]) -> ImageDecision:

@@ -20,48 +20,32 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, field_validator
 
 from bakery.errors import ConfigError
 from bakery.frozen import Frozen
 from bakery.jsonfile import read_versioned
 from bakery.matrix import Matrix
 from bakery.plan.target import FlagChoice, ImageChoice
+from bakery.preflight.decision import ImageDecision
 from bakery.preflight.spec import fingerprint
-
-if TYPE_CHECKING:
-    from bakery.preflight.decide import ImageDecision
 
 LOCK_SCHEMA_VERSION = 1
 RUN_PREFLIGHT = "run `bakery preflight`"
 
 
-class _Kept(BaseModel):
-    # The lock holds preflight's whole decision (packages, wheels, sha256s); plan reads only
-    # these fields and keeps the rest as it is, so reading needs no preflight models.
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-
-class LockedFlag(_Kept):
-    name: str
-    setting: Literal["on", "off", "auto"]
-    enabled: bool
-    reason: str
-
-
-class LockedDecision(_Kept):
-    image: str
-    python: str
-    python_reason: str
-    flags: tuple[LockedFlag, ...] = ()
-    errors: tuple[()] = ()  # preflight never locks an image it could not decide
-
-
 class LockEntry(Frozen):
     inputs: str
-    decision: LockedDecision
+    decision: ImageDecision
+
+    @field_validator("decision")
+    @classmethod
+    def _decided(cls, decision: ImageDecision) -> ImageDecision:
+        if decision.python is None or not decision.ok:
+            raise ValueError("preflight never locks an image it could not decide")
+        return decision
 
 
 class Lock(Frozen):
@@ -115,7 +99,7 @@ def updated_lock(old: Lock | None, matrix: Matrix, decisions: Sequence[ImageDeci
             raise ValueError(f"{decision.image}: a failed decision cannot be locked")
         entries[decision.image] = LockEntry(
             inputs=fingerprint(matrix, decision.image),
-            decision=LockedDecision.model_validate(decision.model_dump(mode="json")),
+            decision=decision,
         )
     return Lock(images=dict(sorted(entries.items())))
 
@@ -152,7 +136,8 @@ def plan_decisions(
     return decisions
 
 
-def _plan_decision(decision: LockedDecision) -> ImageChoice:
+def _plan_decision(decision: ImageDecision) -> ImageChoice:
+    assert decision.python is not None  # LockEntry refuses an undecided image
     flags: Mapping[str, FlagChoice] = {
         f.name: FlagChoice(setting=f.setting, enabled=f.enabled, reason=f"preflight: {f.reason}")
         for f in decision.flags

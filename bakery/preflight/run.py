@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from bakery.matrix import Matrix
 from bakery.preflight.decide import (
     FeatureSpec,
-    ImageDecision,
     ImageSpec,
     PageKey,
     decide_image,
     needed_pages,
 )
+from bakery.preflight.decision import ImageDecision
 from bakery.preflight.index import (
     FetchOptions,
     IndexRequest,

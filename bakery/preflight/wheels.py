@@ -26,6 +26,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from bakery.matrix.models import MACHINES, Arch
+from bakery.preflight.decision import WheelVerdict
 from bakery.preflight.index import IndexFile
 
 UBUNTU_2404_GLIBC = (2, 39)
@@ -91,22 +92,13 @@ class WheelTarget:
         return f"linux {self.machine} (manylinux, glibc {self.glibc[0]}.{self.glibc[1]})"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WheelCheck:
+class WheelCheck(WheelVerdict):
     """The answer for one (package, version, target): the wheel to install, or why none."""
 
     project: str
-    version: str
     python: str
     arch: Arch
-    ok: bool
     verdict: Verdict
-    reason: str
-    wheel: str | None = None
-    url: str | None = None
-    sha256: str | None = None
-    tag: str | None = None
-    plain_linux: bool = False
     # What the index does have for this version, for messages and for humans.
     pythons: tuple[str, ...] = ()
     platforms: tuple[str, ...] = ()

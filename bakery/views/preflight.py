@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bakery.preflight.decide import ImageDecision, PackageDecision
+from bakery.preflight.decision import ImageDecision, PackageDecision
 
 PREFLIGHT_SCHEMA_VERSION = 1
 

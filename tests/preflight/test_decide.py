@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from bakery.matrix.models import FlagSetting
 from bakery.preflight.decide import (
     FeatureSpec,
-    FlagSetting,
-    ImageDecision,
     ImageSpec,
     PackagePin,
     decide_image,
 )
+from bakery.preflight.decision import ImageDecision
 from bakery.preflight.index import FetchOptions
 from bakery.preflight.run import fetch_pages
 from tests.support.index_server import IndexServer
