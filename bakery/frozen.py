@@ -1,5 +1,9 @@
-"""The one base of bakery's value models: immutable, and strict about unknown fields, so a
-typo in a file bakery reads is an error rather than a silently ignored key."""
+"""The one base of bakery's value models, and its one variant.
+
+`Frozen`: immutable, and strict about unknown fields, so a typo in a file bakery reads is an
+error rather than a silently ignored key. `Foreign`: the same for documents bakery reads but
+does not own (registry and package-index answers, an older locks manifest), whose fields
+beyond those bakery reads are ignored: they are theirs to add."""
 
 from __future__ import annotations
 
@@ -29,3 +33,7 @@ class Frozen(BaseModel):
         object.__setattr__(model, "__pydantic_extra__", None)
         object.__setattr__(model, "__pydantic_private__", None)
         return model
+
+
+class Foreign(Frozen):
+    model_config = ConfigDict(extra="ignore")

@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 
 from packaging.version import InvalidVersion
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -20,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from bakery.frozen import Frozen
 from bakery.sizes import parse_size
 from bakery.versions import parse_version
 
@@ -43,8 +43,9 @@ def _as_tuple(value: object) -> object:
 Strs = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
+class _Model(Frozen):
+    # TOML gives each value its exact type, so none is coerced; keys may be written by alias
+    model_config = ConfigDict(strict=True, populate_by_name=True)
 
 
 _RELEASE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from bakery.errors import ConfigError
 from bakery.frozen import Frozen
@@ -38,10 +38,10 @@ LOCK_SCHEMA_VERSION = 1
 RUN_PREFLIGHT = "run `bakery preflight`"
 
 
-class _Kept(BaseModel):
+class _Kept(Frozen):
     # The lock holds preflight's whole decision (packages, wheels, sha256s); plan reads only
     # these fields and keeps the rest as it is, so reading needs no preflight models.
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(extra="allow")
 
 
 class LockedFlag(_Kept):
