@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # schemas are built on a model's first use, so a command pays only for the models it uses
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     @classmethod
     def assemble(cls, **values: Any) -> Self:

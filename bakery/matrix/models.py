@@ -320,11 +320,12 @@ class Matrix(_Model):
     artifacts: dict[str, Artifact] = Field(default_factory=dict)
     features: dict[str, Feature] = Field(default_factory=dict)
     stages: dict[str, Stage] = Field(default_factory=dict)
-    cache: CacheConfig = CacheConfig()
-    publish: PublishConfig = PublishConfig()
+    # factories, not instances: an instance made at import would build its schema there
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     multiarch: dict[str, MultiArch] = Field(default_factory=dict)
-    dind: DindConfig = DindConfig()
-    release: ReleaseConfig = ReleaseConfig()
+    dind: DindConfig = Field(default_factory=DindConfig)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
     labels: dict[str, str] = Field(default_factory=dict)
     runners: dict[Arch, str] = Field(default_factory=_default_runners)
     images: dict[str, Image]
