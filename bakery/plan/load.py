@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from bakery.matrix import Matrix, load_matrix
+from bakery.plan.bulk import collector_paused
 from bakery.plan.expand import expand
 from bakery.plan.target import Plan
 from bakery.preflight.lock import lock_path, plan_decisions, read_lock
@@ -38,7 +37,7 @@ def load_plan(
     checkout next to the matrix (`use_git=False`: no checkout, for commands whose output never
     holds git tags)."""
     env = os.environ if env is None else env
-    with _collector_paused():
+    with collector_paused():
         return _load_plan(matrix_path, ref=ref, sha=sha, env=env, use_git=use_git)
 
 
@@ -63,31 +62,6 @@ def _load_plan(matrix_path: Path, *, ref: str | None, sha: str | None, env: Mapp
                       base_images=locks.base_images, package_locks=locks.package_locks,
                       frontend=locks.frontend)
     return LoadedPlan(matrix_path=matrix_path, matrix=matrix, plan=plan)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Build a plan without Python's cyclic garbage collector walking it over and over.
-
-    The matrix and its plan are a large graph of new objects with no cycles (about a million
-    for 10,000 images), and each collection on the way walks all of them to free nothing.
-    So collections pause while the plan is built, and what exists once it is built is frozen
-    (`gc.freeze`): left out of later collections, which would walk it three more times as
-    it ages and once more at exit. Measured on 10,000 images, in-process (bench_plan_scale):
-    6.9 s with collections as usual, 6.0 s paused, 5.1 s paused and frozen.
-    Reference counting frees everything as usual; what one build froze goes back to the
-    collector when the next build starts, so a process that builds many plans (the tests)
-    keeps no unreachable cycles for longer than that.
-    """
-    gc.unfreeze()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-        gc.freeze()
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def default_results(matrix_path: Path) -> Path:
