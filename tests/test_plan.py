@@ -11,6 +11,7 @@ import pytest
 from bakery.errors import ConfigError
 from bakery.matrix import parse_matrix
 from bakery.plan import expand, select_targets
+from bakery.plan.bulk import assemble
 from bakery.plan.target import FlagChoice, ImageChoice, TagSet, Target
 from bakery.project import load_plan
 from bakery.tags.git import GitContext
@@ -268,9 +269,9 @@ def test_targets_are_what_validation_makes_of_them(ref: str) -> None:
         assert validated.model_dump_json() == target.model_dump_json()
         assert validated.model_fields_set == target.model_fields_set
     with pytest.raises(TypeError, match=r"in declared order"):
-        TagSet.assemble(primary=(), legacy=(), compatibility=(), release=(), edge=(), id="x")
+        assemble(TagSet, primary=(), legacy=(), compatibility=(), release=(), edge=(), id="x")
     with pytest.raises(TypeError, match=r"in declared order"):
-        TagSet.assemble(legacy=(), primary=(), compatibility=(), release=(), edge=())
+        assemble(TagSet, legacy=(), primary=(), compatibility=(), release=(), edge=())
 
 
 def test_a_lock_naming_an_unknown_python_points_at_the_matrix() -> None:

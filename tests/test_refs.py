@@ -9,9 +9,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bakery.errors import ConfigError
+from bakery.plan.bulk import Repository
 from bakery.tags.refs import (
     ImageRef,
-    Repository,
     canonical_repository,
     name_part,
     namespace_problem,

@@ -64,8 +64,8 @@ _registered: set[str] = set()
 
 def register(args: list[str]) -> None:
     """Register the command `args` runs, or every command for help, a typo or no command.
-    Building a command's options costs a few milliseconds each, and `bakery plan` starts in a
-    budget of 0.35 s (tests/bench/bench_plan.py)."""
+    Building a command's options is paid at every start, so a command builds only its own
+    (start-up has a budget: tests/bench/bench_plan.py)."""
     import importlib
 
     name = next((a for a in args if not a.startswith("-")), None)

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from bakery.errors import ConfigError
+from bakery.frozen import Foreign, Frozen
 from bakery.jsonfile import read_versioned
 from bakery.lockfile.groups import group_files
 from bakery.lockfile.spec import LockSpec, lock_dir_name, lock_specs
@@ -50,11 +51,7 @@ _SHA256 = r"^sha256:[0-9a-f]{64}$"
 Count = Annotated[int, Field(ge=0, strict=True)]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class LockedGroup(_Frozen):
+class LockedGroup(Frozen):
     """One layer of a lock: its requirements file (relative to locks/), how many
     distributions it pins and the sha256 of the file."""
 
@@ -64,7 +61,7 @@ class LockedGroup(_Frozen):
     sha256: Annotated[str, Field(pattern=_SHA256)]
 
 
-class LockedTarget(_Frozen):
+class LockedTarget(Frozen):
     inputs: str
     dir: Annotated[str, Field(pattern=_NAME)]
     python: str
@@ -75,17 +72,17 @@ class LockedTarget(_Frozen):
     groups: tuple[LockedGroup, ...]
 
 
-class BaseLock(_Frozen):
+class BaseLock(Frozen):
     image: str
     digests: dict[Annotated[str, Field(pattern=_PLATFORM)],
-                  Annotated[str, Field(pattern=_SHA256)]] = {}
+                  Annotated[str, Field(pattern=_SHA256)]] = Field(default_factory=dict)
 
     def ref(self, platform: str) -> str | None:
         digest = self.digests.get(platform)
         return f"{self.image}@{digest}" if digest else None
 
 
-class FrontendLock(_Frozen):
+class FrontendLock(Frozen):
     """The Dockerfile frontend (matrix.toml's `frontend`, the `# syntax=` line of every
     Dockerfile; a tag that moves with each frontend release), pinned like the base image and
     refreshed with it: by the digest of the tag's index, one pin for every build platform
@@ -101,12 +98,12 @@ class FrontendLock(_Frozen):
         return f"{self.image}@{self.digest}"
 
 
-class Manifest(_Frozen):
+class Manifest(Frozen):
     schema_version: Literal[2] = 2
     generated_by: str = "bakery lock: do not edit; re-run it after changing matrix.toml"
     base: BaseLock | None = None
     frontend: FrontendLock | None = None
-    targets: dict[str, LockedTarget] = {}
+    targets: dict[str, LockedTarget] = Field(default_factory=dict)
 
 
 def locks_dir(matrix_path: Path) -> Path:
@@ -123,16 +120,14 @@ def read_manifest(path: Path) -> Manifest | None:
     )
 
 
-class _LegacyTarget(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+class _LegacyTarget(Foreign):
     file: Annotated[str, Field(pattern=_NAME)]
 
 
-class _LegacyManifest(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+class _LegacyManifest(Foreign):
     schema_version: Literal[1]
     base: BaseLock | None = None
-    targets: dict[str, _LegacyTarget] = {}
+    targets: dict[str, _LegacyTarget] = Field(default_factory=dict)
 
 
 def read_manifest_to_refresh(path: Path) -> tuple[Manifest | None, dict[str, str]]:

@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 
 from packaging.version import InvalidVersion
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -20,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from bakery.frozen import Frozen
 from bakery.sizes import parse_size
 from bakery.versions import parse_version
 
@@ -52,8 +52,9 @@ def _as_tuple(value: object) -> object:
 Strs = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
+class _Model(Frozen):
+    # TOML gives each value its exact type, so none is coerced; keys may be written by alias
+    model_config = ConfigDict(strict=True, populate_by_name=True)
 
 
 _RELEASE = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
@@ -328,11 +329,12 @@ class Matrix(_Model):
     artifacts: dict[str, Artifact] = Field(default_factory=dict)
     features: dict[str, Feature] = Field(default_factory=dict)
     stages: dict[str, Stage] = Field(default_factory=dict)
-    cache: CacheConfig = CacheConfig()
-    publish: PublishConfig = PublishConfig()
+    # factories, not instances: an instance made at import would build its schema there
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     multiarch: dict[str, MultiArch] = Field(default_factory=dict)
-    dind: DindConfig = DindConfig()
-    release: ReleaseConfig = ReleaseConfig()
+    dind: DindConfig = Field(default_factory=DindConfig)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
     labels: dict[str, str] = Field(default_factory=dict)
     runners: dict[Arch, str] = Field(default_factory=_default_runners)
     images: dict[str, Image]

@@ -2,8 +2,8 @@
 
 A pure function: no files, no environment, no subprocesses. Linear in the number of targets,
 and what the targets of a plan share (release tags, build-arg names, shared stages) is worked
-out once per plan, not once per target: a plan of 10,000 images has 30,000 targets
-(`python -m tests.bench.bench_plan_scale`).
+out once per plan, not once per target (`bakery.plan.values`; the rest of what keeps the cost
+per image flat is `bakery.plan.bulk`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from bakery.errors import ConfigError
 from bakery.matrix.models import Image, Matrix
+from bakery.plan.bulk import Repository, assemble
 from bakery.plan.claims import check_unique
 from bakery.plan.multiarch import multiarch_indexes
 from bakery.plan.target import (
@@ -26,7 +27,7 @@ from bakery.plan.target import (
 )
 from bakery.plan.values import PlanValues
 from bakery.tags.git import GitContext
-from bakery.tags.refs import ImageRef, Repository, namespace_problem, normalize_version
+from bakery.tags.refs import ImageRef, namespace_problem, normalize_version
 from bakery.tags.templates import fill, is_floating
 from bakery.versions import parse_version
 
@@ -93,18 +94,18 @@ def _python_choices(
             )
     choices = []
     if selected == policy.primary:
-        choices.append(PythonChoice.assemble(version=policy.primary, role="primary",
+        choices.append(assemble(PythonChoice, version=policy.primary, role="primary",
                                              reason=reason))
         if policy.fallback:
             choices.append(
-                PythonChoice.assemble(
+                assemble(PythonChoice,
                     version=policy.fallback,
                     role="fallback",
                     reason="fallback python variant (group 'fallback')",
                 )
             )
     else:
-        choices.append(PythonChoice.assemble(version=selected, role="fallback", reason=reason))
+        choices.append(assemble(PythonChoice, version=selected, role="fallback", reason=reason))
     return selected, choices
 
 
@@ -120,7 +121,7 @@ def _flags(
                 if feature.gpu_only and image.accelerator != "cuda"
                 else "not enabled for this image in matrix.toml"
             )
-            flags[flag] = FlagChoice.assemble(setting="off", enabled=False, reason=reason)
+            flags[flag] = assemble(FlagChoice, setting="off", enabled=False, reason=reason)
         elif setting == "auto":
             decided = (decision.flags.get(flag) if decision else None)
             if decided is None:
@@ -129,10 +130,10 @@ def _flags(
                     " preflight, and the lock has no decision for it; run `bakery preflight`"
                     " (or set the flag to 'on' or 'off')"
                 )
-            flags[flag] = FlagChoice.assemble(setting="auto", enabled=decided.enabled,
+            flags[flag] = assemble(FlagChoice, setting="auto", enabled=decided.enabled,
                                        reason=decided.reason)
         else:
-            flags[flag] = FlagChoice.assemble(
+            flags[flag] = assemble(FlagChoice,
                 setting=setting, enabled=setting == "on", reason=f"{setting} in matrix.toml"
             )
     return flags
@@ -203,7 +204,7 @@ def _image_targets(
             variant_suffix = ("" if is_selected else f"-py{short}") + (
                 matrix.dind.suffix if dind else ""
             )
-            tags = TagSet.assemble(
+            tags = assemble(TagSet,
                 primary=(repository.tagged(primary_tag, where=primary_where),),
                 legacy=tuple(_ref(fill(t, values), at) for t, at in legacy_templates)
                 if variant == "default"
@@ -233,7 +234,7 @@ def _image_targets(
             contexts = ({"image": f"target:{parent}"} if parent
                         else {name: f"target:{st.id}" for name, st in image_stages.items()})
             targets.append((
-                Target.assemble(
+                assemble(Target,
                     id=target_id,
                     image=image_name,
                     repository=repo,

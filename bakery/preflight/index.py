@@ -444,10 +444,12 @@ def _json_page_model() -> type[Any]:
     """The PEP 691 project page as a strict model, built on first use (commands that never
     read an index do not pay for the schema). Fields bakery does not read are ignored, as
     PEP 691 asks of clients."""
-    from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+    from pydantic import ConfigDict, Field, StrictBool, StrictStr
 
-    class _Entry(BaseModel):
-        model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    from bakery.frozen import Foreign
+
+    class _Entry(Foreign):
+        model_config = ConfigDict(populate_by_name=True)
 
         filename: StrictStr
         url: StrictStr
@@ -459,9 +461,7 @@ def _json_page_model() -> type[Any]:
         dist_info_metadata: StrictBool | dict[StrictStr, StrictStr] | None = Field(
             None, alias="dist-info-metadata")
 
-    class _Page(BaseModel):
-        model_config = ConfigDict(frozen=True, extra="ignore")
-
+    class _Page(Foreign):
         files: tuple[_Entry, ...]
 
     return _Page

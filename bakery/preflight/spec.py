@@ -75,7 +75,7 @@ def fingerprint(matrix: Matrix, name: str) -> str:
         "python": [matrix.python.primary, matrix.python.fallback],
         "arch": image.arch,
         "accelerator": image.accelerator,
-        "torch": image.torch.model_dump(mode="json"),
+        "torch": dict(image.torch),
         "indexes": {"pypi": matrix.index_url("pypi"), "torch": matrix.index_url(image.torch.index)},
         "shared": {p: matrix.versions.get(p) for p in SHARED_PACKAGES},
         "features": features,

@@ -11,15 +11,14 @@ the git context. Every command loads its plan here, in one of three modes:
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from bakery.matrix import Matrix, load_matrix
+from bakery.plan.bulk import collector_paused
 from bakery.plan.expand import expand
 from bakery.plan.target import FlagChoice, ImageChoice, Plan
 from bakery.preflight.lock import lock_path, plan_decisions, read_lock
@@ -51,7 +50,7 @@ def load_plan(
     matrix (`use_git=False`: no checkout, for commands whose output never holds git tags);
     the other modes have none."""
     env = os.environ if env is None else env
-    with _collector_paused():
+    with collector_paused():
         matrix = load_matrix(matrix_path)
         if mode == "provisional":
             plan = expand(matrix, source=str(matrix_path), decisions=provisional(matrix))
@@ -101,31 +100,6 @@ def provisional(matrix: Matrix) -> dict[str, ImageChoice]:
         )
         for name, image in matrix.images.items()
     }
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Build a plan without Python's cyclic garbage collector walking it over and over.
-
-    The matrix and its plan are a large graph of new objects with no cycles (about a million
-    for 10,000 images), and each collection on the way walks all of them to free nothing.
-    So collections pause while the plan is built, and what exists once it is built is frozen
-    (`gc.freeze`): left out of later collections, which would walk it three more times as
-    it ages and once more at exit. Measured on 10,000 images, in-process (bench_plan_scale):
-    6.9 s with collections as usual, 6.0 s paused, 5.1 s paused and frozen.
-    Reference counting frees everything as usual; what one build froze goes back to the
-    collector when the next build starts, so a process that builds many plans (the tests)
-    keeps no unreachable cycles for longer than that.
-    """
-    gc.unfreeze()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-        gc.freeze()
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def default_results(matrix_path: Path) -> Path:

@@ -15,8 +15,9 @@ import hashlib
 import json
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError
 
+from bakery.frozen import Foreign
 from bakery.jsonfile import nesting_depth, no_constant
 from bakery.registry.errors import RegistryError
 
@@ -39,18 +40,14 @@ Digest = Annotated[StrictStr, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
 Size = Annotated[StrictInt, Field(ge=0)]
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class Descriptor(_Answer):
+class Descriptor(Foreign):
     """A blob or manifest as another document names it."""
 
     digest: Digest
     size: Size
 
 
-class Platform(_Answer):
+class Platform(Foreign):
     os: StrictStr
     architecture: StrictStr
     variant: StrictStr | None = None
@@ -68,7 +65,7 @@ class IndexEntry(Descriptor):
         return f"{self.platform.os}/{self.platform.architecture}"
 
 
-class ImageIndex(_Answer):
+class ImageIndex(Foreign):
     """An OCI index or a Docker manifest list: one manifest per platform."""
 
     manifests: tuple[IndexEntry, ...]
@@ -83,24 +80,24 @@ class ImageIndex(_Answer):
         return found
 
 
-class ImageManifest(_Answer):
+class ImageManifest(Foreign):
     """One platform's image: its config blob and its layers (at least one)."""
 
     config: Descriptor
     layers: Annotated[tuple[Descriptor, ...], Field(min_length=1)]
 
 
-class ImageConfig(_Answer):
+class ImageConfig(Foreign):
     os: StrictStr
     architecture: StrictStr
 
 
-class TokenAnswer(_Answer):
+class TokenAnswer(Foreign):
     token: StrictStr | None = None
     access_token: StrictStr | None = None
 
 
-class ManifestDescriptor(_Answer):
+class ManifestDescriptor(Foreign):
     """What `imagetools inspect --format '{{json .Manifest}}'` prints: the descriptor of a
     manifest, or an index with its manifests."""
 

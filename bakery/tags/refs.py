@@ -181,8 +181,8 @@ def parse_reference(text: str) -> ImageRef:
 
 # Cached by name, not by reference: a plan names each repository with many tags, and checking
 # the name is most of the work of a parse; a cache of whole references would miss on every new
-# tag. Large enough for the ~50,000 names of a plan of 10,000 images (its checks parse them
-# again after the expansion); an entry is a few untracked strings, nothing the GC walks.
+# tag. Large enough for every name of a large plan (its checks parse them again after the
+# expansion); an entry is a few untracked strings, nothing the GC walks.
 @functools.lru_cache(maxsize=1 << 16)
 def _parse_name(name: str) -> tuple[str, str]:
     """The normalized (registry, path) of a name without tag or digest; ValueError naming
@@ -222,34 +222,6 @@ def name_part(text: str) -> str:
     name = text.partition("@")[0]
     colon = name.rfind(":")
     return name[:colon] if colon > name.rfind("/") else name
-
-
-@dataclass(frozen=True)
-class Repository:
-    """A repository name as written (`ratio1/x`), for naming many tags in it: `tagged` gives
-    what parsing `<written>:<tag>` gives, parsing the name once rather than once per tag."""
-
-    written: str
-    # Docker's spelling of `written` (`str(ImageRef.parse(written))`); None when `written` is
-    # not a valid name without tag or digest: then every tag takes the full parse
-    spelled: str | None
-
-    @classmethod
-    def of(cls, written: str) -> Repository:
-        try:
-            ref = parse_reference(written)
-        except ValueError:
-            return cls(written, None)
-        return cls(written, str(ref) if ref.tag is None and ref.digest is None else None)
-
-    def tagged(self, tag: str, *, where: str) -> str:
-        """`str(ImageRef.parse(f"{written}:{tag}", where=where, default_tag="latest"))`. A
-        valid tag has no '/', ':' or '@', so the name before it parses as `written` alone
-        did: only the tag needs checking. Anything else takes the full parse (and its
-        message)."""
-        if self.spelled is not None and tag_problem(tag) is None:
-            return f"{self.spelled}:{tag}"
-        return str(ImageRef.parse(f"{self.written}:{tag}", where=where, default_tag="latest"))
 
 
 def namespace_problem(namespace: str) -> str | None:
