@@ -25,6 +25,7 @@ from bakery.cli.common import (
     docker_call,
 )
 from bakery.plan.load import LoadedPlan, default_results, load_plan
+from bakery.tags.release import PublishNames
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
@@ -33,12 +34,6 @@ if TYPE_CHECKING:
     from bakery.release.execute import Progress
     from bakery.release.operations import TagOperation
     from bakery.release.run import ReleaseReport
-
-
-class ReleaseNames(enum.StrEnum):
-    all = "all"
-    branch = "branch"
-    edge = "edge"
 
 
 class ReleaseFormat(enum.StrEnum):
@@ -53,7 +48,7 @@ DryRunOption = Annotated[
                        " already in place from what would be created.")
 ]
 NamesOption = Annotated[
-    ReleaseNames, typer.Option("--names", help="all: every public name (a release); branch:"
+    PublishNames, typer.Option("--names", help="all: every public name (a release); branch:"
                                " only the release-rule tags of the ref (edge, branch, sha: a"
                                " push to main); edge: only the edge tags (an edge-only rebuild).")
 ]
@@ -78,7 +73,7 @@ def release(
     sha: ShaOption = None,
     dry_run: DryRunOption = False,
     results: ResultsFilesOption = None,
-    names: NamesOption = ReleaseNames.all,
+    names: NamesOption = "all",
     force: ForceOption = False,
     format: ReleaseFormatOption = ReleaseFormat.table,
     matrix: MatrixOption = DEFAULT_MATRIX,
@@ -114,7 +109,7 @@ def release(
     refuse_unlocked(targets, "release")
     with _progress(Console(stderr=True, highlight=False), dry_run=dry_run) as progress:
         report = run_release(_connect, targets, found, dry_run=dry_run, plan=loaded.plan,
-                             progress=progress, names=names.value,
+                             progress=progress, names=names,
                              release_label=release_label(loaded.matrix.label_prefix),
                              force=force)
     _show(report, format, loaded.plan.git.ref)

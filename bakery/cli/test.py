@@ -114,9 +114,7 @@ def _json(tally: ImageTestTally, order: list[str]) -> str:
     """One entry per selected target, in order: passed, failed, not built or skipped, why."""
     import json
 
-    status = {**dict.fromkeys(tally.passed, "passed"), **dict.fromkeys(tally.failed, "failed"),
-              **dict.fromkeys(tally.not_built, "not built"),
-              **dict.fromkeys(tally.skipped, "skipped")}
+    status = tally.statuses()
     reasons = dict(tally.reasons)
     return json.dumps({
         "schema_version": 1,

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from bakery.bake.results import Results
 from bakery.errors import ConfigError, MissingToolError
@@ -88,6 +89,10 @@ def run_script(script: Path, image: str, env: Mapping[str, str], *,
         raise MissingToolError(f"cannot run {script} with sh: {exc}") from None
 
 
+# what `bakery test` says of one target (the `status` of its JSON document)
+ImageTestStatus = Literal["passed", "failed", "not built", "skipped"]
+
+
 @dataclass(frozen=True)
 class ImageTestTally:
     """Which targets `bakery test` passed, failed and skipped (not runnable on this host)."""
@@ -99,6 +104,13 @@ class ImageTestTally:
     not_built: tuple[str, ...] = ()
     # why a target did not pass: the script's exit status, why it has no image or is skipped
     reasons: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def statuses(self) -> dict[str, ImageTestStatus]:
+        """Each target's status, by id."""
+        groups: tuple[tuple[ImageTestStatus, tuple[str, ...]], ...] = (
+            ("passed", self.passed), ("failed", self.failed), ("not built", self.not_built),
+            ("skipped", self.skipped))
+        return {target: status for status, targets in groups for target in targets}
 
     def summary(self) -> str:
         not_built = f", {len(self.not_built)} not built" if self.not_built else ""

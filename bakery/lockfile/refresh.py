@@ -47,7 +47,7 @@ from bakery.matrix.models import Matrix
 if TYPE_CHECKING:
     from bakery.preflight.index import FetchProgress
 
-Status = Literal["new", "updated", "unchanged", "kept", "failed"]
+LockStatus = Literal["new", "updated", "unchanged", "kept", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ class Outcome:
     key: str
     platform: str
     python: str
-    status: Status
+    status: LockStatus
     reason: str = ""
     changes: tuple[Change, ...] = ()
     packages: int = 0
@@ -75,7 +75,7 @@ class Outcome:
 @dataclass(frozen=True)
 class BaseOutcome:
     image: str
-    status: Status
+    status: LockStatus
     reason: str = ""
     changes: tuple[Change, ...] = ()
     digests: dict[str, str] = field(default_factory=dict)
@@ -251,7 +251,7 @@ def refresh_locks(
         moved = tuple(name for name, text in texts.items()
                       if (old_texts or {}).get(name) != text)
         fresh = stale_reason(spec, old_entry, directory) is None
-        status: Status = "new" if old_texts is None else (
+        status: LockStatus = "new" if old_texts is None else (
             "unchanged" if fresh and not moved else "updated"
         )
         outcomes.append(Outcome(spec.key, spec.platform, spec.python, status, "", diff,
@@ -318,7 +318,7 @@ def _refresh_frontend(
         return BaseOutcome(frontend, "kept", f"{exc}; {kept}"), old
     before = old.digest if old is not None and old.image == frontend else None
     diff = () if before == digest else (Change("frontend", before, digest, frontend),)
-    status: Status = "new" if old is None else ("updated" if diff else "unchanged")
+    status: LockStatus = "new" if old is None else ("updated" if diff else "unchanged")
     return (BaseOutcome(frontend, status, "", diff, {"index": digest}),
             FrontendLock(image=frontend, digest=digest))
 
@@ -372,5 +372,5 @@ def _refresh_base(
         for platform in sorted(set(before) | set(digests))
         if before.get(platform) != digests.get(platform)
     )
-    status: Status = "new" if old is None else ("updated" if diff else "unchanged")
+    status: LockStatus = "new" if old is None else ("updated" if diff else "unchanged")
     return BaseOutcome(image, status, "", diff, digests), BaseLock(image=image, digests=digests)

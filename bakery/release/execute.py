@@ -13,7 +13,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from python_on_whales import DockerClient
 
@@ -29,10 +29,10 @@ from bakery.docker.imagetools import (
 )
 from bakery.release.operations import TagOperation
 
-State = Literal["created", "moved", "present", "would create", "would move", "kept",
-                "failed"]
-STATES: tuple[State, ...] = ("created", "moved", "present", "would create", "would move",
-                             "kept", "failed")
+# what became of one tag: release's status vocabulary (the `state` of its JSON outcome)
+ReleaseState = Literal["created", "moved", "present", "would create", "would move", "kept",
+                       "failed"]
+STATES: tuple[ReleaseState, ...] = get_args(ReleaseState)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,7 +49,7 @@ class VersionGuard:
 @dataclass(frozen=True, kw_only=True)
 class TagOutcome:
     operation: TagOperation
-    state: State
+    state: ReleaseState
     previous: str | None = None  # the digest the tag pointed at before (moved, would move)
     message: str | None = None  # why it failed, or why it was kept
     command: str = ""  # the equivalent shell command, with the docker command bakery runs

@@ -16,13 +16,12 @@ from bakery.plan.target import Plan, Target
 from bakery.release.execute import Progress, TagOutcome, VersionGuard, execute
 from bakery.release.operations import (
     Found,
-    Names,
     Refusal,
     TagOperation,
     index_operations,
     release_operations,
 )
-from bakery.tags.release import semver_of_ref
+from bakery.tags.release import PublishNames, semver_of_ref
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +67,7 @@ def run_release(
     dry_run: bool,
     plan: Plan | None = None,
     progress: Progress | None = None,
-    names: Names = "all",
+    names: PublishNames = "all",
     release_label: str | None = None,
     force: bool = False,
 ) -> ReleaseReport:

@@ -39,7 +39,7 @@ from bakery.verify.gate import GateUnavailable, PythonLaunch, host_qemu, python_
 from bakery.verify.gpuprobe import OPTIONAL
 from bakery.verify.gpuprobe import judge as gpu_judge
 
-Status = Literal["passed", "failed", "not built", "error"]
+VerifyStatus = Literal["passed", "failed", "not built", "error"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class VerifyVerdict:
     """`bakery verify`'s judgement of one target (`record()`: the form the results file keeps)."""
 
     target: str
-    status: Status
+    status: VerifyStatus
     image: str | None = None
     digest: str | None = None
     message: str | None = None
@@ -160,7 +160,7 @@ def verify_target(
         compressed, size_checks = image_size_checks(client, target, image)
         checks += size_checks
         update = update_cost(client, target, image)
-    status: Status = "passed" if all(c.ok for c in checks) else "failed"
+    status: VerifyStatus = "passed" if all(c.ok for c in checks) else "failed"
     return VerifyVerdict(target.id, status, image, digest, None, checks, probe,
                          compressed_size=compressed, size=local_size(client, image),
                          update_cost=update)

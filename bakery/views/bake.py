@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bakery.bake.buildlog import BuildLog, strip_owner
 from bakery.bake.invocations import Invocation
-from bakery.bake.results import Results, TargetResult
+from bakery.bake.results import BAKE_STATUSES, Results, TargetResult
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -280,7 +280,7 @@ def print_summary(console: Console, results: Results, *, results_path: Path | No
         assert result.error is not None
         console.print(Text(f"{result.id}: {result.error.message}", style=_STYLE[result.status]),
                       soft_wrap=True)
-    counts = {s: len(results.with_status(s)) for s in ("ok", "failed", "cancelled", "skipped")}
+    counts = {s: len(results.with_status(s)) for s in BAKE_STATUSES}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     total = Text(
         f"\n{len(results.targets)} target(s): {summary} in {_seconds(results.duration_s)}",

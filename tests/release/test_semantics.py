@@ -12,10 +12,9 @@ from python_on_whales import DockerClient
 from bakery.matrix import parse_matrix
 from bakery.plan import Plan, expand
 from bakery.release import execute
-from bakery.release.operations import Names
 from bakery.release.run import run_release
 from bakery.tags.git import GitContext
-from bakery.tags.release import semver_of_ref
+from bakery.tags.release import PublishNames, semver_of_ref
 from tests.release.conftest import FakeRegistry
 from tests.release.data import IDS, SHA, digest, entry, results, to_create
 from tests.support.cli import MINIMAL_MATRIX
@@ -36,7 +35,7 @@ def client(fake: FakeDocker) -> Callable[[], DockerClient]:
 
 
 def release(fake: FakeDocker, ref: str, *, force: bool = False,
-            targets: Sequence[str] = FAMILY, names: Names = "all") -> dict[str, str]:
+            targets: Sequence[str] = FAMILY, names: PublishNames = "all") -> dict[str, str]:
     plan = plan_at(ref)
     report = run_release(client(fake), [plan.target(t) for t in targets],
                          results([entry(t) for t in IDS]), dry_run=False, plan=plan,
