@@ -28,7 +28,6 @@ from bakery.plan.load import LoadedPlan, default_results, load_plan
 from bakery.tags.release import PublishNames
 
 if TYPE_CHECKING:
-    from python_on_whales import DockerClient
     from rich.console import Console
 
     from bakery.release.execute import Progress
@@ -93,6 +92,7 @@ def release(
     from rich.console import Console
 
     from bakery.bake.results import load_results
+    from bakery.docker.client import make_client  # python-on-whales: only now
     from bakery.errors import BakeryError
     from bakery.lockfile.gate import refuse_unlocked
     from bakery.plan import select_targets
@@ -107,8 +107,9 @@ def release(
     files = results or [default_results(matrix)]
     found = find_results([load_results(f) for f in files], sources=[str(f) for f in files])
     refuse_unlocked(targets, "release")
+    client = make_client(docker_call())  # asked only when there is something to release
     with _progress(Console(stderr=True, highlight=False), dry_run=dry_run) as progress:
-        report = run_release(_connect, targets, found, dry_run=dry_run, plan=loaded.plan,
+        report = run_release(client, targets, found, dry_run=dry_run, plan=loaded.plan,
                              progress=progress, names=names,
                              release_label=release_label(loaded.matrix.label_prefix),
                              force=force)
@@ -151,15 +152,6 @@ def _show(report: ReleaseReport, format: ReleaseFormat, ref: str | None) -> None
     else:
         views.release_table(report.outcomes, report.refusals, dry_run=report.dry_run,
                             blocked=len(report.operations))
-
-
-def _connect() -> DockerClient:
-    from bakery.docker.buildx import check_tools  # python-on-whales: only now
-    from bakery.docker.client import make_client
-
-    client = make_client(docker_call())
-    check_tools(client, None)  # missing docker / buildx / engine: one line, exit 2
-    return client
 
 
 @contextlib.contextmanager

@@ -133,10 +133,9 @@ def _run(
 
     from bakery.bake.results import load_results
     from bakery.docker.client import make_client
-    from bakery.docker.host import engine_architecture, image_present
-    from bakery.imagetest import expectation_env
+    from bakery.docker.host import engine_architecture
     from bakery.imagetest.hostmatch import BINFMT_DIR, docker_arch
-    from bakery.imagetest.run import run_script, script_env, script_path, test_targets
+    from bakery.imagetest.run import ScriptEngine, script_path, test_targets
 
     script = script_path(loaded.matrix_path)
     results_path = results or default_results(loaded.matrix_path)
@@ -149,15 +148,10 @@ def _run(
 
     report(f"bakery test: host engine architecture {host} (linux/{docker_arch(host)})")
 
-    def run(chosen: Target, ref: str) -> int:
-        env = script_env(os.environ, expectation_env(chosen, loaded.matrix),
-                         skip_nested=skip_nested,
-                         nested_via=None if nested_via is None else nested_via.value,
-                         require_gpu=require_gpu)
-        return run_script(script, ref, env, to_stderr=to_stderr)
-
+    engine = ScriptEngine(client, loaded.matrix, script, os.environ, skip_nested=skip_nested,
+                          nested_via=None if nested_via is None else nested_via.value,
+                          require_gpu=require_gpu, to_stderr=to_stderr)
     return test_targets(
-        targets, results=bake_results, image=image, host=host, script=script, run=run,
+        targets, results=bake_results, image=image, host=host, script=script, engine=engine,
         binfmt_dir=Path(os.environ.get("BINFMT_DIR") or BINFMT_DIR), report=report,
-        present=lambda ref: image_present(client, ref),
     )

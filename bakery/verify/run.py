@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -329,7 +329,40 @@ def select_for_verify(
     return targets
 
 
-Probe = Callable[[Target, str, str | None], VerifyVerdict]
+class VerifyEngine(Protocol):
+    """What `verify_targets` needs from Docker: one target's image probed and judged
+    (`DockerProbe` in production; a test's in-process fake)."""
+
+    def probe(self, target: Target, image: str, digest: str | None) -> VerifyVerdict: ...
+
+
+@dataclass(frozen=True)
+class DockerProbe:
+    """The `VerifyEngine` of `bakery verify`: `verify_target` through one python-on-whales
+    client, with the engine's Raspberry Pi gate settings (`docker_probe`)."""
+
+    client: DockerClient
+    matrix: Matrix
+    source: str
+    require_gpu: bool = False
+    host_arch: str = "x86_64"
+    qemu: str | None = None
+
+    def probe(self, target: Target, image: str, digest: str | None) -> VerifyVerdict:
+        return verify_target(self.client, target, self.matrix, image, digest, self.source,
+                             require_gpu=self.require_gpu, host_arch=self.host_arch,
+                             qemu=self.qemu)
+
+
+def docker_probe(client: DockerClient, matrix: Matrix, targets: Sequence[Target], *,
+                 require_gpu: bool = False) -> DockerProbe:
+    """The engine checked (one line, exit 2, when it does not answer), the Raspberry Pi gate
+    read from it, the probe's source loaded: a `DockerProbe` for `targets`."""
+    from bakery.docker.run import check_engine
+
+    check_engine(client)
+    host, qemu = host_gate(client, targets)
+    return DockerProbe(client, matrix, probe_source(), require_gpu, host, qemu)
 
 
 class VerifyReport(Protocol):
@@ -344,10 +377,10 @@ class VerifyReport(Protocol):
 
 def verify_targets(
     targets: Sequence[Target], results: Results | None, image: str | None, *,
-    probe: Probe, report: VerifyReport,
+    engine: VerifyEngine, report: VerifyReport,
 ) -> list[VerifyVerdict]:
     """One verdict per target, in order: `not built` (nothing to run, said why) without
-    running anything, else what `probe(target, image, digest)` judged."""
+    running anything, else what `engine.probe(target, image, digest)` judged."""
     verdicts: list[VerifyVerdict] = []
     for number, target in enumerate(targets, 1):
         ref, digest, why = image_to_run(target, results, image)
@@ -358,7 +391,7 @@ def verify_targets(
             continue
         started = time.monotonic()
         with report.busy(f"{step}: probing {ref}"):
-            verdict = probe(target, ref, digest)
+            verdict = engine.probe(target, ref, digest)
         verdicts.append(verdict)
         report.line(f"{step}: {verdict.status} ({time.monotonic() - started:.1f}s)")
     return verdicts

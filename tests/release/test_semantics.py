@@ -30,8 +30,8 @@ def plan_at(ref: str) -> Plan:
                   git=GitContext(ref=ref, sha=SHA, source="cli"))
 
 
-def client(fake: FakeDocker) -> Callable[[], DockerClient]:
-    return lambda: DockerClient(client_call=[str(fake.path)])
+def client(fake: FakeDocker) -> DockerClient:
+    return DockerClient(client_call=[str(fake.path)])
 
 
 def release(fake: FakeDocker, ref: str, *, force: bool = False,

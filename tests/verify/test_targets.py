@@ -3,8 +3,9 @@ no process; the probe is a function."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,13 @@ class Report:
         yield
 
 
+@dataclass(frozen=True)
+class Probe:
+    """A `VerifyEngine` in process: the probe is a function."""
+
+    probe: Callable[[Target, str, str | None], VerifyVerdict]
+
+
 @pytest.fixture
 def plan(tmp_path: Path) -> list[Target]:
     loaded = load_plan(write_matrix(tmp_path, MULTI_MATRIX), env={}, use_git=False)
@@ -52,7 +60,7 @@ def test_each_target_is_probed_in_order_and_unbuilt_ones_are_not_run(
         return VerifyVerdict(target.id, "passed", ref, digest)
 
     report = Report()
-    verdicts = verify_targets(plan, results, None, probe=probe, report=report)
+    verdicts = verify_targets(plan, results, None, engine=Probe(probe), report=report)
     assert probed == [(TARGET, f"reg/acme/edge_cpu@{DIGEST}", DIGEST)]
     assert [(v.target, v.status, v.message) for v in verdicts] == [
         (TARGET, "passed", None),
@@ -73,7 +81,7 @@ def test_an_image_option_runs_that_image(plan: list[Target]) -> None:
         seen.append(ref)
         return VerifyVerdict(target.id, "failed", ref, digest)
 
-    (verdict,) = verify_targets(plan[:1], None, f"my/img@{DIGEST}", probe=probe,
+    (verdict,) = verify_targets(plan[:1], None, f"my/img@{DIGEST}", engine=Probe(probe),
                                 report=Report())
     assert seen == [f"my/img@{DIGEST}"] and verdict.digest == DIGEST and not verdict.ok
 
