@@ -8,9 +8,7 @@ tags come from the plan; eligibility and sources from the bake results file, whe
 
 from __future__ import annotations
 
-import contextlib
 import enum
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -28,10 +26,7 @@ from bakery.plan.load import LoadedPlan, default_results, load_plan
 from bakery.tags.release import PublishNames
 
 if TYPE_CHECKING:
-    from rich.console import Console
 
-    from bakery.release.execute import Progress
-    from bakery.release.operations import TagOperation
     from bakery.release.run import ReleaseReport
 
 
@@ -99,6 +94,7 @@ def release(
     from bakery.release.operations import find_results
     from bakery.release.run import run_release
     from bakery.tags.release import release_label
+    from bakery.views.progress import ConsoleProgress
 
     loaded = load_plan(matrix, ref=ref, sha=sha)
     if ref is not None and sha is None:
@@ -108,11 +104,10 @@ def release(
     found = find_results([load_results(f) for f in files], sources=[str(f) for f in files])
     refuse_unlocked(targets, "release")
     client = make_client(docker_call())  # asked only when there is something to release
-    with _progress(Console(stderr=True, highlight=False), dry_run=dry_run) as progress:
-        report = run_release(client, targets, found, dry_run=dry_run, plan=loaded.plan,
-                             progress=progress, names=names,
-                             release_label=release_label(loaded.matrix.label_prefix),
-                             force=force)
+    report = run_release(client, targets, found, dry_run=dry_run, plan=loaded.plan,
+                         progress=ConsoleProgress(Console(stderr=True, highlight=False)),
+                         names=names, release_label=release_label(loaded.matrix.label_prefix),
+                         force=force)
     _show(report, format, loaded.plan.git.ref)
     for kept in (o for o in report.outcomes if o.state == "kept"):
         typer.echo(f"bakery: note: {kept.operation.tag} {kept.message}", err=True)
@@ -152,20 +147,3 @@ def _show(report: ReleaseReport, format: ReleaseFormat, ref: str | None) -> None
     else:
         views.release_table(report.outcomes, report.refusals, dry_run=report.dry_run,
                             blocked=len(report.operations))
-
-
-@contextlib.contextmanager
-def _progress(err: Console, *, dry_run: bool) -> Iterator[Progress]:
-    """One status line on a terminal, else a plain line per operation (CI logs)."""
-    verb = "checking" if dry_run else "releasing"
-    if not err.is_terminal:
-        def plain(number: int, total: int, op: TagOperation) -> None:
-            err.print(f"release: [{number}/{total}] {op.tag} <- {op.source}", soft_wrap=True)
-
-        yield plain
-        return
-    with err.status(f"release: {verb}") as status:
-        def live(number: int, total: int, op: TagOperation) -> None:
-            status.update(f"release: [{number}/{total}] {op.tag}")
-
-        yield live

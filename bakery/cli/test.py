@@ -131,11 +131,14 @@ def _run(
 ) -> ImageTestTally:
     import os
 
+    from rich.console import Console
+
     from bakery.bake.results import load_results
     from bakery.docker.client import make_client
     from bakery.docker.host import engine_architecture
     from bakery.imagetest.hostmatch import BINFMT_DIR, docker_arch
     from bakery.imagetest.run import ScriptEngine, script_path, test_targets
+    from bakery.views.progress import ConsoleProgress
 
     script = script_path(loaded.matrix_path)
     results_path = results or default_results(loaded.matrix_path)
@@ -143,15 +146,14 @@ def _run(
     client = make_client(docker_call())
     host = engine_architecture(client)
 
-    def report(line: str) -> None:
-        typer.echo(line, err=to_stderr)
-
-    report(f"bakery test: host engine architecture {host} (linux/{docker_arch(host)})")
+    progress = ConsoleProgress(Console(stderr=to_stderr, highlight=False, markup=False,
+                                       emoji=False))
+    progress.line(f"bakery test: host engine architecture {host} (linux/{docker_arch(host)})")
 
     engine = ScriptEngine(client, loaded.matrix, script, os.environ, skip_nested=skip_nested,
                           nested_via=None if nested_via is None else nested_via.value,
                           require_gpu=require_gpu, to_stderr=to_stderr)
     return test_targets(
         targets, results=bake_results, image=image, host=host, script=script, engine=engine,
-        binfmt_dir=Path(os.environ.get("BINFMT_DIR") or BINFMT_DIR), report=report,
+        binfmt_dir=Path(os.environ.get("BINFMT_DIR") or BINFMT_DIR), progress=progress,
     )

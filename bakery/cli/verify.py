@@ -68,7 +68,7 @@ def verify(
         verify_results,
         verify_targets,
     )
-    from bakery.views.verify import ConsoleReport
+    from bakery.views.progress import ConsoleProgress
 
     loaded = load_plan(matrix, use_git=False)
     results_path, bake_results = verify_results(results, default_results(matrix), image=image)
@@ -76,7 +76,7 @@ def verify(
     engine = docker_probe(make_client(docker_call()), loaded.matrix, targets,
                           require_gpu=require_gpu)  # python-on-whales: imported only now
     verdicts = verify_targets(targets, bake_results, image, engine=engine,
-                              report=ConsoleReport(_stderr()))
+                              progress=ConsoleProgress(_stderr()))
     recorded = record_verdicts(results_path, verdicts) if bake_results is not None else set()
     _show(verdicts, format, results_path, recorded, have_results=bake_results is not None)
     failed = [v.target for v in verdicts if not v.ok]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -15,6 +15,7 @@ from bakery.errors import ConfigError, MissingToolError
 from bakery.imagetest.expect import expectation_env
 from bakery.imagetest.hostmatch import handler_enabled, host_skip_reason, qemu_handler
 from bakery.plan.target import Target
+from bakery.progress import Progress
 
 if TYPE_CHECKING:
     from python_on_whales import DockerClient
@@ -166,7 +167,7 @@ class ScriptEngine:
 
 def test_targets(
     targets: Sequence[Target], *, results: Results | None, image: str | None, host: str,
-    binfmt_dir: Path, script: Path, engine: ImageTestEngine, report: Callable[[str], None],
+    binfmt_dir: Path, script: Path, engine: ImageTestEngine, progress: Progress,
 ) -> ImageTestTally:
     """Run the test script on each target this host can run (natively or through an enabled
     qemu handler), in order; a target with no image to test (never built, or its build
@@ -180,21 +181,22 @@ def test_targets(
         handler = qemu_handler(target.arch, binfmt_dir)
         why = host_skip_reason(target.arch, host, handler, enabled=handler_enabled(handler))
         if why is not None:
-            report(f"SKIP target {target.id}: {why}")
+            progress.line(f"SKIP target {target.id}: {why}")
             skipped.append(target.id)
             reasons.append((target.id, why))
             continue
         ref, why = image_for(target, results, image, engine)
         if ref is None:
-            report(f"NOT BUILT target {target.id}: {why}")
+            progress.line(f"NOT BUILT target {target.id}: {why}")
             not_built.append(target.id)
             reasons.append((target.id, str(why)))
             continue
-        report(f"== {target.id}: {script} {ref}")
+        progress.line(f"== {target.id}: {script} {ref}")
         code = engine.run(target, ref)
         (passed if code == 0 else failed).append(target.id)
         if code not in (0, 1):
-            report(f"FAIL target {target.id}: {script} exited {code} (usage or engine error)")
+            progress.line(f"FAIL target {target.id}: {script} exited {code} (usage or engine"
+                          " error)")
         if code != 0:
             reasons.append((target.id, f"{script} exited {code}"))
     return ImageTestTally(tuple(passed), tuple(failed), tuple(skipped), tuple(not_built),

@@ -13,7 +13,8 @@ from python_on_whales import DockerClient
 
 from bakery.bake.results import Results
 from bakery.plan.target import Plan, Target
-from bakery.release.execute import Progress, TagOutcome, VersionGuard, execute
+from bakery.progress import SILENT, Progress
+from bakery.release.execute import TagOutcome, VersionGuard, execute
 from bakery.release.operations import (
     Found,
     Refusal,
@@ -66,7 +67,7 @@ def run_release(
     *,
     dry_run: bool,
     plan: Plan | None = None,
-    progress: Progress | None = None,
+    progress: Progress = SILENT,
     names: PublishNames = "all",
     release_label: str | None = None,
     force: bool = False,

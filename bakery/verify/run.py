@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -31,6 +30,7 @@ from bakery.jsonfile import write_atomic
 from bakery.matrix import Matrix
 from bakery.plan.select import select_targets
 from bakery.plan.target import Plan, Target, enabled_attestations
+from bakery.progress import Progress
 from bakery.registry.errors import RegistryError
 from bakery.sizes import human_bytes
 from bakery.tags.refs import ImageRef, parse_reference
@@ -365,19 +365,9 @@ def docker_probe(client: DockerClient, matrix: Matrix, targets: Sequence[Target]
     return DockerProbe(client, matrix, probe_source(), require_gpu, host, qemu)
 
 
-class VerifyReport(Protocol):
-    """Where `verify_targets` says what it is doing (a console, a test's list)."""
-
-    def line(self, text: str) -> None: ...
-
-    def busy(self, text: str) -> AbstractContextManager[object]:
-        """Shown while a probe runs (a spinner on a terminal, one line in a log)."""
-        ...
-
-
 def verify_targets(
     targets: Sequence[Target], results: Results | None, image: str | None, *,
-    engine: VerifyEngine, report: VerifyReport,
+    engine: VerifyEngine, progress: Progress,
 ) -> list[VerifyVerdict]:
     """One verdict per target, in order: `not built` (nothing to run, said why) without
     running anything, else what `engine.probe(target, image, digest)` judged."""
@@ -387,11 +377,11 @@ def verify_targets(
         step = f"[{number}/{len(targets)}] {target.id}"
         if ref is None:
             verdicts.append(VerifyVerdict(target.id, "not built", None, digest, why))
-            report.line(f"{step}: not built: {why}")
+            progress.line(f"{step}: not built: {why}")
             continue
         started = time.monotonic()
-        with report.busy(f"{step}: probing {ref}"):
+        with progress.busy(f"{step}: probing {ref}"):
             verdict = engine.probe(target, ref, digest)
         verdicts.append(verdict)
-        report.line(f"{step}: {verdict.status} ({time.monotonic() - started:.1f}s)")
+        progress.line(f"{step}: {verdict.status} ({time.monotonic() - started:.1f}s)")
     return verdicts

@@ -10,6 +10,7 @@ from bakery.bake.results import load_results
 from bakery.imagetest import run as imagetest
 from bakery.plan.load import load_plan
 from bakery.plan.target import Target
+from bakery.progress import Silent
 from tests.imagetest.matrix import ARM_TARGET, CPU_CANDIDATE, CPU_TARGET, MATRIX
 from tests.verify.matrix import write_results
 
@@ -20,6 +21,14 @@ def targets(tmp_path: Path) -> list[Target]:
     (tmp_path / "matrix.toml").write_text(MATRIX)
     plan = load_plan(tmp_path / "matrix.toml", env={}, use_git=False).plan
     return [plan.target(CPU_TARGET), plan.target(ARM_TARGET)]
+
+
+class Report(Silent):
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
 
 
 class Engine:
@@ -47,7 +56,7 @@ def run_all(tmp_path: Path, codes: dict[str, int], **options: object) -> tuple[
     settings: dict[str, object] = {"results": None, "image": None, "host": "x86_64",
                                    "binfmt_dir": binfmt, **options}
     tally = imagetest.test_targets(targets(tmp_path), script=SCRIPT, engine=engine,
-                                   report=report.append, **settings)  # type: ignore[arg-type]
+                                   progress=Report(report), **settings)  # type: ignore[arg-type]
     return tally, report, engine.ran
 
 

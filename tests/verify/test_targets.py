@@ -14,13 +14,14 @@ from bakery.bake.results import load_results
 from bakery.errors import ConfigError
 from bakery.plan.load import load_plan
 from bakery.plan.target import Target
+from bakery.progress import Silent
 from bakery.verify.run import VerifyVerdict, select_for_verify, verify_results, verify_targets
 from tests.verify.matrix import ARM, GPU, MULTI_MATRIX, TARGET, write_matrix, write_results
 
 DIGEST = "sha256:" + "a" * 64
 
 
-class Report:
+class Report(Silent):
     def __init__(self) -> None:
         self.lines: list[str] = []
 
@@ -60,7 +61,7 @@ def test_each_target_is_probed_in_order_and_unbuilt_ones_are_not_run(
         return VerifyVerdict(target.id, "passed", ref, digest)
 
     report = Report()
-    verdicts = verify_targets(plan, results, None, engine=Probe(probe), report=report)
+    verdicts = verify_targets(plan, results, None, engine=Probe(probe), progress=report)
     assert probed == [(TARGET, f"reg/acme/edge_cpu@{DIGEST}", DIGEST)]
     assert [(v.target, v.status, v.message) for v in verdicts] == [
         (TARGET, "passed", None),
@@ -82,7 +83,7 @@ def test_an_image_option_runs_that_image(plan: list[Target]) -> None:
         return VerifyVerdict(target.id, "failed", ref, digest)
 
     (verdict,) = verify_targets(plan[:1], None, f"my/img@{DIGEST}", engine=Probe(probe),
-                                report=Report())
+                                progress=Report())
     assert seen == [f"my/img@{DIGEST}"] and verdict.digest == DIGEST and not verdict.ok
 
 
