@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
 from bakery.matrix.models import (
     EdgeRule,
@@ -45,7 +45,6 @@ SEMVER = re.compile(
 # that moves edge and nothing else: `edge`). `bakery ci` decides it from the event (a run that
 # publishes nothing has none), `bakery release --names` takes it.
 PublishNames = Literal["all", "branch", "edge"]
-PUBLISH_NAMES: tuple[PublishNames, ...] = get_args(PublishNames)
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _RAW_ONLY = re.compile(r"^\{\{\s*raw\s*\}\}\Z")
 _INVALID_TAG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
