@@ -43,7 +43,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
@@ -55,7 +55,8 @@ from bakery.plan.target import GitInfo
 
 RESULTS_SCHEMA_VERSION = 1
 
-Status = Literal["ok", "failed", "cancelled", "skipped"]
+BakeStatus = Literal["ok", "failed", "cancelled", "skipped"]
+BAKE_STATUSES: tuple[BakeStatus, ...] = get_args(BakeStatus)
 Output = Literal["push", "load", "cache"]
 
 
@@ -105,7 +106,7 @@ class VerifyRecord(Frozen, strict=True):
 
 class TargetResult(Frozen, strict=True):
     id: str
-    status: Status
+    status: BakeStatus
     platform: str | None = None
     # what was built: with attestations an index (the image manifest and its attestation
     # manifest), else an image manifest; `bakery release` copies exactly this digest
@@ -142,7 +143,7 @@ class Results(Frozen, strict=True):
                 return result
         raise KeyError(target_id)
 
-    def with_status(self, status: Status) -> tuple[TargetResult, ...]:
+    def with_status(self, status: BakeStatus) -> tuple[TargetResult, ...]:
         return tuple(r for r in self.targets if r.status == status)
 
 

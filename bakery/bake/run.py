@@ -29,6 +29,7 @@ from bakery.docker.builder import BuilderInfo
 from bakery.docker.process import Launch
 from bakery.errors import BakeryError, ConfigError
 from bakery.jsonfile import write_atomic
+from bakery.progress import Progress
 
 
 class BuildEngine(Protocol):
@@ -46,12 +47,12 @@ class BuildEngine(Protocol):
     def launcher(self, cwd: Path) -> Launch: ...
 
 
-class BakeView(Observer, Protocol):
-    """The runner's observer that is also a context (a live view starts and stops), and
-    shows one-line notes before the builds start."""
+class BakeView(Progress, Observer, Protocol):
+    """bake's progress: the one `Progress` (its lines: what the builder can do), the
+    runner's build events, and a context (a live view starts and stops)."""
 
-    def note(self, text: str, *, change: bool = False) -> None:
-        """One line; `change`: bakery changed what is built (shown even when quiet)."""
+    def changed(self, text: str) -> None:
+        """One line: bakery changed what is built (shown even by a quiet view)."""
         ...
 
     def __enter__(self) -> object: ...
@@ -143,9 +144,9 @@ def adapt_to_builder(prepared: PreparedBake, info: BuilderInfo, view: BakeView) 
     overrides = {k: v for i in prepared.invocations for k, v in i.overrides.items()}
     fit = fit_builder(info, output=prepared.settings.output, targets=prepared.selected,
                       invocations=prepared.invocations, overrides=overrides)
-    view.note(fit.summary)
+    view.line(fit.summary)
     for note in fit.notes:
-        view.note(note, change=True)
+        view.changed(note)
     return dataclasses.replace(prepared, invocations=fit.apply(prepared.invocations))
 
 

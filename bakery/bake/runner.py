@@ -41,11 +41,15 @@ POLL_S = 0.1
 
 
 class Observer(Protocol):
-    """What the runner tells the view. All calls come from the runner's thread."""
+    """The build events the runner tells bake's view (besides `bakery.progress.Progress`,
+    which they carry too much for: a build's output lines and its results). All calls come
+    from the runner's thread."""
 
     def started(self, invocation: Invocation, command: Sequence[str]) -> None: ...
 
-    def line(self, invocation: Invocation, line: str, log: BuildLog) -> None: ...
+    def output(self, invocation: Invocation, line: str, log: BuildLog) -> None:
+        """One line of the build's output (buildx's plain progress), read into `log`."""
+        ...
 
     def finished(self, invocation: Invocation, results: Sequence[TargetResult]) -> None: ...
 
@@ -228,7 +232,7 @@ class Runner:
                     item.log.feed(payload)
                     if item.log_file is not None:
                         item.log_file.write(payload + "\n")
-                    self._observer.line(item.job.invocation, payload, item.log)
+                    self._observer.output(item.job.invocation, payload, item.log)
                 else:
                     assert isinstance(payload, tuple)
                     del running[name]

@@ -30,15 +30,15 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from bakery.errors import ConfigError
-from bakery.plan.release import SEMVER
+from bakery.plan.release import SEMVER, PublishNames
 
-Names = Literal["none", "edge", "branch", "all"]
 EVENTS = ("pull_request", "push", "schedule", "workflow_dispatch")
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunDecision:
-    """What a workflow run does. `names`: which names promotion creates (see the table)."""
+    """What a workflow run does. `names`: which names promotion creates (see the table); None
+    when the run promotes nothing (a step output `none`)."""
 
     event: str
     ref: str
@@ -47,20 +47,23 @@ class RunDecision:
     plan_target: Literal["default", "all"]
     push: bool
     promote: bool
-    names: Names
+    names: PublishNames | None
     prerelease: bool
     needs_ancestry_check: bool
     reason: str
 
+    def fields(self) -> dict[str, object]:
+        """What the workflow reads, keyed as its step outputs (`plan-target`); no names is
+        `none` there."""
+        fields = asdict(self)
+        del fields["needs_ancestry_check"]
+        fields["names"] = self.names or "none"
+        return {key.replace("_", "-"): value for key, value in fields.items()}
+
     def outputs(self) -> dict[str, str]:
         """The decision as GitHub step outputs (`key=value`, booleans as true/false)."""
-        out = {}
-        for key, value in asdict(self).items():
-            if key == "needs_ancestry_check":
-                continue
-            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            out[key.replace("_", "-")] = text
-        return out
+        return {key: ("true" if value else "false") if isinstance(value, bool) else str(value)
+                for key, value in self.fields().items()}
 
 
 # what git forbids in a ref name (`git check-ref-format`): control characters, space, ~ ^ : ?
@@ -120,7 +123,7 @@ def decide(event: str, ref: str, *, default_branch: str = "main") -> RunDecision
         return RunDecision(
             event=event, ref=ref, prerelease=False, needs_ancestry_check=False,
             refresh=False, build=True,
-            plan_target="default", push=False, promote=False, names="none",
+            plan_target="default", push=False, promote=False, names=None,
             reason="pull request: build and test the default targets; nothing is published",
         )
     if event in ("schedule", "workflow_dispatch"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -30,9 +30,13 @@ if TYPE_CHECKING:
 
     from bakery.bake.request import BakeRequest
     from bakery.plan.target import Target
+    from bakery.views.bake import Mode
 
 
-class Progress(enum.StrEnum):
+class ProgressMode(enum.StrEnum):
+    """--progress; `_mode` turns it into the view's `bakery.views.bake.Mode` (auto: live on a
+    terminal, else plain)."""
+
     auto = "auto"
     plain = "plain"
     quiet = "quiet"
@@ -96,7 +100,7 @@ RenderOption = Annotated[
 ]
 
 ProgressOption = Annotated[
-    Progress,
+    ProgressMode,
     typer.Option(
         "--progress",
         help="auto (a live view on a terminal, else plain), plain, or quiet.",
@@ -115,7 +119,7 @@ def bake(
     dry_run: DryRunOption = False,
     render: RenderOption = False,
     results: ResultsOption = None,
-    progress: ProgressOption = Progress.auto,
+    progress: ProgressOption = ProgressMode.auto,
     matrix: MatrixOption = DEFAULT_MATRIX,
     format: FormatOption = OutputFormat.table,
 ) -> None:
@@ -167,7 +171,7 @@ def _staging_notes(selected: Sequence[Target], *, push: bool) -> list[str]:
             " names from its verified digest)" for t in selected]
 
 
-def _build(request: BakeRequest, progress: Progress, *, as_json: bool = False) -> int:
+def _build(request: BakeRequest, progress: ProgressMode, *, as_json: bool = False) -> int:
     import os
 
     from bakery.bake.request import prepare_bake
@@ -197,10 +201,10 @@ def _build(request: BakeRequest, progress: Progress, *, as_json: bool = False) -
     return outcome.exit_code
 
 
-def _mode(progress: Progress, console: Console) -> Literal["live", "plain", "quiet"]:
-    if progress is Progress.quiet:
+def _mode(progress: ProgressMode, console: Console) -> Mode:
+    if progress is ProgressMode.quiet:
         return "quiet"
-    if progress is Progress.plain or not console.is_terminal or console.is_dumb_terminal:
+    if progress is ProgressMode.plain or not console.is_terminal or console.is_dumb_terminal:
         return "plain"
     return "live"
 

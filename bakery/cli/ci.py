@@ -45,12 +45,7 @@ BranchRefOption = Annotated[
 def _typed(decision: RunDecision) -> dict[str, object]:
     """The decision as JSON: the keys of the step outputs, booleans as JSON booleans (GitHub's
     step outputs are strings), and the document's schema_version."""
-    from dataclasses import asdict
-
-    fields = asdict(decision)
-    del fields["needs_ancestry_check"]
-    return {"schema_version": 1, **{key.replace("_", "-"): value
-                                    for key, value in fields.items()}}
+    return {"schema_version": 1, **decision.fields()}
 
 
 CiFormatOption = Annotated[

@@ -8,9 +8,7 @@ tags come from the plan; eligibility and sources from the bake results file, whe
 
 from __future__ import annotations
 
-import contextlib
 import enum
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -24,21 +22,12 @@ from bakery.cli.common import (
     TargetOption,
     docker_call,
 )
+from bakery.plan.release import PublishNames
 from bakery.project import LoadedPlan, default_results, load_plan
 
 if TYPE_CHECKING:
-    from python_on_whales import DockerClient
-    from rich.console import Console
 
-    from bakery.release.execute import Progress
-    from bakery.release.operations import TagOperation
     from bakery.release.run import ReleaseReport
-
-
-class ReleaseNames(enum.StrEnum):
-    all = "all"
-    branch = "branch"
-    edge = "edge"
 
 
 class ReleaseFormat(enum.StrEnum):
@@ -53,7 +42,7 @@ DryRunOption = Annotated[
                        " already in place from what would be created.")
 ]
 NamesOption = Annotated[
-    ReleaseNames, typer.Option("--names", help="all: every public name (a release); branch:"
+    PublishNames, typer.Option("--names", help="all: every public name (a release); branch:"
                                " only the release-rule tags of the ref (edge, branch, sha: a"
                                " push to main); edge: only the edge tags (an edge-only rebuild).")
 ]
@@ -78,7 +67,7 @@ def release(
     sha: ShaOption = None,
     dry_run: DryRunOption = False,
     results: ResultsFilesOption = None,
-    names: NamesOption = ReleaseNames.all,
+    names: NamesOption = "all",
     force: ForceOption = False,
     format: ReleaseFormatOption = ReleaseFormat.table,
     matrix: MatrixOption = DEFAULT_MATRIX,
@@ -98,12 +87,14 @@ def release(
     from rich.console import Console
 
     from bakery.bake.results import load_results
+    from bakery.docker.client import make_client  # python-on-whales: only now
     from bakery.errors import BakeryError
     from bakery.lockfile.gate import refuse_unlocked
     from bakery.plan import select_targets
     from bakery.plan.release import release_label
     from bakery.release.operations import find_results
     from bakery.release.run import run_release
+    from bakery.views.progress import ConsoleProgress
 
     loaded = load_plan(matrix, ref=ref, sha=sha)
     if ref is not None and sha is None:
@@ -112,11 +103,11 @@ def release(
     files = results or [default_results(matrix)]
     found = find_results([load_results(f) for f in files], sources=[str(f) for f in files])
     refuse_unlocked(targets, "release")
-    with _progress(Console(stderr=True, highlight=False), dry_run=dry_run) as progress:
-        report = run_release(_connect, targets, found, dry_run=dry_run, plan=loaded.plan,
-                             progress=progress, names=names.value,
-                             release_label=release_label(loaded.matrix.label_prefix),
-                             force=force)
+    client = make_client(docker_call())  # asked only when there is something to release
+    report = run_release(client, targets, found, dry_run=dry_run, plan=loaded.plan,
+                         progress=ConsoleProgress(Console(stderr=True, highlight=False)),
+                         names=names, release_label=release_label(loaded.matrix.label_prefix),
+                         force=force)
     _show(report, format, loaded.plan.git.ref)
     for kept in (o for o in report.outcomes if o.state == "kept"):
         typer.echo(f"bakery: note: {kept.operation.tag} {kept.message}", err=True)
@@ -156,29 +147,3 @@ def _show(report: ReleaseReport, format: ReleaseFormat, ref: str | None) -> None
     else:
         views.release_table(report.outcomes, report.refusals, dry_run=report.dry_run,
                             blocked=len(report.operations))
-
-
-def _connect() -> DockerClient:
-    from bakery.docker.buildx import check_tools  # python-on-whales: only now
-    from bakery.docker.client import make_client
-
-    client = make_client(docker_call())
-    check_tools(client, None)  # missing docker / buildx / engine: one line, exit 2
-    return client
-
-
-@contextlib.contextmanager
-def _progress(err: Console, *, dry_run: bool) -> Iterator[Progress]:
-    """One status line on a terminal, else a plain line per operation (CI logs)."""
-    verb = "checking" if dry_run else "releasing"
-    if not err.is_terminal:
-        def plain(number: int, total: int, op: TagOperation) -> None:
-            err.print(f"release: [{number}/{total}] {op.tag} <- {op.source}", soft_wrap=True)
-
-        yield plain
-        return
-    with err.status(f"release: {verb}") as status:
-        def live(number: int, total: int, op: TagOperation) -> None:
-            status.update(f"release: [{number}/{total}] {op.tag}")
-
-        yield live

@@ -114,9 +114,7 @@ def _json(tally: ImageTestTally, order: list[str]) -> str:
     """One entry per selected target, in order: passed, failed, not built or skipped, why."""
     import json
 
-    status = {**dict.fromkeys(tally.passed, "passed"), **dict.fromkeys(tally.failed, "failed"),
-              **dict.fromkeys(tally.not_built, "not built"),
-              **dict.fromkeys(tally.skipped, "skipped")}
+    status = tally.statuses()
     reasons = dict(tally.reasons)
     return json.dumps({
         "schema_version": 1,
@@ -133,13 +131,15 @@ def _run(
 ) -> ImageTestTally:
     import os
 
+    from rich.console import Console
+
     from bakery.bake.results import load_results
     from bakery.docker.client import make_client
-    from bakery.docker.host import engine_architecture, image_present
-    from bakery.imagetest import expectation_env
+    from bakery.docker.host import engine_architecture
     from bakery.imagetest.hostmatch import BINFMT_DIR
-    from bakery.imagetest.run import run_script, script_env, script_path, test_targets
+    from bakery.imagetest.run import ScriptEngine, script_path, test_targets
     from bakery.matrix.models import docker_arch
+    from bakery.views.progress import ConsoleProgress
 
     script = script_path(loaded.matrix_path)
     results_path = results or default_results(loaded.matrix_path)
@@ -147,20 +147,14 @@ def _run(
     client = make_client(docker_call())
     host = engine_architecture(client)
 
-    def report(line: str) -> None:
-        typer.echo(line, err=to_stderr)
+    progress = ConsoleProgress(Console(stderr=to_stderr, highlight=False, markup=False,
+                                       emoji=False))
+    progress.line(f"bakery test: host engine architecture {host} (linux/{docker_arch(host)})")
 
-    report(f"bakery test: host engine architecture {host} (linux/{docker_arch(host)})")
-
-    def run(chosen: Target, ref: str) -> int:
-        env = script_env(os.environ, expectation_env(chosen, loaded.matrix),
-                         skip_nested=skip_nested,
-                         nested_via=None if nested_via is None else nested_via.value,
-                         require_gpu=require_gpu)
-        return run_script(script, ref, env, to_stderr=to_stderr)
-
+    engine = ScriptEngine(client, loaded.matrix, script, os.environ, skip_nested=skip_nested,
+                          nested_via=None if nested_via is None else nested_via.value,
+                          require_gpu=require_gpu, to_stderr=to_stderr)
     return test_targets(
-        targets, results=bake_results, image=image, host=host, script=script, run=run,
-        binfmt_dir=Path(os.environ.get("BINFMT_DIR") or BINFMT_DIR), report=report,
-        present=lambda ref: image_present(client, ref),
+        targets, results=bake_results, image=image, host=host, script=script, engine=engine,
+        binfmt_dir=Path(os.environ.get("BINFMT_DIR") or BINFMT_DIR), progress=progress,
     )

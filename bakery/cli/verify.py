@@ -60,32 +60,23 @@ def verify(
     otherwise; verdicts are written into the results file for `bakery release`.
     """
     from bakery.docker.client import make_client
-    from bakery.docker.run import check_engine
     from bakery.errors import BakeryError
     from bakery.verify.run import (
-        host_gate,
-        probe_source,
+        docker_probe,
         record_verdicts,
         select_for_verify,
         verify_results,
-        verify_target,
         verify_targets,
     )
-    from bakery.views.verify import ConsoleReport
+    from bakery.views.progress import ConsoleProgress
 
     loaded = load_plan(matrix, use_git=False)
     results_path, bake_results = verify_results(results, default_results(matrix), image=image)
     targets = select_for_verify(loaded.plan, target or [], bake_results, results_path, image)
-    client = make_client(docker_call())  # python-on-whales: imported only now
-    check_engine(client)
-    host, qemu = host_gate(client, targets)  # the Raspberry Pi gate depends on the engine
-    source = probe_source()
-    verdicts = verify_targets(
-        targets, bake_results, image, report=ConsoleReport(_stderr()),
-        probe=lambda t, ref, digest: verify_target(client, t, loaded.matrix, ref, digest, source,
-                                                   require_gpu=require_gpu, host_arch=host,
-                                                   qemu=qemu),
-    )
+    engine = docker_probe(make_client(docker_call()), loaded.matrix, targets,
+                          require_gpu=require_gpu)  # python-on-whales: imported only now
+    verdicts = verify_targets(targets, bake_results, image, engine=engine,
+                              progress=ConsoleProgress(_stderr()))
     recorded = record_verdicts(results_path, verdicts) if bake_results is not None else set()
     _show(verdicts, format, results_path, recorded, have_results=bake_results is not None)
     failed = [v.target for v in verdicts if not v.ok]

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from bakery.bake.results import Results
 from bakery.errors import ConfigError, MissingToolError
+from bakery.imagetest.expect import expectation_env
 from bakery.imagetest.hostmatch import handler_enabled, host_skip_reason, qemu_handler
 from bakery.plan.target import Target
+from bakery.progress import Progress
+
+if TYPE_CHECKING:
+    from python_on_whales import DockerClient
+
+    from bakery.matrix import Matrix
 
 SCRIPT = Path("images") / "test_image.sh"
 # The probe `bakery verify` runs: the script runs this one too (not a copy next to it).
@@ -58,10 +66,10 @@ def script_env(
 
 
 def image_for(target: Target, results: Results | None, override: str | None,
-              present: Callable[[str], bool] | None = None) -> tuple[str | None, str | None]:
+              engine: ImageTestEngine | None = None) -> tuple[str | None, str | None]:
     """(image to test, why there is none): --image, else the bake result's image (by digest
-    after a push), else the candidate name bake gives it when the engine holds it
-    (`present`; without it, the candidate is taken as it is)."""
+    after a push), else the candidate name bake gives it when `engine` holds it (without
+    one, the candidate is taken as it is)."""
     if override:
         return override, None
     if results is not None and any(r.id == target.id for r in results.targets):
@@ -69,7 +77,7 @@ def image_for(target: Target, results: Results | None, override: str | None,
 
         ref, _digest, why = image_to_run(target, results, None)
         return ref, why
-    if present is not None and not present(target.candidate):
+    if engine is not None and not engine.present(target.candidate):
         return None, (f"no bake result for it and no image {target.candidate} in the engine"
                       " (run `bakery bake --load`, or pass --image)")
     return target.candidate, None
@@ -88,6 +96,10 @@ def run_script(script: Path, image: str, env: Mapping[str, str], *,
         raise MissingToolError(f"cannot run {script} with sh: {exc}") from None
 
 
+# what `bakery test` says of one target (the `status` of its JSON document)
+ImageTestStatus = Literal["passed", "failed", "not built", "skipped"]
+
+
 @dataclass(frozen=True)
 class ImageTestTally:
     """Which targets `bakery test` passed, failed and skipped (not runnable on this host)."""
@@ -100,25 +112,66 @@ class ImageTestTally:
     # why a target did not pass: the script's exit status, why it has no image or is skipped
     reasons: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
+    def statuses(self) -> dict[str, ImageTestStatus]:
+        """Each target's status, by id."""
+        groups: tuple[tuple[ImageTestStatus, tuple[str, ...]], ...] = (
+            ("passed", self.passed), ("failed", self.failed), ("not built", self.not_built),
+            ("skipped", self.skipped))
+        return {target: status for status, targets in groups for target in targets}
+
     def summary(self) -> str:
         not_built = f", {len(self.not_built)} not built" if self.not_built else ""
         return (f"bakery test: {len(self.passed)} passed, {len(self.failed)} failed{not_built},"
                 f" {len(self.skipped)} skipped (platform)")
 
 
-# (target, image) -> the script's exit status: 0 passed, 1 a check failed, other: usage/engine
-RunTest = Callable[[Target, str], int]
+class ImageTestEngine(Protocol):
+    """What `test_targets` needs from Docker (`ScriptEngine` in production; a test's
+    in-process fake)."""
+
+    def present(self, image: str) -> bool:
+        """Whether the engine holds `image` (the candidate name a target without a bake
+        result falls back to)."""
+        ...
+
+    def run(self, target: Target, image: str) -> int:
+        """The test script on `image`: 0 passed, 1 a check failed, other: usage or engine."""
+        ...
+
+
+@dataclass(frozen=True)
+class ScriptEngine:
+    """The `ImageTestEngine` of `bakery test`: images/test_image.sh with the plan's
+    expectations (`script_env`), and the engine asked through one python-on-whales client."""
+
+    client: DockerClient
+    matrix: Matrix
+    script: Path
+    base_env: Mapping[str, str]
+    skip_nested: bool = False
+    nested_via: str | None = None
+    require_gpu: bool = False
+    to_stderr: bool = False
+
+    def present(self, image: str) -> bool:
+        from bakery.docker.host import image_present
+
+        return image_present(self.client, image)
+
+    def run(self, target: Target, image: str) -> int:
+        env = script_env(self.base_env, expectation_env(target, self.matrix),
+                         skip_nested=self.skip_nested, nested_via=self.nested_via,
+                         require_gpu=self.require_gpu)
+        return run_script(self.script, image, env, to_stderr=self.to_stderr)
 
 
 def test_targets(
     targets: Sequence[Target], *, results: Results | None, image: str | None, host: str,
-    binfmt_dir: Path, script: Path, run: RunTest, report: Callable[[str], None],
-    present: Callable[[str], bool] | None = None,
+    binfmt_dir: Path, script: Path, engine: ImageTestEngine, progress: Progress,
 ) -> ImageTestTally:
     """Run the test script on each target this host can run (natively or through an enabled
     qemu handler), in order; a target with no image to test (never built, or its build
-    failed: `NOT BUILT`, as verify says) runs nothing. `present` tells whether the engine
-    holds an image (the candidate name a target without a bake result falls back to)."""
+    failed: `NOT BUILT`, as verify says) runs nothing."""
     passed: list[str] = []
     failed: list[str] = []
     skipped: list[str] = []
@@ -128,21 +181,22 @@ def test_targets(
         handler = qemu_handler(target.arch, binfmt_dir)
         why = host_skip_reason(target.arch, host, handler, enabled=handler_enabled(handler))
         if why is not None:
-            report(f"SKIP target {target.id}: {why}")
+            progress.line(f"SKIP target {target.id}: {why}")
             skipped.append(target.id)
             reasons.append((target.id, why))
             continue
-        ref, why = image_for(target, results, image, present)
+        ref, why = image_for(target, results, image, engine)
         if ref is None:
-            report(f"NOT BUILT target {target.id}: {why}")
+            progress.line(f"NOT BUILT target {target.id}: {why}")
             not_built.append(target.id)
             reasons.append((target.id, str(why)))
             continue
-        report(f"== {target.id}: {script} {ref}")
-        code = run(target, ref)
+        progress.line(f"== {target.id}: {script} {ref}")
+        code = engine.run(target, ref)
         (passed if code == 0 else failed).append(target.id)
         if code not in (0, 1):
-            report(f"FAIL target {target.id}: {script} exited {code} (usage or engine error)")
+            progress.line(f"FAIL target {target.id}: {script} exited {code} (usage or engine"
+                          " error)")
         if code != 0:
             reasons.append((target.id, f"{script} exited {code}"))
     return ImageTestTally(tuple(passed), tuple(failed), tuple(skipped), tuple(not_built),

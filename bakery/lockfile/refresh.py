@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from bakery.errors import BakeryError, ConfigError
 from bakery.lockfile.groups import GROUPS, blocks, group_of, joined, split
@@ -43,11 +43,9 @@ from bakery.lockfile.requirements import LockedPackage, parse_lock
 from bakery.lockfile.spec import LockSpec, lock_dir_name
 from bakery.lockfile.uv import Resolved, find_uv, resolve
 from bakery.matrix.models import Matrix
+from bakery.progress import SILENT, Progress
 
-if TYPE_CHECKING:
-    from bakery.preflight.index import FetchProgress
-
-Status = Literal["new", "updated", "unchanged", "kept", "failed"]
+LockStatus = Literal["new", "updated", "unchanged", "kept", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +62,7 @@ class Outcome:
     key: str
     platform: str
     python: str
-    status: Status
+    status: LockStatus
     reason: str = ""
     changes: tuple[Change, ...] = ()
     packages: int = 0
@@ -75,7 +73,7 @@ class Outcome:
 @dataclass(frozen=True)
 class BaseOutcome:
     image: str
-    status: Status
+    status: LockStatus
     reason: str = ""
     changes: tuple[Change, ...] = ()
     digests: dict[str, str] = field(default_factory=dict)
@@ -135,7 +133,7 @@ def changes(old: dict[str, LockedPackage], new: dict[str, LockedPackage]) -> tup
 
 
 def unreachable_indexes(specs: Sequence[LockSpec], timeout: float = 15.0, *,
-                        progress: FetchProgress | None = None) -> dict[str, str]:
+                        progress: Progress = SILENT) -> dict[str, str]:
     """{index URL: why} for every index of `specs` that does not answer (any HTTP answer,
     a 404 included, counts as an answer). Asked through the preflight index client."""
     from bakery.preflight.index import FetchOptions, IndexRequest, PackageIndexError, fetch_many
@@ -171,7 +169,7 @@ def refresh_locks(
     dry_run: bool = False,
     uv_env: dict[str, str] | None = None,
     jobs: int = 3,
-    progress: FetchProgress | None = None,
+    progress: Progress = SILENT,
 ) -> LockResult:
     """Resolve `specs`, pin the base for `platforms` (when `base`), write all or nothing.
     `progress` hears of each index probed and each target resolved."""
@@ -214,12 +212,10 @@ def refresh_locks(
                 return resolve(spec, previous(spec), Path(tmp), upgrade=upgrade, uv=uv,
                                env=uv_env)
             finally:
-                if progress is not None:
-                    progress.done(spec.key)
+                progress.done(spec.key)
 
-        if progress is not None:
-            for spec in reachable:
-                progress.expect(spec.key)
+        for spec in reachable:
+            progress.expect(spec.key)
         resolved: list[Resolved] = list(pool.map(run, reachable))
     by_key = {r.spec.key: r for r in resolved}
     for spec in specs:
@@ -251,7 +247,7 @@ def refresh_locks(
         moved = tuple(name for name, text in texts.items()
                       if (old_texts or {}).get(name) != text)
         fresh = stale_reason(spec, old_entry, directory) is None
-        status: Status = "new" if old_texts is None else (
+        status: LockStatus = "new" if old_texts is None else (
             "unchanged" if fresh and not moved else "updated"
         )
         outcomes.append(Outcome(spec.key, spec.platform, spec.python, status, "", diff,
@@ -318,7 +314,7 @@ def _refresh_frontend(
         return BaseOutcome(frontend, "kept", f"{exc}; {kept}"), old
     before = old.digest if old is not None and old.image == frontend else None
     diff = () if before == digest else (Change("frontend", before, digest, frontend),)
-    status: Status = "new" if old is None else ("updated" if diff else "unchanged")
+    status: LockStatus = "new" if old is None else ("updated" if diff else "unchanged")
     return (BaseOutcome(frontend, status, "", diff, {"index": digest}),
             FrontendLock(image=frontend, digest=digest))
 
@@ -372,5 +368,5 @@ def _refresh_base(
         for platform in sorted(set(before) | set(digests))
         if before.get(platform) != digests.get(platform)
     )
-    status: Status = "new" if old is None else ("updated" if diff else "unchanged")
+    status: LockStatus = "new" if old is None else ("updated" if diff else "unchanged")
     return BaseOutcome(image, status, "", diff, digests), BaseLock(image=image, digests=digests)

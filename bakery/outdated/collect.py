@@ -36,7 +36,7 @@ from bakery.preflight.index import (
     ProjectPage,
     fetch_many,
 )
-from bakery.preflight.wheels import WheelTarget, check_wheel
+from bakery.preflight.wheels import Verdict, WheelTarget, check_wheel
 
 TORCHVISION_MINOR_OFFSET = 15
 
@@ -256,7 +256,7 @@ def _check(files: Iterable[IndexFile], project: str, version: str, column: Colum
     target = WheelTarget(python=column.python, arch=column.arch,  # type: ignore[arg-type]
                          allow_plain_linux=plain)
     answer = check_wheel(files, project=project, version=version, target=target)
-    return "ok" if answer.ok else str(answer.verdict)
+    return str(answer.verdict)  # Verdict.OK is "ok"
 
 
 def _pin_row(p: _Pin, columns: tuple[Column, ...],
@@ -297,6 +297,6 @@ def _torch_row(name: str, url: str, current: tuple[str, str, str], cols: tuple[C
         verdicts = [_check(f, n, str(v), c, plain) for f, n, v in zip(
             files, ("torch", "torchvision", "torchaudio"), found, strict=True)]
         bad = [f"{n} {v}" for n, v in zip(("torch", "torchvision", "torchaudio"), verdicts,
-                                          strict=True) if v != "ok"]
-        wheels[c.label] = "ok" if not bad else ", ".join(bad)
+                                          strict=True) if v != Verdict.OK]
+        wheels[c.label] = str(Verdict.OK) if not bad else ", ".join(bad)
     return Row(label, url, shown, " / ".join(str(v) for v in found), wheels)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from bakery.matrix.models import (
     EdgeRule,
@@ -38,6 +39,12 @@ SEMVER = re.compile(
     r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+(?P<build>[0-9A-Za-z-]+"
     r"(?:\.[0-9A-Za-z-]+)*))?\Z"
 )
+
+# Which public names a run creates: every one (a release tag: `all`), only the tags the
+# release rules give the ref (a push to a branch: `branch`), or only the edge tags (a rebuild
+# that moves edge and nothing else: `edge`). `bakery ci` decides it from the event (a run that
+# publishes nothing has none), `bakery release --names` takes it.
+PublishNames = Literal["all", "branch", "edge"]
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 _RAW_ONLY = re.compile(r"^\{\{\s*raw\s*\}\}\Z")
 _INVALID_TAG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")

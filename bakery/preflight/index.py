@@ -20,12 +20,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
 
 from bakery.httpbody import OutOfTime, TooLarge, read_body
+from bakery.progress import SILENT, Progress
 
 if TYPE_CHECKING:
     import httpx
@@ -147,13 +148,7 @@ class FetchOptions:
     on_cache_error: Callable[[str], None] | None = None
     # Told how many pages each index is asked for, and each one answered (from the cache or
     # the network, an error included): a progress view per index.
-    progress: FetchProgress | None = None
-
-
-class FetchProgress(Protocol):
-    def expect(self, key: str, count: int = 1) -> None: ...
-
-    def done(self, key: str, count: int = 1) -> None: ...
+    progress: Progress = SILENT
 
 
 def normalize_index_url(url: str) -> str:
@@ -180,9 +175,8 @@ def fetch_many(
     opts = options or FetchOptions()
     unique = list(dict.fromkeys(requests))
     progress = opts.progress
-    if progress is not None:
-        for req in unique:
-            progress.expect(req.index_url)
+    for req in unique:
+        progress.expect(req.index_url)
     results: dict[IndexRequest, ProjectPage] = {}
     errors: dict[IndexRequest, PackageIndexError] = {}
     pending: list[IndexRequest] = []
@@ -192,13 +186,11 @@ def fetch_many(
         cached = _read_cache(opts.cache_dir, req)
         if cached is not None and (opts.offline or now - cached.fetched_at < opts.ttl):
             results[req] = cached
-            if progress is not None:
-                progress.done(req.index_url)
+            progress.done(req.index_url)
         elif opts.offline:
             where = f"cache {opts.cache_dir}" if opts.cache_dir else "no cache directory set"
             errors[req] = OfflineCacheMiss(req.index_url, req.project, where)
-            if progress is not None:
-                progress.done(req.index_url)
+            progress.done(req.index_url)
         else:
             pending.append(req)
             if cached is not None:
@@ -247,8 +239,7 @@ def _fetch_network(
         except PackageIndexError as exc:
             return exc
         finally:
-            if opts.progress is not None:
-                opts.progress.done(req.index_url)
+            opts.progress.done(req.index_url)
 
     # On Ctrl-C the client stays open: daemon threads may still be reading from it, and the
     # process is about to end anyway.

@@ -11,9 +11,9 @@ others are still attempted (they are independent copies), and each one reports i
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from python_on_whales import DockerClient
 
@@ -27,12 +27,13 @@ from bakery.docker.imagetools import (
     registry_of,
     tag_digest,
 )
+from bakery.progress import SILENT, Progress
 from bakery.release.operations import TagOperation
 
-State = Literal["created", "moved", "present", "would create", "would move", "kept",
-                "failed"]
-STATES: tuple[State, ...] = ("created", "moved", "present", "would create", "would move",
-                             "kept", "failed")
+# what became of one tag: release's status vocabulary (the `state` of its JSON outcome)
+ReleaseState = Literal["created", "moved", "present", "would create", "would move", "kept",
+                       "failed"]
+STATES: tuple[ReleaseState, ...] = get_args(ReleaseState)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,13 +50,10 @@ class VersionGuard:
 @dataclass(frozen=True, kw_only=True)
 class TagOutcome:
     operation: TagOperation
-    state: State
+    state: ReleaseState
     previous: str | None = None  # the digest the tag pointed at before (moved, would move)
     message: str | None = None  # why it failed, or why it was kept
     command: str = ""  # the equivalent shell command, with the docker command bakery runs
-
-
-Progress = Callable[[int, int, TagOperation], None]
 
 
 def execute(
@@ -63,7 +61,7 @@ def execute(
     operations: Sequence[TagOperation],
     *,
     dry_run: bool,
-    progress: Progress | None = None,
+    progress: Progress = SILENT,
     guard: VersionGuard | None = None,
 ) -> list[TagOutcome]:
     """Bring every tag of `operations` to its digest (dry_run: only read the tags and say what
@@ -73,40 +71,39 @@ def execute(
     docker = [str(part) for part in client.client_config.client_call]
     creator = _Creator(client)
     for number, op in enumerate(operations, 1):
-        if progress is not None:
-            progress(number, len(operations), op)
-        command = creator.command(docker, op, ask=False)
-        try:
-            current, in_place = _current(client, op)
-            held = (_newer_release(client, op.tag, guard)
-                    if current is not None and not in_place and guard is not None else None)
-        except RegistryError as exc:
-            outcomes.append(TagOutcome(operation=op, state="failed", message=str(exc),
-                                       command=command))
-            continue
-        if in_place:
-            outcomes.append(TagOutcome(operation=op, state="present", command=command))
-            continue
-        if held is not None and guard is not None:
-            outcomes.append(TagOutcome(
-                operation=op, state="kept", previous=current, command=command,
-                message=(f"holds {held}, newer than {guard.version}: not moved back"
-                         " (--force moves it)")))
-            continue
-        command = creator.command(docker, op, ask=True)
-        if dry_run:
-            outcomes.append(TagOutcome(operation=op, previous=current, command=command,
-                                       state="would create" if current is None else "would move"))
-            continue
-        try:
-            creator.create(op)
-        except RegistryError as exc:
-            outcomes.append(TagOutcome(operation=op, state="failed", previous=current,
-                                       message=str(exc), command=command))
-            continue
-        outcomes.append(TagOutcome(operation=op, previous=current, command=command,
-                                   state="created" if current is None else "moved"))
+        with progress.busy(f"release: [{number}/{len(operations)}] {op.tag} <- {op.source}"):
+            outcomes.append(_outcome(creator, docker, op, dry_run=dry_run, guard=guard))
     return outcomes
+
+
+def _outcome(creator: _Creator, docker: Sequence[str], op: TagOperation, *, dry_run: bool,
+             guard: VersionGuard | None) -> TagOutcome:
+    """What becomes of one tag: read where it points, then leave, keep, or create it."""
+    client = creator.client
+    command = creator.command(docker, op, ask=False)
+    try:
+        current, in_place = _current(client, op)
+        held = (_newer_release(client, op.tag, guard)
+                if current is not None and not in_place and guard is not None else None)
+    except RegistryError as exc:
+        return TagOutcome(operation=op, state="failed", message=str(exc), command=command)
+    if in_place:
+        return TagOutcome(operation=op, state="present", command=command)
+    if held is not None and guard is not None:
+        return TagOutcome(operation=op, state="kept", previous=current, command=command,
+                          message=(f"holds {held}, newer than {guard.version}: not moved back"
+                                   " (--force moves it)"))
+    command = creator.command(docker, op, ask=True)
+    if dry_run:
+        return TagOutcome(operation=op, previous=current, command=command,
+                          state="would create" if current is None else "would move")
+    try:
+        creator.create(op)
+    except RegistryError as exc:
+        return TagOutcome(operation=op, state="failed", previous=current, message=str(exc),
+                          command=command)
+    return TagOutcome(operation=op, previous=current, command=command,
+                      state="created" if current is None else "moved")
 
 
 @dataclass

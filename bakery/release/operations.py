@@ -9,17 +9,13 @@ from typing import Literal
 
 from bakery.bake.results import Results, TargetResult
 from bakery.errors import ConfigError
+from bakery.plan.release import PublishNames
 from bakery.plan.target import MultiArchIndex, Target
 from bakery.release.gpuproof import gpu_proof_refusal
 from bakery.tags.refs import ImageRef, parse_reference
 
 Kind = Literal["primary", "legacy", "compatibility", "release", "multiarch"]
 KINDS: tuple[Kind, ...] = ("primary", "legacy", "compatibility", "release")
-# Which public names a release creates: every one (a release tag: `all`), only the tags the
-# release rules give the ref (a push to a branch: `branch`), or only the edge tags (a
-# rebuild that moves edge and nothing else: `edge`).
-Names = Literal["all", "branch", "edge"]
-NAMES: tuple[Names, ...] = ("all", "branch", "edge")
 # the build of each target: its result and the results document (file) that holds it
 Found = Mapping[str, tuple[TargetResult, Results]]
 
@@ -45,7 +41,7 @@ def _found(results: Results | Found) -> Found:
     return find_results([results]) if isinstance(results, Results) else results
 
 
-def _tags(target: Target, names: Names) -> list[tuple[Kind, str]]:
+def _tags(target: Target, names: PublishNames) -> list[tuple[Kind, str]]:
     if names == "edge":
         return [("release", tag) for tag in target.tags.edge]
     kinds: tuple[Kind, ...] = ("release",) if names == "branch" else KINDS
@@ -118,7 +114,7 @@ def refusal_reason(
 
 
 def release_operations(
-    targets: Sequence[Target], results: Results | Found, names: Names = "all"
+    targets: Sequence[Target], results: Results | Found, names: PublishNames = "all"
 ) -> tuple[list[TagOperation], list[Refusal]]:
     """Every user-visible name (primary, legacy, compatibility, release; or only those
     `names` selects) of the eligible `targets` (in plan order, then kind, then the tag's order

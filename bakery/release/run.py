@@ -6,18 +6,18 @@ report; everything a release decides is here and is tested directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from python_on_whales import DockerClient
 
 from bakery.bake.results import Results
-from bakery.plan.release import semver_of_ref
+from bakery.plan.release import PublishNames, semver_of_ref
 from bakery.plan.target import Plan, Target
-from bakery.release.execute import Progress, TagOutcome, VersionGuard, execute
+from bakery.progress import SILENT, Progress
+from bakery.release.execute import TagOutcome, VersionGuard, execute
 from bakery.release.operations import (
     Found,
-    Names,
     Refusal,
     TagOperation,
     index_operations,
@@ -61,20 +61,21 @@ class ReleaseReport:
 
 
 def run_release(
-    connect: Callable[[], DockerClient],
+    client: DockerClient,
     targets: Sequence[Target],
     results: Results | Found,
     *,
     dry_run: bool,
     plan: Plan | None = None,
-    progress: Progress | None = None,
-    names: Names = "all",
+    progress: Progress = SILENT,
+    names: PublishNames = "all",
     release_label: str | None = None,
     force: bool = False,
 ) -> ReleaseReport:
     """Release `targets` (and the multi-architecture names of `plan` they are members of):
     refuse them all when any is not releasable (nothing is created and Docker is not even
-    asked: `connect` is only called when there is work), else attempt every operation, a
+    asked: `client` is checked and used only when there is work), else attempt every
+    operation, a
     failed one never stopping the others. `names` other than `all` (a branch push, an
     edge-only rebuild) create only the release-rule or edge tags, no multi-arch names; so
     does a pre-release (`plan`'s ref `refs/tags/v1.3.0-rc.1`): its own release tags only, never
@@ -96,7 +97,10 @@ def run_release(
              if version is not None and release_label else None)
     outcomes: list[TagOutcome] = []
     if not refusals and operations:
-        outcomes = execute(connect(), operations, dry_run=dry_run, progress=progress,
+        from bakery.docker.buildx import check_tools
+
+        check_tools(client, None)  # missing docker / buildx / engine: one line, exit 2
+        outcomes = execute(client, operations, dry_run=dry_run, progress=progress,
                            guard=guard)
     return ReleaseReport(selected=len(targets), operations=tuple(operations),
                          refusals=tuple(refusals), outcomes=tuple(outcomes), dry_run=dry_run)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -31,6 +30,7 @@ from bakery.jsonfile import write_atomic
 from bakery.matrix import Matrix
 from bakery.plan.select import select_targets
 from bakery.plan.target import Plan, Target, enabled_attestations
+from bakery.progress import Progress
 from bakery.registry.errors import RegistryError
 from bakery.sizes import human_bytes
 from bakery.tags.refs import ImageRef, parse_reference
@@ -39,7 +39,7 @@ from bakery.verify.gate import GateUnavailable, PythonLaunch, host_qemu, python_
 from bakery.verify.gpuprobe import OPTIONAL
 from bakery.verify.gpuprobe import judge as gpu_judge
 
-Status = Literal["passed", "failed", "not built", "error"]
+VerifyStatus = Literal["passed", "failed", "not built", "error"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class VerifyVerdict:
     """`bakery verify`'s judgement of one target (`record()`: the form the results file keeps)."""
 
     target: str
-    status: Status
+    status: VerifyStatus
     image: str | None = None
     digest: str | None = None
     message: str | None = None
@@ -160,7 +160,7 @@ def verify_target(
         compressed, size_checks = image_size_checks(client, target, image)
         checks += size_checks
         update = update_cost(client, target, image)
-    status: Status = "passed" if all(c.ok for c in checks) else "failed"
+    status: VerifyStatus = "passed" if all(c.ok for c in checks) else "failed"
     return VerifyVerdict(target.id, status, image, digest, None, checks, probe,
                          compressed_size=compressed, size=local_size(client, image),
                          update_cost=update)
@@ -329,36 +329,59 @@ def select_for_verify(
     return targets
 
 
-Probe = Callable[[Target, str, str | None], VerifyVerdict]
+class VerifyEngine(Protocol):
+    """What `verify_targets` needs from Docker: one target's image probed and judged
+    (`DockerProbe` in production; a test's in-process fake)."""
+
+    def probe(self, target: Target, image: str, digest: str | None) -> VerifyVerdict: ...
 
 
-class VerifyReport(Protocol):
-    """Where `verify_targets` says what it is doing (a console, a test's list)."""
+@dataclass(frozen=True)
+class DockerProbe:
+    """The `VerifyEngine` of `bakery verify`: `verify_target` through one python-on-whales
+    client, with the engine's Raspberry Pi gate settings (`docker_probe`)."""
 
-    def line(self, text: str) -> None: ...
+    client: DockerClient
+    matrix: Matrix
+    source: str
+    require_gpu: bool = False
+    host_arch: str = "x86_64"
+    qemu: str | None = None
 
-    def busy(self, text: str) -> AbstractContextManager[object]:
-        """Shown while a probe runs (a spinner on a terminal, one line in a log)."""
-        ...
+    def probe(self, target: Target, image: str, digest: str | None) -> VerifyVerdict:
+        return verify_target(self.client, target, self.matrix, image, digest, self.source,
+                             require_gpu=self.require_gpu, host_arch=self.host_arch,
+                             qemu=self.qemu)
+
+
+def docker_probe(client: DockerClient, matrix: Matrix, targets: Sequence[Target], *,
+                 require_gpu: bool = False) -> DockerProbe:
+    """The engine checked (one line, exit 2, when it does not answer), the Raspberry Pi gate
+    read from it, the probe's source loaded: a `DockerProbe` for `targets`."""
+    from bakery.docker.run import check_engine
+
+    check_engine(client)
+    host, qemu = host_gate(client, targets)
+    return DockerProbe(client, matrix, probe_source(), require_gpu, host, qemu)
 
 
 def verify_targets(
     targets: Sequence[Target], results: Results | None, image: str | None, *,
-    probe: Probe, report: VerifyReport,
+    engine: VerifyEngine, progress: Progress,
 ) -> list[VerifyVerdict]:
     """One verdict per target, in order: `not built` (nothing to run, said why) without
-    running anything, else what `probe(target, image, digest)` judged."""
+    running anything, else what `engine.probe(target, image, digest)` judged."""
     verdicts: list[VerifyVerdict] = []
     for number, target in enumerate(targets, 1):
         ref, digest, why = image_to_run(target, results, image)
         step = f"[{number}/{len(targets)}] {target.id}"
         if ref is None:
             verdicts.append(VerifyVerdict(target.id, "not built", None, digest, why))
-            report.line(f"{step}: not built: {why}")
+            progress.line(f"{step}: not built: {why}")
             continue
         started = time.monotonic()
-        with report.busy(f"{step}: probing {ref}"):
-            verdict = probe(target, ref, digest)
+        with progress.busy(f"{step}: probing {ref}"):
+            verdict = engine.probe(target, ref, digest)
         verdicts.append(verdict)
-        report.line(f"{step}: {verdict.status} ({time.monotonic() - started:.1f}s)")
+        progress.line(f"{step}: {verdict.status} ({time.monotonic() - started:.1f}s)")
     return verdicts

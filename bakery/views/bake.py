@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Literal
 
 from bakery.bake.buildlog import BuildLog, strip_owner
 from bakery.bake.invocations import Invocation
-from bakery.bake.results import Results, TargetResult
+from bakery.bake.results import BAKE_STATUSES, Results, TargetResult
+from bakery.progress import Silent
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -46,17 +47,21 @@ def _seconds(value: float | None) -> str:
     return f"{int(minutes)}m{seconds:04.1f}s" if minutes else f"{seconds:.1f}s"
 
 
-class QuietView:
+class QuietView(Silent):
     """Shows nothing while building but the changes bakery made to the bake before it (one
-    line each); the base of the other views, which also show the other notes (what the
+    line each); the base of the other views, which also show the other lines (what the
     builder can do)."""
 
     def __init__(self, console: Console | None = None, *, all_notes: bool = False) -> None:
         self._console_for_notes = console
         self._all_notes = all_notes
 
-    def note(self, text: str, *, change: bool = False) -> None:
-        if self._console_for_notes is not None and (change or self._all_notes):
+    def line(self, text: str) -> None:
+        if self._all_notes:
+            self.changed(text)
+
+    def changed(self, text: str) -> None:
+        if self._console_for_notes is not None:
             self._console_for_notes.print(f"bakery: {text}", soft_wrap=True, highlight=False)
 
     def __enter__(self) -> QuietView:
@@ -71,7 +76,7 @@ class QuietView:
     def started(self, invocation: Invocation, command: Sequence[str]) -> None:
         return None
 
-    def line(self, invocation: Invocation, line: str, log: BuildLog) -> None:
+    def output(self, invocation: Invocation, line: str, log: BuildLog) -> None:
         return None
 
     def finished(self, invocation: Invocation, results: Sequence[TargetResult]) -> None:
@@ -109,7 +114,7 @@ class PlainView(QuietView):
     def started(self, invocation: Invocation, command: Sequence[str]) -> None:
         self._out(f"bakery: {invocation.name}: started: {shlex.join(command)}")
 
-    def line(self, invocation: Invocation, line: str, log: BuildLog) -> None:
+    def output(self, invocation: Invocation, line: str, log: BuildLog) -> None:
         self._out(f"{invocation.name} | {line}")
 
     def finished(self, invocation: Invocation, results: Sequence[TargetResult]) -> None:
@@ -170,7 +175,7 @@ class LiveView(QuietView):
             self._rows[target].state, self._rows[target].started = "running", now
         self.tick()
 
-    def line(self, invocation: Invocation, line: str, log: BuildLog) -> None:
+    def output(self, invocation: Invocation, line: str, log: BuildLog) -> None:
         several = len(invocation.targets) > 1
         for target in invocation.targets:
             step = log.current_step(target if several else None)
@@ -280,7 +285,7 @@ def print_summary(console: Console, results: Results, *, results_path: Path | No
         assert result.error is not None
         console.print(Text(f"{result.id}: {result.error.message}", style=_STYLE[result.status]),
                       soft_wrap=True)
-    counts = {s: len(results.with_status(s)) for s in ("ok", "failed", "cancelled", "skipped")}
+    counts = {s: len(results.with_status(s)) for s in BAKE_STATUSES}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     total = Text(
         f"\n{len(results.targets)} target(s): {summary} in {_seconds(results.duration_s)}",

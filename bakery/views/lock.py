@@ -7,11 +7,11 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from bakery.lockfile.refresh import LockResult
+from bakery.lockfile.refresh import LockResult, LockStatus
 
 LOCK_SCHEMA_VERSION = 1
-_STYLE = {"new": "green", "updated": "green", "unchanged": "dim", "kept": "yellow",
-          "failed": "red"}
+_STYLE: dict[LockStatus, str] = {"new": "green", "updated": "green", "unchanged": "dim",
+                                 "kept": "yellow", "failed": "red"}
 
 
 def lock_document(result: LockResult) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bakery.bake.results import Results, TargetResult
+from bakery.bake.results import BakeStatus, Results, TargetResult
 from bakery.plan.target import Target
 from bakery.release.gpuproof import gpu_proof_note
 from bakery.sizes import human_bytes
@@ -28,7 +28,8 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
 
 
-_STATUS = {"ok": "ok", "failed": "**failed**", "cancelled": "cancelled", "skipped": "skipped"}
+_STATUS: dict[BakeStatus, str] = {"ok": "ok", "failed": "**failed**", "cancelled": "cancelled",
+                                  "skipped": "skipped"}
 
 
 def _verify(result: TargetResult, planned: Target | None = None) -> str:

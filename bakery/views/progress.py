@@ -1,19 +1,41 @@
-"""Progress of commands that wait on the network (preflight, outdated, lock): one line per
-package index (or per lock target) with how far it is and the seconds it has taken, redrawn in
-place on a terminal. Off a terminal (a pipe, a CI log) it shows nothing: the report that
-follows says everything."""
+"""How commands show their progress (`bakery.progress.Progress`) on a console.
+
+`ConsoleProgress`: lines printed whole, and while a long step runs a spinner on a terminal
+(one line before it in a log). `network_progress`, for the commands that wait on the network
+(preflight, outdated, lock): one line per package index (or per lock target) with how far it
+is and the seconds it has taken, redrawn in place on a terminal; off a terminal (a pipe, a CI
+log) it shows nothing, since the report that follows says everything. bake's live table is
+`bakery.views.bake`."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bakery.progress import SILENT, Progress, Silent
+
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+
+
+class ConsoleProgress(Silent):
+    """Lines on `console`, whole; a spinner while busy on a terminal, one line in a log."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+
+    def line(self, text: str) -> None:
+        self._console.print(text, soft_wrap=True)
+
+    def busy(self, text: str) -> AbstractContextManager[object]:
+        if self._console.is_terminal:
+            return self._console.status(text)
+        self.line(text)
+        return nullcontext()
 
 
 @dataclass
@@ -25,7 +47,7 @@ class _Row:
     unit: str = ""
 
 
-class Lines:
+class Lines(Silent):
     """Counts per key (an index URL, a lock target): how many of its steps are done, and the
     time from its first step to its last. Thread-safe: pages arrive on worker threads."""
 
@@ -71,11 +93,11 @@ class Lines:
 
 
 @contextmanager
-def network_progress(console: Console, title: str, unit: str) -> Iterator[Lines | None]:
-    """Lines shown live under `title` while the block runs, on a terminal only (None
-    elsewhere: callers then report nothing extra). The final state stays on screen."""
+def network_progress(console: Console, title: str, unit: str) -> Iterator[Progress]:
+    """Counts shown live under `title` while the block runs, on a terminal only (elsewhere
+    nothing is shown). The final state stays on screen."""
     if not console.is_terminal or console.is_dumb_terminal:
-        yield None
+        yield SILENT
         return
     from rich.console import Group
     from rich.live import Live

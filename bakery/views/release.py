@@ -19,13 +19,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bakery.release.execute import TagOutcome
+from bakery.release.execute import ReleaseState, TagOutcome
 from bakery.release.operations import Refusal
 
 RELEASE_SCHEMA_VERSION = 1
-_LABEL = {"created": "created", "moved": "moved", "present": "already in place",
-          "would create": "would create", "would move": "would move", "kept": "kept",
-          "failed": "FAILED"}
+_LABEL: dict[ReleaseState, str] = {
+    "created": "created", "moved": "moved", "present": "already in place",
+    "would create": "would create", "would move": "would move", "kept": "kept",
+    "failed": "FAILED"}
 
 
 def release_document(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,23 +90,6 @@ def verify_table(verdicts: Sequence[VerifyVerdict]) -> None:
     passed = sum(v.ok for v in verdicts)
     console.print(Text(f"{len(verdicts)} target(s): {passed} passed,"
                        f" {len(verdicts) - passed} not"))
-
-
-class ConsoleReport:
-    """`bakery verify`'s progress on stderr: a spinner while a probe runs on a terminal; in a
-    CI log, one line before (the pull and run take a while) and one after."""
-
-    def __init__(self, console: Console) -> None:
-        self._console = console
-
-    def line(self, text: str) -> None:
-        self._console.print(text, soft_wrap=True)
-
-    def busy(self, text: str) -> AbstractContextManager[object]:
-        if self._console.is_terminal:
-            return self._console.status(text)
-        self.line(text)
-        return nullcontext()
 
 
 def report_unrecorded(

@@ -31,7 +31,7 @@ class Recorder:
     def started(self, invocation: Invocation, command: Sequence[str]) -> None:
         self.events.append(("started", invocation.name))
 
-    def line(self, invocation: Invocation, line: str, log: BuildLog) -> None:
+    def output(self, invocation: Invocation, line: str, log: BuildLog) -> None:
         if self.cancel_on is not None and self.cancel_on in line and self.runner is not None:
             self.cancel_on = None
             for _ in range(self.times):

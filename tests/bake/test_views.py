@@ -49,7 +49,7 @@ def test_live_view_shows_state_elapsed_time_and_current_step() -> None:
     view.started(gpu, ["docker"])
     for line in ("#5 [gpu-py313 python 3/4] RUN uv pip install torch", "#5 0.5 Resolved"):
         log.feed(line)
-        view.line(gpu, line, log)
+        view.output(gpu, line, log)
     clock.now += 75.5
     view.finished(inv("cpu-py313"), [TargetResult(
         id="cpu-py313", status="failed", duration_s=3.0,
@@ -72,7 +72,7 @@ def test_live_view_in_a_fail_fast_bake_follows_each_target() -> None:
     view.started(both, ["docker"])
     for line in ("#5 [gpu base 2/4] RUN apt-get update", "#6 [cpu python 3/4] RUN pip"):
         log.feed(line)
-        view.line(both, line, log)
+        view.output(both, line, log)
     out, buffer = terminal()
     out.print(view.render())
     rows = {line.split()[0]: line for line in buffer.getvalue().splitlines() if line.strip()}
@@ -94,7 +94,7 @@ def test_plain_view_prefixes_lines_with_the_target() -> None:
     view = PlainView(console)
     gpu = inv("gpu")
     view.started(gpu, ["docker", "buildx", "bake", "--set", "*.a=b c", "gpu"])
-    view.line(gpu, "#1 [gpu 1/2] FROM [scratch]", BuildLog())
+    view.output(gpu, "#1 [gpu 1/2] FROM [scratch]", BuildLog())
     view.finished(gpu, [TargetResult(id="gpu", status="ok", duration_s=1.25, digest=DIGEST,
                                      tags=("acme/gpu:1",))])
     view.cancelling(2, force=True)

@@ -80,10 +80,9 @@ def _without(piece: str) -> contextlib.AbstractContextManager[None]:
 
     # bakery.plan exports a function named `expand`, which hides the module of that name
     expand = importlib.import_module("bakery.plan.expand")
-    load = importlib.import_module("bakery.plan.load")
-    from bakery.tags.release import edge_tags, release_tags
-
+    load = importlib.import_module("bakery.project.load")
     from bakery.plan.bulk import Repository
+    from bakery.plan.release import edge_tags, release_tags
     from bakery.plan.values import PlanValues
     from bakery.tags.refs import ImageRef
 

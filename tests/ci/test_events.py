@@ -20,7 +20,7 @@ from tests.support.locked import locked_project
 @pytest.mark.parametrize(
     ("event", "ref", "build", "plan_target", "push", "promote", "names", "prerelease"),
     [
-        ("pull_request", "refs/pull/7/merge", True, "default", False, False, "none", False),
+        ("pull_request", "refs/pull/7/merge", True, "default", False, False, None, False),
         ("push", "refs/heads/main", True, "all", True, True, "branch", False),
         ("push", "refs/tags/v1.3.0-rc.1", True, "all", True, True, "all", True),
         ("push", "refs/tags/v1.3.0", True, "all", True, True, "all", False),
@@ -32,7 +32,7 @@ from tests.support.locked import locked_project
 )
 def test_each_event_gets_its_jobs_and_names(
     event: str, ref: str, build: bool, plan_target: str, push: bool, promote: bool,
-    names: str, prerelease: bool,
+    names: str | None, prerelease: bool,
 ) -> None:
     decision = decide(event, ref)
     assert (decision.build, decision.plan_target, decision.push, decision.promote,

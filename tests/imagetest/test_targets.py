@@ -3,11 +3,13 @@ and the tally; the script is a function, so nothing is spawned."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from bakery.bake.results import load_results
 from bakery.imagetest import run as imagetest
 from bakery.plan.target import Target
+from bakery.progress import Silent
 from bakery.project import load_plan
 from tests.imagetest.matrix import ARM_TARGET, CPU_CANDIDATE, CPU_TARGET, MATRIX
 from tests.verify.matrix import write_results
@@ -21,22 +23,41 @@ def targets(tmp_path: Path) -> list[Target]:
     return [plan.target(CPU_TARGET), plan.target(ARM_TARGET)]
 
 
+class Report(Silent):
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+
+
+class Engine:
+    """An `ImageTestEngine` in process: the script's exit status per target, and whether the
+    engine holds an image."""
+
+    def __init__(self, codes: dict[str, int], present: Callable[[str], bool]) -> None:
+        self.codes, self.holds = codes, present
+        self.ran: list[tuple[str, str]] = []
+
+    def present(self, image: str) -> bool:
+        return self.holds(image)
+
+    def run(self, target: Target, image: str) -> int:
+        self.ran.append((target.id, image))
+        return self.codes.get(target.id, 0)
+
+
 def run_all(tmp_path: Path, codes: dict[str, int], **options: object) -> tuple[
         imagetest.ImageTestTally, list[str], list[tuple[str, str]]]:
     report: list[str] = []
-    ran: list[tuple[str, str]] = []
-
-    def run(target: Target, ref: str) -> int:
-        ran.append((target.id, ref))
-        return codes.get(target.id, 0)
-
+    engine = Engine(codes, options.pop("present", lambda ref: True))  # type: ignore[arg-type]
     binfmt = tmp_path / "binfmt"
     binfmt.mkdir(exist_ok=True)
     settings: dict[str, object] = {"results": None, "image": None, "host": "x86_64",
                                    "binfmt_dir": binfmt, **options}
-    tally = imagetest.test_targets(targets(tmp_path), script=SCRIPT, run=run,
-                                   report=report.append, **settings)  # type: ignore[arg-type]
-    return tally, report, ran
+    tally = imagetest.test_targets(targets(tmp_path), script=SCRIPT, engine=engine,
+                                   progress=Report(report), **settings)  # type: ignore[arg-type]
+    return tally, report, engine.ran
 
 
 def test_a_foreign_architecture_is_skipped_without_a_qemu_handler(tmp_path: Path) -> None:

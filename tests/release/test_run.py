@@ -3,7 +3,6 @@ operation attempted, each outcome exact, a second run finishing the rest and not
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,8 @@ from tests.support.fake_docker import FakeDocker
 PAIR = ["edge_cpu-py313", "edge_cpu-py313-dind"]  # ten names between them
 
 
-def client(fake: FakeDocker) -> Callable[[], DockerClient]:
-    return lambda: DockerClient(client_call=[str(fake.path)])
+def client(fake: FakeDocker) -> DockerClient:
+    return DockerClient(client_call=[str(fake.path)])
 
 
 def test_the_third_of_ten_failing_leaves_the_other_nine_done_and_a_rerun_finishes(
@@ -47,12 +46,11 @@ def test_the_third_of_ten_failing_leaves_the_other_nine_done_and_a_rerun_finishe
     assert registry.tags() == before | {names[2]: digest("edge_cpu-py313")}
 
 
-def test_a_refusal_never_connects(registry: FakeRegistry) -> None:
-    def connect() -> DockerClient:
-        raise AssertionError("docker must not be asked")
-
+def test_a_refusal_never_asks_docker(registry: FakeRegistry, tmp_path: Path) -> None:
+    # a docker that is not there: asking it at all would fail (MissingToolError)
+    absent = DockerClient(client_call=[str(tmp_path / "no-docker")])
     doc = results([entry(t, verify=None) if t == "edge_cpu-py312" else entry(t) for t in IDS])
-    report = run_release(connect, [plan().target(t) for t in CPU], doc, dry_run=False)
+    report = run_release(absent, [plan().target(t) for t in CPU], doc, dry_run=False)
     assert report.outcomes == () and [r.target for r in report.refusals] == ["edge_cpu-py312"]
     assert "release refused 1 of 3 target(s), so nothing was created" in (
         report.error(named=False) or "")

@@ -11,9 +11,8 @@ from python_on_whales import DockerClient
 
 from bakery.matrix import parse_matrix
 from bakery.plan import Plan, expand
-from bakery.plan.release import semver_of_ref
+from bakery.plan.release import PublishNames, semver_of_ref
 from bakery.release import execute
-from bakery.release.operations import Names
 from bakery.release.run import run_release
 from bakery.tags.git import GitContext
 from tests.release.conftest import FakeRegistry
@@ -31,12 +30,12 @@ def plan_at(ref: str) -> Plan:
                   git=GitContext(ref=ref, sha=SHA, source="cli"))
 
 
-def client(fake: FakeDocker) -> Callable[[], DockerClient]:
-    return lambda: DockerClient(client_call=[str(fake.path)])
+def client(fake: FakeDocker) -> DockerClient:
+    return DockerClient(client_call=[str(fake.path)])
 
 
 def release(fake: FakeDocker, ref: str, *, force: bool = False,
-            targets: Sequence[str] = FAMILY, names: Names = "all") -> dict[str, str]:
+            targets: Sequence[str] = FAMILY, names: PublishNames = "all") -> dict[str, str]:
     plan = plan_at(ref)
     report = run_release(client(fake), [plan.target(t) for t in targets],
                          results([entry(t) for t in IDS]), dry_run=False, plan=plan,

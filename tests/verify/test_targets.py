@@ -3,8 +3,9 @@ no process; the probe is a function."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bakery.bake.results import load_results
 from bakery.errors import ConfigError
 from bakery.plan.target import Target
+from bakery.progress import Silent
 from bakery.project import load_plan
 from bakery.verify.run import VerifyVerdict, select_for_verify, verify_results, verify_targets
 from tests.verify.matrix import ARM, GPU, MULTI_MATRIX, TARGET, write_matrix, write_results
@@ -19,7 +21,7 @@ from tests.verify.matrix import ARM, GPU, MULTI_MATRIX, TARGET, write_matrix, wr
 DIGEST = "sha256:" + "a" * 64
 
 
-class Report:
+class Report(Silent):
     def __init__(self) -> None:
         self.lines: list[str] = []
 
@@ -30,6 +32,13 @@ class Report:
     def busy(self, text: str) -> Iterator[None]:
         self.lines.append(f"busy: {text}")
         yield
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A `VerifyEngine` in process: the probe is a function."""
+
+    probe: Callable[[Target, str, str | None], VerifyVerdict]
 
 
 @pytest.fixture
@@ -52,7 +61,7 @@ def test_each_target_is_probed_in_order_and_unbuilt_ones_are_not_run(
         return VerifyVerdict(target.id, "passed", ref, digest)
 
     report = Report()
-    verdicts = verify_targets(plan, results, None, probe=probe, report=report)
+    verdicts = verify_targets(plan, results, None, engine=Probe(probe), progress=report)
     assert probed == [(TARGET, f"reg/acme/edge_cpu@{DIGEST}", DIGEST)]
     assert [(v.target, v.status, v.message) for v in verdicts] == [
         (TARGET, "passed", None),
@@ -73,8 +82,8 @@ def test_an_image_option_runs_that_image(plan: list[Target]) -> None:
         seen.append(ref)
         return VerifyVerdict(target.id, "failed", ref, digest)
 
-    (verdict,) = verify_targets(plan[:1], None, f"my/img@{DIGEST}", probe=probe,
-                                report=Report())
+    (verdict,) = verify_targets(plan[:1], None, f"my/img@{DIGEST}", engine=Probe(probe),
+                                progress=Report())
     assert seen == [f"my/img@{DIGEST}"] and verdict.digest == DIGEST and not verdict.ok
 
 
