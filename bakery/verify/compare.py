@@ -27,7 +27,6 @@ from bakery.verify.probe import (
     PI_GATE,
     PRESENT,
     judge,
-    module_of,
     same_version,
 )
 
@@ -68,6 +67,13 @@ def feature_packages(matrix: Matrix) -> list[str]:
     return [feature.package for feature in matrix.features.values()]
 
 
+def feature_modules(matrix: Matrix) -> list[str]:
+    """The modules the probe imports for the features (each feature's import name, once), as
+    its `--import=` arguments."""
+    modules = dict.fromkeys(feature.import_name for feature in matrix.features.values())
+    return [f"--import={module}" for module in modules]
+
+
 def expected_cuda(torch_version: str, arch: str) -> str | None:
     """The CUDA version torch must have been built for, from its local tag; None = unknown."""
     try:
@@ -101,17 +107,18 @@ def expectations(target: Target, matrix: Matrix) -> dict[str, str]:
     cuda = expected_cuda(args.get("TORCH_VERSION", ""), target.arch)
     if cuda is not None:
         expect["torch cuda"] = cuda
-    enabled_features = []
+    # a feature on: its package at its pin, and its module imports; off: absent
+    enabled_modules = []
     for flag, feature in sorted(matrix.features.items()):
         decision = target.flags.get(flag)
         enabled = decision is not None and decision.enabled
         pinned = args.get(f"{arg_name(flag)}_VERSION") or feature.version
         expect[feature.package] = pinned if enabled else ABSENT
         if enabled:
-            enabled_features.append(feature.package)
+            enabled_modules.append(feature.import_name)
     # what the packages are for: each imports, and torch computes
-    for package in [p for p in CORE if p in expect] + enabled_features:
-        expect[f"import {module_of(package)}"] = OK
+    for module in [p for p in CORE if p in expect] + enabled_modules:
+        expect[f"import {module}"] = OK
     if "torch" in expect:
         expect["torch op"] = OK
     expect["python headers"] = OK

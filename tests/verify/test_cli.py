@@ -144,7 +144,9 @@ def test_the_probe_runs_without_gpu_or_network_with_python3_as_entrypoint(
     assert not any(flag.startswith("--gpus") for flag in flags)
     # an arm64 image runs as the Raspberry Pi 4's CPU where it is emulated (qemu reads this)
     assert flags[flags.index("--env") + 1] == "QEMU_CPU=cortex-a72"
-    assert command == ["-c", probe_source(), "bitsandbytes", "tensorrt-cu12-bindings"]
+    # the feature packages to report and their modules to import, named by the matrix
+    assert command == ["-c", probe_source(), "bitsandbytes", "tensorrt-cu12-bindings",
+                       "--import=bitsandbytes", "--import=tensorrt"]
 
 
 def test_on_an_arm64_engine_the_probe_runs_under_the_hosts_qemu_as_a_cortex_a72(
@@ -169,7 +171,8 @@ def test_on_an_arm64_engine_the_probe_runs_under_the_hosts_qemu_as_a_cortex_a72(
                             "PROBE_QEMU=/run/bakery-pi-gate/qemu-aarch64"]
     assert command[0] == "-c" and 'exec "$0" -cpu "$PROBE_CPU" "$python" "$@"' in command[1]
     assert command[2:] == ["/run/bakery-pi-gate/qemu-aarch64", "-c", probe_source(),
-                           "bitsandbytes", "tensorrt-cu12-bindings"]
+                           "bitsandbytes", "tensorrt-cu12-bindings", "--import=bitsandbytes",
+                           "--import=tensorrt"]
 
 
 def test_on_an_arm64_engine_without_qemu_the_gate_fails_closed(
