@@ -144,15 +144,6 @@ def test_minimal_matrix_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[s
         pytest.param('package = "bitsandbytes"',
                      'package = "bitsandbytes"\nlayers = { gpu = ["x"] }',
                      "features.bitsandbytes.layers.gpu", id="feature-layer-name"),
-        pytest.param('[features.bitsandbytes]', '[features.torch]\npackage = "t"\nversion = "1"'
-                     '\n\n[features.bitsandbytes]',
-                     "features.torch.version: sets the build arg TORCH_VERSION, which"
-                     " images.*.torch.torch already sets", id="arg-feature-torch"),
-        pytest.param('[features.bitsandbytes]', '[features.flash-attn]\npackage = "a"\n'
-                     'version = "1"\n\n[features.flash_attn]\npackage = "b"\nversion = "1"'
-                     '\n\n[features.bitsandbytes]',
-                     "features.flash_attn: sets the build arg FLASH_ATTN, which"
-                     " features.flash-attn already sets", id="arg-feature-spellings"),
         pytest.param('[features.tensorrt]', '[artifacts.uv]\nversion = "0.9.11"\n\n'
                      '[features.tensorrt]',
                      "artifacts.uv: sets the build arg UV_VERSION, which versions.uv already"

@@ -143,8 +143,8 @@ Globs = Annotated[tuple[str, ...], BeforeValidator(_as_tuple), AfterValidator(_g
 
 
 class Feature(_Model):
-    """An optional package, named here once: the lock holds its packages (in the layers its
-    `layers` names), verify and `bakery test` expect them and import its `module`."""
+    """An optional package, named here once: the plan hands its pins to the Dockerfiles
+    (FEATURE_PACKAGES), the lock holds them, verify and `bakery test` expect them."""
 
     package: str
     version: str
@@ -154,7 +154,7 @@ class Feature(_Model):
     also: Strs = ()
     gpu_only: bool = False
     # An index the install also consults (for dependencies PyPI has no wheel of); it reaches
-    # the Dockerfile as <FLAG>_INDEX_URL. Preflight checks `package` itself on PyPI.
+    # the Dockerfile in FEATURE_INDEX_URLS. Preflight checks `package` itself on PyPI.
     extra_index: str | None = None
     # The module its users import, where it is not the package's name with '-' as '_'.
     module: str | None = None

@@ -18,7 +18,6 @@ from packaging.version import InvalidVersion, Version
 
 from bakery.matrix import Matrix
 from bakery.plan.target import Target
-from bakery.plan.values import arg_name
 from bakery.verify.probe import (
     ABSENT,
     CORE,
@@ -107,13 +106,12 @@ def expectations(target: Target, matrix: Matrix) -> dict[str, str]:
     cuda = expected_cuda(args.get("TORCH_VERSION", ""), target.arch)
     if cuda is not None:
         expect["torch cuda"] = cuda
-    # a feature on: its package at its pin, and its module imports; off: absent
+    # a feature on: its package at the matrix's pin, and its module imports; off: absent
     enabled_modules = []
     for flag, feature in sorted(matrix.features.items()):
         decision = target.flags.get(flag)
         enabled = decision is not None and decision.enabled
-        pinned = args.get(f"{arg_name(flag)}_VERSION") or feature.version
-        expect[feature.package] = pinned if enabled else ABSENT
+        expect[feature.package] = feature.version if enabled else ABSENT
         if enabled:
             enabled_modules.append(feature.import_name)
     # what the packages are for: each imports, and torch computes
