@@ -943,3 +943,21 @@ def test_every_build_runs_the_frontend_the_dockerfiles_name_pinned_once_locked(b
             built += 1
     assert built >= 2 * len(IMAGES)  # every image target and its shared stage
 
+
+def test_no_dockerfile_or_script_names_a_feature():
+    """A feature is data (matrix.toml): its packages, module and flag reach the images through
+    FEATURE_PACKAGES alone, so no instruction or command line names one."""
+    from bakery.plan.values import arg_name
+
+    matrix = load_matrix(ROOT / "matrix.toml")
+    names = {word for flag, f in matrix.features.items()
+             for word in (*f.packages, f.import_name, flag, arg_name(flag))}
+    files = sorted({*(ROOT / "images").rglob("Dockerfile*"), *(ROOT / "images").rglob("*.sh")})
+    assert len(files) > 5
+    for path in files:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            code = line.strip()
+            if code.startswith("#"):
+                continue
+            found = {n for n in names if re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-])", code)}
+            assert not found, f"{path}:{number} names the feature {sorted(found)}: {line}"
