@@ -66,10 +66,13 @@ def feature_packages(matrix: Matrix) -> list[str]:
     return [feature.package for feature in matrix.features.values()]
 
 
-def feature_modules(matrix: Matrix) -> list[str]:
-    """The modules the probe imports for the features (each feature's import name, once), as
-    its `--import=` arguments."""
-    modules = dict.fromkeys(feature.import_name for feature in matrix.features.values())
+def feature_modules(target: Target, matrix: Matrix) -> list[str]:
+    """The modules the probe imports for `target`'s enabled features (each feature's import
+    name, once), as its `--import=` arguments. An off feature's module is not asked for: its
+    package must be absent, and so the import would fail."""
+    modules = dict.fromkeys(
+        feature.import_name for flag, feature in sorted(matrix.features.items())
+        if (decision := target.flags.get(flag)) is not None and decision.enabled)
     return [f"--import={module}" for module in modules]
 
 

@@ -142,7 +142,7 @@ def verify_target(
     try:
         output = run_probe(client, image, target.platform, launch,
                            ["-c", source, *feature_packages(matrix),
-                            *feature_modules(matrix)])
+                            *feature_modules(target, matrix)])
     except RunFailed as exc:
         return VerifyVerdict(target.id, "error", image, digest, str(exc))
     lines = [line for line in output.splitlines() if line.strip()]
