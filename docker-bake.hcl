@@ -84,7 +84,7 @@ group "all" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-ed8a1b6959" {
+target "stage-edge-node-base-amd64-03a87d391e" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -103,13 +103,8 @@ target "stage-edge-node-base-amd64-ed8a1b6959" {
     TORCHAUDIO_VERSION = "2.9.1+cu128"
     TRANSFORMERS_VERSION = "4.57.1"
     TOKENIZERS_VERSION = "0.22.1"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
-    TENSORRT = "true"
-    TENSORRT_VERSION = "10.13.3.9"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2 tensorrt-cu12-bindings==10.13.3.9 tensorrt-cu12==10.13.3.9 tensorrt-cu12-libs==10.13.3.9"
+    FEATURE_INDEX_URLS = "https://pypi.nvidia.com"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -127,7 +122,7 @@ target "stage-edge-node-base-amd64-ed8a1b6959" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-3ce241887c" {
+target "stage-edge-node-base-amd64-439737d53b" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -146,13 +141,8 @@ target "stage-edge-node-base-amd64-3ce241887c" {
     TORCHAUDIO_VERSION = "2.9.1+cu128"
     TRANSFORMERS_VERSION = "4.57.1"
     TOKENIZERS_VERSION = "0.22.1"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
-    TENSORRT = "true"
-    TENSORRT_VERSION = "10.13.3.9"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2 tensorrt-cu12-bindings==10.13.3.9 tensorrt-cu12==10.13.3.9 tensorrt-cu12-libs==10.13.3.9"
+    FEATURE_INDEX_URLS = "https://pypi.nvidia.com"
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -170,7 +160,7 @@ target "stage-edge-node-base-amd64-3ce241887c" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-68b83bd793" {
+target "stage-edge-node-base-amd64-29919a9269" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -189,13 +179,8 @@ target "stage-edge-node-base-amd64-68b83bd793" {
     TORCHAUDIO_VERSION = "2.9.1+cpu"
     TRANSFORMERS_VERSION = "4.57.1"
     TOKENIZERS_VERSION = "0.22.1"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
-    TENSORRT = "false"
-    TENSORRT_VERSION = "10.13.3.9"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2"
+    FEATURE_INDEX_URLS = ""
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -213,7 +198,7 @@ target "stage-edge-node-base-amd64-68b83bd793" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-amd64-f8f8b32d45" {
+target "stage-edge-node-base-amd64-8b50b7dad4" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -232,13 +217,8 @@ target "stage-edge-node-base-amd64-f8f8b32d45" {
     TORCHAUDIO_VERSION = "2.9.1+cpu"
     TRANSFORMERS_VERSION = "4.57.1"
     TOKENIZERS_VERSION = "0.22.1"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
-    TENSORRT = "false"
-    TENSORRT_VERSION = "10.13.3.9"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2"
+    FEATURE_INDEX_URLS = ""
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "full"
@@ -256,7 +236,7 @@ target "stage-edge-node-base-amd64-f8f8b32d45" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-917f4da799" {
+target "stage-edge-node-base-arm64-0b4817dc73" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -275,13 +255,8 @@ target "stage-edge-node-base-arm64-917f4da799" {
     TORCHAUDIO_VERSION = "2.9.1"
     TRANSFORMERS_VERSION = "4.57.1"
     TOKENIZERS_VERSION = "0.22.1"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
-    TENSORRT = "false"
-    TENSORRT_VERSION = "10.13.3.9"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2"
+    FEATURE_INDEX_URLS = ""
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "slim"
@@ -299,7 +274,7 @@ target "stage-edge-node-base-arm64-917f4da799" {
 }
 
 # shared stage edge-node-base, used as a named context
-target "stage-edge-node-base-arm64-e3ec95d03a" {
+target "stage-edge-node-base-arm64-f3d05f2fe0" {
   context    = "."
   dockerfile = "images/shared/Dockerfile"
   target     = "edge-node-base"
@@ -318,13 +293,8 @@ target "stage-edge-node-base-arm64-e3ec95d03a" {
     TORCHAUDIO_VERSION = "2.9.1"
     TRANSFORMERS_VERSION = "4.57.1"
     TOKENIZERS_VERSION = "0.22.1"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
-    TENSORRT = "false"
-    TENSORRT_VERSION = "10.13.3.9"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2"
+    FEATURE_INDEX_URLS = ""
     FFMPEG_VERSION = "7.1.5"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_PROFILE = "slim"
@@ -345,25 +315,23 @@ target "base_edge_node_amd64_gpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-ed8a1b6959"
+    edge-node-base = "target:stage-edge-node-base-amd64-03a87d391e"
   }
   platforms = [
     "linux/amd64",
   ]
   args = {
     BASE_IMAGE = "ubuntu:24.04"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
+    FEATURE_INDEX_URLS = "https://pypi.nvidia.com"
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2 tensorrt-cu12-bindings==10.13.3.9 tensorrt-cu12==10.13.3.9 tensorrt-cu12-libs==10.13.3.9"
     FFMPEG_PROFILE = "full"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_VERSION = "7.1.5"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_VERSION = "3.39.9"
@@ -372,9 +340,6 @@ target "base_edge_node_amd64_gpu-py313" {
     NPM_VERSION = "10.9.9"
     PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.13.9"
-    TENSORRT = "true"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1+cu128"
     TORCHVISION_VERSION = "0.24.1+cu128"
@@ -480,25 +445,23 @@ target "base_edge_node_amd64_gpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_gpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-3ce241887c"
+    edge-node-base = "target:stage-edge-node-base-amd64-439737d53b"
   }
   platforms = [
     "linux/amd64",
   ]
   args = {
     BASE_IMAGE = "ubuntu:24.04"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
+    FEATURE_INDEX_URLS = "https://pypi.nvidia.com"
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2 tensorrt-cu12-bindings==10.13.3.9 tensorrt-cu12==10.13.3.9 tensorrt-cu12-libs==10.13.3.9"
     FFMPEG_PROFILE = "full"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_VERSION = "7.1.5"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_VERSION = "3.39.9"
@@ -507,9 +470,6 @@ target "base_edge_node_amd64_gpu-py312" {
     NPM_VERSION = "10.9.9"
     PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.12.12"
-    TENSORRT = "true"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1+cu128"
     TORCHVISION_VERSION = "0.24.1+cu128"
@@ -566,25 +526,23 @@ target "base_edge_node_amd64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-68b83bd793"
+    edge-node-base = "target:stage-edge-node-base-amd64-29919a9269"
   }
   platforms = [
     "linux/amd64",
   ]
   args = {
     BASE_IMAGE = "ubuntu:24.04"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
+    FEATURE_INDEX_URLS = ""
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2"
     FFMPEG_PROFILE = "full"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_VERSION = "7.1.5"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_VERSION = "3.39.9"
@@ -593,9 +551,6 @@ target "base_edge_node_amd64_cpu-py313" {
     NPM_VERSION = "10.9.9"
     PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.13.9"
-    TENSORRT = "false"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1+cpu"
     TORCHVISION_VERSION = "0.24.1+cpu"
@@ -697,25 +652,23 @@ target "base_edge_node_amd64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_amd64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-amd64-f8f8b32d45"
+    edge-node-base = "target:stage-edge-node-base-amd64-8b50b7dad4"
   }
   platforms = [
     "linux/amd64",
   ]
   args = {
     BASE_IMAGE = "ubuntu:24.04"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
+    FEATURE_INDEX_URLS = ""
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2"
     FFMPEG_PROFILE = "full"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_VERSION = "7.1.5"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
     NGROK_SHA256 = "7f51243ef837f22b971daff05978430598da038294a02994c1dbb7291b35a309"
     NGROK_URL = "https://bin.ngrok.com/a/cghgUWiCADZ/ngrok-v3-3.39.9-linux-amd64.zip"
     NGROK_VERSION = "3.39.9"
@@ -724,9 +677,6 @@ target "base_edge_node_amd64_cpu-py312" {
     NPM_VERSION = "10.9.9"
     PACKAGES_LOCK = ""
     PYTHON_VERSION = "3.12.12"
-    TENSORRT = "false"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1+cpu"
     TORCHVISION_VERSION = "0.24.1+cpu"
@@ -781,25 +731,23 @@ target "base_edge_node_arm64_cpu-py313" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-917f4da799"
+    edge-node-base = "target:stage-edge-node-base-arm64-0b4817dc73"
   }
   platforms = [
     "linux/arm64",
   ]
   args = {
     BASE_IMAGE = "ubuntu:24.04"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
+    FEATURE_INDEX_URLS = ""
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2"
     FFMPEG_PROFILE = "slim"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_VERSION = "7.1.5"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
     NGROK_SHA256 = "a5db1a260b5e8b058c0842e5bf9269c6471a75522426b22c55550620741dc30b"
     NGROK_URL = "https://bin.ngrok.com/a/kSxkCtcCe62/ngrok-v3-3.39.9-linux-arm64.zip"
     NGROK_VERSION = "3.39.9"
@@ -808,9 +756,6 @@ target "base_edge_node_arm64_cpu-py313" {
     NPM_VERSION = "10.9.9"
     PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py313"
     PYTHON_VERSION = "3.13.9"
-    TENSORRT = "false"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"
@@ -912,25 +857,23 @@ target "base_edge_node_arm64_cpu-py312" {
   context = "."
   dockerfile = "images/base_edge_node_arm64_cpu/Dockerfile"
   contexts = {
-    edge-node-base = "target:stage-edge-node-base-arm64-e3ec95d03a"
+    edge-node-base = "target:stage-edge-node-base-arm64-f3d05f2fe0"
   }
   platforms = [
     "linux/arm64",
   ]
   args = {
     BASE_IMAGE = "ubuntu:24.04"
-    BITSANDBYTES = "true"
-    BITSANDBYTES_VERSION = "0.48.2"
     BUILDX_VERSION = "0.29.1"
     COMPOSE_VERSION = "2.40.3"
     CONTAINERD_VERSION = "1.7.29"
     DOCKER_VERSION = "28.5.2"
     EE_DD_DEFAULT = "false"
+    FEATURE_INDEX_URLS = ""
+    FEATURE_PACKAGES = "bitsandbytes==0.48.2"
     FFMPEG_PROFILE = "slim"
     FFMPEG_SHA256 = "de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f"
     FFMPEG_VERSION = "7.1.5"
-    FLASH_ATTN = "false"
-    FLASH_ATTN_VERSION = "2.8.3"
     NGROK_SHA256 = "a5db1a260b5e8b058c0842e5bf9269c6471a75522426b22c55550620741dc30b"
     NGROK_URL = "https://bin.ngrok.com/a/kSxkCtcCe62/ngrok-v3-3.39.9-linux-arm64.zip"
     NGROK_VERSION = "3.39.9"
@@ -939,9 +882,6 @@ target "base_edge_node_arm64_cpu-py312" {
     NPM_VERSION = "10.9.9"
     PACKAGES_LOCK = "locks/base_edge_node_arm64_cpu-py312"
     PYTHON_VERSION = "3.12.12"
-    TENSORRT = "false"
-    TENSORRT_INDEX_URL = "https://pypi.nvidia.com"
-    TENSORRT_VERSION = "10.13.3.9"
     TOKENIZERS_VERSION = "0.22.1"
     TORCHAUDIO_VERSION = "2.9.1"
     TORCHVISION_VERSION = "0.24.1"

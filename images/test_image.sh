@@ -39,9 +39,9 @@
 #
 # Settings:
 #   REQUIRE_GPU=1       a GPU check that cannot run (no driver, no --gpus) fails, not skips.
-#                       On a GPU: cuDNN, conv2d and matmul on CUDA against the CPU, TensorRT
-#                       and bitsandbytes (when EXPECT_IMPORTS names them), device, driver and
-#                       compute capability printed
+#                       On a GPU: cuDNN, conv2d and matmul on CUDA against the CPU, the deep
+#                       check of each EXPECT_IMPORTS module the GPU probe has one for (TensorRT,
+#                       bitsandbytes), device, driver and compute capability printed
 #   SKIP_NESTED=1       skip the nested Docker check
 #   NESTED_VIA          embedded (default): start the image's own dockerd (EE_DD=true) with
 #                       DIND_RUN_FLAGS; socket: use the host engine through DOCKER_SOCKET
@@ -251,8 +251,9 @@ fi
 
 # ------------------------------------------------------------------------------ GPU
 # On a GPU: bakery/verify/gpuprobe.py in the image (--gpus all) proves cuDNN, a conv2d and a
-# matmul against the CPU, TensorRT building an engine and a 4-bit bitsandbytes layer (those two
-# when EXPECT_IMPORTS names them), and prints the device, its compute capability and the driver.
+# matmul against the CPU, the deep check of each module in EXPECT_IMPORTS it has one for
+# (TensorRT building an engine, a 4-bit bitsandbytes layer), and prints the device, its compute
+# capability and the driver.
 gpu_probe=${GPU_PROBE:-$(dirname "$0")/../bakery/verify/gpuprobe.py}
 gpu_skip() {
   if [ "${REQUIRE_GPU:-0}" != 0 ] && [ -n "${REQUIRE_GPU:-}" ]; then
@@ -279,13 +280,10 @@ else
   else
     fail "gpu nvidia-smi" "a GPU listed" "$(printf '%s\n' "$gpu_out" | tail -n 1)"
   fi
-  wanted=
-  for module in ${EXPECT_IMPORTS:-}; do
-    case $module in tensorrt | bitsandbytes) wanted="$wanted $module" ;; esac
-  done
-  # shellcheck disable=SC2086 # wanted is a list of words
-  gpu_out=$(run_image -i --gpus all --entrypoint python3 "$image" - $wanted --expect-env \
-    <"$gpu_probe" 2>&1)
+  # every module that must import: the GPU probe runs the deep check of each it has one for
+  # shellcheck disable=SC2086 # EXPECT_IMPORTS is a list of words
+  gpu_out=$(run_image -i --gpus all --entrypoint python3 "$image" - ${EXPECT_IMPORTS:-} \
+    --expect-env <"$gpu_probe" 2>&1)
   if printf '%s\n' "$gpu_out" | grep -q '^\(PASS\|FAIL\) gpu '; then
     printf '%s\n' "$gpu_out" | grep '^\(PASS\|FAIL\) gpu '
     passed=$((passed + $(printf '%s\n' "$gpu_out" | grep -c '^PASS gpu ')))

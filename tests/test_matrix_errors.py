@@ -127,15 +127,23 @@ def test_minimal_matrix_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[s
         pytest.param('uv = "0.9.11"', 'uv = "0.9.11"\npython = "9.9.9"',
                      "versions.python: sets the build arg PYTHON_VERSION, which python already"
                      " sets", id="arg-versions-python"),
-        pytest.param('[features.bitsandbytes]', '[features.torch]\npackage = "t"\nversion = "1"'
-                     '\n\n[features.bitsandbytes]',
-                     "features.torch.version: sets the build arg TORCH_VERSION, which"
-                     " images.*.torch.torch already sets", id="arg-feature-torch"),
-        pytest.param('[features.bitsandbytes]', '[features.flash-attn]\npackage = "a"\n'
-                     'version = "1"\n\n[features.flash_attn]\npackage = "b"\nversion = "1"'
-                     '\n\n[features.bitsandbytes]',
-                     "features.flash_attn: sets the build arg FLASH_ATTN, which"
-                     " features.flash-attn already sets", id="arg-feature-spellings"),
+        # a feature's pins reach a shell as words (FEATURE_PACKAGES): names are checked
+        pytest.param('package = "bitsandbytes"', 'package = "bits and bytes"',
+                     "features.bitsandbytes.package: 'bits and bytes' is not a"
+                     " package name", id="feature-package-name"),
+        pytest.param('package = "bitsandbytes"', 'package = "bitsandbytes"\nalso = ["a;b"]',
+                     "features.bitsandbytes.also: 'a;b' is not a package name",
+                     id="feature-also-name"),
+        pytest.param('package = "bitsandbytes"', 'package = "bitsandbytes"\nmodule = "bits-and"',
+                     "features.bitsandbytes.module: 'bits-and' is not a module"
+                     " name", id="feature-module-name"),
+        pytest.param('package = "bitsandbytes"',
+                     'package = "bitsandbytes"\nlayers = { cuda = ["x y"] }',
+                     "features.bitsandbytes.layers.cuda: 'x y' is not a pattern",
+                     id="feature-layer-pattern"),
+        pytest.param('package = "bitsandbytes"',
+                     'package = "bitsandbytes"\nlayers = { gpu = ["x"] }',
+                     "features.bitsandbytes.layers.gpu", id="feature-layer-name"),
         pytest.param('[features.tensorrt]', '[artifacts.uv]\nversion = "0.9.11"\n\n'
                      '[features.tensorrt]',
                      "artifacts.uv: sets the build arg UV_VERSION, which versions.uv already"

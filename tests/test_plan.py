@@ -106,11 +106,19 @@ def test_build_args_carry_every_pin(shipped: dict[str, object]) -> None:
     assert args["TORCH_VERSION"] == "2.9.1+cu128"  # type: ignore[index]
     assert args["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cu128"  # type: ignore[index]
     assert args["PYTHON_VERSION"] == "3.13.9"  # type: ignore[index]
-    assert args["TENSORRT"] == "true"  # type: ignore[index]
-    assert args["TENSORRT_INDEX_URL"] == "https://pypi.nvidia.com"  # type: ignore[index]
+    # the features on, as generic pins and indexes: bitsandbytes and TensorRT (all three of
+    # its distributions, at its version), by feature name; flash-attn is off
+    assert args["FEATURE_PACKAGES"] == (  # type: ignore[index]
+        "bitsandbytes==0.48.2 tensorrt-cu12-bindings==10.13.3.9 tensorrt-cu12==10.13.3.9"
+        " tensorrt-cu12-libs==10.13.3.9")
+    assert args["FEATURE_INDEX_URLS"] == "https://pypi.nvidia.com"  # type: ignore[index]
+    assert not any(name.startswith(("TENSORRT", "BITSANDBYTES", "FLASH_ATTN"))
+                   for name in args)  # type: ignore[union-attr]
     assert args["UV_SHA256"].startswith("e97906ca")  # type: ignore[index]
     arm = by_id(shipped)["base_edge_node_arm64_cpu-py313"]["args"]
-    assert arm["TORCH_INDEX_URL"] == "" and arm["TENSORRT"] == "false"  # type: ignore[index]
+    assert arm["TORCH_INDEX_URL"] == ""  # type: ignore[index]
+    assert arm["FEATURE_PACKAGES"] == "bitsandbytes==0.48.2"  # type: ignore[index]
+    assert arm["FEATURE_INDEX_URLS"] == ""  # type: ignore[index]
     assert arm["FFMPEG_PROFILE"] == "slim"  # type: ignore[index]
     assert arm["UV_SHA256"].startswith("d901269e")  # type: ignore[index]
     # a per-architecture download: each target gets its own architecture's address and sum

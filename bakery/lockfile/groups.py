@@ -4,8 +4,8 @@ volatile first. Edge devices pull an update over slow links and skip the layers 
 a package that moves should re-ship only its own layer:
 
 1. ``cuda``: the CUDA runtime libraries (``nvidia-*`` wheels such as cuDNN and cuBLAS,
-   NVIDIA's ``cuda-*`` packages, TensorRT's ``tensorrt-*-libs``). Gigabytes; they move only
-   with a new CUDA line or TensorRT release.
+   NVIDIA's ``cuda-*`` packages, and what a feature's ``layers.cuda`` names: TensorRT's
+   ``tensorrt-*-libs``). Gigabytes; they move only with a new CUDA line or TensorRT release.
 2. ``torch``: torch, torchvision, torchaudio and triton (torch pins triton exactly, so it moves
    with every torch release, and belongs here rather than with CUDA: a torch bump within one
    CUDA line never re-ships cuDNN).
@@ -13,15 +13,21 @@ a package that moves should re-ship only its own layer:
    small, frequently moving part.
 
 The first group whose patterns match a distribution's normalized name takes it; the patterns
-are shell globs (`fnmatch`). This table is the one place the rule lives: the lock fingerprint
-includes it, so changing it makes every lock stale until `bakery lock` re-splits them. The plan
-path imports this module for the table only: the parsing helpers import what they need.
+are shell globs (`fnmatch`). The rule is this table plus what matrix.toml's features add to a
+group (`features.<name>.layers`, `layer_groups`), so a feature's packages are placed by the
+matrix, not by code. The lock fingerprint includes the whole rule, so changing it makes every
+lock stale until `bakery lock` re-splits them. The plan path imports this module for the table
+only: the parsing helpers import what they need.
 """
 
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from bakery.matrix.models import Feature
 
 
 class Group(NamedTuple):
@@ -33,13 +39,27 @@ class Group(NamedTuple):
         return f"{position}-{self.name}.txt"
 
 
+# The groups without any feature's patterns: their names, files and order never change.
 GROUPS: tuple[Group, ...] = (
-    Group("cuda", ("nvidia-*", "cuda-*", "tensorrt-*-libs", "tensorrt-libs"),
-          "the CUDA runtime libraries"),
+    Group("cuda", ("nvidia-*", "cuda-*"), "the CUDA runtime libraries"),
     Group("torch", ("torch", "torchvision", "torchaudio", "triton", "pytorch-triton*"),
           "torch and its kin"),
     Group("rest", ("*",), "everything else"),
 )
+
+
+def layer_groups(features: Mapping[str, Feature]) -> tuple[Group, ...]:
+    """The groups of a matrix: GROUPS, each with the patterns its features send to it
+    (`features.<name>.layers`, in the matrix's order, each pattern once)."""
+    added: dict[str, list[str]] = {}
+    for feature in features.values():
+        for layer, patterns in feature.layers.items():
+            added.setdefault(layer, []).extend(patterns)
+    return tuple(
+        group._replace(patterns=tuple(dict.fromkeys((*group.patterns, *added[group.name]))))
+        if group.name in added else group
+        for group in GROUPS
+    )
 
 
 def group_files() -> tuple[str, ...]:
@@ -47,19 +67,19 @@ def group_files() -> tuple[str, ...]:
     return tuple(group.file(i) for i, group in enumerate(GROUPS, start=1))
 
 
-def rule() -> list[list[object]]:
+def rule(groups: tuple[Group, ...]) -> list[list[object]]:
     """The grouping rule as plain data (for the lock fingerprint)."""
-    return [[group.name, list(group.patterns)] for group in GROUPS]
+    return [[group.name, list(group.patterns)] for group in groups]
 
 
-def group_of(name: str) -> Group:
+def group_of(name: str, groups: tuple[Group, ...]) -> Group:
     """The group of distribution `name` (any spelling): the first whose pattern matches."""
     import fnmatch
 
     from packaging.utils import canonicalize_name
 
     normalized = str(canonicalize_name(name))
-    for group in GROUPS:
+    for group in groups:
         if any(fnmatch.fnmatchcase(normalized, pattern) for pattern in group.patterns):
             return group
     raise AssertionError(f"no group takes {normalized!r}: the last group must match '*'")
@@ -117,18 +137,19 @@ LAYER_FILE_HEADER = (
 )
 
 
-def split(text: str, *, key: str, python: str, platform: str) -> dict[str, str]:
+def split(text: str, groups: tuple[Group, ...], *, key: str, python: str,
+          platform: str) -> dict[str, str]:
     """The lock `text` as one requirements file per group ({file name: text}, in install
     order). Each keeps the sha256 of every file and names only the indexes its own packages
     come from (plus the default index), so a group's bytes change only when one of its own
     packages does: the image layer built from it is then the only one a device downloads."""
     options, found = blocks(text)
     out: dict[str, str] = {}
-    for position, group in enumerate(GROUPS, start=1):
-        mine = [b for b in found if group_of(b.name) is group]
+    for position, group in enumerate(groups, start=1):
+        mine = [b for b in found if group_of(b.name, groups) is group]
         used = {b.origin for b in mine}
         head = LAYER_FILE_HEADER.format(
-            key=key, position=position, count=len(GROUPS), what=group.what,
+            key=key, position=position, count=len(groups), what=group.what,
             patterns=", ".join(group.patterns), python=python, platform=platform,
         )
         if not mine:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from bakery.errors import BakeryError, ConfigError
-from bakery.lockfile.groups import GROUPS, blocks, group_of, joined, split
+from bakery.lockfile.groups import GROUPS, Group, blocks, group_of, joined, split
 from bakery.lockfile.manifest import (
     BaseLock,
     FrontendLock,
@@ -111,9 +111,10 @@ class LockResult:
         return any(s in ("new", "updated") for s in statuses)
 
 
-def changes(old: dict[str, LockedPackage], new: dict[str, LockedPackage]) -> tuple[Change, ...]:
+def changes(old: dict[str, LockedPackage], new: dict[str, LockedPackage],
+            groups: tuple[Group, ...]) -> tuple[Change, ...]:
     """Per package: added (old None), removed (new None), another version or index; each with
-    the layer group it belongs to."""
+    the layer group (of `groups`) it belongs to."""
     files = {group.name: group.file(i) for i, group in enumerate(GROUPS, start=1)}
     out = []
     for name in sorted(set(old) | set(new)):
@@ -127,7 +128,7 @@ def changes(old: dict[str, LockedPackage], new: dict[str, LockedPackage]) -> tup
             old=before.version if before else None,
             new=after.version if after else None,
             index=(after or before).index if (after or before) else "",  # type: ignore[union-attr]
-            layer=files[group_of(name).name],
+            layer=files[group_of(name, groups).name],
         ))
     return tuple(out)
 
@@ -241,9 +242,10 @@ def refresh_locks(
                                     result.error or "uv failed"))
             continue
         new = parse_lock(result.text)
-        texts = split(result.text, key=spec.key, python=spec.python, platform=spec.uv_platform)
+        texts = split(result.text, spec.groups, key=spec.key, python=spec.python,
+                      platform=spec.uv_platform)
         old_all = joined(list(old_texts.values())) if old_texts else ""
-        diff = changes(parse_lock(old_all) if old_all else {}, new)
+        diff = changes(parse_lock(old_all) if old_all else {}, new, spec.groups)
         moved = tuple(name for name, text in texts.items()
                       if (old_texts or {}).get(name) != text)
         fresh = stale_reason(spec, old_entry, directory) is None

@@ -14,7 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from bakery.lockfile.groups import rule
+from bakery.lockfile.groups import Group, layer_groups, rule
 from bakery.matrix.models import Matrix
 from bakery.plan.target import Target
 
@@ -39,6 +39,8 @@ class LockSpec:
     requirements: tuple[str, ...]
     index_url: str
     extra_index_urls: tuple[str, ...]
+    # the layer groups the lock is split into (the matrix's rule: bakery.lockfile.groups)
+    groups: tuple[Group, ...]
     index_strategy: str = INDEX_STRATEGY
 
     @property
@@ -58,7 +60,7 @@ class LockSpec:
             "index_url": self.index_url,
             "extra_index_urls": list(self.extra_index_urls),
             "index_strategy": self.index_strategy,
-            "layers": rule(),
+            "layers": rule(self.groups),
         }
         text = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
@@ -91,7 +93,7 @@ def lock_spec(matrix: Matrix, target: Target) -> LockSpec:
         if not decision.enabled:
             continue
         feature = matrix.features[flag]
-        requirements += [f"{name}=={feature.version}" for name in (feature.package, *feature.also)]
+        requirements += feature.pins
         if feature.extra_index is not None:
             url = matrix.index_url(feature.extra_index)
             if url not in extra:
@@ -106,6 +108,7 @@ def lock_spec(matrix: Matrix, target: Target) -> LockSpec:
         requirements=tuple(requirements),
         index_url=matrix.index_url("pypi"),
         extra_index_urls=tuple(extra),
+        groups=layer_groups(matrix.features),
     )
 
 

@@ -206,6 +206,9 @@ _FIXED_ARGS = {
     "TORCHAUDIO_VERSION": "images.*.torch.torchaudio",
     "TORCH_INDEX_URL": "images.*.torch.index",
     "EE_DD_DEFAULT": "dind.ee_dd",
+    # every feature reaches the Dockerfiles through these two, whatever its name
+    "FEATURE_PACKAGES": "features",
+    "FEATURE_INDEX_URLS": "features.*.extra_index",
 }
 
 
@@ -233,11 +236,6 @@ def _check_build_args(matrix: Matrix, fail: Callable[[str, str], None]) -> None:
             claim(f"{arg_name(name)}_SHA256", f"artifacts.{name}.sha256")
         if artifact.url is not None:
             claim(f"{arg_name(name)}_URL", f"artifacts.{name}.url")
-    for name, feature in matrix.features.items():
-        claim(arg_name(name), f"features.{name}")
-        claim(f"{arg_name(name)}_VERSION", f"features.{name}.version")
-        if feature.extra_index is not None:
-            claim(f"{arg_name(name)}_INDEX_URL", f"features.{name}.extra_index")
 
 
 def _check_semver_pattern(pattern: str, *, where: str) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from packaging.version import InvalidVersion
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -132,7 +133,29 @@ class Artifact(_Model):
         return self
 
 
+# A distribution name as PEP 508 spells it (the pins reach a shell as words), a module's
+# dotted name, a shell glob of distribution names (the layer rule).
+_DIST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+_GLOB = re.compile(r"^[A-Za-z0-9._*?\[\]-]+\Z")
+# The image layers a feature may send some of its distributions to (the rest go to the last)
+FeatureLayer = Literal["cuda", "torch"]
+
+
+def _globs(value: tuple[str, ...]) -> tuple[str, ...]:
+    for item in value:
+        if not _GLOB.match(item):
+            raise ValueError(f"{item!r} is not a pattern of package names")
+    return value
+
+
+Globs = Annotated[tuple[str, ...], BeforeValidator(_as_tuple), AfterValidator(_globs)]
+
+
 class Feature(_Model):
+    """An optional package, named here once: the plan hands its pins to the Dockerfiles
+    (FEATURE_PACKAGES), the lock holds them, verify and `bakery test` expect them."""
+
     package: str
     version: str
     # Packages the image installs with `package`, at the same version (TensorRT's `import
@@ -141,14 +164,56 @@ class Feature(_Model):
     also: Strs = ()
     gpu_only: bool = False
     # An index the install also consults (for dependencies PyPI has no wheel of); it reaches
-    # the Dockerfile as <FLAG>_INDEX_URL. Preflight checks `package` itself on PyPI.
+    # the Dockerfile in FEATURE_INDEX_URLS. Preflight checks `package` itself on PyPI.
     extra_index: str | None = None
+    # The module its users import, where it is not the package's name with '-' as '_'.
+    module: str | None = None
+    # Distributions of the feature (shell globs of names) that belong in an earlier image
+    # layer than the last: TensorRT's native libraries go with the CUDA runtime.
+    layers: dict[FeatureLayer, Globs] = Field(default_factory=dict)
     description: str = ""
 
     @field_validator("version")
     @classmethod
     def _check_version(cls, value: str) -> str:
         return _pinned(value)
+
+    @field_validator("package")
+    @classmethod
+    def _check_package(cls, value: str) -> str:
+        if not _DIST.match(value):
+            raise ValueError(f"{value!r} is not a package name")
+        return value
+
+    @field_validator("also")
+    @classmethod
+    def _check_also(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if not _DIST.match(item):
+                raise ValueError(f"{item!r} is not a package name")
+        return value
+
+    @field_validator("module")
+    @classmethod
+    def _check_module(cls, value: str | None) -> str | None:
+        if value is not None and not _MODULE.match(value):
+            raise ValueError(f"{value!r} is not a module name")
+        return value
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """Its distributions: the package, then `also`, all at `version`."""
+        return (self.package, *self.also)
+
+    @property
+    def pins(self) -> tuple[str, ...]:
+        """`name==version` of each of its distributions."""
+        return tuple(f"{name}=={self.version}" for name in self.packages)
+
+    @property
+    def import_name(self) -> str:
+        """The module `import` names: `module`, else the package with '-' as '_'."""
+        return self.module or self.package.replace("-", "_")
 
 
 class Stage(_Model):

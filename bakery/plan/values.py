@@ -47,6 +47,7 @@ class PlanValues:
         self._edge: dict[str, tuple[str, ...]] = {}
         self._artifact_args: dict[Arch, list[tuple[str, str]]] = {}
         self._stages: dict[tuple[str, str, str, tuple[str | None, ...]], StageTarget] = {}
+        self._features_by_flags: dict[frozenset[str], tuple[tuple[str, str], ...]] = {}
 
     def release_tags(self, variant_suffix: str) -> tuple[str, ...]:
         """The release tags (without repository) of every target with this variant suffix."""
@@ -76,9 +77,7 @@ class PlanValues:
         args["TORCHVISION_VERSION"] = torch.torchvision
         args["TORCHAUDIO_VERSION"] = torch.torchaudio
         args["TORCH_INDEX_URL"] = "" if torch.index == "pypi" else matrix.index_url(torch.index)
-        for flag, flag_arg, feature_args in self._feature_args:
-            args[flag_arg] = "true" if flags[flag].enabled else "false"
-            args.update(feature_args)
+        args.update(self._feature_args(frozenset(f for f, d in flags.items() if d.enabled)))
         args["EE_DD_DEFAULT"] = "false"
         args["BASE_IMAGE"] = self.base_images.get(image.platform, matrix.base_image)
         args["PACKAGES_LOCK"] = self.package_locks.get(lock_key, "")
@@ -106,17 +105,24 @@ class PlanValues:
             self._artifact_args[arch] = pairs
         return self._artifact_args[arch]
 
-    @functools.cached_property
-    def _feature_args(self) -> list[tuple[str, str, list[tuple[str, str]]]]:
-        """(flag, its on/off arg, its version and index args) per feature."""
-        out = []
-        for flag, feature in self.matrix.features.items():
-            pairs = [(f"{arg_name(flag)}_VERSION", feature.version)]
-            if feature.extra_index is not None:
-                pairs.append((f"{arg_name(flag)}_INDEX_URL",
-                              self.matrix.index_url(feature.extra_index)))
-            out.append((flag, arg_name(flag), pairs))
-        return out
+    def _feature_args(self, enabled: frozenset[str]) -> tuple[tuple[str, str], ...]:
+        """FEATURE_PACKAGES (the pins of every enabled feature's distributions, by feature
+        name) and FEATURE_INDEX_URLS (their extra indexes, each once), space-separated: the
+        one generic way a feature reaches the Dockerfiles. Remembered per set of flags."""
+        known = self._features_by_flags.get(enabled)
+        if known is None:
+            pins: list[str] = []
+            urls: list[str] = []
+            for flag in sorted(enabled):
+                feature = self.matrix.features[flag]
+                pins += feature.pins
+                if feature.extra_index is not None:
+                    url = self.matrix.index_url(feature.extra_index)
+                    if url not in urls:
+                        urls.append(url)
+            known = self._features_by_flags[enabled] = (
+                ("FEATURE_PACKAGES", " ".join(pins)), ("FEATURE_INDEX_URLS", " ".join(urls)))
+        return known
 
     def labels(self, image_name: str, image: Image, python: str,
                flags: Mapping[str, FlagChoice], primary_tag: str, target_id: str,

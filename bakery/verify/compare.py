@@ -17,7 +17,6 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from bakery.matrix import Matrix
-from bakery.matrix.checks import arg_name
 from bakery.plan.target import Target
 from bakery.verify.probe import (
     ABSENT,
@@ -27,7 +26,6 @@ from bakery.verify.probe import (
     PI_GATE,
     PRESENT,
     judge,
-    module_of,
     same_version,
 )
 
@@ -68,6 +66,16 @@ def feature_packages(matrix: Matrix) -> list[str]:
     return [feature.package for feature in matrix.features.values()]
 
 
+def feature_modules(target: Target, matrix: Matrix) -> list[str]:
+    """The modules the probe imports for `target`'s enabled features (each feature's import
+    name, once), as its `--import=` arguments. An off feature's module is not asked for: its
+    package must be absent, and so the import would fail."""
+    modules = dict.fromkeys(
+        feature.import_name for flag, feature in sorted(matrix.features.items())
+        if (decision := target.flags.get(flag)) is not None and decision.enabled)
+    return [f"--import={module}" for module in modules]
+
+
 def expected_cuda(torch_version: str, arch: str) -> str | None:
     """The CUDA version torch must have been built for, from its local tag; None = unknown."""
     try:
@@ -101,17 +109,17 @@ def expectations(target: Target, matrix: Matrix) -> dict[str, str]:
     cuda = expected_cuda(args.get("TORCH_VERSION", ""), target.arch)
     if cuda is not None:
         expect["torch cuda"] = cuda
-    enabled_features = []
+    # a feature on: its package at the matrix's pin, and its module imports; off: absent
+    enabled_modules = []
     for flag, feature in sorted(matrix.features.items()):
         decision = target.flags.get(flag)
         enabled = decision is not None and decision.enabled
-        pinned = args.get(f"{arg_name(flag)}_VERSION") or feature.version
-        expect[feature.package] = pinned if enabled else ABSENT
+        expect[feature.package] = feature.version if enabled else ABSENT
         if enabled:
-            enabled_features.append(feature.package)
+            enabled_modules.append(feature.import_name)
     # what the packages are for: each imports, and torch computes
-    for package in [p for p in CORE if p in expect] + enabled_features:
-        expect[f"import {module_of(package)}"] = OK
+    for module in [p for p in CORE if p in expect] + enabled_modules:
+        expect[f"import {module}"] = OK
     if "torch" in expect:
         expect["torch op"] = OK
     expect["python headers"] = OK

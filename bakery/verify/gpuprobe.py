@@ -1,17 +1,20 @@
 """Runs INSIDE a cuda image with a GPU (`docker run --gpus all`, its own python3, stdlib at the
 top) and proves that what a GPU job needs works on the device, not only that torch sees one:
 
-    docker run --rm --gpus all --entrypoint python3 IMAGE -c "$(cat gpuprobe.py)" [tensorrt]
-        [bitsandbytes] [--expect-env]
+    docker run --rm --gpus all --entrypoint python3 IMAGE -c "$(cat gpuprobe.py)" [MODULE ...]
+        [--expect-env]
 
 - device: torch.cuda.is_available(), each device's name and compute capability, the NVIDIA
   driver (/proc/driver/nvidia/version, else nvidia-smi) and the CUDA torch was built for;
 - cudnn: torch.backends.cudnn.version() (cuDNN loads lazily: a missing or broken one passes
   `import torch`);
 - conv2d, matmul: a small one on CUDA compared with the same on the CPU (TF32 off);
-- tensorrt (when asked): trt.Builder builds and serializes a one-layer network;
-- bitsandbytes (when asked): a 4-bit (nf4) Linear4bit layer runs on CUDA and matches its
-  dequantized weights.
+- the deep check of each MODULE asked for that has one (OPTIONAL, keyed by the name users
+  import; any other module asked for is ignored here: the probe's generic checks, installed at
+  its pin and importing, cover every feature):
+  - tensorrt: trt.Builder builds and serializes a one-layer network;
+  - bitsandbytes: a 4-bit (nf4) Linear4bit layer runs on CUDA and matches its dequantized
+    weights.
 
 Each check runs in a child process of its own, so a crash (a segfault in a CUDA library) is
 named and the others still report. Output: one JSON line {"gpu_probe_version": 1, "device":
@@ -31,6 +34,7 @@ from typing import Any
 
 TIMEOUT = 600
 MARK = "@@bakery-gpu@@ "
+# the modules with a deep check of their own (a feature's `module` in matrix.toml)
 OPTIONAL = ("tensorrt", "bitsandbytes")
 # the most a CUDA result may differ from the CPU's (float32, TF32 off)
 TOLERANCE = 1e-3
@@ -167,8 +171,8 @@ def describe(found: dict[str, Any]) -> str | None:
 
 
 def judge(found: dict[str, Any], wanted: list[str]) -> list[tuple[str, str, str | None, bool]]:
-    """(check, expected, found, ok) for the device and each GPU behaviour; tensorrt and
-    bitsandbytes only when `wanted` (their feature is on)."""
+    """(check, expected, found, ok) for the device and each GPU behaviour; the deep checks of
+    OPTIONAL only for the modules `wanted` (their feature is on)."""
     checks: list[tuple[str, str, str | None, bool]] = []
     seen = describe(found)
     device = found.get("device")

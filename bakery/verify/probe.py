@@ -2,12 +2,15 @@
 does; it also holds THE comparison of expected against found (`judge`). `bakery verify`,
 `bakery test` and images/test_image.sh all use this file, so all three judge alike:
 
-    docker run --rm -i --entrypoint python3 IMAGE - [--expect-env] [DIST ...] < probe.py
+    docker run --rm -i --entrypoint python3 IMAGE - [--expect-env] [DIST ...]
+        [--import=MODULE ...] < probe.py
 
 Arguments are extra distribution names to report (the feature packages); each comes back with
-its installed version or null when absent. `--expect-env` prints, instead of the report, one
-line per check (`PASS name found` / `FAIL name: expected X, found Y`) for the EXPECT_*
-variables in the environment (ENV_NAMES), judged by `judge`: images/test_image.sh runs that.
+its installed version or null when absent; `--import=MODULE` names a module to import besides
+those of the installed distributions (a feature's `module`: the names come from matrix.toml,
+none is written here). `--expect-env` prints, instead of the report, one line per check
+(`PASS name found` / `FAIL name: expected X, found Y`) for the EXPECT_* variables in the
+environment (ENV_NAMES), judged by `judge`: images/test_image.sh runs that.
 On the host, bakery imports `judge` from here (bakery.verify.compare).
 
 Nothing here needs a GPU: CUDA is read from the version torch was built for
@@ -59,9 +62,6 @@ from pathlib import Path
 from typing import Any
 
 CORE = ("torch", "torchvision", "torchaudio", "transformers", "tokenizers")
-# distribution -> the module its users import (where the names differ)
-MODULES = {"tensorrt-cu12-bindings": "tensorrt", "tensorrt-cu12": "tensorrt",
-           "flash-attn": "flash_attn"}
 TOOLS = {
     # name: (argv, regex for the version in its output)
     "ffmpeg": (["ffmpeg", "-hide_banner", "-version"], r"ffmpeg version n?([0-9][^\s]*)"),
@@ -126,10 +126,6 @@ def dist_version(name: str) -> str | None:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return None
-
-
-def module_of(dist: str) -> str:
-    return MODULES.get(dist, dist.replace("-", "_"))
 
 
 def emulated_cpu() -> str | None:
@@ -333,10 +329,11 @@ def uv_pip_check() -> dict[str, object] | None:
     return {"ok": code == 0, "output": output.strip()[-2000:]}
 
 
-def report(extra: list[str]) -> dict[str, Any]:
+def report(extra: list[str], modules: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     names = list(CORE) + [n for n in extra if n not in CORE]
     packages = {name: dist_version(name) for name in names}
-    asked = {module_of(n) for n, version in packages.items() if version is not None}
+    # the core packages' modules share their names; the rest are asked for by name
+    asked = {n for n in CORE if packages[n] is not None} | set(modules)
     cuda, op = torch_facts()
     found: dict[str, Any] = {
         "probe_version": 3,
@@ -556,16 +553,18 @@ def print_checks(expect: dict[str, str], probe: dict[str, Any]) -> None:
 
 def main(argv: list[str]) -> None:
     as_checks = "--expect-env" in argv
-    extra = [a for a in argv if a != "--expect-env"]
+    modules = [a[len("--import="):] for a in argv if a.startswith("--import=")]
+    extra = [a for a in argv if a != "--expect-env" and not a.startswith("--import=")]
     if as_checks:
         expect = expect_from_env(dict(os.environ))
         expect["uv pip check"] = OK  # always checked
         expect[EVERY_IMPORT] = OK
         extra += [name for name in expect if "=" not in name and " " not in name
                   and name not in ENV_NAMES]
-        print_checks(expect, report(extra))
+        modules += [name[len("import "):] for name in expect if name.startswith("import ")]
+        print_checks(expect, report(extra, modules))
         return
-    json.dump(report(extra), sys.stdout, sort_keys=True)
+    json.dump(report(extra, modules), sys.stdout, sort_keys=True)
     sys.stdout.write("\n")
 
 

@@ -34,7 +34,13 @@ from bakery.progress import Progress
 from bakery.registry.errors import RegistryError
 from bakery.sizes import human_bytes
 from bakery.tags.refs import ImageRef, parse_reference
-from bakery.verify.compare import Check, compare, expectations, feature_packages
+from bakery.verify.compare import (
+    Check,
+    compare,
+    expectations,
+    feature_modules,
+    feature_packages,
+)
 from bakery.verify.gate import GateUnavailable, PythonLaunch, host_qemu, python_launch
 from bakery.verify.gpuprobe import OPTIONAL
 from bakery.verify.gpuprobe import judge as gpu_judge
@@ -124,9 +130,10 @@ def verify_target(
     An arm64 target runs under the Raspberry Pi gate (`bakery.verify.gate`), which depends on
     the engine's architecture `host_arch`; on an arm64 engine through `qemu`, the host's
     static qemu-aarch64. A cuda target also gets the GPU checks (bakery/verify/gpuprobe.py
-    with `--gpus all`: device, cuDNN, conv2d and matmul against the CPU, TensorRT and
-    bitsandbytes when on) when this host can run them; where it cannot, they are left out,
-    or, with `require_gpu`, fail with the reason. Their report is kept as the probe's "gpu"
+    with `--gpus all`: device, cuDNN, conv2d and matmul against the CPU, and the deep check of
+    each enabled feature's module that has one: TensorRT, bitsandbytes) when this host can
+    run them; where it cannot, they are left out, or, with `require_gpu`, fail with the
+    reason. Their report is kept as the probe's "gpu"
     (the GPU proof a release reads, bakery/release/gpuproof.py)."""
     try:
         launch = python_launch(target.arch, host_arch, qemu)
@@ -134,7 +141,8 @@ def verify_target(
         return VerifyVerdict(target.id, "error", image, digest, str(exc))
     try:
         output = run_probe(client, image, target.platform, launch,
-                           ["-c", source, *feature_packages(matrix)])
+                           ["-c", source, *feature_packages(matrix),
+                            *feature_modules(target, matrix)])
     except RunFailed as exc:
         return VerifyVerdict(target.id, "error", image, digest, str(exc))
     lines = [line for line in output.splitlines() if line.strip()]
@@ -148,7 +156,7 @@ def verify_target(
                              f"the probe printed no report: {tail}")
     checks = tuple(compare(expectations(target, matrix), probe))
     if target.accelerator == "cuda":
-        gpu, gpu_report = gpu_checks(client, image, target, require_gpu)
+        gpu, gpu_report = gpu_checks(client, image, target, matrix, require_gpu)
         checks += gpu
         if gpu_report is not None:  # what release reads as the GPU proof
             probe = {**probe, "gpu": gpu_report}
@@ -229,18 +237,20 @@ def gpu_source() -> str:
     return resources.files("bakery.verify").joinpath("gpuprobe.py").read_text(encoding="utf-8")
 
 
-def gpu_wanted(target: Target) -> list[str]:
-    """The optional GPU checks (gpuprobe.OPTIONAL) whose feature is on for `target`."""
-    return [name for name in OPTIONAL
-            if (decision := target.flags.get(name)) is not None and decision.enabled]
+def gpu_wanted(target: Target, matrix: Matrix) -> list[str]:
+    """The modules of `target`'s enabled features that have a deep GPU check (gpuprobe.OPTIONAL,
+    keyed by the name users import); any other feature gets the generic checks only."""
+    modules = {matrix.features[flag].import_name for flag, decision in target.flags.items()
+               if decision.enabled and flag in matrix.features}
+    return [name for name in OPTIONAL if name in modules]
 
 
 def gpu_checks(
-    client: DockerClient, image: str, target: Target, required: bool
+    client: DockerClient, image: str, target: Target, matrix: Matrix, required: bool
 ) -> tuple[tuple[Check, ...], dict[str, Any] | None]:
     """The GPU checks (bakery/verify/gpuprobe.py through `--gpus all`) and the GPU report;
     ((), None) when they cannot run here and are not required."""
-    wanted = gpu_wanted(target)
+    wanted = gpu_wanted(target, matrix)
     try:
         output = run_output(client, image, "python3", ["-c", gpu_source(), *wanted],
                             platform=target.platform, gpus="all")

@@ -13,8 +13,10 @@
 #   the whole set consistent). A layer with no package for this target installs nothing.
 # * Either way wheels only (--only-binary :all:): no source distribution is ever built here.
 # * Unlocked target (PACKAGES_LOCK empty): GROUP_FILE is a placeholder and only the top-level
-#   pins are fixed (build args). Without a lock the build cannot know which files are CUDA's,
-#   so the whole set, resolved here, goes into the last layer; the others stay empty.
+#   pins are fixed (build args: the torch set, transformers, tokenizers and FEATURE_PACKAGES,
+#   the pins of the target's features, with FEATURE_INDEX_URLS). Without a lock the build
+#   cannot know which files are CUDA's, so the whole set, resolved here, goes into the last
+#   layer; the others stay empty.
 #
 # uv's download cache is UV_CACHE_DIR, which the RUN line points at a BuildKit cache mount.
 set -eu
@@ -50,42 +52,37 @@ else
         echo "layer $layer: empty, this target has no lock (its packages are in the last layer)"
         exit 0
     fi
-    set -- \
+    # The features switched on for this target (matrix.toml [features]) arrive as two lists
+    # of words: FEATURE_INDEX_URLS, the extra indexes they need (TensorRT's native libraries
+    # are wheels only on NVIDIA's), consulted after the torch index; FEATURE_PACKAGES, their
+    # `name==version` pins, added to the same resolution as the pins above (which are exact,
+    # so a feature can never move one of them). A package that is only a source distribution
+    # is never built here (--only-binary :all:): the install stops at it, as `bakery lock`
+    # does. The lists are split on blanks, never globbed (set -f); a word of the wrong shape
+    # stops the build.
+    set -f
+    set --
+    if [ -n "${TORCH_INDEX_URL:-}" ]; then
+        set -- --extra-index-url "$TORCH_INDEX_URL"
+    fi
+    for url in ${FEATURE_INDEX_URLS:-}; do
+        case "$url" in
+            https://?*) set -- "$@" --extra-index-url "$url" ;;
+            *) die "FEATURE_INDEX_URLS: '$url' is not an https:// URL" ;;
+        esac
+    done
+    set -- "$@" \
         "torch==${TORCH_VERSION:?TORCH_VERSION is required}" \
         "torchvision==${TORCHVISION_VERSION:?TORCHVISION_VERSION is required}" \
         "torchaudio==${TORCHAUDIO_VERSION:?TORCHAUDIO_VERSION is required}" \
         "transformers==${TRANSFORMERS_VERSION:?TRANSFORMERS_VERSION is required}" \
         "tokenizers==${TOKENIZERS_VERSION:?TOKENIZERS_VERSION is required}"
-    # bitsandbytes, the shared feature flag: "true" adds its pin to the same resolution (the
-    # pins above are exact, so it can never move one of them); "false" adds nothing.
-    case "${BITSANDBYTES-false}" in
-        false) ;;
-        true) set -- "$@" "bitsandbytes==${BITSANDBYTES_VERSION:?BITSANDBYTES=true needs BITSANDBYTES_VERSION}" ;;
-        *) die "BITSANDBYTES must be true or false, not '${BITSANDBYTES}'" ;;
-    esac
-    # TensorRT and flash-attn, the GPU features: same, with TensorRT's index (its native
-    # libraries are wheels only on NVIDIA's). A package that is only a source distribution is
-    # never built here (--only-binary :all:): the install stops at it, as `bakery lock` does.
-    case "${TENSORRT-false}" in
-        false) ;;
-        true)
-            version=${TENSORRT_VERSION:?TENSORRT=true needs TENSORRT_VERSION}
-            set -- "$@" "tensorrt-cu12-bindings==$version" "tensorrt-cu12==$version" \
-                "tensorrt-cu12-libs==$version"
-            if [ -n "${TENSORRT_INDEX_URL:-}" ]; then
-                set -- --extra-index-url "$TENSORRT_INDEX_URL" "$@"
-            fi
-            ;;
-        *) die "TENSORRT must be true or false, not '${TENSORRT}'" ;;
-    esac
-    case "${FLASH_ATTN-false}" in
-        false) ;;
-        true) set -- "$@" "flash-attn==${FLASH_ATTN_VERSION:?FLASH_ATTN=true needs FLASH_ATTN_VERSION}" ;;
-        *) die "FLASH_ATTN must be true or false, not '${FLASH_ATTN}'" ;;
-    esac
-    if [ -n "${TORCH_INDEX_URL:-}" ]; then
-        set -- --extra-index-url "$TORCH_INDEX_URL" "$@"
-    fi
+    for pin in ${FEATURE_PACKAGES:-}; do
+        case "$pin" in
+            [A-Za-z0-9]*==[0-9]*) set -- "$@" "$pin" ;;
+            *) die "FEATURE_PACKAGES: '$pin' is not a name==version pin" ;;
+        esac
+    done
     UV_CACHE_DIR="${UV_CACHE_DIR:?set UV_CACHE_DIR to a cache mount}" uv pip install --system \
         --no-compile --only-binary :all: --prefix "$target" "$@"
 fi

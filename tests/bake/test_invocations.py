@@ -76,7 +76,7 @@ def test_overrides_reach_only_invocations_that_build_a_matching_target(plan: Pla
     (cpu,) = select_targets(plan, ["base_edge_node_amd64_cpu-py313"])
     overrides = {
         "*.args.UV_VERSION": "0.9.12",
-        f"{gpu.id}.args.TENSORRT": "false",
+        f"{gpu.id}.args.FEATURE_PACKAGES": "",
         "*-py313-dind.args.EE_DD_DEFAULT": "false",
     }
     by_name = {i.name: i for i in plan_invocations(

@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bakery.matrix import load_matrix
 from bakery.verify.compare import codec_promise
-from bakery.verify.probe import module_of
 from tests.engine.images import ImageBuildError, build_image, build_rootfs_image
 from tests.support.repo import ROOT
 
@@ -114,6 +114,19 @@ def standin_rootfs(arch: str = "amd64") -> str:
         return build_rootfs_image("bakery-test-standin-rootfs", STANDIN_PACKAGES)
     return build_rootfs_image("bakery-test-standin-rootfs-arm64", ARM64_PACKAGES, arch=arch,
                               timeout=1500)
+
+
+@functools.cache
+def _modules() -> dict[str, str]:
+    """Feature package -> the module users import, from the shipped matrix's features."""
+    features = load_matrix(ROOT / "matrix.toml").features.values()
+    return {feature.package: feature.import_name for feature in features}
+
+
+def module_of(name: str) -> str:
+    """The module a stand-in distribution holds: the name users import (matrix.toml's
+    `module` of its feature), else the distribution's name with '-' as '_'."""
+    return _modules().get(name, name.replace("-", "_"))
 
 
 def _dist_info(name: str, version: str) -> dict[str, str]:

@@ -49,10 +49,11 @@ CPU_IMAGES = ("base_edge_node_amd64_cpu", "base_edge_node_arm64_cpu")
 ENTRYPOINT = "/usr/local/bin/entrypoint.sh"
 INIT = "/usr/bin/docker-init"  # Docker CE's tini
 BASE_IMAGE = "ubuntu:24.04"
-FLAGS = ("FLASH_ATTN", "BITSANDBYTES", "TENSORRT")
+# The features reach the Dockerfiles through these two args only, whatever their names.
+FEATURE_ARGS = ("FEATURE_PACKAGES", "FEATURE_INDEX_URLS")
 # Build args whose value must come from matrix.toml through the bake file.
 BAKE_OWNED = re.compile(r"(_VERSION|_SHA256|_PROFILE|_INDEX_URL)$|^(BASE_IMAGE|EE_DD_DEFAULT)$")
-PACKAGE_PINS = re.compile(r"^(TORCH\w*|TRANSFORMERS_\w+|TOKENIZERS_\w+|BITSANDBYTES\w*)$")
+PACKAGE_PINS = re.compile(r"^(TORCH\w*|TRANSFORMERS_\w+|TOKENIZERS_\w+|FEATURE_\w+)$")
 PACKAGE_LISTS = ("images/shared/runtime.packages", "images/shared/ffmpeg/*.build-deps")
 
 
@@ -248,7 +249,7 @@ def test_every_pinned_build_arg_is_set_by_every_bake_target_that_builds_it(bake)
                 needed = link.dockerfile.declared_args(link.dockerfile.stages)
                 given = target["args"]
             for arg in needed:
-                if BAKE_OWNED.search(arg) or arg in FLAGS:
+                if BAKE_OWNED.search(arg) or arg in FEATURE_ARGS:
                     assert arg in given, (
                         f"{name}: {link.dockerfile.path} stage {link.stage.name} declares "
                         f"ARG {arg} but the bake target does not set it"
@@ -380,11 +381,9 @@ def test_each_layer_installs_its_group_or_for_an_unlocked_target_the_pins_last(
         expected_index = ["--extra-index-url", index] if index else []
         pins = [f"{pkg}=={args[f'{pkg.upper()}_VERSION']}"
                 for pkg in ("torch", "torchvision", "torchaudio", "transformers", "tokenizers")]
-        if args["BITSANDBYTES"] == "true":
-            pins.append(f"bitsandbytes=={args['BITSANDBYTES_VERSION']}")
-        if args["TENSORRT"] == "true":
-            expected_index += ["--extra-index-url", args["TENSORRT_INDEX_URL"]]
-            pins += [f"{p}=={args['TENSORRT_VERSION']}" for p in TENSORRT_PACKAGES]
+        for url in args["FEATURE_INDEX_URLS"].split():
+            expected_index += ["--extra-index-url", url]
+        pins += args["FEATURE_PACKAGES"].split()
         assert install[8:] == expected_index + pins, name
         assert not any(a.startswith("--index-strategy") for a in install), name
     assert checked >= len(IMAGES)
@@ -392,30 +391,69 @@ def test_each_layer_installs_its_group_or_for_an_unlocked_target_the_pins_last(
     assert locked, "the shipped matrix has locked targets (arm64)"
 
 
-def test_an_unlocked_target_installs_bitsandbytes_only_when_its_flag_is_true(bake, fake_uv,
-                                                                             tmp_path):
+def test_an_unlocked_target_installs_exactly_the_feature_pins_it_is_given(bake, fake_uv,
+                                                                          tmp_path, monkeypatch):
+    """The one install path of every feature: FEATURE_PACKAGES' pins join the resolution of
+    the target's pins, FEATURE_INDEX_URLS become extra indexes after the torch one; the script
+    knows no feature's name, and a word of the wrong shape stops the build."""
     env, log = fake_uv
-    name, target = next(
-        (n, t) for _i, n, t in all_image_targets(bake) if not t["args"]["PACKAGES_LOCK"])
+    target = next(iter(image_targets(bake, "base_edge_node_amd64_gpu").values()))
     link = link_for(all_links(target, bake), "packages-rest")
     run = layer_run(link)
-    version = target["args"]["BITSANDBYTES_VERSION"]
     stage = {"/stage": str(tmp_path / "stage")}
-    for value, wanted in (("true", True), ("false", False)):
+    torch_index = target["args"]["TORCH_INDEX_URL"]
+    assert torch_index
+    core = [f"{pkg}=={target['args'][f'{pkg.upper()}_VERSION']}"
+            for pkg in ("torch", "torchvision", "torchaudio", "transformers", "tokenizers")]
+    cases = [
+        ("", "", []),
+        ("some-gpu-lib==1.2.3 some-gpu-lib-cu12==1.2.3", "https://a.example/simple",
+         ["https://a.example/simple"]),
+        (" x==1\tother==2.0.post1 ", "https://a.example/simple https://b.example/simple",
+         ["https://a.example/simple", "https://b.example/simple"]),
+        # a glob character is part of a word, never expanded against the build's files
+        ("x==1*", "", []),
+    ]
+    # a file the glob would match, where the shell runs
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x==1.0").write_text("")
+    for packages, urls, indexes in cases:
         log.unlink(missing_ok=True)
-        done = run_in_shell(link, run, env | arg_env(link, BITSANDBYTES=value), paths=stage)
+        done = run_in_shell(link, run, env | arg_env(
+            link, PACKAGES_LOCK="", FEATURE_PACKAGES=packages, FEATURE_INDEX_URLS=urls),
+            paths=stage)
         assert done.returncode == 0, done.stderr
         ((*install,),) = uv_calls(log)
-        assert (f"bitsandbytes=={version}" in install) is wanted, (name, value)
-    for bad in ("yes", "1", "auto", ""):
-        done = run_in_shell(link, run, env | arg_env(link, BITSANDBYTES=bad), paths=stage)
-        assert done.returncode != 0, f"BITSANDBYTES={bad!r} must stop the build"
-    done = run_in_shell(link, run, env | arg_env(link, BITSANDBYTES="true",
-                                                 BITSANDBYTES_VERSION=""), paths=stage)
-    assert done.returncode != 0, "BITSANDBYTES=true without a version must stop the build"
+        assert install[install.index("--only-binary") + 1] == ":all:"
+        expected_index = [a for url in [torch_index, *indexes] for a in ("--extra-index-url", url)]
+        assert install[8:] == expected_index + core + packages.split(), packages
+    for bad in ({"FEATURE_PACKAGES": "x"}, {"FEATURE_PACKAGES": "x>=1"},
+                {"FEATURE_PACKAGES": "==1"}, {"FEATURE_PACKAGES": "--index-url=https://e.example"},
+                {"FEATURE_INDEX_URLS": "http://a.example/simple"},
+                {"FEATURE_INDEX_URLS": "--index-url=https://e.example"}):
+        log.unlink(missing_ok=True)
+        done = run_in_shell(link, run, env | arg_env(link, PACKAGES_LOCK="", **bad), paths=stage)
+        assert done.returncode != 0, f"{bad} must stop the build"
+        assert "install-packages.sh: FEATURE_" in done.stderr, bad
+        assert uv_calls(log) == [], bad
 
 
-TENSORRT_PACKAGES = ("tensorrt-cu12-bindings", "tensorrt-cu12", "tensorrt-cu12-libs")
+def test_the_shipped_feature_pins_are_what_a_lock_of_the_target_requires():
+    """What the unlocked path installs for a target is what its lock is resolved from: the
+    same pins and indexes (bakery.lockfile.spec), so locking a target never changes its set."""
+    from bakery.project import load_plan
+
+    from bakery.lockfile.spec import lock_spec
+
+    loaded = load_plan(ROOT / "matrix.toml", use_git=False, env={})
+    matrix, plan = loaded.matrix, loaded.plan
+    for target in plan.targets:
+        spec = lock_spec(matrix, target)
+        pins = target.args["FEATURE_PACKAGES"].split()
+        assert list(spec.requirements[len(spec.requirements) - len(pins):]) == pins, target.id
+        urls = target.args["FEATURE_INDEX_URLS"].split()
+        assert [u for u in spec.extra_index_urls if u in urls] == urls, target.id
+    assert any(t.args["FEATURE_INDEX_URLS"] for t in plan.targets)
 
 
 def test_the_gpu_dockerfile_installs_no_package():
@@ -431,65 +469,21 @@ def test_the_gpu_dockerfile_installs_no_package():
             assert "install-packages" not in ins.value, ins.where()
 
 
-@pytest.mark.parametrize(("flag", "packages"), [
-    ("TENSORRT", TENSORRT_PACKAGES),
-    ("FLASH_ATTN", ("flash-attn",)),
-])
-def test_an_unlocked_target_installs_a_gpu_feature_only_when_its_flag_is_true(
-    bake, fake_uv, tmp_path, flag, packages
-):
-    env, log = fake_uv
-    target = next(iter(image_targets(bake, "base_edge_node_amd64_gpu").values()))
-    link = link_for(all_links(target, bake), "packages-rest")
-    run = layer_run(link)
-    version = target["args"][f"{flag}_VERSION"]
-    stage = {"/stage": str(tmp_path / "stage")}
-    unlocked = {"PACKAGES_LOCK": "", "TENSORRT": "false", "FLASH_ATTN": "false"}
-    del unlocked[flag]
-    for value, wanted in (("true", True), ("false", False)):
-        log.unlink(missing_ok=True)
-        done = run_in_shell(link, run, env | arg_env(link, **unlocked, **{flag: value}),
-                            paths=stage)
-        assert done.returncode == 0, done.stderr
-        ((*install,),) = uv_calls(log)
-        assert ("--only-binary" in install and install[install.index("--only-binary") + 1]
-                == ":all:")
-        for package in packages:
-            assert (f"{package}=={version}" in install) is wanted, (flag, value, package)
-    for bad in ("yes", "1", "auto", ""):
-        done = run_in_shell(link, run, env | arg_env(link, **unlocked, **{flag: bad}),
-                            paths=stage)
-        assert done.returncode != 0, f"{flag}={bad!r} must stop the build"
-    done = run_in_shell(link, run, env | arg_env(link, **unlocked, **{flag: "true",
-                                                               f"{flag}_VERSION": ""}),
-                        paths=stage)
-    assert done.returncode != 0, f"{flag}=true without a version must stop the build"
-    # what the unlocked path installs is what a lock of the target holds when the flag is on
-    matrix = load_matrix(ROOT / "matrix.toml")
-    feature = matrix.features[flag.lower().replace("_", "-")]
-    assert sorted(packages) == sorted([feature.package, *feature.also])
-
-
 @pytest.mark.parametrize("image", CPU_IMAGES)
-def test_cpu_images_refuse_tensorrt_and_flash_attn(bake, fake_uv, image):
-    env, log = fake_uv
-    path = f"images/{image}/Dockerfile"
-    text = load(path).text.lower()
-    assert "tensorrt-cu" not in text and "flash-attn" not in text and "pip install" not in text
-    _name, target = next(iter(image_targets(bake, image).items()))
-    assert target["args"]["TENSORRT"] == "false" and target["args"]["FLASH_ATTN"] == "false"
-    _, links = chain(target, bake)
-    link = links[-1]
-    (guard,) = [i for i in link.stage.of("RUN") if "TENSORRT" in i.value]
-    for values, ok in [
-        ({"TENSORRT": "false", "FLASH_ATTN": "false"}, True),
-        ({"TENSORRT": "true", "FLASH_ATTN": "false"}, False),
-        ({"TENSORRT": "false", "FLASH_ATTN": "true"}, False),
-        ({"TENSORRT": "maybe", "FLASH_ATTN": "false"}, False),
-    ]:
-        done = run_in_shell(link, guard, env | arg_env(link, **values))
-        assert (done.returncode == 0) is ok, (values, done.stderr)
-    assert uv_calls(log) == []
+def test_cpu_images_name_no_feature_and_get_no_gpu_only_pin(bake, image):
+    """A GPU-only feature on a CPU image is refused by the matrix checks (tests/
+    test_matrix_errors.py, "tensorrt-on-cpu"), so the CPU Dockerfiles hold no guard of their
+    own: no feature arg, no package, and their pins hold no GPU-only package."""
+    dockerfile = load(f"images/{image}/Dockerfile")
+    assert set(dockerfile.declared_args(dockerfile.stages)) == {"EE_DD_DEFAULT"}
+    assert [i.where() for st in dockerfile.stages for i in st.of("RUN")] == []
+    matrix = load_matrix(ROOT / "matrix.toml")
+    gpu_only = {name for f in matrix.features.values() if f.gpu_only for name in f.packages}
+    assert gpu_only, "the shipped matrix has GPU-only features"
+    for target in image_targets(bake, image).values():
+        for link in all_links(target, bake):
+            pins = link.args.get("FEATURE_PACKAGES", "").split()
+            assert not {p.split("==")[0] for p in pins} & gpu_only, (image, pins)
 
 
 # --------------------------------------------------------------------------- runtime config
@@ -949,3 +943,22 @@ def test_every_build_runs_the_frontend_the_dockerfiles_name_pinned_once_locked(b
             assert pinned is None or pinned.split("@")[0] == matrix.frontend, name
             built += 1
     assert built >= 2 * len(IMAGES)  # every image target and its shared stage
+
+
+def test_no_dockerfile_or_script_names_a_feature():
+    """A feature is data (matrix.toml): its packages, module and flag reach the images through
+    FEATURE_PACKAGES alone, so no instruction or command line names one."""
+    from bakery.plan.values import arg_name
+
+    matrix = load_matrix(ROOT / "matrix.toml")
+    names = {word for flag, f in matrix.features.items()
+             for word in (*f.packages, f.import_name, flag, arg_name(flag))}
+    files = sorted({*(ROOT / "images").rglob("Dockerfile*"), *(ROOT / "images").rglob("*.sh")})
+    assert len(files) > 5
+    for path in files:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            code = line.strip()
+            if code.startswith("#"):
+                continue
+            found = {n for n in names if re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-])", code)}
+            assert not found, f"{path}:{number} names the feature {sorted(found)}: {line}"

@@ -222,6 +222,7 @@ TRT_FEATURE = """
 package = "tensorrt-cu12-bindings"
 version = "10.13.3.9"
 also = ["tensorrt-cu12-libs"]
+layers = { cuda = ["tensorrt-*-libs"] }
 
 """
 

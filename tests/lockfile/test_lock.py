@@ -337,6 +337,7 @@ version = "10.13.3.9"
 also = ["tensorrt-cu12", "tensorrt-cu12-libs"]
 gpu_only = true
 extra_index = "nvidia"
+layers = {{ cuda = ["tensorrt-*-libs"] }}
 
 [release]
 rules = [{{ type = "sha" }}]

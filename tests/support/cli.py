@@ -48,6 +48,7 @@ tokenizers = "0.22.1"
 package = "tensorrt-cu12"
 version = "10.13.3.9"
 gpu_only = true
+module = "tensorrt"
 
 [features.bitsandbytes]
 package = "bitsandbytes"

@@ -41,6 +41,7 @@ version = "0.48.2"
 package = "tensorrt-cu12-bindings"
 version = "10.13.3.9"
 gpu_only = true
+module = "tensorrt"
 
 [release]
 rules = [{ type = "sha" }]

@@ -110,6 +110,10 @@ def test_require_gpu_fails_a_cuda_target_whose_gpu_check_cannot_run(
     assert record(repo, GPU)["probe"]["gpu"] == GOOD_GPU  # type: ignore[index]
     gpu_run = next(r for r in fake_docker.runs() if "--gpus" in " ".join(r))
     assert gpu_run[-2:] == [gpu_source(), "tensorrt"]  # tensorrt on, bitsandbytes off
+    # the probe imports the module of each feature that is on (matrix.toml's `module`), never
+    # one that is off (its package must be absent)
+    probe_run = next(r for r in fake_docker.runs() if probe_source() in r)
+    assert probe_run[-3:] == ["bitsandbytes", "tensorrt-cu12-bindings", "--import=tensorrt"]
 
 
 def test_a_gpu_behaviour_that_fails_on_the_gpu_fails_verify_naming_it(
@@ -144,6 +148,7 @@ def test_the_probe_runs_without_gpu_or_network_with_python3_as_entrypoint(
     assert not any(flag.startswith("--gpus") for flag in flags)
     # an arm64 image runs as the Raspberry Pi 4's CPU where it is emulated (qemu reads this)
     assert flags[flags.index("--env") + 1] == "QEMU_CPU=cortex-a72"
+    # the feature packages to report (an arm64 image with no feature on: no module to import)
     assert command == ["-c", probe_source(), "bitsandbytes", "tensorrt-cu12-bindings"]
 
 

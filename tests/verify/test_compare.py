@@ -96,11 +96,17 @@ def test_cuda_comes_from_the_local_tag(torch: str, arch: str, cuda: str | None) 
     assert expected_cuda(torch, arch) == cuda
 
 
-def test_feature_pins_come_from_the_build_args(target: tuple[Target, Any]) -> None:
+def test_feature_pins_are_the_ones_the_build_got(target: tuple[Target, Any]) -> None:
+    """A feature on is expected at the pin FEATURE_PACKAGES handed the build; off, absent."""
     plan_target, matrix = target
-    bumped = plan_target.model_copy(
-        update={"args": {**plan_target.args, "BITSANDBYTES_VERSION": "0.49.0"}})
-    assert expectations(bumped, matrix)["bitsandbytes"] == "0.49.0"
+    expect = expectations(plan_target, matrix)
+    built = dict(pin.split("==") for pin in plan_target.args["FEATURE_PACKAGES"].split())
+    for flag, feature in matrix.features.items():
+        if plan_target.flags[flag].enabled:
+            assert expect[feature.package] == built[feature.package] == feature.version
+        else:
+            assert expect[feature.package] == "absent" and feature.package not in built
+    assert built, "the test target has a feature on"
 
 
 def test_only_what_the_plan_sets_is_checked() -> None:

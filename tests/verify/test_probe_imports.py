@@ -89,3 +89,28 @@ def test_each_import_runs_in_its_own_child_and_a_crash_spares_the_others(
         "fine": None,
     }
     assert "crashes" not in sys.modules  # nothing was imported into the probe itself
+
+
+def test_the_modules_to_import_are_named_by_the_caller_never_by_the_probe(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """verify passes each feature's module (`--import=`, from matrix.toml); test_image.sh's
+    EXPECT_IMPORTS names them. The probe itself knows no feature."""
+    asked: list[tuple[list[str], list[str]]] = []
+
+    def report(extra: list[str], modules: list[str]) -> dict[str, object]:
+        asked.append((list(extra), list(modules)))
+        return {}
+
+    monkeypatch.setattr(probe, "report", report)
+    monkeypatch.setattr(probe, "print_checks", lambda expect, found: None)
+    probe.main(["fastkernels", "tensorrt-cu12-bindings", "--import=fast_kernels",
+                "--import=tensorrt"])
+    assert asked.pop() == (["fastkernels", "tensorrt-cu12-bindings"],
+                           ["fast_kernels", "tensorrt"])
+    assert capsys.readouterr().out == "{}\n"
+    monkeypatch.setattr(probe.os, "environ", {"EXPECT_IMPORTS": "torch fast_kernels",
+                                              "EXPECT_PACKAGES": "fastkernels=1.2.3"})
+    probe.main(["--expect-env"])
+    extra, modules = asked.pop()
+    assert "fastkernels" in extra and modules == ["torch", "fast_kernels"]
