@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bakery.project import LoadedPlan, load_plan
 
 from bakery.imagetest.expect import expectation_env
 from bakery.lockfile.groups import split
 from bakery.lockfile.spec import lock_spec
 from bakery.plan.target import Target
+from bakery.project import LoadedPlan, load_plan
 from bakery.verify.compare import expectations, feature_modules, feature_packages
 from bakery.verify.run import gpu_wanted
 from tests.bakehcl import resolve

@@ -441,9 +441,8 @@ def test_an_unlocked_target_installs_exactly_the_feature_pins_it_is_given(bake, 
 def test_the_shipped_feature_pins_are_what_a_lock_of_the_target_requires():
     """What the unlocked path installs for a target is what its lock is resolved from: the
     same pins and indexes (bakery.lockfile.spec), so locking a target never changes its set."""
-    from bakery.project import load_plan
-
     from bakery.lockfile.spec import lock_spec
+    from bakery.project import load_plan
 
     loaded = load_plan(ROOT / "matrix.toml", use_git=False, env={})
     matrix, plan = loaded.matrix, loaded.plan
