@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 from bakery.lockfile.groups import Group, layer_groups, rule
-from bakery.matrix.models import Matrix
+from bakery.matrix.models import SHARED_PACKAGES, Matrix
 from bakery.plan.target import Target
 
 # uv's spelling of the images' platform: Ubuntu 24.04 ships glibc 2.39.
@@ -25,7 +25,6 @@ GLIBC = "2_39"
 # explicitly so a change of uv's default cannot change the lock.
 INDEX_STRATEGY = "first-index"
 RECIPE = 1
-SHARED_PACKAGES = ("transformers", "tokenizers")
 
 
 @dataclass(frozen=True, slots=True)

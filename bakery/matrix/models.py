@@ -40,6 +40,10 @@ def docker_arch(name: str) -> str:
 PYPI_SIMPLE = "https://pypi.org/simple"
 Accelerator = Literal["cpu", "cuda"]
 FlagSetting = Literal["on", "off", "auto"]
+# The [versions] pins that are Python packages every image installs from PyPI (besides torch
+# from the image's own index); the other pins are Docker's apt packages. Preflight checks
+# their wheels and `bakery lock` resolves them.
+SHARED_PACKAGES = ("transformers", "tokenizers")
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")

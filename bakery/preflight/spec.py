@@ -14,12 +14,10 @@ import json
 from typing import TYPE_CHECKING
 
 from bakery.matrix import Matrix
+from bakery.matrix.models import SHARED_PACKAGES
 
 if TYPE_CHECKING:
     from bakery.preflight.decide import ImageSpec
-
-# Shared pins every image installs from PyPI (besides torch from the image's own index).
-SHARED_PACKAGES = ("transformers", "tokenizers")
 
 
 def image_spec(matrix: Matrix, name: str) -> ImageSpec:
