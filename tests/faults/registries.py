@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
-from tests.support.index_server import QuietHandler, QuietServer
+from tests.support.index_server import QuietHandler, QuietServer, loopback_server
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -117,14 +116,5 @@ def _handler(registry: FakeRegistry) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def fake_registry() -> Iterator[FakeRegistry]:
-    server = QuietServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    registry = FakeRegistry(server)
-    server.RequestHandlerClass = _handler(registry)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(FakeRegistry, _handler) as registry:
         yield registry
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

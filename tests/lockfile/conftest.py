@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from tests.support.index_server import QuietHandler, QuietServer
+from tests.support.index_server import QuietHandler, loopback_server
 
 
 @pytest.fixture(autouse=True)
@@ -152,17 +152,8 @@ TORCH_TAGS = [f"cp{py}-cp{py}-manylinux_2_28_{machine}"
 @contextlib.contextmanager
 def serving() -> Iterator[WheelIndex]:
     """An empty wheel index on 127.0.0.1, running until the block ends."""
-    server = QuietServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    index = WheelIndex(server)
-    server.RequestHandlerClass = _handler(index)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(WheelIndex, _handler) as index:
         yield index
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -171,29 +162,22 @@ def wheel_index() -> Iterator[WheelIndex]:
     `x86-helper`, a CUDA runtime wheel `nvidia-cublas-cu12` and `triton`, as the CUDA builds
     do), torchvision, torchaudio, transformers, tokenizers, numpy 1.0, and `x86-only`, a
     package with a wheel for x86_64 alone."""
-    server = QuietServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    index = WheelIndex(server)
-    server.RequestHandlerClass = _handler(index)
-    for tag in TORCH_TAGS:
-        index.publish("torch", "2.9.1", tag,
-                      ("numpy>=1.0", "x86-helper>=1.0; platform_machine == 'x86_64'",
-                       "nvidia-cublas-cu12==12.8.4.1; platform_machine == 'x86_64'",
-                       "triton==3.5.1; platform_machine == 'x86_64'"))
-    index.publish("torchvision", "0.24.1", requires=("torch==2.9.1",))
-    index.publish("torchaudio", "2.9.1", requires=("torch==2.9.1",))
-    index.publish("transformers", "4.57.1", requires=("tokenizers>=0.22", "numpy>=1.0"))
-    index.publish("tokenizers", "0.22.1")
-    index.publish("numpy", "1.0")
-    index.publish("x86-helper", "1.0")
-    index.publish("nvidia-cublas-cu12", "12.8.4.1", "py3-none-manylinux_2_27_x86_64")
-    index.publish("triton", "3.5.1", "py3-none-manylinux_2_27_x86_64")
-    index.publish("x86-only", "1.0", "py3-none-manylinux_2_28_x86_64")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield index
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving() as index:
+        for tag in TORCH_TAGS:
+            index.publish("torch", "2.9.1", tag,
+                          ("numpy>=1.0", "x86-helper>=1.0; platform_machine == 'x86_64'",
+                           "nvidia-cublas-cu12==12.8.4.1; platform_machine == 'x86_64'",
+                           "triton==3.5.1; platform_machine == 'x86_64'"))
+        index.publish("torchvision", "0.24.1", requires=("torch==2.9.1",))
+        index.publish("torchaudio", "2.9.1", requires=("torch==2.9.1",))
+        index.publish("transformers", "4.57.1", requires=("tokenizers>=0.22", "numpy>=1.0"))
+        index.publish("tokenizers", "0.22.1")
+        index.publish("numpy", "1.0")
+        index.publish("x86-helper", "1.0")
+        index.publish("nvidia-cublas-cu12", "12.8.4.1", "py3-none-manylinux_2_27_x86_64")
+        index.publish("triton", "3.5.1", "py3-none-manylinux_2_27_x86_64")
+        index.publish("x86-only", "1.0", "py3-none-manylinux_2_28_x86_64")
+        yield index
 
 
 # the Dockerfile frontend `bakery lock` pins with the base: by default on a loopback port where

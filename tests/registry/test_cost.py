@@ -9,12 +9,10 @@ import os
 import pytest
 
 from bakery.docker.client import make_client
-from bakery.matrix import parse_matrix
-from bakery.plan import expand
 from bakery.verify.run import update_cost
-from tests.support.cli import MINIMAL_MATRIX, run_cli
+from tests.support.cli import run_cli
 from tests.support.fake_docker import FakeDocker
-from tests.support.registry import Registry, push_image
+from tests.support.registry import Registry, stage_candidate
 
 
 def test_verify_records_the_cost_update_cost_prints(
@@ -23,19 +21,12 @@ def test_verify_records_the_cost_update_cost_prints(
     fake_docker.set("FAKE_DOCKER_IMAGETOOLS", "registry")
     client = make_client([str(fake_docker.path)])
     cuda, torch_old, rest, torch_new = (os.urandom(n) for n in (7_000, 4_000, 600, 4_100))
-    text = MINIMAL_MATRIX.replace('namespace = "acme"', f'namespace = "{registry.host}/same"')
-    target = expand(parse_matrix(text, source="matrix.toml")).target("edge_cpu-py313")
-    released = target.tags.primary[0]
-    repository, tag = released.rsplit(":", 1)
-    path = repository.split("/", 1)[1]
-    candidate = push_image(registry.host, f"{path}-staging", "c", "new",
-                           layers=(cuda, torch_new, rest))
-    image = f"{registry.host}/{path}-staging@{candidate['linux/amd64']}"
-    push_image(registry.host, path, tag, "old", layers=(cuda, torch_old, rest))
+    staged = stage_candidate(registry.host, "same", (cuda, torch_new, rest))
+    staged.release((cuda, torch_old, rest))
 
-    recorded = update_cost(client, target, image)
-    printed = run_cli(capsys, "update-cost", image, "--released", released,
-                      "--platform", target.platform, "--format", "json")
+    recorded = update_cost(client, staged.target, staged.image)
+    printed = run_cli(capsys, "update-cost", staged.image, "--released", staged.released,
+                      "--platform", staged.target.platform, "--format", "json")
     assert printed.code == 0, printed.err
     doc = json.loads(printed.out)
     assert recorded == doc["download"]

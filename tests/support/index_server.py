@@ -17,15 +17,16 @@ paths no other test touches):
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -105,6 +106,28 @@ class QuietServer(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
+State = TypeVar("State")
+
+
+@contextlib.contextmanager
+def loopback_server(state_of: Callable[[QuietServer], State],
+                    handler_of: Callable[[State], type[BaseHTTPRequestHandler]]) -> Iterator[State]:
+    """A `QuietServer` on 127.0.0.1 (ephemeral port) serving `handler_of(state)` in a daemon
+    thread while the block runs; `state_of(server)` is what the block gets (the fake's own
+    state and controls). Shut down and closed when the block ends."""
+    server = QuietServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    state = state_of(server)
+    server.RequestHandlerClass = handler_of(state)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def _make_handler(state: IndexServer) -> type[BaseHTTPRequestHandler]:

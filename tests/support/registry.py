@@ -26,8 +26,12 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from bakery.plan import Target
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -178,3 +182,34 @@ def push_image(host: str, repository: str, tag: str, release: str,
                          headers={"Content-Type": OCI_INDEX})
         assert put.status_code == 201, put.text
     return digests
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The minimal matrix's `edge_cpu-py313` on a loopback registry: its candidate pushed to
+    staging (`image`, by digest) and the public name a release would move (`released`)."""
+
+    host: str
+    target: Target
+    image: str
+    released: str
+
+    def release(self, layers: tuple[bytes, ...]) -> None:
+        """Push an image with `layers` under the released name, as an earlier release did."""
+        repository, tag = self.released.rsplit(":", 1)
+        push_image(self.host, repository.split("/", 1)[1], tag, "old", layers=layers)
+
+
+def stage_candidate(host: str, namespace: str, layers: tuple[bytes, ...]) -> Staged:
+    """Push a candidate with `layers` for the minimal matrix with namespace `host/namespace`."""
+    from bakery.matrix import parse_matrix
+    from bakery.plan import expand
+    from tests.support.cli import MINIMAL_MATRIX
+
+    text = MINIMAL_MATRIX.replace('namespace = "acme"', f'namespace = "{host}/{namespace}"')
+    target = expand(parse_matrix(text, source="matrix.toml")).target("edge_cpu-py313")
+    released = target.tags.primary[0]
+    path = released.rsplit(":", 1)[0].split("/", 1)[1]
+    candidate = push_image(host, f"{path}-staging", "c", "new", layers=layers)
+    return Staged(host=host, target=target, released=released,
+                  image=f"{host}/{path}-staging@{candidate['linux/amd64']}")

@@ -18,7 +18,7 @@ from bakery.sizes import human_bytes
 from bakery.verify.run import image_size_checks, update_cost
 from tests.support.cli import MINIMAL_MATRIX
 from tests.support.fake_docker import FakeDocker
-from tests.support.registry import Registry, layer, push_image
+from tests.support.registry import Registry, layer, push_image, stage_candidate
 
 
 def test_the_compressed_size_is_the_layers_and_config_of_the_platforms_manifest(
@@ -102,18 +102,12 @@ def test_the_update_cost_is_the_layers_the_released_image_lacks(
     fake_docker.set("FAKE_DOCKER_IMAGETOOLS", "registry")
     client = make_client([str(fake_docker.path)])
     cuda, torch_old, rest, torch_new = (os.urandom(n) for n in (9_000, 5_000, 700, 5_100))
-    text = MINIMAL_MATRIX.replace('namespace = "acme"', f'namespace = "{registry.host}/acme"')
-    target = expand(parse_matrix(text, source="matrix.toml")).target("edge_cpu-py313")
-    released = target.tags.primary[0]
-    repository, tag = released.rsplit(":", 1)
-    path = repository.split("/", 1)[1]
-    candidate = push_image(registry.host, f"{path}-staging", "c", "new",
-                           layers=(cuda, torch_new, rest))
-    image = f"{registry.host}/{path}-staging@{candidate['linux/amd64']}"
+    staged = stage_candidate(registry.host, "acme", (cuda, torch_new, rest))
+    target, image = staged.target, staged.image
     # nothing released yet: a device pulls the whole candidate
     whole = update_cost(client, target, image)
     assert whole == image_size(client, image, "linux/amd64").compressed
-    push_image(registry.host, path, tag, "old", layers=(cuda, torch_old, rest))
+    staged.release((cuda, torch_old, rest))
     # released: the shared layers are free, exactly the new torch layer (and the config) is not
     assert update_cost(client, target, image) == whole - len(cuda) - len(rest)
     assert whole - len(cuda) - len(rest) - len(torch_new) < 1000  # the config blob
